@@ -1,0 +1,701 @@
+//! The practice's configuration: a TOML file parsed into [`Settings`], with
+//! every problem reported at its place (`file:line: key: what is wrong`).
+//!
+//! Two stages: serde reads the file's shape (unknown keys and wrong types stop
+//! it at the first error, with toml's own line and column), then [`Settings`]
+//! is built from the raw values, collecting *every* problem at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use firststep_availability::{DayHours, OpeningRange, Rules};
+use firststep_protocol::{BookingMode, FieldRule, FormSettings};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Everything the adapter runs on, known-good.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub practice: PracticeSettings,
+    pub server: ServerSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct PracticeSettings {
+    pub name: String,
+    pub zone: Tz,
+    pub services: Vec<Service>,
+    pub form: FormSettings,
+    pub notice: Option<String>,
+    pub privacy_url: Option<String>,
+    pub rules: Rules,
+    /// How long an unanswered request holds its slot.
+    pub request_expiry_hours: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: String,
+    pub title: String,
+    pub duration_minutes: u32,
+    pub mode: BookingMode,
+    pub location: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub store: PathBuf,
+    /// Origins whose pages may call the API from a browser (CORS).
+    pub allowed_origins: Vec<String>,
+    /// The built widget (Trunk's `dist/`), served under `/widget/` when set.
+    pub widget_dir: Option<PathBuf>,
+    /// A demo practice page, served at `/` when set.
+    pub demo_dir: Option<PathBuf>,
+    /// Booking attempts allowed per client address per minute.
+    pub bookings_per_minute: u32,
+}
+
+/// One thing wrong with a configuration file, at its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// 1-based line in the file; 0 when the problem has no single place.
+    pub line: usize,
+    pub key: String,
+    pub message: String,
+}
+
+/// All the problems of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match (p.line, p.key.is_empty()) {
+                (0, _) => write!(f, "{}: {}", self.file, p.message)?,
+                (line, true) => write!(f, "{}:{line}: {}", self.file, p.message)?,
+                (line, false) => write!(f, "{}:{line}: {}: {}", self.file, p.key, p.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Settings {
+    /// Reads and checks a configuration file. Relative paths in it are taken
+    /// relative to the file's own folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+            file: path.display().to_string(),
+            problems: vec![ConfigProblem {
+                line: 0,
+                key: String::new(),
+                message: format!("cannot read the file: {error}"),
+            }],
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base).map_err(|problems| ConfigError {
+            file: path.display().to_string(),
+            problems,
+        })
+    }
+
+    /// Parses configuration text; `base` anchors relative paths.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Self, Vec<ConfigProblem>> {
+        let raw: RawConfig = toml::from_str(text).map_err(|error| {
+            let line = error.span().map_or(0, |span| line_of(text, span.start));
+            vec![ConfigProblem {
+                line,
+                key: String::new(),
+                message: error.message().to_owned(),
+            }]
+        })?;
+        let mut check = Checker {
+            text,
+            problems: Vec::new(),
+        };
+        let settings = check.settings(raw, base);
+        match settings {
+            Some(settings) if check.problems.is_empty() => Ok(settings),
+            _ => Err(check.problems),
+        }
+    }
+
+    /// The service a request names, or the only one when it names none.
+    pub fn service(&self, id: Option<&str>) -> Option<&Service> {
+        let services = &self.practice.services;
+        match id {
+            Some(id) => services.iter().find(|s| s.id == id),
+            None if services.len() == 1 => services.first(),
+            None => None,
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+/// Builds [`Settings`] from raw values, writing down every problem it meets.
+struct Checker<'a> {
+    text: &'a str,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Checker<'_> {
+    fn problem<T>(&mut self, at: &Spanned<T>, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(ConfigProblem {
+            line: line_of(self.text, at.span().start),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    fn settings(&mut self, raw: RawConfig, base: &Path) -> Option<Settings> {
+        let zone = self.zone(&raw.practice.time_zone);
+        let services = self.services(raw.services);
+        let weekly = self.weekly(raw.availability.weekly);
+        let overrides = self.overrides(raw.availability.overrides);
+        let step = *raw.availability.step_minutes.get_ref();
+        let step_minutes = match std::num::NonZeroU32::new(step) {
+            Some(step) if step.get() <= 24 * 60 => Some(step),
+            _ => {
+                self.problem(
+                    &raw.availability.step_minutes,
+                    "availability.step_minutes",
+                    "must be from 1 to 1440 minutes",
+                );
+                None
+            }
+        };
+        let origins = self.origins(raw.server.allowed_origins);
+        if raw.server.bookings_per_minute == 0 {
+            self.problems.push(ConfigProblem {
+                line: 0,
+                key: String::new(),
+                message: "server.bookings_per_minute must be at least 1".into(),
+            });
+        }
+
+        let zone = zone?;
+        let rules = Rules {
+            zone,
+            weekly: weekly?,
+            overrides: overrides?,
+            step_minutes: step_minutes?,
+            buffer_before_minutes: raw.availability.buffer_before_minutes,
+            buffer_after_minutes: raw.availability.buffer_after_minutes,
+            minimum_notice_minutes: raw.availability.minimum_notice_minutes,
+            horizon_days: raw.availability.horizon_days,
+            daily_cap: raw.availability.daily_cap,
+        };
+        let resolve = |path: PathBuf| {
+            if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            }
+        };
+        Some(Settings {
+            practice: PracticeSettings {
+                name: raw.practice.name,
+                zone,
+                services: services?,
+                form: FormSettings {
+                    phone: raw.form.phone,
+                    note: raw.form.note,
+                },
+                notice: raw.practice.notice,
+                privacy_url: raw.practice.privacy_url,
+                rules,
+                request_expiry_hours: raw.availability.request_expiry_hours,
+            },
+            server: ServerSettings {
+                listen: raw.server.listen,
+                store: resolve(raw.server.store),
+                allowed_origins: origins?,
+                widget_dir: raw.server.widget_dir.map(resolve),
+                demo_dir: raw.server.demo_dir.map(resolve),
+                bookings_per_minute: raw.server.bookings_per_minute,
+            },
+        })
+    }
+
+    fn zone(&mut self, name: &Spanned<String>) -> Option<Tz> {
+        let parsed = name.get_ref().parse::<Tz>();
+        if parsed.is_err() {
+            self.problem(
+                name,
+                "practice.time_zone",
+                format!(
+                    "\"{}\" is not an IANA time zone (like \"America/New_York\")",
+                    name.get_ref()
+                ),
+            );
+        }
+        parsed.ok()
+    }
+
+    fn services(&mut self, raw: Vec<RawService>) -> Option<Vec<Service>> {
+        if raw.is_empty() {
+            self.problems.push(ConfigProblem {
+                line: 0,
+                key: String::new(),
+                message: "at least one [[services]] is needed".into(),
+            });
+            return None;
+        }
+        let before = self.problems.len();
+        let mut services: Vec<Service> = Vec::new();
+        for (i, s) in raw.into_iter().enumerate() {
+            let id = s.id.get_ref();
+            let id_ok = !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !id_ok {
+                self.problem(
+                    &s.id,
+                    format!("services[{i}].id"),
+                    "use 1 to 64 lowercase letters, digits and dashes",
+                );
+            } else if services.iter().any(|other| &other.id == id) {
+                self.problem(
+                    &s.id,
+                    format!("services[{i}].id"),
+                    format!("\"{id}\" is used by an earlier service"),
+                );
+            }
+            let minutes = *s.duration_minutes.get_ref();
+            if !(5..=24 * 60).contains(&minutes) {
+                self.problem(
+                    &s.duration_minutes,
+                    format!("services[{i}].duration_minutes"),
+                    "must be from 5 to 1440 minutes",
+                );
+            }
+            services.push(Service {
+                id: s.id.into_inner(),
+                title: s.title,
+                duration_minutes: minutes,
+                mode: s.mode,
+                location: s.location,
+                description: s.description,
+            });
+        }
+        (self.problems.len() == before).then_some(services)
+    }
+
+    fn day_hours(&mut self, key: &str, ranges: Vec<Spanned<String>>) -> Option<DayHours> {
+        let mut parsed = Vec::new();
+        let mut ok = true;
+        for (i, range) in ranges.iter().enumerate() {
+            match OpeningRange::parse(range.get_ref()) {
+                Ok(r) => parsed.push(r),
+                Err(error) => {
+                    self.problem(range, format!("{key}[{i}]"), error.to_string());
+                    ok = false;
+                }
+            }
+        }
+        if !ok {
+            return None;
+        }
+        DayHours::new(parsed)
+            .map_err(|error| match ranges.first() {
+                Some(first) => self.problem(first, key, error.to_string()),
+                None => unreachable!("an empty day cannot overlap"),
+            })
+            .ok()
+    }
+
+    fn weekly(&mut self, raw: RawWeekly) -> Option<[DayHours; 7]> {
+        let days = [
+            ("monday", raw.monday),
+            ("tuesday", raw.tuesday),
+            ("wednesday", raw.wednesday),
+            ("thursday", raw.thursday),
+            ("friday", raw.friday),
+            ("saturday", raw.saturday),
+            ("sunday", raw.sunday),
+        ];
+        let parsed: Vec<Option<DayHours>> = days
+            .into_iter()
+            .map(|(day, ranges)| self.day_hours(&format!("availability.weekly.{day}"), ranges))
+            .collect();
+        let parsed: Option<Vec<DayHours>> = parsed.into_iter().collect();
+        parsed.map(|days| days.try_into().expect("seven days"))
+    }
+
+    fn overrides(&mut self, raw: Vec<RawOverride>) -> Option<BTreeMap<NaiveDate, DayHours>> {
+        let mut overrides = BTreeMap::new();
+        let mut ok = true;
+        for (i, o) in raw.into_iter().enumerate() {
+            let key = format!("availability.overrides[{i}]");
+            let date = NaiveDate::parse_from_str(o.date.get_ref(), "%Y-%m-%d");
+            if date.is_err() {
+                self.problem(
+                    &o.date,
+                    format!("{key}.date"),
+                    format!("\"{}\" is not a date like \"2026-12-24\"", o.date.get_ref()),
+                );
+            }
+            let hours = self.day_hours(&format!("{key}.hours"), o.hours);
+            match (date, hours) {
+                (Ok(date), Some(hours)) => {
+                    if overrides.insert(date, hours).is_some() {
+                        self.problem(
+                            &o.date,
+                            format!("{key}.date"),
+                            format!("{date} is overridden twice"),
+                        );
+                        ok = false;
+                    }
+                }
+                _ => ok = false,
+            }
+        }
+        ok.then_some(overrides)
+    }
+
+    fn origins(&mut self, raw: Vec<Spanned<String>>) -> Option<Vec<String>> {
+        let mut origins = Vec::new();
+        let mut ok = true;
+        for (i, origin) in raw.iter().enumerate() {
+            let text = origin.get_ref().trim_end_matches('/');
+            let shaped = (text.starts_with("https://") || text.starts_with("http://"))
+                && !text
+                    .split_once("://")
+                    .is_some_and(|(_, host)| host.is_empty() || host.contains('/'));
+            if shaped {
+                origins.push(text.to_owned());
+            } else {
+                self.problem(
+                    origin,
+                    format!("server.allowed_origins[{i}]"),
+                    "an origin is a scheme and host, like \"https://example.org\"",
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(origins)
+    }
+}
+
+// ---- The file's shape, as serde reads it. ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    practice: RawPractice,
+    services: Vec<RawService>,
+    #[serde(default)]
+    form: RawForm,
+    availability: RawAvailability,
+    #[serde(default)]
+    server: RawServer,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPractice {
+    name: String,
+    time_zone: Spanned<String>,
+    notice: Option<String>,
+    privacy_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    id: Spanned<String>,
+    title: String,
+    #[serde(default = "defaults::duration")]
+    duration_minutes: Spanned<u32>,
+    #[serde(default = "defaults::mode")]
+    mode: BookingMode,
+    location: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForm {
+    #[serde(default = "defaults::phone")]
+    phone: FieldRule,
+    #[serde(default = "defaults::note")]
+    note: FieldRule,
+}
+
+impl Default for RawForm {
+    fn default() -> Self {
+        Self {
+            phone: defaults::phone(),
+            note: defaults::note(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAvailability {
+    weekly: RawWeekly,
+    #[serde(default)]
+    overrides: Vec<RawOverride>,
+    #[serde(default = "defaults::step")]
+    step_minutes: Spanned<u32>,
+    #[serde(default)]
+    buffer_before_minutes: u32,
+    #[serde(default)]
+    buffer_after_minutes: u32,
+    #[serde(default = "defaults::notice")]
+    minimum_notice_minutes: u32,
+    #[serde(default = "defaults::horizon")]
+    horizon_days: u32,
+    daily_cap: Option<u32>,
+    #[serde(default = "defaults::expiry")]
+    request_expiry_hours: u32,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWeekly {
+    #[serde(default)]
+    monday: Vec<Spanned<String>>,
+    #[serde(default)]
+    tuesday: Vec<Spanned<String>>,
+    #[serde(default)]
+    wednesday: Vec<Spanned<String>>,
+    #[serde(default)]
+    thursday: Vec<Spanned<String>>,
+    #[serde(default)]
+    friday: Vec<Spanned<String>>,
+    #[serde(default)]
+    saturday: Vec<Spanned<String>>,
+    #[serde(default)]
+    sunday: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    date: Spanned<String>,
+    /// Empty: closed that day.
+    hours: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default = "defaults::listen")]
+    listen: String,
+    #[serde(default = "defaults::store")]
+    store: PathBuf,
+    #[serde(default)]
+    allowed_origins: Vec<Spanned<String>>,
+    widget_dir: Option<PathBuf>,
+    demo_dir: Option<PathBuf>,
+    #[serde(default = "defaults::bookings_per_minute")]
+    bookings_per_minute: u32,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: defaults::listen(),
+            store: defaults::store(),
+            allowed_origins: Vec::new(),
+            widget_dir: None,
+            demo_dir: None,
+            bookings_per_minute: defaults::bookings_per_minute(),
+        }
+    }
+}
+
+mod defaults {
+    use super::*;
+
+    pub fn duration() -> Spanned<u32> {
+        Spanned::new(0..0, 15)
+    }
+    pub fn mode() -> BookingMode {
+        BookingMode::Request
+    }
+    pub fn phone() -> FieldRule {
+        FieldRule::Optional
+    }
+    pub fn note() -> FieldRule {
+        FieldRule::Hidden
+    }
+    pub fn step() -> Spanned<u32> {
+        Spanned::new(0..0, 15)
+    }
+    pub fn notice() -> u32 {
+        12 * 60
+    }
+    pub fn horizon() -> u32 {
+        60
+    }
+    pub fn expiry() -> u32 {
+        48
+    }
+    pub fn listen() -> String {
+        "127.0.0.1:8787".into()
+    }
+    pub fn store() -> PathBuf {
+        "firststep.sqlite3".into()
+    }
+    pub fn bookings_per_minute() -> u32 {
+        10
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[practice]
+name = "Riverside Counselling"
+time_zone = "America/New_York"
+
+[[services]]
+id = "free-consultation"
+title = "Free 15-minute consultation"
+
+[availability.weekly]
+monday = ["09:00-12:00", "13:00-17:00"]
+"#;
+
+    fn problems(text: &str) -> Vec<ConfigProblem> {
+        Settings::from_toml(text, Path::new("/etc/firststep")).unwrap_err()
+    }
+
+    #[test]
+    fn a_small_file_gets_the_defaults() {
+        let settings = Settings::from_toml(GOOD, Path::new("/etc/firststep")).unwrap();
+        let service = settings.service(None).unwrap();
+        assert_eq!(
+            (service.duration_minutes, service.mode),
+            (15, BookingMode::Request)
+        );
+        assert_eq!(
+            settings.practice.form,
+            FormSettings {
+                phone: FieldRule::Optional,
+                note: FieldRule::Hidden
+            }
+        );
+        assert_eq!(settings.practice.rules.weekly[0].ranges().len(), 2);
+        assert_eq!(
+            settings.server.store,
+            Path::new("/etc/firststep/firststep.sqlite3")
+        );
+        assert_eq!(settings.server.listen, "127.0.0.1:8787");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line_and_key() {
+        let text = GOOD
+            .replace("America/New_York", "America/Nowhere")
+            .replace("\"13:00-17:00\"", "\"13:00-17:00\", \"09:00-08:00\"")
+            + "tuesday = [\"08:00-12:00\", \"11:00-13:00\"]\n";
+        let found = problems(&text);
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            summary,
+            [
+                (4, "practice.time_zone"),
+                (11, "availability.weekly.monday[2]"),
+                (12, "availability.weekly.tuesday"),
+            ]
+        );
+        assert!(found[1].message.contains("ends before it starts"));
+        assert!(found[2].message.contains("overlap"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_at_their_line() {
+        let found = problems(&GOOD.replace(
+            "[availability.weekly]",
+            "colour = \"blue\"\n[availability.weekly]",
+        ));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, 10);
+        assert!(
+            found[0].message.contains("unknown field `colour`"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn services_need_unique_well_formed_ids() {
+        let text = format!("{GOOD}\n[[services]]\nid = \"free-consultation\"\ntitle = \"Again\"\n[[services]]\nid = \"Bad Id\"\ntitle = \"x\"\nduration_minutes = 0\n");
+        let keys: Vec<String> = problems(&text).into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "services[1].id",
+                "services[2].id",
+                "services[2].duration_minutes"
+            ]
+        );
+    }
+
+    #[test]
+    fn overrides_and_origins_are_checked() {
+        let text = format!(
+            "{GOOD}\n[[availability.overrides]]\ndate = \"2026-02-30\"\nhours = []\n[server]\nallowed_origins = [\"https://example.org/\", \"example.org\"]\n"
+        );
+        let keys: Vec<String> = problems(&text).into_iter().map(|p| p.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "availability.overrides[0].date",
+                "server.allowed_origins[1]"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_error_prints_one_problem_a_line() {
+        let error = ConfigError {
+            file: "practice.toml".into(),
+            problems: vec![
+                ConfigProblem {
+                    line: 4,
+                    key: "practice.time_zone".into(),
+                    message: "bad".into(),
+                },
+                ConfigProblem {
+                    line: 0,
+                    key: String::new(),
+                    message: "missing".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            error.to_string(),
+            "practice.toml:4: practice.time_zone: bad\npractice.toml: missing"
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! firststep-adapter: serves First Step protocol v1 (`docs/protocol.md`) to
+//! the widget, over the embedded default calendar (bookings kept in SQLite).
+//!
+//! # Layout
+//! - [`config`]: the practice's TOML configuration, parsed into [`config::Settings`]
+//!   with every problem reported at its line.
+//! - [`domain`]: parsed input values (name, email, phone, note, keys, tokens).
+//! - [`store`]: the SQLite store — bookings, idempotency keys, outbox.
+//! - `offer`: the availability engine applied to a service and the store's bookings.
+//! - `routes`: one module per endpoint, the router, CORS and request logs.
+//! - `error`: the boundary's error type, rendered as problem+json.
+//! - `ical`: iCalendar writing with escaping and folding.
+//! - `rate_limit`: per-address token buckets for booking attempts.
+//! - [`startup`]: [`Application`], binding and serving.
+
+pub mod config;
+pub mod domain;
+mod error;
+mod ical;
+mod offer;
+mod rate_limit;
+mod routes;
+pub mod startup;
+pub mod store;
+
+pub use startup::Application;

@@ -1,0 +1,103 @@
+//! The `firststep-adapter` command: `serve` and `check-config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use firststep_adapter::config::Settings;
+use firststep_adapter::Application;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Serves First Step protocol v1 over a practice's calendar."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the protocol (and the widget and demo page, when configured).
+    Serve {
+        /// The practice's configuration file.
+        #[arg(long, env = "FIRSTSTEP_CONFIG")]
+        config: PathBuf,
+        /// Address to listen on; overrides the file's `server.listen`.
+        #[arg(long, env = "FIRSTSTEP_LISTEN")]
+        listen: Option<String>,
+        /// SQLite file to keep bookings in; overrides the file's `server.store`.
+        #[arg(long, env = "FIRSTSTEP_STORE")]
+        store: Option<PathBuf>,
+    },
+    /// Check a configuration file and print every problem in it.
+    CheckConfig {
+        /// The practice's configuration file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::CheckConfig { file } => match Settings::load(&file) {
+            Ok(settings) => {
+                println!(
+                    "{}: ok ({}, {} service(s))",
+                    file.display(),
+                    settings.practice.name,
+                    settings.practice.services.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("{error}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Serve {
+            config,
+            listen,
+            store,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    EnvFilter::try_from_env("FIRSTSTEP_LOG")
+                        .unwrap_or_else(|_| EnvFilter::new("info")),
+                )
+                .init();
+            let mut settings = match Settings::load(&config) {
+                Ok(settings) => settings,
+                Err(error) => {
+                    eprintln!("{error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            settings.server.listen = listen.unwrap_or(settings.server.listen);
+            settings.server.store = store.unwrap_or(settings.server.store);
+            match serve(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("firststep-adapter: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let demo = settings.server.demo_dir.is_some();
+    let app = Application::build(settings).await?;
+    let address = app.address();
+    if demo {
+        println!("First Step demo practice page: http://{address}/");
+    }
+    println!("First Step adapter listening on http://{address} (Ctrl-C to stop)");
+    app.run_until_stopped(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}

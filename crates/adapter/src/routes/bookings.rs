@@ -1,0 +1,359 @@
+//! `POST /v1/bookings`, `GET` and `DELETE /v1/bookings/{id}`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use firststep_availability::Interval;
+use firststep_protocol::{
+    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, FieldRule,
+    PROBLEM_JSON,
+};
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::config::{PracticeSettings, Service};
+use crate::domain::{
+    BookingId, ClientEmail, ClientName, ClientPhone, ClientTimeZone, FieldError, IdempotencyKey,
+    ManageToken, Note,
+};
+use crate::error::{unavailable, ApiError};
+use crate::offer::is_offered;
+use crate::store::{BookOutcome, KeyClaim, NewBooking, StoredBooking, StoredResponse};
+
+/// `POST /v1/bookings`.
+pub async fn create(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    app.booking_limiter.check(peer.ip())?;
+    let key = idempotency_key(&headers)?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        _ => ApiError::MalformedJson("the request body could not be read".into()),
+    })?;
+
+    let now = Utc::now();
+    let request_hash = Sha256::digest(&body).to_vec();
+    let claim_key = key.clone();
+    match app
+        .store
+        .call(move |s| s.claim_key(&claim_key, &request_hash, now))
+        .await
+        .map_err(unavailable)?
+    {
+        KeyClaim::Claimed => {}
+        KeyClaim::Replay(response) => return Ok(replay(response)),
+        KeyClaim::InProgress => return Err(ApiError::RequestInProgress),
+        KeyClaim::Reused => return Err(ApiError::IdempotencyKeyReused),
+    }
+
+    match place(&app, &key, &body, now).await {
+        Ok(response) => Ok(response),
+        Err(error) if error.retryable() => {
+            // A passing failure: forget the key so the retry runs anew.
+            let key = key.clone();
+            if let Err(release) = app.store.call(move |s| s.release_key(&key)).await {
+                tracing::error!(
+                    error = format!("{release:#}"),
+                    "releasing an idempotency key"
+                );
+            }
+            Err(error)
+        }
+        Err(error) => {
+            // A final answer: the same request will get it again, byte for byte.
+            let stored = StoredResponse {
+                status: error.status().as_u16(),
+                location: None,
+                body: error.body(),
+            };
+            let key = key.clone();
+            app.store
+                .call(move |s| s.finish_key(&key, &stored))
+                .await
+                .map_err(unavailable)?;
+            Err(error)
+        }
+    }
+}
+
+/// Parses the request, and stores the booking with its response if the slot is still offered.
+async fn place(
+    app: &Arc<AppState>,
+    key: &IdempotencyKey,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let request: BookingRequest = serde_json::from_slice(body).map_err(|error| {
+        ApiError::MalformedJson(format!("the body is not a booking request: {error}"))
+    })?;
+    let service = app
+        .settings
+        .service(Some(&request.service))
+        .ok_or_else(|| ApiError::UnknownService(request.service.clone()))?
+        .clone();
+    let practice = &app.settings.practice;
+    let parsed = ParsedRequest::parse(&request, practice)?;
+
+    let slot = Interval::new(
+        request.start,
+        request.start + Duration::minutes(service.duration_minutes.into()),
+    );
+    let (status, expires_at) = match service.mode {
+        BookingMode::Request => {
+            let expiry = now + Duration::hours(practice.request_expiry_hours.into());
+            (BookingStatus::Pending, Some(expiry.min(slot.start)))
+        }
+        BookingMode::Instant => (BookingStatus::Confirmed, None),
+    };
+    let id = BookingId::generate();
+    let token = ManageToken::generate();
+    let view = BookingView {
+        id: id.as_str().to_owned(),
+        status,
+        service: service.id.clone(),
+        start: slot.start,
+        end: slot.end,
+        expires_at,
+    };
+    let location = format!("/v1/bookings/{}", id.as_str());
+    let created = BookingCreated {
+        booking: view,
+        manage_token: token.expose().to_owned(),
+    };
+    let response = StoredResponse {
+        status: StatusCode::CREATED.as_u16(),
+        location: Some(location),
+        body: serde_json::to_vec(&created).expect("a booking serializes"),
+    };
+    let booking = NewBooking {
+        id,
+        service: service.id.clone(),
+        slot,
+        status,
+        created_at: now,
+        expires_at,
+        client_name: parsed.name.as_str().to_owned(),
+        client_email: parsed.email.as_str().to_owned(),
+        client_phone: parsed.phone.map(|p| p.as_str().to_owned()),
+        client_time_zone: parsed.time_zone.map(|z| z.name().to_owned()),
+        note: parsed.note.map(|n| n.as_str().to_owned()),
+        manage_token_hash: token.hash(),
+    };
+
+    let app = app.clone();
+    let key = key.clone();
+    let reply = response.clone();
+    let outcome = app
+        .store
+        .clone()
+        .call(move |store| {
+            let practice = &app.settings.practice;
+            store.book(&booking, &key, &response, |bookings| {
+                is_offered(practice, &service, slot.start, bookings, now)
+            })
+        })
+        .await
+        .map_err(unavailable)?;
+    match outcome {
+        BookOutcome::Booked => {
+            tracing::info!(status = status.as_str(), "booking stored");
+            Ok(stored_response(reply))
+        }
+        BookOutcome::SlotUnavailable => Err(ApiError::SlotUnavailable),
+    }
+}
+
+/// The visitor's input, every field parsed.
+struct ParsedRequest {
+    name: ClientName,
+    email: ClientEmail,
+    phone: Option<ClientPhone>,
+    note: Option<Note>,
+    time_zone: Option<ClientTimeZone>,
+}
+
+impl ParsedRequest {
+    fn parse(request: &BookingRequest, practice: &PracticeSettings) -> Result<Self, FieldError> {
+        let name = ClientName::parse(&request.client.name)?;
+        let email = ClientEmail::parse(&request.client.email)?;
+        let phone = optional_field(
+            request.client.phone.as_deref(),
+            practice.form.phone,
+            "client.phone",
+            ClientPhone::parse,
+        )?;
+        let note = optional_field(
+            request.note.as_deref(),
+            practice.form.note,
+            "note",
+            Note::parse,
+        )?;
+        let time_zone = request
+            .client_time_zone
+            .as_deref()
+            .map(ClientTimeZone::parse)
+            .transpose()?;
+        if !request.consent {
+            return Err(FieldError::new(
+                "consent",
+                "Please agree to the privacy notice to send your request.",
+            ));
+        }
+        if !request.website.is_empty() {
+            return Err(FieldError::new("website", "This field must be left empty."));
+        }
+        Ok(Self {
+            name,
+            email,
+            phone,
+            note,
+            time_zone,
+        })
+    }
+}
+
+/// A field the practice may hide, offer or require; blank counts as absent.
+fn optional_field<T>(
+    raw: Option<&str>,
+    rule: FieldRule,
+    field: &'static str,
+    parse: impl Fn(&str) -> Result<T, FieldError>,
+) -> Result<Option<T>, FieldError> {
+    let given = raw.filter(|text| !text.trim().is_empty());
+    match (rule, given) {
+        (FieldRule::Hidden, Some(_)) => Err(FieldError::new(
+            field,
+            "This practice does not take this field.",
+        )),
+        (FieldRule::Required, None) => Err(FieldError::new(field, "This field is required.")),
+        (_, Some(text)) => parse(text).map(Some),
+        (_, None) => Ok(None),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
+    let raw = headers.get("idempotency-key").ok_or_else(|| {
+        ApiError::MissingIdempotencyKey("the Idempotency-Key header is required".into())
+    })?;
+    let text = raw.to_str().map_err(|_| {
+        ApiError::MissingIdempotencyKey("the Idempotency-Key header must be visible ASCII".into())
+    })?;
+    IdempotencyKey::parse(text).map_err(|error| ApiError::MissingIdempotencyKey(error.message))
+}
+
+fn stored_response(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let content_type = if status.is_success() {
+        "application/json"
+    } else {
+        PROBLEM_JSON
+    };
+    let mut response =
+        (status, [(header::CONTENT_TYPE, content_type)], stored.body).into_response();
+    if let Some(location) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let mut response = stored_response(stored);
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// `GET /v1/bookings/{id}` with the manage token as Bearer.
+pub async fn show(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<BookingView>, ApiError> {
+    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
+    let token = bearer(&headers).ok_or(ApiError::NotFound)?;
+    let now = Utc::now();
+    let found = app
+        .store
+        .call(move |s| s.booking(&id, now))
+        .await
+        .map_err(unavailable)?;
+    Ok(Json(view(owned_by(found, &token)?)))
+}
+
+/// `DELETE /v1/bookings/{id}` with the manage token as Bearer. Idempotent.
+pub async fn cancel(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<BookingView>, ApiError> {
+    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
+    let token = bearer(&headers).ok_or(ApiError::NotFound)?;
+    let now = Utc::now();
+    // Check the token before changing anything.
+    let lookup = id.clone();
+    let found = app
+        .store
+        .call(move |s| s.booking(&lookup, now))
+        .await
+        .map_err(unavailable)?;
+    owned_by(found, &token)?;
+    let cancelled = app
+        .store
+        .call(move |s| s.cancel(&id, now))
+        .await
+        .map_err(unavailable)?;
+    let booking = cancelled.ok_or(ApiError::NotFound)?;
+    tracing::info!(
+        status = booking.status.as_str(),
+        "booking cancelled by its visitor"
+    );
+    Ok(Json(view(booking)))
+}
+
+/// The booking, if `token` is its manage token; otherwise as if it did not exist.
+pub(super) fn owned_by(
+    found: Option<StoredBooking>,
+    token: &ManageToken,
+) -> Result<StoredBooking, ApiError> {
+    found
+        .filter(|booking| booking.manage_token_hash.matches(&token.hash()))
+        .ok_or(ApiError::NotFound)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<ManageToken> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| ManageToken::from_presented(token.trim()))
+}
+
+fn view(booking: StoredBooking) -> BookingView {
+    BookingView {
+        id: booking.id,
+        status: booking.status,
+        service: booking.service,
+        start: booking.slot.start,
+        end: booking.slot.end,
+        expires_at: booking.expires_at,
+    }
+}
+
+/// The service a stored booking was made for, if the practice still offers it.
+pub(super) fn service_of<'a>(
+    practice: &'a PracticeSettings,
+    booking: &StoredBooking,
+) -> Option<&'a Service> {
+    practice.services.iter().find(|s| s.id == booking.service)
+}

@@ -1,0 +1,65 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use chrono::Utc;
+use firststep_protocol::BookingStatus;
+
+use super::bookings::{owned_by, service_of};
+use super::AppState;
+use crate::domain::{BookingId, ManageToken};
+use crate::error::{unavailable, ApiError};
+use crate::ical::{calendar, Event};
+
+/// `GET /v1/bookings/{id}/calendar.ics?token=…`: the visitor's own calendar
+/// file. It names the service and the practice and nothing of the client,
+/// since calendar files get forwarded and synced to third parties.
+pub async fn download(
+    State(app): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
+    let token = ManageToken::from_presented(params.get("token").ok_or(ApiError::NotFound)?);
+    let now = Utc::now();
+    let found = app
+        .store
+        .call(move |s| s.booking(&id, now))
+        .await
+        .map_err(unavailable)?;
+    let booking = owned_by(found, &token)?;
+
+    let practice = &app.settings.practice;
+    let service = service_of(practice, &booking);
+    let title = service.map_or("Consultation", |s| s.title.as_str());
+    let summary = format!("{title} — {}", practice.name);
+    let uid = format!("{}@firststep", booking.id);
+    let status = match booking.status {
+        BookingStatus::Pending => "TENTATIVE",
+        BookingStatus::Confirmed => "CONFIRMED",
+        _ => "CANCELLED",
+    };
+    let text = calendar(&[Event {
+        uid: &uid,
+        stamp: now,
+        start: booking.slot.start,
+        end: booking.slot.end,
+        summary: &summary,
+        description: service.and_then(|s| s.description.as_deref()),
+        location: service.and_then(|s| s.location.as_deref()),
+        status,
+    }]);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"consultation.ics\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    ))
+}

@@ -1,0 +1,44 @@
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use firststep_protocol::{PracticeInfo, ServiceInfo};
+
+use super::AppState;
+use crate::config::PracticeSettings;
+
+/// `GET /v1/practice`.
+pub async fn show(State(app): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        app.practice_body.clone(),
+    )
+}
+
+/// The body of `GET /v1/practice`, made once at start-up.
+pub fn practice_body(practice: &PracticeSettings) -> Vec<u8> {
+    let info = PracticeInfo {
+        name: practice.name.clone(),
+        time_zone: practice.zone.name().to_owned(),
+        services: practice
+            .services
+            .iter()
+            .map(|s| ServiceInfo {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                duration_minutes: s.duration_minutes,
+                mode: s.mode,
+                location: s.location.clone(),
+                description: s.description.clone(),
+            })
+            .collect(),
+        form: practice.form,
+        notice: practice.notice.clone(),
+        privacy_url: practice.privacy_url.clone(),
+    };
+    serde_json::to_vec(&info).expect("practice info serializes")
+}

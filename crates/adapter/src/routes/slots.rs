@@ -1,0 +1,74 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use firststep_availability::Interval;
+use firststep_protocol::{Slot, SlotList, MAX_SLOT_RANGE_DAYS};
+
+use super::AppState;
+use crate::error::{unavailable, ApiError};
+use crate::offer::open_slots;
+
+/// `GET /v1/slots?service=ID&from=INSTANT&to=INSTANT`.
+pub async fn list(
+    State(app): State<Arc<AppState>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let from = instant(&params, "from")?;
+    let to = instant(&params, "to")?;
+    if from >= to {
+        return Err(ApiError::InvalidRange("`from` must be before `to`".into()));
+    }
+    if to - from > Duration::days(MAX_SLOT_RANGE_DAYS) {
+        return Err(ApiError::RangeTooLarge);
+    }
+    let requested = params.get("service").map(String::as_str);
+    let service = app
+        .settings
+        .service(requested)
+        .ok_or_else(|| match requested {
+            Some(id) => ApiError::UnknownService(id.to_owned()),
+            None => ApiError::UnknownService("(none given; this practice offers several)".into()),
+        })?;
+
+    let now = Utc::now();
+    let window = Interval::new(from, to);
+    // Busy time a day either side reaches in through buffers and the daily cap.
+    let around = Interval::new(from - Duration::hours(26), to + Duration::hours(26));
+    let bookings = app
+        .store
+        .call(move |store| store.live_bookings(around, now))
+        .await
+        .map_err(unavailable)?;
+    let slots = open_slots(&app.settings.practice, service, &bookings, window, now)
+        .into_iter()
+        .map(|slot| Slot {
+            start: slot.start,
+            end: slot.end,
+        })
+        .collect();
+    let body = SlotList {
+        service: service.id.clone(),
+        time_zone: app.settings.practice.zone.name().into(),
+        slots,
+    };
+    // Slots change with every booking; correctness comes from POST, freshness from here.
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)))
+}
+
+fn instant(params: &HashMap<String, String>, name: &str) -> Result<DateTime<Utc>, ApiError> {
+    let raw = params.get(name).ok_or_else(|| {
+        ApiError::InvalidRange(format!("`{name}` is missing: give an RFC 3339 instant"))
+    })?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::InvalidRange(format!(
+                "`{name}` is not an RFC 3339 instant like 2026-12-01T14:00:00Z"
+            ))
+        })
+}

@@ -1,0 +1,209 @@
+//! `spawn_app()` and friends.
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+use chrono::{DateTime, Duration, Utc};
+use firststep_adapter::config::Settings;
+use firststep_adapter::Application;
+use firststep_protocol::{Problem, SlotList};
+use serde_json::{json, Value};
+
+/// The second service of [`CONFIG`], to remove for a one-service practice.
+pub const INTAKE_SERVICE: &str = r#"[[services]]
+id = "intake"
+title = "Intake session"
+duration_minutes = 50
+mode = "instant"
+"#;
+
+/// A practice open around the clock in UTC, so tests find slots at any hour.
+pub const CONFIG: &str = r#"
+[practice]
+name = "Test Practice"
+time_zone = "UTC"
+notice = "In a crisis, call your local emergency number."
+privacy_url = "https://test.example.org/privacy"
+
+[[services]]
+id = "free-consultation"
+title = "Free 15-minute consultation"
+mode = "request"
+location = "phone"
+
+[[services]]
+id = "intake"
+title = "Intake session"
+duration_minutes = 50
+mode = "instant"
+
+[form]
+phone = "optional"
+note = "optional"
+
+[availability]
+minimum_notice_minutes = 0
+horizon_days = 30
+
+[availability.weekly]
+monday = ["00:00-24:00"]
+tuesday = ["00:00-24:00"]
+wednesday = ["00:00-24:00"]
+thursday = ["00:00-24:00"]
+friday = ["00:00-24:00"]
+saturday = ["00:00-24:00"]
+sunday = ["00:00-24:00"]
+
+[server]
+listen = "127.0.0.1:0"
+allowed_origins = ["https://practice.example.org"]
+bookings_per_minute = 100000
+"#;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: PathBuf,
+    /// Keeps the temporary folder (and its store) alive as long as the app.
+    _folder: std::sync::Arc<tempfile::TempDir>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(CONFIG).await
+}
+
+pub async fn spawn_app_with(config: &str) -> TestApp {
+    let folder = std::sync::Arc::new(tempfile::tempdir().expect("a temporary folder"));
+    spawn_on(config, folder).await
+}
+
+/// Starts a server on the store in `folder` (which may hold an earlier one's).
+pub async fn spawn_on(config: &str, folder: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    init_logs();
+    let mut settings =
+        Settings::from_toml(config, folder.path()).expect("the test configuration is valid");
+    settings.server.store = folder.path().join("bookings.sqlite3");
+    let store = settings.server.store.clone();
+    let app = Application::build(settings).await.expect("the app starts");
+    let address = format!("http://{}", app.address());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("the app serves");
+    });
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        store,
+        _folder: folder,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            tracing_subscriber::fmt().with_env_filter("debug").init();
+        }
+    });
+}
+
+impl TestApp {
+    /// Stops the server gracefully and waits until it has.
+    pub async fn stop(mut self) -> std::sync::Arc<tempfile::TempDir> {
+        let _ = self.stop.take().expect("running").send(());
+        self.server
+            .take()
+            .expect("running")
+            .await
+            .expect("the server stops cleanly");
+        self._folder.clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Open slots of `service` for the next two days.
+    pub async fn open_slots(&self, service: &str) -> Vec<DateTime<Utc>> {
+        let now = Utc::now();
+        let path = format!(
+            "/v1/slots?service={service}&from={}&to={}",
+            iso(now),
+            iso(now + Duration::days(2))
+        );
+        let list: SlotList = self.get(&path).await.json().await.expect("a slot list");
+        list.slots.into_iter().map(|s| s.start).collect()
+    }
+
+    /// A free slot of the 15-minute service, a day from now.
+    pub async fn a_free_slot(&self) -> DateTime<Utc> {
+        let soon = Utc::now() + Duration::days(1);
+        *self
+            .open_slots("free-consultation")
+            .await
+            .iter()
+            .find(|s| **s > soon)
+            .expect("a free slot")
+    }
+
+    pub async fn post_booking(&self, key: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/bookings"))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+/// A booking request the adapter accepts, for the slot at `start`.
+pub fn booking_body(start: DateTime<Utc>) -> Value {
+    json!({
+        "service": "free-consultation",
+        "start": iso(start),
+        "client": {"name": "Sam Lee", "email": "sam@example.org", "phone": null},
+        "client_time_zone": "Europe/Berlin",
+        "note": null,
+        "consent": true,
+        "website": ""
+    })
+}
+
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn new_key() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a problem+json response, checking its media type and status.
+pub async fn problem(response: reqwest::Response, status: u16) -> Problem {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Problem = response.json().await.expect("a problem body");
+    assert_eq!(problem.status, status);
+    problem
+}

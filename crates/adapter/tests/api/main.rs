@@ -1,0 +1,12 @@
+//! Black-box API tests: the real server on a random port with a fresh
+//! temporary store, driven over HTTP. One file per endpoint.
+
+mod calendar_file;
+mod cors;
+mod create_booking;
+mod durability;
+mod health;
+mod helpers;
+mod manage_booking;
+mod practice;
+mod slots;

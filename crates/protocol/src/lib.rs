@@ -1,0 +1,263 @@
+//! The wire types of First Step protocol v1 (`docs/protocol.md`), compiled into
+//! both the widget and the adapter so the contract has one definition.
+//!
+//! Serde only: no validation lives here. The adapter parses these raw shapes
+//! into its own domain types; the widget trusts what the adapter sends.
+//!
+//! # Layout
+//! - [`PracticeInfo`], [`ServiceInfo`], [`FormSettings`]: `GET /v1/practice`.
+//! - [`SlotList`], [`Slot`]: `GET /v1/slots`.
+//! - [`BookingRequest`], [`ClientDetails`]: the body of `POST /v1/bookings`.
+//! - [`BookingCreated`], [`BookingView`], [`BookingStatus`]: booking responses.
+//! - [`Problem`], [`ErrorCode`]: RFC 9457 problem details and their stable codes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Header carrying the client's idempotency key on `POST /v1/bookings`.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+/// Response header set when a response is replayed for a repeated key.
+pub const IDEMPOTENT_REPLAYED_HEADER: &str = "Idempotent-Replayed";
+/// Media type of every error response.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+/// The longest window `GET /v1/slots` answers, in days.
+pub const MAX_SLOT_RANGE_DAYS: i64 = 62;
+
+/// `GET /v1/practice`: what the widget needs before any slot arrives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PracticeInfo {
+    pub name: String,
+    /// IANA zone the practice's hours are kept in.
+    pub time_zone: String,
+    pub services: Vec<ServiceInfo>,
+    pub form: FormSettings,
+    /// Shown above the form, e.g. where to turn in a crisis.
+    pub notice: Option<String>,
+    pub privacy_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    pub id: String,
+    pub title: String,
+    pub duration_minutes: u32,
+    pub mode: BookingMode,
+    pub location: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Whether a booking waits for the practice (`request`) or is final (`instant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingMode {
+    Request,
+    Instant,
+}
+
+/// Which optional form fields the practice asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormSettings {
+    pub phone: FieldRule,
+    pub note: FieldRule,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldRule {
+    Hidden,
+    Optional,
+    Required,
+}
+
+/// `GET /v1/slots`: bookable starts in `[from, to)`, ascending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotList {
+    pub service: String,
+    pub time_zone: String,
+    pub slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// The body of `POST /v1/bookings`. Unknown fields are refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookingRequest {
+    pub service: String,
+    pub start: DateTime<Utc>,
+    pub client: ClientDetails,
+    pub client_time_zone: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub consent: bool,
+    /// A honeypot: people never see it, so anything in it came from a bot.
+    #[serde(default)]
+    pub website: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientDetails {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// `201` of `POST /v1/bookings`: the booking and, once only, its manage token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingCreated {
+    #[serde(flatten)]
+    pub booking: BookingView,
+    /// Bearer token for the booking's own endpoints; shown this once.
+    pub manage_token: String,
+}
+
+/// A booking as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingView {
+    pub id: String,
+    pub status: BookingStatus,
+    pub service: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// When an unanswered request lapses; `null` once answered.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Pending,
+    Confirmed,
+    Declined,
+    Cancelled,
+    Expired,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Declined => "declined",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Confirmed,
+            Self::Declined,
+            Self::Cancelled,
+            Self::Expired,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+
+    /// Pending and confirmed bookings hold their slot; the others free it.
+    pub fn holds_slot(self) -> bool {
+        matches!(self, Self::Pending | Self::Confirmed)
+    }
+}
+
+/// An RFC 9457 problem: every error response of the adapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub code: ErrorCode,
+    pub detail: String,
+    /// The offending input on 422s, as a dotted path (`client.email`).
+    pub field: Option<String>,
+    pub retryable: bool,
+}
+
+/// The stable, machine-readable part of a problem; clients branch only on it.
+/// Codes this version does not know deserialize as [`ErrorCode::Other`], so a
+/// newer adapter never breaks an older widget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRange,
+    RangeTooLarge,
+    UnknownService,
+    MalformedJson,
+    MissingIdempotencyKey,
+    SlotUnavailable,
+    RequestInProgress,
+    PayloadTooLarge,
+    InvalidField,
+    IdempotencyKeyReused,
+    RateLimited,
+    BackendUnavailable,
+    NotFound,
+    Internal,
+    #[serde(other)]
+    Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booking_created_flattens_to_the_documented_shape() {
+        let created = BookingCreated {
+            booking: BookingView {
+                id: "bk_1".into(),
+                status: BookingStatus::Pending,
+                service: "free-consultation".into(),
+                start: "2026-12-01T14:00:00Z".parse().unwrap(),
+                end: "2026-12-01T14:15:00Z".parse().unwrap(),
+                expires_at: Some("2026-12-03T14:00:00Z".parse().unwrap()),
+            },
+            manage_token: "secret".into(),
+        };
+        let json = serde_json::to_value(&created).unwrap();
+        assert_eq!(json["status"], "pending");
+        assert_eq!(json["start"], "2026-12-01T14:00:00Z");
+        assert_eq!(json["manage_token"], "secret");
+        assert_eq!(json.as_object().unwrap().len(), 7);
+    }
+
+    #[test]
+    fn booking_request_refuses_unknown_fields() {
+        let body = r#"{"service":"s","start":"2026-12-01T14:00:00Z",
+            "client":{"name":"Sam","email":"sam@example.org","phone":null},
+            "client_time_zone":"Europe/Berlin","note":null,"consent":true,
+            "website":"","admin":true}"#;
+        let error = serde_json::from_str::<BookingRequest>(body).unwrap_err();
+        assert!(error.to_string().contains("unknown field `admin`"));
+    }
+
+    #[test]
+    fn unknown_error_codes_do_not_break_older_clients() {
+        let body = r#"{"type":"about:blank","title":"t","status":418,
+            "code":"brand_new_code","detail":"d","field":null,"retryable":false}"#;
+        let problem: Problem = serde_json::from_str(body).unwrap();
+        assert_eq!(problem.code, ErrorCode::Other);
+    }
+
+    #[test]
+    fn only_pending_and_confirmed_bookings_hold_a_slot() {
+        for status in ["pending", "confirmed", "declined", "cancelled", "expired"] {
+            let parsed = BookingStatus::parse(status).unwrap();
+            assert_eq!(parsed.as_str(), status);
+            assert_eq!(
+                parsed.holds_slot(),
+                status == "pending" || status == "confirmed"
+            );
+        }
+        assert_eq!(BookingStatus::parse("lost"), None);
+    }
+}

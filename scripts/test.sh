@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every check and test of First Step:
+# format, lints, native tests, browser tests in headless Chromium, and the
+# end-to-end tests (real Chromium, release-built widget, real adapter).
+# Stops at the first failure with a non-zero exit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/setup.sh
+source scripts/env.sh
+
+step "Format"
+cargo fmt --all -- --check
+
+step "Lints (native and wasm32)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked -p firststep-widget --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "Native tests"
+cargo test --locked --workspace
+
+step "Browser tests (wasm-bindgen-test in headless Chromium)"
+cargo test --locked -p firststep-widget --target wasm32-unknown-unknown
+
+step "Release builds (widget by Trunk, adapter by cargo)"
+trunk build --release
+cargo build --locked --release -p firststep-adapter
+
+step "End-to-end tests (playwright-core, Debian Chromium, real adapter)"
+node --test e2e/

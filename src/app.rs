@@ -1,12 +1,517 @@
+//! The root component: turns state into requests and requests' results into
+//! actions, and picks the step to show (times, details, done).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use chrono::{DateTime, Duration, Utc};
+use firststep_protocol::{BookingMode, BookingStatus, PracticeInfo, Slot};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
+
+use crate::api::{AdapterClient, ApiError};
+use crate::components::{
+    BookingForm, Confirmation, DayChoice, DayList, LoadingSkeleton, ProblemNotice, TimeChoice,
+    TimeList,
+};
+use crate::events::HostEvents;
+use crate::i18n::{fill, Language, Texts};
+use crate::local_time::{group_by_day, LocalClock};
+use crate::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
+
+/// How far past an empty window to look for the next open day.
+const LOOKAHEAD_DAYS: i64 = 48;
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
-    /// Base address of the adapter, from the element's `api` attribute.
+    /// Base address of the adapter (the element's `api` attribute, made absolute).
     pub api: AttrValue,
+    /// The service to book; may be left out when the practice has one.
+    #[prop_or_default]
+    pub service: Option<AttrValue>,
+    /// BCP 47 tag for texts and dates; the browser's language when absent.
+    #[prop_or_default]
+    pub locale: Option<AttrValue>,
+    /// Where the widget's DOM events are dispatched (the custom element).
+    pub host: Element,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Times,
+    Details,
+    Done,
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+}
+
+fn browser_language() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_else(|| "en".into())
 }
 
 #[component]
 pub fn App(props: &AppProps) -> Html {
-    html! { <section class="firststep" data-api={props.api.clone()}><h2>{"Schedule a free consultation"}</h2></section> }
+    let state = use_reducer(|| BookingState::new(now()));
+    let client = use_memo(props.api.clone(), |api| AdapterClient::new(api));
+    let locale = props
+        .locale
+        .as_ref()
+        .map_or_else(browser_language, |l| l.to_string());
+    let language = Language::from_tag(&locale);
+    let texts = language.texts();
+    let clock = use_memo(locale.clone(), |locale| LocalClock::in_browser_zone(locale));
+    let events = HostEvents(props.host.clone());
+    let practice = match &state.practice {
+        Load::Loaded(practice) => Some(practice.clone()),
+        _ => None,
+    };
+    let service_id = props.service.as_ref().map(|s| s.to_string());
+
+    // The practice: on start, on a new adapter, on retry.
+    {
+        let (state, events) = (state.clone(), events.clone());
+        use_effect_with(
+            (client.clone(), state.practice_request),
+            move |(client, _)| {
+                let cancelled = Rc::new(Cell::new(false));
+                let (client, done) = ((**client).clone(), cancelled.clone());
+                spawn_local(async move {
+                    let result = client.practice().await;
+                    if done.get() {
+                        return;
+                    }
+                    match result {
+                        Ok(practice) => state.dispatch(Action::PracticeLoaded(practice)),
+                        Err(error) => {
+                            events.error(&error);
+                            state.dispatch(Action::PracticeFailed(error));
+                        }
+                    }
+                });
+                move || cancelled.set(true)
+            },
+        );
+    }
+
+    // The slots of the window: on start, on a new window, after a retry or a taken slot.
+    {
+        let (state_handle, events, clock) = (state.clone(), events.clone(), clock.clone());
+        let key = (
+            client.clone(),
+            service_id.clone(),
+            state.slots_request,
+            state.window_start,
+        );
+        use_effect_with(key, move |(client, service, _, start)| {
+            let cancelled = Rc::new(Cell::new(false));
+            let (client, service, done, state) = (
+                (**client).clone(),
+                service.clone(),
+                cancelled.clone(),
+                state_handle,
+            );
+            let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
+            spawn_local(async move {
+                let result = client.slots(service.as_deref(), from, to).await;
+                if done.get() {
+                    return;
+                }
+                match result {
+                    Ok(list) => {
+                        let count = list.slots.len();
+                        events.slots_loaded(count);
+                        state.dispatch(Action::SlotsLoaded(group_by_day(list.slots, |t| {
+                            clock.date_of(t)
+                        })));
+                        if count == 0 {
+                            // Nothing here: find the next open day to offer instead.
+                            let later = client
+                                .slots(service.as_deref(), to, to + Duration::days(LOOKAHEAD_DAYS))
+                                .await;
+                            if !done.get() {
+                                let first = later.ok().and_then(|list| list.slots.first().copied());
+                                state.dispatch(Action::NextAvailableFound(first));
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        events.error(&error);
+                        state.dispatch(Action::SlotsFailed(error));
+                    }
+                }
+            });
+            move || cancelled.set(true)
+        });
+    }
+
+    // The booking request, each time the state says to send it.
+    {
+        let sending = match &state.submission {
+            Submission::Sending { attempt, key } => Some((*attempt, key.clone())),
+            _ => None,
+        };
+        let (state, events, clock, client) =
+            (state.clone(), events.clone(), clock.clone(), client.clone());
+        let service =
+            chosen_service(practice.as_ref(), service_id.as_deref()).map(|s| s.id.clone());
+        use_effect_with(sending, move |sending| {
+            let (Some((_, key)), Some(slot), Some(practice), Some(service)) = (
+                sending.clone(),
+                state.selected_slot,
+                practice_of(&state),
+                service,
+            ) else {
+                return;
+            };
+            let request = state.form.to_request(
+                &service,
+                slot,
+                practice.form.phone,
+                practice.form.note,
+                Some(clock.visitor_zone().to_owned()),
+            );
+            spawn_local(async move {
+                match client.book(&request, &key).await {
+                    Ok(created) => {
+                        events.booking(&created);
+                        state.dispatch(Action::Booked(created));
+                    }
+                    Err(error) => {
+                        events.error(&error);
+                        state.dispatch(Action::BookingFailed(error));
+                    }
+                }
+            });
+        });
+    }
+
+    // Focus follows the visitor from step to step (never on first paint).
+    let step = match (&state.submission, state.selected_slot) {
+        (Submission::Done(_), _) => Step::Done,
+        (_, Some(_)) => Step::Details,
+        _ => Step::Times,
+    };
+    let heading = use_node_ref();
+    {
+        let (heading, painted) = (heading.clone(), use_mut_ref(|| false));
+        use_effect_with(step, move |_| {
+            if std::mem::replace(&mut *painted.borrow_mut(), true) {
+                if let Some(element) = heading.cast::<HtmlElement>() {
+                    let _ = element.focus();
+                }
+            }
+        });
+    }
+
+    let view = View {
+        state: &state,
+        texts,
+        language,
+        clock: &clock,
+        practice: practice.as_ref(),
+        heading,
+    };
+    let service = chosen_service(practice.as_ref(), service_id.as_deref());
+    let body = match (&state.practice, service) {
+        (Load::Failed(error), _) => view.problem(error),
+        (Load::Loading, _) => html! { <LoadingSkeleton label={texts.loading} /> },
+        (Load::Loaded(_), None) => view.problem(&ApiError::UnknownService),
+        (Load::Loaded(_), Some(_)) => match step {
+            Step::Done => view.confirmation(&client),
+            Step::Details => view.details(),
+            Step::Times => view.times(&events),
+        },
+    };
+    let title = service.map_or(texts.choose_time.to_owned(), |s| s.title.clone());
+    html! {
+        <div class="fs-root" lang={locale}>
+            <h2 class="fs-title">{ title }</h2>
+            { for service.and_then(|s| s.description.clone()).map(|d| html! { <p class="fs-description">{ d }</p> }) }
+            <p class="fs-visually-hidden" role="status" aria-live="polite">{ view.status() }</p>
+            { body }
+        </div>
+    }
+}
+
+fn practice_of(state: &BookingState) -> Option<PracticeInfo> {
+    match &state.practice {
+        Load::Loaded(practice) => Some(practice.clone()),
+        _ => None,
+    }
+}
+
+/// The service the element names, or the practice's only one.
+fn chosen_service<'a>(
+    practice: Option<&'a PracticeInfo>,
+    id: Option<&str>,
+) -> Option<&'a firststep_protocol::ServiceInfo> {
+    let services = &practice?.services;
+    match id {
+        Some(id) => services.iter().find(|s| s.id == id),
+        None => services.first().filter(|_| services.len() == 1),
+    }
+}
+
+/// What one render needs to draw its parts.
+struct View<'a> {
+    state: &'a UseReducerHandle<BookingState>,
+    texts: &'static Texts,
+    language: Language,
+    clock: &'a LocalClock,
+    practice: Option<&'a PracticeInfo>,
+    heading: NodeRef,
+}
+
+impl View<'_> {
+    fn dispatch(&self, action: impl Fn() -> Action + 'static) -> Callback<()> {
+        let handle = self.state.dispatcher();
+        Callback::from(move |_| handle.dispatch(action()))
+    }
+
+    fn message(&self, error: &ApiError) -> &'static str {
+        match error {
+            ApiError::Offline => self.texts.offline,
+            ApiError::Unavailable => self.texts.unavailable,
+            ApiError::RateLimited { .. } => self.texts.rate_limited,
+            ApiError::SlotTaken => self.texts.slot_taken,
+            ApiError::Invalid { .. } => self.texts.fix_fields,
+            ApiError::UnknownService | ApiError::Unexpected(_) => self.texts.misconfigured,
+        }
+    }
+
+    fn problem(&self, error: &ApiError) -> Html {
+        let retryable = matches!(
+            error,
+            ApiError::Offline | ApiError::Unavailable | ApiError::RateLimited { .. }
+        );
+        let on_retry = retryable.then(|| self.dispatch(|| Action::Retry));
+        html! { <ProblemNotice message={self.message(error)} {on_retry} retry_label={self.texts.try_again} /> }
+    }
+
+    /// What the live region announces.
+    fn status(&self) -> String {
+        let state = &**self.state;
+        match (&state.submission, &state.days) {
+            (Submission::Sending { .. }, _) => self.texts.sending.to_owned(),
+            (Submission::Done(created), _) => self.outcome(created.booking.status).0.to_owned(),
+            (_, Load::Loading) => self.texts.loading.to_owned(),
+            _ => String::new(),
+        }
+    }
+
+    fn outcome(&self, status: BookingStatus) -> (&'static str, &'static str) {
+        match status {
+            BookingStatus::Confirmed => (self.texts.booked, self.texts.booked_detail),
+            _ => (self.texts.request_sent, self.texts.request_sent_detail),
+        }
+    }
+
+    /// The practice's clock at `instant`, when it reads otherwise than the visitor's.
+    fn practice_time(&self, instant: DateTime<Utc>) -> Option<String> {
+        let zone = &self.practice?.time_zone;
+        let theirs = self.clock.time_in(instant, zone);
+        (zone != self.clock.visitor_zone() && theirs != self.clock.time(instant)).then_some(theirs)
+    }
+
+    /// "Tuesday, December 1, 9:00 AM (Central European Standard Time) · 3:00 AM for the practice".
+    fn time_in_words(&self, instant: DateTime<Utc>) -> String {
+        let mut words = format!(
+            "{}, {} ({})",
+            self.clock.day(instant),
+            self.clock.time(instant),
+            self.clock.zone_name(instant)
+        );
+        if let Some(theirs) = self.practice_time(instant) {
+            words.push_str(" · ");
+            words.push_str(&fill(self.texts.practice_time, &theirs));
+        }
+        words
+    }
+
+    fn times(&self, events: &HostEvents) -> Html {
+        let state = &**self.state;
+        let texts = self.texts;
+        let (window_start, window_end) = state.window();
+        let zone_line = fill(texts.your_zone, &self.clock.zone_name(window_start));
+        let notice = (state.notice == Some(Notice::SlotTaken)).then(|| {
+            html! { <div class="fs-notice fs-problem" role="alert"><p>{ texts.slot_taken }</p></div> }
+        });
+        let content = match &state.days {
+            Load::Loading => html! { <LoadingSkeleton label={texts.loading} /> },
+            Load::Failed(error) => self.problem(error),
+            Load::Loaded(days) if days.is_empty() => self.no_slots(),
+            Load::Loaded(days) => {
+                let visible = state.visible_day();
+                let day_choices = days
+                    .iter()
+                    .map(|day| {
+                        let first = day.slots[0].start;
+                        DayChoice {
+                            date: day.date,
+                            label: self.clock.short_day(first),
+                            accessible_label: format!(
+                                "{} ({})",
+                                self.clock.day(first),
+                                day.slots.len()
+                            ),
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                let time_choices = visible
+                    .map(|day| {
+                        day.slots
+                            .iter()
+                            .map(|slot| self.time_choice(*slot))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                let on_day = {
+                    let handle = self.state.dispatcher();
+                    Callback::from(move |date| handle.dispatch(Action::ChooseDay(date)))
+                };
+                let on_time = {
+                    let (handle, events) = (self.state.dispatcher(), events.clone());
+                    Callback::from(move |slot: Slot| {
+                        events.slot_selected(slot);
+                        handle.dispatch(Action::ChooseSlot(slot));
+                    })
+                };
+                html! {
+                    <>
+                        <DayList days={day_choices} selected={visible.map(|d| d.date)} label={texts.days_label} on_choose={on_day} />
+                        <TimeList times={time_choices} selected={state.selected_slot} label={texts.times_label} on_choose={on_time} />
+                    </>
+                }
+            }
+        };
+        let earlier = (window_start > state.opened_at).then(|| {
+            let start = (window_start - Duration::days(WINDOW_DAYS)).max(state.opened_at);
+            let on_click = self.dispatch(move || Action::ShowFrom(start));
+            html! { <button type="button" class="fs-link-button" onclick={move |_| on_click.emit(())}>{ texts.earlier }</button> }
+        });
+        let on_later = self.dispatch(move || Action::ShowFrom(window_end));
+        html! {
+            <section class="fs-step" aria-labelledby="fs-times-heading">
+                <h3 id="fs-times-heading" class="fs-step-heading" tabindex="-1" ref={self.heading.clone()}>{ texts.choose_time }</h3>
+                <p class="fs-zone">{ zone_line }</p>
+                { for notice }
+                { content }
+                <nav class="fs-pager" aria-label={texts.times_label}>
+                    { for earlier }
+                    <button type="button" class="fs-link-button" onclick={move |_| on_later.emit(())}>{ texts.later }</button>
+                </nav>
+            </section>
+        }
+    }
+
+    fn time_choice(&self, slot: Slot) -> TimeChoice {
+        let practice_label = self
+            .practice_time(slot.start)
+            .map(|t| fill(self.texts.practice_time, &t));
+        TimeChoice {
+            slot,
+            label: self.clock.time(slot.start),
+            practice_label,
+            accessible_label: self.time_in_words(slot.start),
+        }
+    }
+
+    fn no_slots(&self) -> Html {
+        let texts = self.texts;
+        let next = self.state.next_available.map(|slot| {
+            let day = self.clock.day(slot.start);
+            let on_click = self.dispatch(move || Action::ShowFrom(slot.start));
+            html! {
+                <>
+                    <p>{ fill(texts.next_open_day, &day) }</p>
+                    <button type="button" class="fs-button fs-secondary" onclick={move |_| on_click.emit(())}>
+                        { fill(texts.show_from, &day) }
+                    </button>
+                </>
+            }
+        });
+        html! { <div class="fs-notice fs-empty"><p>{ texts.no_slots }</p>{ for next }</div> }
+    }
+
+    fn details(&self) -> Html {
+        let state = &**self.state;
+        let practice = self.practice.expect("details follow the practice");
+        let slot = state.selected_slot.expect("details follow a chosen slot");
+        let handle = self.state.dispatcher();
+        let on_edit = {
+            let handle = handle.clone();
+            Callback::from(move |(field, value)| handle.dispatch(Action::Edit(field, value)))
+        };
+        let on_consent = {
+            let handle = handle.clone();
+            Callback::from(move |agreed| handle.dispatch(Action::SetConsent(agreed)))
+        };
+        let on_submit = {
+            let handle = handle.clone();
+            Callback::from(move |_| {
+                handle.dispatch(Action::Submit {
+                    fresh_key: new_key(),
+                })
+            })
+        };
+        let failure = match &state.submission {
+            Submission::Failed(error) => Some(AttrValue::from(self.message(error))),
+            _ => None,
+        };
+        let request_mode = practice
+            .services
+            .iter()
+            .all(|s| s.mode == BookingMode::Request);
+        html! {
+            <BookingForm
+                language={self.language}
+                form={state.form.clone()}
+                problems={state.problems.clone()}
+                problem_checks={state.problem_checks}
+                phone={practice.form.phone}
+                note={practice.form.note}
+                chosen_time={self.time_in_words(slot.start)}
+                privacy_url={practice.privacy_url.clone().map(AttrValue::from)}
+                notice={practice.notice.clone().map(AttrValue::from)}
+                {request_mode}
+                sending={matches!(state.submission, Submission::Sending { .. })}
+                {failure}
+                heading={self.heading.clone()}
+                {on_edit}
+                {on_consent}
+                {on_submit}
+                on_change_time={Callback::from(move |_| handle.dispatch(Action::BackToTimes))}
+            />
+        }
+    }
+
+    fn confirmation(&self, client: &AdapterClient) -> Html {
+        let Submission::Done(created) = &self.state.submission else {
+            return Html::default();
+        };
+        let (title, detail) = self.outcome(created.booking.status);
+        html! {
+            <Confirmation
+                title={title}
+                detail={detail}
+                time={self.time_in_words(created.booking.start)}
+                calendar_url={client.calendar_file_url(created)}
+                calendar_label={self.texts.add_to_calendar}
+                heading={self.heading.clone()}
+            />
+        }
+    }
+}
+
+/// A fresh Idempotency-Key from the browser's random source.
+fn new_key() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|crypto| crypto.random_uuid())
+        .unwrap_or_else(|| format!("fs-{}", js_sys::Math::random().to_bits()))
 }

@@ -1,10 +1,16 @@
+//! The bridge between `<firststep-booking>` and the Yew app: attributes
+//! become props, the element's life drives the app's, and the widget's
+//! stylesheet is adopted into the shadow root (no inline styles, so the
+//! page's CSP needs nothing for it).
+
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlElement, ShadowRootInit, ShadowRootMode};
+use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
 use yew::AppHandle;
 
 use crate::app::{App, AppProps};
 
 const TAG: &str = "firststep-booking";
+const STYLES: &str = include_str!("../styles/widget.css");
 
 #[wasm_bindgen(module = "/js/element.js")]
 extern "C" {
@@ -16,7 +22,7 @@ pub(crate) fn register() {
     let mount =
         Closure::<dyn Fn(HtmlElement) -> JsValue>::new(|host| WidgetHandle::mount(host).into());
     define_booking_element(TAG, &mount);
-    // The element class keeps calling it for as long as the page lives.
+    // The element class calls it for every element, for as long as the page lives.
     mount.forget();
 }
 
@@ -34,9 +40,12 @@ impl WidgetHandle {
             host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
                 .expect("attachShadow")
         });
-        let document = host.owner_document().expect("element in a document");
-        let root = document.create_element("div").expect("div");
-        shadow.append_child(&root).expect("append root");
+        adopt_styles(&shadow);
+        let document = host.owner_document().expect("an element in a document");
+        let root = document.create_element("div").expect("a div");
+        shadow
+            .append_child(&root)
+            .expect("the app's root in the shadow root");
         let app = yew::Renderer::<App>::with_root_and_props(root, props_of(&host)).render();
         WidgetHandle {
             host,
@@ -63,7 +72,33 @@ impl WidgetHandle {
 }
 
 fn props_of(host: &HtmlElement) -> AppProps {
+    let attribute = |name| host.get_attribute(name).filter(|v| !v.trim().is_empty());
     AppProps {
-        api: host.get_attribute("api").unwrap_or_default().into(),
+        api: absolute(&attribute("api").unwrap_or_else(|| "/".into())).into(),
+        service: attribute("service").map(Into::into),
+        locale: attribute("locale").map(Into::into),
+        host: host.clone().into(),
     }
+}
+
+/// The `api` attribute may be relative to the page (`/`, `../booking`).
+fn absolute(api: &str) -> String {
+    let base = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten());
+    base.and_then(|base| web_sys::Url::new_with_base(api, &base).ok())
+        .map_or_else(|| api.to_owned(), |url| url.href())
+}
+
+/// One stylesheet object shared by every widget on the page.
+fn adopt_styles(shadow: &ShadowRoot) {
+    thread_local! {
+        static SHEET: Option<CssStyleSheet> = CssStyleSheet::new().ok().filter(|sheet| sheet.replace_sync(STYLES).is_ok());
+    }
+    SHEET.with(|sheet| {
+        if let Some(sheet) = sheet {
+            let sheets = js_sys::Array::of1(sheet);
+            let _ = js_sys::Reflect::set(shadow, &"adoptedStyleSheets".into(), &sheets);
+        }
+    });
 }

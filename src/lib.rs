@@ -2,12 +2,27 @@
 //! a custom element, speaking protocol v1 (`docs/protocol.md`) to an adapter.
 //!
 //! # Layout
-//! - `element`: the custom-element bridge (attributes → props, styles into the
-//!   shadow root, the element's life → the Yew app's).
-//! - `app`: the root component.
+//! - `element`: the custom-element bridge — attributes → props, the element's
+//!   life → the app's, styles adopted into the shadow root.
+//! - [`app`]: the root component; effects that fetch and send, step by step.
+//! - `state`: all state in one `Reducible`; no I/O (unit-tested natively).
+//! - `form`: the form's fields and the checks made before sending.
+//! - `api`: all HTTP, with the protocol's error codes mapped to `ApiError`.
+//! - `local_time`: dates and times through the browser's `Intl`; days grouped
+//!   in the visitor's zone.
+//! - `i18n`: the words, in English and Spanish.
+//! - `events`: the `firststep:*` DOM events on the element.
+//! - `components/`: one function component per file.
 
-mod app;
+mod api;
+pub mod app;
+mod components;
 mod element;
+mod events;
+mod form;
+mod i18n;
+mod local_time;
+mod state;
 
 pub use app::{App, AppProps};
 

@@ -1,30 +1,455 @@
-//! Browser tests: the widget mounted in real headless Chromium.
+//! Browser tests: the widget in real headless Chromium, talking to a test
+//! double of the adapter (see `support`). Every visitor state is visited.
 #![cfg(target_arch = "wasm32")]
 
-use firststep_widget::{App, AppProps};
+mod support;
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use support::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[wasm_bindgen_test]
-async fn renders_its_heading() {
-    let document = gloo_utils_document();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<App>::with_root_and_props(
-        root.clone(),
-        AppProps {
-            api: "http://127.0.0.1:1".into(),
-        },
-    )
-    .render();
-    yew::scheduler::flush().await;
-    assert!(root
-        .text_content()
-        .unwrap()
-        .contains("Schedule a free consultation"));
+/// A double that serves a practice and upcoming slots, and answers bookings with `booking`.
+fn adapter(booking: impl Fn(&Sent) -> Answer + 'static) -> FakeAdapter {
+    let starts = upcoming_starts();
+    FakeAdapter::install(move |sent| {
+        if sent.url.contains("/v1/practice") {
+            (200, practice_json("optional"))
+        } else if sent.url.contains("/v1/slots") {
+            let starts: Vec<&str> = starts.iter().map(String::as_str).collect();
+            (200, slots_json(&starts))
+        } else {
+            booking(sent)
+        }
+    })
 }
 
-fn gloo_utils_document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
+fn created_json(status: &str) -> Answer {
+    let start: chrono::DateTime<chrono::Utc> = upcoming_starts()[1].parse().unwrap();
+    let end = start + chrono::Duration::minutes(15);
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let body = format!(
+        r#"{{"id":"bk_AAAAAAAAAAAAAAAA","status":"{status}","service":"free-consultation","start":"{}",
+        "end":"{}","expires_at":null,"manage_token":"tok/en"}}"#,
+        iso(start),
+        iso(end)
+    );
+    (201, body)
+}
+
+/// Mounted, slots shown, the second time of the first day chosen, form filled in.
+async fn ready_form(fake_locale: Option<&str>) -> Mounted {
+    let widget = mount(fake_locale);
+    widget
+        .until("time buttons", |w| w.all(".fs-time").len() == 2)
+        .await;
+    widget.all(".fs-time")[1].click();
+    widget
+        .until("the form", |w| w.find("#fs-name").is_some())
+        .await;
+    widget.type_into("#fs-name", "Sam Lee").await;
+    widget.type_into("#fs-email", "sam@example.org").await;
+    widget.click("#fs-consent").await;
+    widget
+}
+
+#[wasm_bindgen_test]
+async fn shows_a_skeleton_and_announces_loading_before_slots_arrive() {
+    let _adapter = adapter(|_| (500, String::new()));
+    let widget = mount(None);
+    yew::scheduler::flush().await;
+    assert!(widget.find(".fs-skeleton").is_some());
+    assert!(widget
+        .find("[role=status]")
+        .unwrap()
+        .text_content()
+        .unwrap()
+        .contains("Loading available times"));
+}
+
+#[wasm_bindgen_test]
+async fn groups_slots_by_the_visitors_day_with_full_accessible_names() {
+    let _adapter = adapter(|_| (500, String::new()));
+    let widget = mount(Some("en-US"));
+    widget
+        .until("time buttons", |w| w.all(".fs-time").len() == 2)
+        .await;
+
+    let days = widget.all(".fs-day");
+    assert_eq!(days.len(), 2);
+    assert_eq!(
+        days[0].get_attribute("aria-pressed").as_deref(),
+        Some("true")
+    );
+    assert!(widget.text().contains("Times are shown in your time zone"));
+    let label = widget.all(".fs-time")[0]
+        .get_attribute("aria-label")
+        .unwrap();
+    let visitor_zone = js_sys::Reflect::get(
+        &js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+            .resolved_options(),
+        &"timeZone".into(),
+    )
+    .unwrap()
+    .as_string()
+    .unwrap();
+    assert!(
+        label.contains(", 20") || label.contains("day,"),
+        "a full date in {label}"
+    );
+    assert_eq!(
+        label.contains("for the practice"),
+        visitor_zone != "America/New_York",
+        "{label}"
+    );
+
+    days[1].click();
+    widget
+        .until("the second day", |w| {
+            w.all(".fs-day")[1].get_attribute("aria-pressed").as_deref() == Some("true")
+        })
+        .await;
+}
+
+#[wasm_bindgen_test]
+async fn the_form_asks_only_for_what_the_practice_wants_and_checks_before_sending() {
+    let adapter = adapter(|_| created_json("pending"));
+    let widget = mount(None);
+    widget
+        .until("time buttons", |w| !w.all(".fs-time").is_empty())
+        .await;
+    widget.all(".fs-time")[0].click();
+    widget
+        .until("the form", |w| w.find("#fs-name").is_some())
+        .await;
+
+    assert!(
+        widget.find("#fs-phone").is_some(),
+        "phone is optional here, so shown"
+    );
+    assert!(
+        widget.find("#fs-note").is_none(),
+        "notes are hidden by the practice"
+    );
+    assert!(widget.text().contains("If you are in crisis, call 988."));
+    let honeypot = widget.find(".fs-honeypot").unwrap();
+    assert_eq!(
+        honeypot.get_attribute("aria-hidden").as_deref(),
+        Some("true")
+    );
+    assert_eq!(widget.find("input[name=website]").unwrap().tab_index(), -1);
+    let active = document().active_element().unwrap();
+    assert_eq!(
+        active.text_content().as_deref(),
+        Some("Your details"),
+        "focus moved to the form"
+    );
+
+    widget.type_into("#fs-email", "sam@").await;
+    widget.click("button[type=submit]").await;
+
+    let errors: Vec<String> = widget
+        .all(".fs-error")
+        .iter()
+        .map(|e| e.text_content().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "Please enter your name.",
+            "Please enter an email address like name@example.org.",
+            "Please agree so the practice can contact you."
+        ]
+    );
+    assert_eq!(
+        widget
+            .find("#fs-name")
+            .unwrap()
+            .get_attribute("aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        document().active_element().unwrap().id(),
+        "fs-name",
+        "focus on the first field to fix"
+    );
+    assert!(
+        adapter.sent_to("POST", "/v1/bookings").is_empty(),
+        "nothing was sent"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_request_is_sent_once_and_confirmed_with_a_calendar_link() {
+    let adapter = adapter(|_| created_json("pending"));
+    let bookings = Rc::new(Cell::new(0));
+    let seen = bookings.clone();
+    let widget = ready_form(None).await;
+    let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::CustomEvent)>::new(
+        move |event: web_sys::CustomEvent| {
+            let detail = js_sys::JSON::stringify(&event.detail())
+                .unwrap()
+                .as_string()
+                .unwrap();
+            assert!(
+                !detail.contains("Sam") && !detail.contains("example.org"),
+                "no personal data: {detail}"
+            );
+            assert!(detail.contains("bk_AAAAAAAAAAAAAAAA"));
+            seen.set(seen.get() + 1);
+        },
+    );
+    widget
+        .root
+        .add_event_listener_with_callback("firststep:booking", listener.as_ref().unchecked_ref())
+        .unwrap();
+
+    widget.click("button[type=submit]").await;
+    widget.until_text("Request sent").await;
+
+    let posts = adapter.sent_to("POST", "/v1/bookings");
+    assert_eq!(posts.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
+    assert_eq!(body["client"]["name"], "Sam Lee");
+    assert_eq!(body["start"], upcoming_starts()[1]);
+    assert_eq!(body["consent"], true);
+    assert_eq!(body["website"], "");
+    assert!(posts[0]
+        .idempotency_key
+        .as_ref()
+        .is_some_and(|k| k.len() >= 16));
+    assert!(widget
+        .text()
+        .contains("The practice will confirm by email."));
+    let link = widget
+        .find("a[download]")
+        .unwrap()
+        .get_attribute("href")
+        .unwrap();
+    assert_eq!(
+        link,
+        "https://adapter.test/v1/bookings/bk_AAAAAAAAAAAAAAAA/calendar.ics?token=tok%2Fen"
+    );
+    assert_eq!(bookings.get(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn an_instant_booking_says_booked() {
+    let _adapter = adapter(|_| created_json("confirmed"));
+    let widget = ready_form(None).await;
+    widget.click("button[type=submit]").await;
+    widget.until_text("Booked").await;
+    assert!(widget.text().contains("Your consultation is booked."));
+}
+
+#[wasm_bindgen_test]
+async fn a_slot_taken_meanwhile_is_said_refreshed_and_the_form_kept() {
+    let adapter = adapter(|_| problem(409, "slot_unavailable", None));
+    let widget = ready_form(None).await;
+    let slot_fetches = adapter.sent_to("GET", "/v1/slots").len();
+
+    widget.click("button[type=submit]").await;
+    widget.until_text("that time was just taken").await;
+
+    assert!(widget.find("[role=alert]").is_some());
+    widget
+        .until("a fresh slot list", |_| {
+            adapter.sent_to("GET", "/v1/slots").len() > slot_fetches
+        })
+        .await;
+    widget
+        .until("time buttons", |w| !w.all(".fs-time").is_empty())
+        .await;
+    widget.all(".fs-time")[0].click();
+    widget
+        .until("the form", |w| w.find("#fs-name").is_some())
+        .await;
+    let name: web_sys::HtmlInputElement = widget.find("#fs-name").unwrap().unchecked_into();
+    assert_eq!(name.value(), "Sam Lee", "the visitor's details are kept");
+}
+
+#[wasm_bindgen_test]
+async fn a_network_failure_offers_a_retry_with_the_same_key() {
+    let attempts = Rc::new(Cell::new(0));
+    let count = attempts.clone();
+    let adapter = adapter(move |_| {
+        count.set(count.get() + 1);
+        if count.get() == 1 {
+            (0, String::new())
+        } else {
+            created_json("pending")
+        }
+    });
+    let widget = ready_form(None).await;
+
+    widget.click("button[type=submit]").await;
+    widget
+        .until_text("couldn't reach the booking service")
+        .await;
+    widget.click("button[type=submit]").await;
+    widget.until_text("Request sent").await;
+
+    let keys: Vec<Option<String>> = adapter
+        .sent_to("POST", "/v1/bookings")
+        .into_iter()
+        .map(|s| s.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], keys[1], "a retry can never book twice");
+}
+
+#[wasm_bindgen_test]
+async fn the_adapters_field_problem_is_shown_beside_its_field() {
+    let _adapter = adapter(|_| problem(422, "invalid_field", Some("client.email")));
+    let widget = ready_form(None).await;
+    widget.click("button[type=submit]").await;
+    widget
+        .until("an error at the email field", |w| {
+            w.find("#fs-email-error").is_some()
+        })
+        .await;
+    assert_eq!(
+        widget
+            .find("#fs-email")
+            .unwrap()
+            .get_attribute("aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn rate_limiting_asks_the_visitor_to_wait() {
+    let _adapter = adapter(|_| problem(429, "rate_limited", None));
+    let widget = ready_form(None).await;
+    widget.click("button[type=submit]").await;
+    widget.until_text("Please wait a minute").await;
+}
+
+#[wasm_bindgen_test]
+async fn no_slots_offers_the_next_open_day() {
+    let tomorrow: chrono::NaiveDate = upcoming_starts()[0][..10].parse().unwrap();
+    let later = format!("{}T15:00:00Z", tomorrow + chrono::Duration::days(20));
+    let calls = Rc::new(Cell::new(0));
+    let count = calls.clone();
+    let adapter = FakeAdapter::install(move |sent| {
+        if sent.url.contains("/v1/practice") {
+            return (200, practice_json("optional"));
+        }
+        count.set(count.get() + 1);
+        match count.get() {
+            1 => (200, slots_json(&[])),
+            _ => (200, slots_json(&[&later])),
+        }
+    });
+    let widget = mount(None);
+
+    widget
+        .until_text("There are no open times in these two weeks.")
+        .await;
+    widget.until_text("The next open day is").await;
+    let button = widget.all(".fs-empty button");
+    assert_eq!(button.len(), 1);
+    button[0].click();
+    widget
+        .until("the later day's times", |w| w.all(".fs-time").len() == 1)
+        .await;
+    assert_eq!(adapter.sent_to("GET", "/v1/slots").len(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_adapter_offers_a_retry_that_recovers() {
+    let online = Rc::new(Cell::new(false));
+    let up = online.clone();
+    let starts = upcoming_starts();
+    let _adapter =
+        FakeAdapter::install(
+            move |sent| match (up.get(), sent.url.contains("/v1/practice")) {
+                (false, _) => (0, String::new()),
+                (true, true) => (200, practice_json("optional")),
+                (true, false) => (
+                    200,
+                    slots_json(&starts.iter().map(String::as_str).collect::<Vec<_>>()),
+                ),
+            },
+        );
+    let widget = mount(None);
+
+    widget
+        .until_text("couldn't reach the booking service")
+        .await;
+    online.set(true);
+    widget.click(".fs-problem button").await;
+
+    widget
+        .until("time buttons", |w| !w.all(".fs-time").is_empty())
+        .await;
+}
+
+#[wasm_bindgen_test]
+async fn speaks_spanish_when_asked() {
+    let _adapter = adapter(|_| created_json("pending"));
+    let widget = mount(Some("es-ES"));
+    widget
+        .until("time buttons", |w| !w.all(".fs-time").is_empty())
+        .await;
+    assert!(widget.text().contains("Elija un horario"));
+    widget.all(".fs-time")[0].click();
+    widget.until_text("Enviar solicitud").await;
+    assert!(widget.text().contains("Correo electrónico"));
+}
+
+#[wasm_bindgen_test]
+async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attributes() {
+    let _adapter = adapter(|_| created_json("pending"));
+    firststep_widget::start();
+    let element = document().create_element("firststep-booking").unwrap();
+    element
+        .set_attribute("api", "https://adapter.test/")
+        .unwrap();
+    element
+        .set_attribute("service", "free-consultation")
+        .unwrap();
+    element.set_attribute("locale", "en").unwrap();
+    document().body().unwrap().append_child(&element).unwrap();
+    let shadow = element.shadow_root().expect("an open shadow root");
+    let text = || shadow.text_content().unwrap_or_default();
+
+    for _ in 0..200 {
+        yew::scheduler::flush().await;
+        if text().contains("Choose a time") {
+            break;
+        }
+        next_task().await;
+    }
+    assert!(text().contains("Choose a time"), "{}", text());
+    assert!(
+        document()
+            .body()
+            .unwrap()
+            .text_content()
+            .unwrap()
+            .find("Choose a time")
+            .is_none(),
+        "nothing leaks into the page"
+    );
+
+    element.set_attribute("locale", "es").unwrap();
+    for _ in 0..50 {
+        yew::scheduler::flush().await;
+        if text().contains("Elija un horario") {
+            break;
+        }
+        next_task().await;
+    }
+    assert!(text().contains("Elija un horario"), "{}", text());
+
+    element.remove();
+    yew::scheduler::flush().await;
+    assert_eq!(text(), "", "removing the element tears the widget down");
 }

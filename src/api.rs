@@ -1,0 +1,150 @@
+//! All HTTP to the adapter, as protocol v1 describes it. Each call returns
+//! `Result<T, ApiError>`, with the protocol's error `code` mapped to the few
+//! cases the widget treats differently.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use firststep_protocol::{
+    BookingCreated, BookingRequest, ErrorCode, PracticeInfo, Problem, SlotList,
+    IDEMPOTENCY_KEY_HEADER,
+};
+use gloo_net::http::{Request, Response};
+use serde::de::DeserializeOwned;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// The adapter could not be reached at all (offline, blocked, down).
+    Offline,
+    /// The chosen slot is no longer offered (409 `slot_unavailable`).
+    SlotTaken,
+    /// Too many attempts; `Retry-After` seconds, when given.
+    RateLimited { retry_after: Option<u32> },
+    /// The adapter answered but cannot take requests right now; retry later.
+    Unavailable,
+    /// One field was refused (422 `invalid_field`), by its protocol name.
+    Invalid { field: String },
+    /// The element names a service the practice does not offer.
+    UnknownService,
+    /// Anything else: a fault of ours or of the page's set-up.
+    Unexpected(ErrorCode),
+}
+
+impl ApiError {
+    /// The protocol code for `firststep:error` events (never personal data).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Offline => "offline",
+            Self::SlotTaken => "slot_unavailable",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable => "backend_unavailable",
+            Self::Invalid { .. } => "invalid_field",
+            Self::UnknownService => "unknown_service",
+            Self::Unexpected(_) => "unexpected",
+        }
+    }
+
+    fn from_problem(problem: Problem, retry_after: Option<u32>) -> Self {
+        match problem.code {
+            ErrorCode::SlotUnavailable => Self::SlotTaken,
+            ErrorCode::RateLimited => Self::RateLimited { retry_after },
+            ErrorCode::BackendUnavailable | ErrorCode::RequestInProgress => Self::Unavailable,
+            ErrorCode::InvalidField => Self::Invalid {
+                field: problem.field.unwrap_or_default(),
+            },
+            ErrorCode::UnknownService => Self::UnknownService,
+            code => Self::Unexpected(code),
+        }
+    }
+}
+
+/// The adapter at one base address (from the element's `api` attribute).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdapterClient {
+    base: String,
+}
+
+impl AdapterClient {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub async fn practice(&self) -> Result<PracticeInfo, ApiError> {
+        answer(
+            Request::get(&format!("{}/v1/practice", self.base))
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    pub async fn slots(
+        &self,
+        service: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<SlotList, ApiError> {
+        let mut url = format!(
+            "{}/v1/slots?from={}&to={}",
+            self.base,
+            instant(from),
+            instant(to)
+        );
+        if let Some(service) = service {
+            url.push_str("&service=");
+            url.push_str(&String::from(js_sys::encode_uri_component(service)));
+        }
+        answer(Request::get(&url).send().await).await
+    }
+
+    pub async fn book(
+        &self,
+        request: &BookingRequest,
+        key: &str,
+    ) -> Result<BookingCreated, ApiError> {
+        let sent = Request::post(&format!("{}/v1/bookings", self.base))
+            .header(IDEMPOTENCY_KEY_HEADER, key)
+            .json(request)
+            .map_err(|_| ApiError::Unexpected(ErrorCode::MalformedJson))?
+            .send()
+            .await;
+        answer(sent).await
+    }
+
+    /// The booking's .ics file, for "Add to calendar".
+    pub fn calendar_file_url(&self, created: &BookingCreated) -> String {
+        let token = String::from(js_sys::encode_uri_component(&created.manage_token));
+        format!(
+            "{}/v1/bookings/{}/calendar.ics?token={token}",
+            self.base, created.booking.id
+        )
+    }
+}
+
+fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+async fn answer<T: DeserializeOwned>(
+    sent: Result<Response, gloo_net::Error>,
+) -> Result<T, ApiError> {
+    let response = sent.map_err(|_| ApiError::Offline)?;
+    if response.ok() {
+        return response
+            .json()
+            .await
+            .map_err(|_| ApiError::Unexpected(ErrorCode::Other));
+    }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.parse().ok());
+    let status = response.status();
+    match response.json::<Problem>().await {
+        Ok(problem) => Err(ApiError::from_problem(problem, retry_after)),
+        // Not the adapter speaking (a proxy, say): judge by the status alone.
+        Err(_) if status == 429 => Err(ApiError::RateLimited { retry_after }),
+        Err(_) if status >= 500 => Err(ApiError::Unavailable),
+        Err(_) => Err(ApiError::Unexpected(ErrorCode::Other)),
+    }
+}

@@ -1,0 +1,200 @@
+use firststep_protocol::FieldRule;
+use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+use crate::form::{Field, FieldProblem, FormFields};
+use crate::i18n::Language;
+
+#[derive(Properties, PartialEq)]
+pub struct BookingFormProps {
+    pub language: Language,
+    pub form: FormFields,
+    pub problems: Vec<(Field, FieldProblem)>,
+    /// Changes each time problems are found: focus then goes to the first.
+    pub problem_checks: u32,
+    pub phone: FieldRule,
+    pub note: FieldRule,
+    /// The chosen time in words, in both zones when they differ.
+    pub chosen_time: AttrValue,
+    pub privacy_url: Option<AttrValue>,
+    /// The practice's notice (where to turn in a crisis).
+    pub notice: Option<AttrValue>,
+    /// Request mode says "Send request"; instant mode says "Book".
+    pub request_mode: bool,
+    pub sending: bool,
+    /// A passing failure of the last attempt, in words.
+    pub failure: Option<AttrValue>,
+    /// The heading, focused when the form appears.
+    pub heading: NodeRef,
+    pub on_edit: Callback<(Field, String)>,
+    pub on_consent: Callback<bool>,
+    pub on_submit: Callback<()>,
+    pub on_change_time: Callback<()>,
+}
+
+/// The visitor's details: only what the practice asks for, checked before
+/// sending, each problem shown beside its field.
+#[component]
+pub fn BookingForm(props: &BookingFormProps) -> Html {
+    let texts = props.language.texts();
+    let refs = use_memo((), |_| {
+        [
+            NodeRef::default(),
+            NodeRef::default(),
+            NodeRef::default(),
+            NodeRef::default(),
+            NodeRef::default(),
+        ]
+    });
+
+    // Take the visitor to the first field that needs them.
+    {
+        let (refs, first) = (
+            refs.clone(),
+            props.problems.first().map(|(field, _)| *field),
+        );
+        use_effect_with(props.problem_checks, move |checks| {
+            if let (true, Some(field)) = (*checks > 0, first) {
+                if let Some(input) = refs[field_index(field)].cast::<HtmlElement>() {
+                    let _ = input.focus();
+                }
+            }
+        });
+    }
+    let onsubmit = {
+        let on_submit = props.on_submit.clone();
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            on_submit.emit(());
+        })
+    };
+
+    let text_field = |field: Field,
+                      label: &str,
+                      kind: &str,
+                      autocomplete: &str,
+                      value: &str,
+                      required: bool| {
+        let problem = props
+            .problems
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, p)| texts.problem(field, *p));
+        let id = field_id(field);
+        let error_id = format!("{id}-error");
+        let on_edit = props.on_edit.clone();
+        let oninput = Callback::from(move |e: InputEvent| {
+            on_edit.emit((field, e.target_unchecked_into::<HtmlInputElement>().value()));
+        });
+        html! {
+            <div class={classes!("fs-field", problem.is_some().then_some("fs-invalid"))}>
+                <label for={id}>
+                    { label }
+                    { for (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
+                </label>
+                <input id={id} name={id} type={kind.to_owned()} autocomplete={autocomplete.to_owned()}
+                    value={value.to_owned()} required={required} ref={refs[field_index(field)].clone()}
+                    aria-invalid={problem.is_some().then_some("true")}
+                    aria-describedby={problem.is_some().then(|| error_id.clone())}
+                    {oninput} />
+                { for problem.map(|message| html! { <p id={error_id} class="fs-error">{ message }</p> }) }
+            </div>
+        }
+    };
+
+    let note_field = (props.note != FieldRule::Hidden).then(|| {
+        let problem = props.problems.iter().find(|(f, _)| *f == Field::Note).map(|(_, p)| texts.problem(Field::Note, *p));
+        let on_edit = props.on_edit.clone();
+        let oninput = Callback::from(move |e: InputEvent| {
+            on_edit.emit((Field::Note, e.target_unchecked_into::<HtmlTextAreaElement>().value()));
+        });
+        let required = props.note == FieldRule::Required;
+        html! {
+            <div class={classes!("fs-field", problem.is_some().then_some("fs-invalid"))}>
+                <label for="fs-note">
+                    { texts.note }
+                    { for (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
+                </label>
+                <textarea id="fs-note" name="fs-note" rows="3" maxlength="1000" value={props.form.note.clone()}
+                    required={required} ref={refs[field_index(Field::Note)].clone()}
+                    aria-invalid={problem.is_some().then_some("true")}
+                    aria-describedby={problem.is_some().then_some("fs-note-error")} {oninput} />
+                { for problem.map(|message| html! { <p id="fs-note-error" class="fs-error">{ message }</p> }) }
+            </div>
+        }
+    });
+
+    let consent_problem = props.problems.iter().any(|(f, _)| *f == Field::Consent);
+    let on_consent = props.on_consent.clone();
+    let on_consent = Callback::from(move |e: Event| {
+        on_consent.emit(e.target_unchecked_into::<HtmlInputElement>().checked())
+    });
+    let on_change_time = props.on_change_time.clone();
+    let submit_label = match (props.sending, props.request_mode) {
+        (true, _) => texts.sending,
+        (false, true) => texts.send_request,
+        (false, false) => texts.book_now,
+    };
+
+    html! {
+        <form class="fs-form" novalidate=true {onsubmit}>
+            <h3 class="fs-step-heading" tabindex="-1" ref={props.heading.clone()}>{ texts.your_details }</h3>
+            <div class="fs-chosen">
+                <p><span class="fs-chosen-label">{ texts.selected_time }{ ": " }</span><strong>{ props.chosen_time.clone() }</strong></p>
+                <button type="button" class="fs-link-button" onclick={move |_| on_change_time.emit(())}>{ texts.change_time }</button>
+            </div>
+            { for props.notice.as_ref().map(|notice| html! { <p class="fs-crisis">{ notice.clone() }</p> }) }
+            { text_field(Field::Name, texts.name, "text", "name", &props.form.name, true) }
+            { text_field(Field::Email, texts.email, "email", "email", &props.form.email, true) }
+            { for (props.phone != FieldRule::Hidden).then(|| {
+                text_field(Field::Phone, texts.phone, "tel", "tel", &props.form.phone, props.phone == FieldRule::Required)
+            }) }
+            { for note_field }
+            // A honeypot for bots: hidden from people and from assistive tech, never filled by us.
+            <div class="fs-honeypot" aria-hidden="true">
+                <label>{ texts.website }<input type="text" name="website" tabindex="-1" autocomplete="off" /></label>
+            </div>
+            <div class={classes!("fs-field", "fs-consent", consent_problem.then_some("fs-invalid"))}>
+                <input id="fs-consent" type="checkbox" checked={props.form.consent} required=true
+                    ref={refs[field_index(Field::Consent)].clone()}
+                    aria-invalid={consent_problem.then_some("true")}
+                    aria-describedby={consent_problem.then_some("fs-consent-error")} onchange={on_consent} />
+                <label for="fs-consent">
+                    { texts.consent }
+                    { for props.privacy_url.as_ref().map(|url| html! {
+                        <>{ " " }<a href={url.clone()} target="_blank" rel="noopener noreferrer">{ texts.privacy_notice }</a></>
+                    }) }
+                </label>
+                { for consent_problem.then(|| html! {
+                    <p id="fs-consent-error" class="fs-error">{ texts.problem(Field::Consent, FieldProblem::Missing) }</p>
+                }) }
+            </div>
+            { for props.failure.as_ref().map(|message| html! {
+                <div class="fs-notice fs-problem" role="alert"><p>{ message.clone() }</p></div>
+            }) }
+            <button type="submit" class="fs-button fs-primary" disabled={props.sending} aria-disabled={props.sending.to_string()}>
+                { submit_label }
+            </button>
+        </form>
+    }
+}
+
+fn field_index(field: Field) -> usize {
+    match field {
+        Field::Name => 0,
+        Field::Email => 1,
+        Field::Phone => 2,
+        Field::Note => 3,
+        Field::Consent | Field::Other => 4,
+    }
+}
+
+fn field_id(field: Field) -> &'static str {
+    match field {
+        Field::Name => "fs-name",
+        Field::Email => "fs-email",
+        Field::Phone => "fs-phone",
+        Field::Note => "fs-note",
+        Field::Consent | Field::Other => "fs-consent",
+    }
+}

@@ -1,0 +1,43 @@
+use chrono::NaiveDate;
+use yew::prelude::*;
+
+/// One day button, its texts already formatted for the visitor.
+#[derive(Clone, PartialEq)]
+pub struct DayChoice {
+    pub date: NaiveDate,
+    /// "Tue, Dec 1".
+    pub label: String,
+    /// "Tuesday, December 1: 12 open times", for assistive tech.
+    pub accessible_label: String,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct DayListProps {
+    pub days: Vec<DayChoice>,
+    pub selected: Option<NaiveDate>,
+    pub label: AttrValue,
+    pub on_choose: Callback<NaiveDate>,
+}
+
+/// The days that have open times, as a row of toggle buttons.
+#[component]
+pub fn DayList(props: &DayListProps) -> Html {
+    html! {
+        <ul class="fs-days" aria-label={props.label.clone()}>
+            { for props.days.iter().map(|day| {
+                let date = day.date;
+                let pressed = props.selected == Some(date);
+                let on_choose = props.on_choose.clone();
+                html! {
+                    <li>
+                        <button type="button" class="fs-day" aria-pressed={pressed.to_string()}
+                            aria-label={day.accessible_label.clone()}
+                            onclick={move |_| on_choose.emit(date)}>
+                            { &day.label }
+                        </button>
+                    </li>
+                }
+            }) }
+        </ul>
+    }
+}

@@ -1,0 +1,238 @@
+//! The widget's words, in English and Spanish. Dates and times are not here:
+//! the browser's `Intl` formats them for the locale (see `local_time`).
+
+use crate::form::{Field, FieldProblem};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    Spanish,
+}
+
+impl Language {
+    /// From a BCP 47 tag (`es-MX`, `en`); English for anything else.
+    pub fn from_tag(tag: &str) -> Self {
+        let primary = tag
+            .split(['-', '_'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "es" => Self::Spanish,
+            _ => Self::English,
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Self::English => &ENGLISH,
+            Self::Spanish => &SPANISH,
+        }
+    }
+}
+
+pub struct Texts {
+    pub choose_time: &'static str,
+    pub loading: &'static str,
+    pub days_label: &'static str,
+    pub times_label: &'static str,
+    pub your_zone: &'static str,
+    pub practice_time: &'static str,
+    pub earlier: &'static str,
+    pub later: &'static str,
+    pub no_slots: &'static str,
+    pub next_open_day: &'static str,
+    pub show_from: &'static str,
+    pub try_again: &'static str,
+    pub offline: &'static str,
+    pub unavailable: &'static str,
+    pub rate_limited: &'static str,
+    pub misconfigured: &'static str,
+    pub slot_taken: &'static str,
+    pub your_details: &'static str,
+    pub selected_time: &'static str,
+    pub change_time: &'static str,
+    pub name: &'static str,
+    pub email: &'static str,
+    pub phone: &'static str,
+    pub note: &'static str,
+    pub optional: &'static str,
+    pub consent: &'static str,
+    pub privacy_notice: &'static str,
+    pub send_request: &'static str,
+    pub book_now: &'static str,
+    pub sending: &'static str,
+    pub request_sent: &'static str,
+    pub request_sent_detail: &'static str,
+    pub booked: &'static str,
+    pub booked_detail: &'static str,
+    pub add_to_calendar: &'static str,
+    pub fix_fields: &'static str,
+    pub website: &'static str,
+}
+
+impl Texts {
+    /// A field's problem, in a sentence that says how to fix it.
+    pub fn problem(&self, field: Field, problem: FieldProblem) -> &'static str {
+        let english = std::ptr::eq(self, &ENGLISH);
+        let pick = |en: &'static str, es: &'static str| if english { en } else { es };
+        match (field, problem) {
+            (Field::Name, FieldProblem::TooLong) => pick(
+                "Please use at most 100 characters.",
+                "Use como máximo 100 caracteres.",
+            ),
+            (Field::Name, _) => pick("Please enter your name.", "Escriba su nombre."),
+            (Field::Email, FieldProblem::Missing) => pick(
+                "Please enter your email address.",
+                "Escriba su correo electrónico.",
+            ),
+            (Field::Email, _) => pick(
+                "Please enter an email address like name@example.org.",
+                "Escriba un correo como nombre@ejemplo.org.",
+            ),
+            (Field::Phone, FieldProblem::Missing) => pick(
+                "Please enter a phone number.",
+                "Escriba un número de teléfono.",
+            ),
+            (Field::Phone, _) => pick(
+                "Please enter a phone number using digits, spaces and + - ( ).",
+                "Escriba un teléfono con dígitos, espacios y + - ( ).",
+            ),
+            (Field::Note, FieldProblem::Missing) => {
+                pick("Please add a short note.", "Añada una nota breve.")
+            }
+            (Field::Note, _) => pick(
+                "Please keep the note under 1,000 characters.",
+                "La nota debe tener menos de 1000 caracteres.",
+            ),
+            (Field::Consent, _) => pick(
+                "Please agree so the practice can contact you.",
+                "Acepte para que la consulta pueda contactarle.",
+            ),
+            (Field::Other, _) => pick(
+                "Something in the form could not be accepted.",
+                "Algo del formulario no se pudo aceptar.",
+            ),
+        }
+    }
+}
+
+/// `{}` in a text, filled in.
+pub fn fill(text: &str, value: &str) -> String {
+    text.replacen("{}", value, 1)
+}
+
+static ENGLISH: Texts = Texts {
+    choose_time: "Choose a time",
+    loading: "Loading available times…",
+    days_label: "Days with open times",
+    times_label: "Open times",
+    your_zone: "Times are shown in your time zone: {}.",
+    practice_time: "{} for the practice",
+    earlier: "Earlier dates",
+    later: "Later dates",
+    no_slots: "There are no open times in these two weeks.",
+    next_open_day: "The next open day is {}.",
+    show_from: "Show times from {}",
+    try_again: "Try again",
+    offline: "We couldn't reach the booking service. Please check your connection and try again.",
+    unavailable: "Booking is briefly unavailable. Please try again in a moment.",
+    rate_limited: "That was a lot of attempts. Please wait a minute, then try again.",
+    misconfigured: "This booking form is not set up correctly. Please contact the practice another way.",
+    slot_taken: "Sorry, that time was just taken by someone else. Please choose another time; your details are kept.",
+    your_details: "Your details",
+    selected_time: "Your chosen time",
+    change_time: "Change time",
+    name: "Name",
+    email: "Email",
+    phone: "Phone",
+    note: "Note for the practice",
+    optional: "optional",
+    consent: "I agree that the practice may use these details to contact me about this consultation.",
+    privacy_notice: "Privacy notice",
+    send_request: "Send request",
+    book_now: "Book",
+    sending: "Sending…",
+    request_sent: "Request sent",
+    request_sent_detail: "The practice will confirm by email.",
+    booked: "Booked",
+    booked_detail: "Your consultation is booked. A confirmation is on its way by email.",
+    add_to_calendar: "Add to calendar",
+    fix_fields: "Please check the highlighted fields.",
+    website: "Leave this field empty",
+};
+
+static SPANISH: Texts = Texts {
+    choose_time: "Elija un horario",
+    loading: "Cargando horarios disponibles…",
+    days_label: "Días con horarios libres",
+    times_label: "Horarios libres",
+    your_zone: "Los horarios se muestran en su zona horaria: {}.",
+    practice_time: "{} para la consulta",
+    earlier: "Fechas anteriores",
+    later: "Fechas posteriores",
+    no_slots: "No hay horarios libres en estas dos semanas.",
+    next_open_day: "El próximo día con horarios es {}.",
+    show_from: "Ver horarios desde {}",
+    try_again: "Intentar de nuevo",
+    offline: "No pudimos conectar con el servicio de reservas. Revise su conexión e inténtelo de nuevo.",
+    unavailable: "Las reservas no están disponibles por un momento. Inténtelo de nuevo en breve.",
+    rate_limited: "Hubo muchos intentos. Espere un minuto y vuelva a intentarlo.",
+    misconfigured: "Este formulario de reservas no está bien configurado. Contacte a la consulta por otra vía.",
+    slot_taken: "Lo sentimos, otra persona acaba de reservar ese horario. Elija otro; sus datos se conservan.",
+    your_details: "Sus datos",
+    selected_time: "Horario elegido",
+    change_time: "Cambiar horario",
+    name: "Nombre",
+    email: "Correo electrónico",
+    phone: "Teléfono",
+    note: "Nota para la consulta",
+    optional: "opcional",
+    consent: "Acepto que la consulta use estos datos para contactarme sobre esta cita.",
+    privacy_notice: "Aviso de privacidad",
+    send_request: "Enviar solicitud",
+    book_now: "Reservar",
+    sending: "Enviando…",
+    request_sent: "Solicitud enviada",
+    request_sent_detail: "La consulta le confirmará por correo electrónico.",
+    booked: "Reservado",
+    booked_detail: "Su cita está reservada. Recibirá una confirmación por correo electrónico.",
+    add_to_calendar: "Añadir al calendario",
+    fix_fields: "Revise los campos marcados.",
+    website: "Deje este campo vacío",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_comes_from_the_primary_subtag() {
+        assert_eq!(Language::from_tag("es-MX"), Language::Spanish);
+        assert_eq!(Language::from_tag("ES"), Language::Spanish);
+        assert_eq!(Language::from_tag("en-GB"), Language::English);
+        assert_eq!(Language::from_tag("fr"), Language::English);
+        assert_eq!(Language::from_tag(""), Language::English);
+    }
+
+    #[test]
+    fn each_language_has_its_own_words_and_problems() {
+        assert_eq!(Language::Spanish.texts().send_request, "Enviar solicitud");
+        assert_eq!(
+            Language::English
+                .texts()
+                .problem(Field::Email, FieldProblem::Missing),
+            "Please enter your email address."
+        );
+        assert_eq!(
+            Language::Spanish
+                .texts()
+                .problem(Field::Email, FieldProblem::Missing),
+            "Escriba su correo electrónico."
+        );
+        assert_eq!(
+            fill(ENGLISH.next_open_day, "Monday"),
+            "The next open day is Monday."
+        );
+    }
+}

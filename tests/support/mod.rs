@@ -1,0 +1,251 @@
+//! Helpers for the browser tests: a test double of the adapter in place of
+//! `window.fetch`, a mounted app, and ways to wait and to act as a visitor.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use firststep_widget::{App, AppProps};
+use js_sys::{Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Element, HtmlElement, HtmlInputElement, Request, Response, ResponseInit};
+
+/// One request the widget sent.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub method: String,
+    pub url: String,
+    pub idempotency_key: Option<String>,
+    pub body: String,
+}
+
+/// The double's answer: status, body. Status 0 means the network failed.
+pub type Answer = (u16, String);
+
+/// Stands in for the adapter by replacing `window.fetch` until dropped.
+pub struct FakeAdapter {
+    pub sent: Rc<RefCell<Vec<Sent>>>,
+    _fetch: Closure<dyn Fn(Request) -> Promise>,
+}
+
+impl FakeAdapter {
+    pub fn install(answer: impl Fn(&Sent) -> Answer + 'static) -> Self {
+        let sent = Rc::new(RefCell::new(Vec::new()));
+        let answer = Rc::new(answer);
+        let log = sent.clone();
+        let fetch = Closure::<dyn Fn(Request) -> Promise>::new(move |request: Request| {
+            let (log, answer) = (log.clone(), answer.clone());
+            wasm_bindgen_futures::future_to_promise(async move {
+                let body = match request.text() {
+                    Ok(text) => JsFuture::from(text).await?.as_string().unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                let record = Sent {
+                    method: request.method(),
+                    url: request.url(),
+                    idempotency_key: request.headers().get("Idempotency-Key").ok().flatten(),
+                    body,
+                };
+                log.borrow_mut().push(record.clone());
+                let (status, body) = answer(&record);
+                if status == 0 {
+                    return Err(js_sys::TypeError::new("Failed to fetch").into());
+                }
+                let init = ResponseInit::new();
+                init.set_status(status);
+                let headers = web_sys::Headers::new()?;
+                let kind = if status < 300 {
+                    "application/json"
+                } else {
+                    "application/problem+json"
+                };
+                headers.set("Content-Type", kind)?;
+                init.set_headers(&headers);
+                let body = (status != 204).then_some(body);
+                Ok(Response::new_with_opt_str_and_init(body.as_deref(), &init)?.into())
+            })
+        });
+        Reflect::set(&window(), &"fetch".into(), fetch.as_ref()).unwrap();
+        Self {
+            sent,
+            _fetch: fetch,
+        }
+    }
+
+    pub fn sent_to(&self, method: &str, path: &str) -> Vec<Sent> {
+        self.sent
+            .borrow()
+            .iter()
+            .filter(|s| s.method == method && s.url.contains(path))
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for FakeAdapter {
+    fn drop(&mut self) {
+        // The real fetch is on the prototype again.
+        Reflect::delete_property(&window(), &"fetch".into()).unwrap();
+    }
+}
+
+pub fn window() -> web_sys::Window {
+    web_sys::window().unwrap()
+}
+
+pub fn document() -> web_sys::Document {
+    window().document().unwrap()
+}
+
+/// A problem+json body, as the adapter writes it.
+pub fn problem(status: u16, code: &str, field: Option<&str>) -> Answer {
+    let field = field.map_or("null".to_owned(), |f| format!("\"{f}\""));
+    (
+        status,
+        format!(
+            r#"{{"type":"about:blank","title":"t","status":{status},"code":"{code}","detail":"d","field":{field},"retryable":false}}"#
+        ),
+    )
+}
+
+/// A practice in New York with one request-mode service.
+pub fn practice_json(phone: &str) -> String {
+    format!(
+        r#"{{"name":"Riverside Counselling","time_zone":"America/New_York",
+        "services":[{{"id":"free-consultation","title":"Free 15-minute consultation","duration_minutes":15,
+        "mode":"request","location":"phone","description":"A short call to see if we're a good fit."}}],
+        "form":{{"phone":"{phone}","note":"hidden"}},
+        "notice":"If you are in crisis, call 988.","privacy_url":"https://example.org/privacy"}}"#
+    )
+}
+
+/// Slots at these instants, 15 minutes each.
+pub fn slots_json(starts: &[&str]) -> String {
+    let slots: Vec<String> = starts
+        .iter()
+        .map(|s| {
+            let start: chrono::DateTime<chrono::Utc> = s.parse().unwrap();
+            let end = start + chrono::Duration::minutes(15);
+            format!(
+                r#"{{"start":"{}","end":"{}"}}"#,
+                start.format("%Y-%m-%dT%H:%M:%SZ"),
+                end.format("%Y-%m-%dT%H:%M:%SZ")
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"service":"free-consultation","time_zone":"America/New_York","slots":[{}]}}"#,
+        slots.join(",")
+    )
+}
+
+/// Slots starting tomorrow and the day after, at 15:00 and 15:15 UTC.
+pub fn upcoming_starts() -> Vec<String> {
+    let today = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64)
+        .unwrap()
+        .date_naive();
+    (1..=2)
+        .flat_map(|d| {
+            let day = today + chrono::Duration::days(d);
+            ["15:00", "15:15"].map(|t| format!("{day}T{t}:00Z"))
+        })
+        .collect()
+}
+
+/// The app mounted into its own element; unmounted when dropped.
+pub struct Mounted {
+    pub root: Element,
+    handle: Option<yew::AppHandle<App>>,
+}
+
+pub fn mount(locale: Option<&str>) -> Mounted {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    let props = AppProps {
+        api: "https://adapter.test".into(),
+        service: Some("free-consultation".into()),
+        locale: locale.map(Into::into),
+        host: root.clone(),
+    };
+    let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();
+    Mounted {
+        root,
+        handle: Some(handle),
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.destroy();
+        }
+        self.root.remove();
+    }
+}
+
+impl Mounted {
+    pub fn text(&self) -> String {
+        self.root.text_content().unwrap_or_default()
+    }
+
+    pub fn find(&self, selector: &str) -> Option<HtmlElement> {
+        self.root
+            .query_selector(selector)
+            .unwrap()
+            .map(|e| e.unchecked_into())
+    }
+
+    pub fn all(&self, selector: &str) -> Vec<HtmlElement> {
+        let list = self.root.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .map(|i| list.get(i).unwrap().unchecked_into())
+            .collect()
+    }
+
+    /// Waits (yielding to the browser and Yew, never sleeping a fixed time)
+    /// until `condition` holds; panics with the widget's text if it never does.
+    pub async fn until(&self, what: &str, condition: impl Fn(&Mounted) -> bool) {
+        for _ in 0..200 {
+            yew::scheduler::flush().await;
+            if condition(self) {
+                return;
+            }
+            next_task().await;
+        }
+        panic!("never saw {what}; the widget shows: {}", self.text());
+    }
+
+    pub async fn until_text(&self, text: &str) {
+        self.until(text, |m| m.text().contains(text)).await;
+    }
+
+    pub async fn click(&self, selector: &str) {
+        self.find(selector)
+            .unwrap_or_else(|| panic!("no {selector} in: {}", self.text()))
+            .click();
+        yew::scheduler::flush().await;
+    }
+
+    pub async fn type_into(&self, selector: &str, value: &str) {
+        let input: HtmlInputElement = self.find(selector).unwrap().unchecked_into();
+        input.set_value(value);
+        let init = web_sys::InputEventInit::new();
+        init.set_bubbles(true);
+        input
+            .dispatch_event(&web_sys::InputEvent::new_with_event_init_dict("input", &init).unwrap())
+            .unwrap();
+        yew::scheduler::flush().await;
+    }
+}
+
+/// Resolves on the browser's next task, after pending network callbacks.
+pub async fn next_task() {
+    let promise = Promise::new(&mut |resolve, _| {
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}

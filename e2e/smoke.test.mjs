@@ -11,7 +11,7 @@ test('the demo page shows the widget without console errors', async () => {
   const { page, problems, context } = await strictPage(browser);
   const response = await page.goto(adapter.url);
   assert.match(response.headers()['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
-  await page.locator('firststep-booking').getByRole('heading', { name: /schedule/i }).waitFor();
+  await page.locator('firststep-booking').getByRole('heading', { name: 'Choose a time' }).waitFor();
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -219,7 +219,7 @@ pub fn App(props: &AppProps) -> Html {
     let service = chosen_service(practice.as_ref(), service_id.as_deref());
     let body = match (&state.practice, service) {
         (Load::Failed(error), _) => view.problem(error),
-        (Load::Loading, _) => html! { <LoadingSkeleton label={texts.loading} /> },
+        (Load::Loading, _) => html! { <LoadingSkeleton /> },
         (Load::Loaded(_), None) => view.problem(&ApiError::UnknownService),
         (Load::Loaded(_), Some(_)) => match step {
             Step::Done => view.confirmation(&client),
@@ -342,7 +342,7 @@ impl View<'_> {
             html! { <div class="fs-notice fs-problem" role="alert"><p>{ texts.slot_taken }</p></div> }
         });
         let content = match &state.days {
-            Load::Loading => html! { <LoadingSkeleton label={texts.loading} /> },
+            Load::Loading => html! { <LoadingSkeleton /> },
             Load::Failed(error) => self.problem(error),
             Load::Loaded(days) if days.is_empty() => self.no_slots(),
             Load::Loaded(days) => {
@@ -354,10 +354,9 @@ impl View<'_> {
                         DayChoice {
                             date: day.date,
                             label: self.clock.short_day(first),
-                            accessible_label: format!(
-                                "{} ({})",
-                                self.clock.day(first),
-                                day.slots.len()
+                            detail: format!(
+                                ", {}",
+                                fill(texts.open_times, &day.slots.len().to_string())
                             ),
                         }
                     })
@@ -417,7 +416,11 @@ impl View<'_> {
             slot,
             label: self.clock.time(slot.start),
             practice_label,
-            accessible_label: self.time_in_words(slot.start),
+            context: format!(
+                ", {}, {}",
+                self.clock.day(slot.start),
+                self.clock.zone_name(slot.start)
+            ),
         }
     }
 

@@ -7,8 +7,8 @@ pub struct DayChoice {
     pub date: NaiveDate,
     /// "Tue, Dec 1".
     pub label: String,
-    /// "Tuesday, December 1: 12 open times", for assistive tech.
-    pub accessible_label: String,
+    /// ", 12 open times": read by assistive tech after the label, not shown.
+    pub detail: String,
 }
 
 #[derive(Properties, PartialEq)]
@@ -31,9 +31,9 @@ pub fn DayList(props: &DayListProps) -> Html {
                 html! {
                     <li>
                         <button type="button" class="fs-day" aria-pressed={pressed.to_string()}
-                            aria-label={day.accessible_label.clone()}
                             onclick={move |_| on_choose.emit(date)}>
                             { &day.label }
+                            <span class="fs-visually-hidden">{ &day.detail }</span>
                         </button>
                     </li>
                 }

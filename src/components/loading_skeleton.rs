@@ -1,16 +1,12 @@
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct LoadingSkeletonProps {
-    pub label: AttrValue,
-}
-
 /// Grey placeholders the size of the day and time buttons, so nothing jumps
-/// when the slots arrive.
+/// when the slots arrive. Hidden from assistive tech: the live region says
+/// "Loading" instead.
 #[component]
-pub fn LoadingSkeleton(props: &LoadingSkeletonProps) -> Html {
+pub fn LoadingSkeleton() -> Html {
     html! {
-        <div class="fs-skeleton" aria-busy="true" aria-label={props.label.clone()}>
+        <div class="fs-skeleton" aria-hidden="true">
             <div class="fs-skeleton-row">
                 { for (0..5).map(|_| html! { <span class="fs-skeleton-day"></span> }) }
             </div>

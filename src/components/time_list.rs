@@ -9,8 +9,10 @@ pub struct TimeChoice {
     pub label: String,
     /// "3:00 PM for the practice", when the practice's clock reads otherwise.
     pub practice_label: Option<String>,
-    /// The full date and time in words, for assistive tech.
-    pub accessible_label: String,
+    /// ", Tuesday, December 1, Central European Standard Time": read by
+    /// assistive tech after the time, not shown (the visible text stays part
+    /// of the accessible name).
+    pub context: String,
 }
 
 #[derive(Properties, PartialEq)]
@@ -33,9 +35,9 @@ pub fn TimeList(props: &TimeListProps) -> Html {
                 html! {
                     <li>
                         <button type="button" class="fs-time" aria-pressed={pressed.to_string()}
-                            aria-label={time.accessible_label.clone()}
                             onclick={move |_| on_choose.emit(slot)}>
                             <span class="fs-time-visitor">{ &time.label }</span>
+                            <span class="fs-visually-hidden">{ &time.context }</span>
                             { for time.practice_label.as_ref().map(|label| html! {
                                 <span class="fs-time-practice">{ label }</span>
                             }) }

@@ -1,0 +1,151 @@
+// A visitor books through the release-built widget against a real adapter.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startAdapter, launchBrowser, strictPage } from './harness.mjs';
+
+let adapter, browser;
+before(async () => { adapter = await startAdapter(); browser = await launchBrowser(); });
+after(async () => { await browser?.close(); await adapter?.stop(); });
+
+const widget = (page) => page.locator('firststep-booking');
+
+async function openTimes(page) {
+  await page.goto(adapter.url);
+  await widget(page).locator('.fs-time').first().waitFor();
+}
+
+async function fillForm(page, name = 'Sam Lee') {
+  await widget(page).getByLabel('Name').fill(name);
+  await widget(page).getByLabel('Email').fill('sam@example.org');
+  await widget(page).getByRole('checkbox').check();
+}
+
+async function openSlots() {
+  const from = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const to = new Date(Date.now() + 14 * 864e5).toISOString().replace(/\.\d+Z$/, 'Z');
+  const response = await fetch(`${adapter.url}/v1/slots?service=free-consultation&from=${from}&to=${to}`);
+  return (await response.json()).slots.map((s) => s.start);
+}
+
+test('a visitor books a slot with the mouse, and the slot is gone for others', async () => {
+  const { page, problems, context } = await strictPage(browser);
+  await openTimes(page);
+  const before = await openSlots();
+
+  await widget(page).locator('.fs-day').nth(1).click();
+  await widget(page).locator('.fs-time').nth(2).click();
+  await fillForm(page);
+  await widget(page).getByRole('button', { name: 'Send request' }).click();
+
+  await widget(page).getByRole('heading', { name: 'Request sent' }).waitFor();
+  const after = await openSlots();
+  assert.equal(after.length, before.length - 1, 'exactly one slot was taken');
+  const link = await widget(page).getByRole('link', { name: 'Add to calendar' }).getAttribute('href');
+  const ics = await (await fetch(link)).text();
+  assert.match(ics, /^BEGIN:VCALENDAR\r\n/);
+  assert.match(ics, /SUMMARY:Free 15-minute consultation — Riverside Counselling/);
+  assert.doesNotMatch(ics, /Sam|example\.org/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+/** Presses Tab until the focused element (inside the shadow root too) matches. */
+async function tabTo(page, description, matches) {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      let element = document.activeElement;
+      while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+      return { tag: element?.tagName, id: element?.id, text: element?.textContent?.trim(), type: element?.type,
+      };
+    });
+    if (matches(focused)) return focused;
+  }
+  throw new Error(`Tab never reached ${description}`);
+}
+
+test('a visitor books with the keyboard alone', async () => {
+  const { page, problems, context } = await strictPage(browser);
+  await openTimes(page);
+
+  const time = await tabTo(page, 'a time', (f) => f.tag === 'BUTTON' && /\d:\d\d/.test(f.text ?? ''));
+  assert.match(time.text, /day, .*Time/, 'the time button names the full date and zone');
+  await page.keyboard.press('Enter');
+  await widget(page).getByRole('heading', { name: 'Your details' }).waitFor();
+  await tabTo(page, 'the name field', (f) => f.id === 'fs-name');
+  await page.keyboard.type('Kim Park');
+  await tabTo(page, 'the email field', (f) => f.id === 'fs-email');
+  await page.keyboard.type('kim@example.org');
+  await tabTo(page, 'the consent box', (f) => f.id === 'fs-consent');
+  await page.keyboard.press('Space');
+  await tabTo(page, 'the send button', (f) => f.type === 'submit');
+  await page.keyboard.press('Enter');
+
+  await widget(page).getByRole('heading', { name: 'Request sent' }).waitFor();
+  const focusedHeading = await page.evaluate(() =>
+    document.querySelector('firststep-booking').shadowRoot.activeElement?.textContent);
+  assert.equal(focusedHeading, 'Request sent', 'focus moves to the outcome');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('two visitors race for one slot: one books, the other is told and keeps the form', async () => {
+  const first = await strictPage(browser);
+  const second = await strictPage(browser);
+  for (const { page } of [first, second]) {
+    await openTimes(page);
+    await widget(page).locator('.fs-day').nth(2).click();
+    await widget(page).locator('.fs-time').first().click();
+    await fillForm(page, page === first.page ? 'First Visitor' : 'Second Visitor');
+  }
+
+  await Promise.all([first, second].map(({ page }) =>
+    widget(page).getByRole('button', { name: 'Send request' }).click()));
+
+  const outcome = async ({ page }) => {
+    const sent = widget(page).getByRole('heading', { name: 'Request sent' });
+    const taken = widget(page).getByText('that time was just taken');
+    await sent.or(taken).first().waitFor();
+    return (await sent.count()) > 0 ? 'sent' : 'taken';
+  };
+  const outcomes = [await outcome(first), await outcome(second)].sort();
+  assert.deepEqual(outcomes, ['sent', 'taken']);
+
+  const loser = (await outcome(first)) === 'taken' ? first : second;
+  await widget(loser.page).locator('.fs-time').first().click();
+  assert.equal(await widget(loser.page).getByLabel('Name').inputValue(),
+    loser === first ? 'First Visitor' : 'Second Visitor');
+  for (const visitor of [first, second]) {
+    // The 409 is the expected answer for the loser; nothing else may go wrong.
+    assert.deepEqual(visitor.problems.filter((p) => !p.includes('409')), []);
+    await visitor.context.close();
+  }
+});
+
+test('a visitor in Tokyo sees Tokyo times with the practice\'s New York time beside them', async () => {
+  const { page, problems, context } = await strictPage(browser, { timezoneId: 'Asia/Tokyo', locale: 'en-US' });
+  await openTimes(page);
+  const [firstSlot] = await openSlots();
+  const at = (zone) => new Intl.DateTimeFormat('en-US', { hour: 'numeric', minute: '2-digit', timeZone: zone })
+    .format(new Date(firstSlot));
+
+  const button = widget(page).locator('.fs-time').first();
+  assert.equal(await button.locator('.fs-time-visitor').textContent(), at('Asia/Tokyo'));
+  assert.equal(await button.locator('.fs-time-practice').textContent(), `${at('America/New_York')} for the practice`);
+  assert.match(await button.textContent(), /Japan Standard Time/);
+  assert.match(await widget(page).locator('.fs-zone').textContent(), /Japan Standard Time/);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an unreachable adapter is said plainly and a retry recovers', async () => {
+  const { page, context } = await strictPage(browser);
+  await page.route('**/v1/slots**', (route) => route.abort('internetdisconnected'));
+  await page.goto(adapter.url);
+  await widget(page).getByText("couldn't reach the booking service").waitFor();
+
+  await page.unroute('**/v1/slots**');
+  await widget(page).getByRole('button', { name: 'Try again' }).click();
+  await widget(page).locator('.fs-time').first().waitFor();
+  await context.close();
+});

@@ -19,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -76,7 +77,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         app = app.merge(demo);
     }
     // CORS is outermost: preflights are answered before anything else runs.
-    app.layer(middleware::from_fn(log_request))
+    app.layer(CompressionLayer::new())
+        .layer(middleware::from_fn(log_request))
         .layer(cors(&server.allowed_origins))
 }
 

@@ -1,0 +1,36 @@
+// Time from navigation to the first open slots painted, in headless Chromium
+// on 127.0.0.1 against the release adapter and the release-built widget.
+// Each run uses a fresh browser context (cold cache). Goal: 300 ms.
+// Run: node bench/first-paint.mjs [runs]   (after trunk build --release and
+// cargo build --release -p firststep-adapter)
+import { startAdapter, launchBrowser } from '../e2e/harness.mjs';
+
+const runs = Number(process.argv[2] ?? 15);
+const adapter = await startAdapter();
+const browser = await launchBrowser();
+const times = [];
+try {
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // Marks the first animation frame in which a slot button is in the widget.
+    await page.addInitScript(() => {
+      const look = () => {
+        const slot = document.querySelector('firststep-booking')?.shadowRoot?.querySelector('.fs-time');
+        if (slot) window.__firstSlotsPainted = performance.now();
+        else requestAnimationFrame(look);
+      };
+      requestAnimationFrame(look);
+    });
+    await page.goto(adapter.url);
+    await page.waitForFunction(() => window.__firstSlotsPainted !== undefined);
+    times.push(await page.evaluate(() => window.__firstSlotsPainted));
+    await context.close();
+  }
+} finally {
+  await browser.close();
+  await adapter.stop();
+}
+times.sort((a, b) => a - b);
+const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(0);
+console.log(`navigation → first slots painted, ${runs} cold runs: median ${at(0.5)} ms, p90 ${at(0.9)} ms, best ${at(0)} ms (goal: 300 ms)`);

@@ -420,14 +420,7 @@ async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attribute
     let shadow = element.shadow_root().expect("an open shadow root");
     let text = || shadow.text_content().unwrap_or_default();
 
-    for _ in 0..200 {
-        yew::scheduler::flush().await;
-        if text().contains("Choose a time") {
-            break;
-        }
-        next_task().await;
-    }
-    assert!(text().contains("Choose a time"), "{}", text());
+    eventually("the widget", || text().contains("Choose a time"), text).await;
     assert!(
         document()
             .body()
@@ -440,14 +433,7 @@ async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attribute
     );
 
     element.set_attribute("locale", "es").unwrap();
-    for _ in 0..50 {
-        yew::scheduler::flush().await;
-        if text().contains("Elija un horario") {
-            break;
-        }
-        next_task().await;
-    }
-    assert!(text().contains("Elija un horario"), "{}", text());
+    eventually("Spanish", || text().contains("Elija un horario"), text).await;
 
     element.remove();
     yew::scheduler::flush().await;

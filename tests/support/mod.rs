@@ -207,14 +207,7 @@ impl Mounted {
     /// Waits (yielding to the browser and Yew, never sleeping a fixed time)
     /// until `condition` holds; panics with the widget's text if it never does.
     pub async fn until(&self, what: &str, condition: impl Fn(&Mounted) -> bool) {
-        for _ in 0..200 {
-            yew::scheduler::flush().await;
-            if condition(self) {
-                return;
-            }
-            next_task().await;
-        }
-        panic!("never saw {what}; the widget shows: {}", self.text());
+        eventually(what, || condition(self), || self.text()).await;
     }
 
     pub async fn until_text(&self, text: &str) {
@@ -238,6 +231,19 @@ impl Mounted {
             .unwrap();
         yew::scheduler::flush().await;
     }
+}
+
+/// Waits (yielding to the browser and Yew, never sleeping a fixed time) until
+/// `condition` holds; panics with `shown()` if it never does.
+pub async fn eventually(what: &str, condition: impl Fn() -> bool, shown: impl Fn() -> String) {
+    for _ in 0..200 {
+        yew::scheduler::flush().await;
+        if condition() {
+            return;
+        }
+        next_task().await;
+    }
+    panic!("never saw {what}; the widget shows: {}", shown());
 }
 
 /// Resolves on the browser's next task, after pending network callbacks.

@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 
 TRUNK_VERSION=0.21.14
+RADICALE_VERSION=3.9.0
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -54,6 +55,12 @@ if ! cmp -s package-lock.json node_modules/.installed-from-lock 2>/dev/null; the
   cp package-lock.json node_modules/.installed-from-lock
 fi
 wasm-opt --version
+
+step "Radicale $RADICALE_VERSION (CalDAV server for the tests, in .venv)"
+if ! .venv/bin/radicale --version 2>/dev/null | grep -qxF "$RADICALE_VERSION"; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "radicale==$RADICALE_VERSION"
+fi
 
 step "Rust crates"
 # Trunk runs cargo with --offline, so every crate must be fetched beforehand.

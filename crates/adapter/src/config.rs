@@ -21,6 +21,50 @@ use toml::Spanned;
 pub struct Settings {
     pub practice: PracticeSettings,
     pub server: ServerSettings,
+    pub calendar: CalendarSettings,
+}
+
+/// Where bookings are written and busy time is read.
+#[derive(Debug, Clone)]
+pub enum CalendarSettings {
+    /// The embedded default: bookings stay in the store.
+    Local,
+    CalDav(CalDavSettings),
+}
+
+#[derive(Debug, Clone)]
+pub struct CalDavSettings {
+    /// The calendar collection's URL.
+    pub url: String,
+    pub user: String,
+    pub password: Secret,
+    /// How often busy time is read again.
+    pub refresh_seconds: u64,
+    /// The entries' title; private by default.
+    pub event_title: String,
+    /// Whether the client's name may appear in the entry (off by default:
+    /// calendars sync to third-party servers).
+    pub include_client_name: bool,
+}
+
+/// A secret that never prints: `Debug` shows `Secret(…)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +230,7 @@ impl Checker<'_> {
             }
         };
         let origins = self.origins(raw.server.allowed_origins);
+        let calendar = self.calendar(raw.calendar, base);
         if raw.server.bookings_per_minute == 0 {
             self.problems.push(ConfigProblem {
                 line: 0,
@@ -235,7 +280,103 @@ impl Checker<'_> {
                 demo_dir: raw.server.demo_dir.map(resolve),
                 bookings_per_minute: raw.server.bookings_per_minute,
             },
+            calendar: calendar?,
         })
+    }
+
+    fn calendar(&mut self, raw: Option<RawCalendar>, base: &Path) -> Option<CalendarSettings> {
+        let Some(raw) = raw else {
+            return Some(CalendarSettings::Local);
+        };
+        let key = |name: &str| format!("calendar.{name}");
+        match raw.backend.get_ref().as_str() {
+            "local" => return Some(CalendarSettings::Local),
+            "caldav" => {}
+            other => {
+                self.problem(
+                    &raw.backend,
+                    key("backend"),
+                    format!("\"{other}\" is not a backend: use \"local\" or \"caldav\""),
+                );
+                return None;
+            }
+        }
+        let url = match raw.url {
+            Some(url)
+                if url.get_ref().starts_with("http://")
+                    || url.get_ref().starts_with("https://") =>
+            {
+                url.into_inner()
+            }
+            Some(url) => {
+                self.problem(
+                    &url,
+                    key("url"),
+                    "a CalDAV calendar's address starts with https:// (or http://)",
+                );
+                return None;
+            }
+            None => {
+                return self.missing(
+                    &raw.backend,
+                    key("url"),
+                    "the CalDAV calendar's address is needed",
+                )
+            }
+        };
+        let Some(user) = raw.user else {
+            return self.missing(&raw.backend, key("user"), "the CalDAV user name is needed");
+        };
+        let password = match (raw.password_env, raw.password_file) {
+            (Some(variable), None) => match std::env::var(variable.get_ref()) {
+                Ok(value) if !value.is_empty() => Secret::new(value),
+                _ => {
+                    return self.missing(
+                        &variable,
+                        key("password_env"),
+                        format!("the environment variable {} is not set", variable.get_ref()),
+                    )
+                }
+            },
+            (None, Some(file)) => {
+                let path = base.join(file.get_ref());
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => Secret::new(text.trim_end_matches(['\r', '\n'])),
+                    Err(error) => {
+                        return self.missing(
+                            &file,
+                            key("password_file"),
+                            format!("cannot read {}: {error}", path.display()),
+                        )
+                    }
+                }
+            }
+            _ => return self.missing(
+                &raw.backend,
+                key("password_env"),
+                "give the password in password_env (a variable's name) or password_file, not both",
+            ),
+        };
+        Some(CalendarSettings::CalDav(CalDavSettings {
+            url,
+            user,
+            password,
+            refresh_seconds: raw.refresh_seconds.max(5),
+            event_title: raw
+                .event_title
+                .unwrap_or_else(|| "Consultation request".into()),
+            include_client_name: raw.include_client_name,
+        }))
+    }
+
+    fn missing<T, U>(
+        &mut self,
+        at: &Spanned<U>,
+        key: String,
+        message: impl Into<String>,
+    ) -> Option<T> {
+        self.problem(at, key, message);
+        None
     }
 
     fn zone(&mut self, name: &Spanned<String>) -> Option<Tz> {
@@ -412,6 +553,24 @@ struct RawConfig {
     availability: RawAvailability,
     #[serde(default)]
     server: RawServer,
+    calendar: Option<RawCalendar>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    backend: Spanned<String>,
+    url: Option<Spanned<String>>,
+    user: Option<String>,
+    /// The name of an environment variable holding the password.
+    password_env: Option<Spanned<String>>,
+    /// A file holding the password (relative to the configuration file).
+    password_file: Option<Spanned<String>>,
+    #[serde(default = "defaults::refresh")]
+    refresh_seconds: u64,
+    event_title: Option<String>,
+    #[serde(default)]
+    include_client_name: bool,
 }
 
 #[derive(Deserialize)]
@@ -566,6 +725,9 @@ mod defaults {
     pub fn bookings_per_minute() -> u32 {
         10
     }
+    pub fn refresh() -> u64 {
+        60
+    }
 }
 
 #[cfg(test)]
@@ -674,6 +836,33 @@ monday = ["09:00-12:00", "13:00-17:00"]
                 "server.allowed_origins[1]"
             ]
         );
+    }
+
+    #[test]
+    fn a_caldav_calendar_needs_its_address_user_and_a_password_that_never_prints() {
+        std::env::set_var("FIRSTSTEP_TEST_CALDAV_PASSWORD", "hunter2");
+        let text = format!(
+            "{GOOD}\n[calendar]\nbackend = \"caldav\"\nurl = \"https://dav.example.org/cal/\"\nuser = \"therapist\"\npassword_env = \"FIRSTSTEP_TEST_CALDAV_PASSWORD\"\n"
+        );
+        let settings = Settings::from_toml(&text, Path::new("/etc")).unwrap();
+        let CalendarSettings::CalDav(caldav) = &settings.calendar else {
+            panic!("a CalDAV calendar")
+        };
+        assert_eq!(caldav.password.expose(), "hunter2");
+        assert_eq!(caldav.event_title, "Consultation request");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+
+        let unset = text.replace(
+            "FIRSTSTEP_TEST_CALDAV_PASSWORD",
+            "FIRSTSTEP_TEST_UNSET_VARIABLE",
+        );
+        let found = problems(&unset);
+        assert_eq!(found[0].key, "calendar.password_env");
+        assert!(found[0]
+            .message
+            .contains("FIRSTSTEP_TEST_UNSET_VARIABLE is not set"));
+        let found = problems(&format!("{GOOD}\n[calendar]\nbackend = \"google\"\n"));
+        assert_eq!(found[0].key, "calendar.backend");
     }
 
     #[test]

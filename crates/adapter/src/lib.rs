@@ -2,6 +2,9 @@
 //! the widget, over the embedded default calendar (bookings kept in SQLite).
 //!
 //! # Layout
+//! - [`calendar`]: the `Calendar` trait and its backends (local, CalDAV),
+//!   iCalendar reading, and the background copy of busy time.
+//! - [`outbox`]: delivery of calendar writes, with retries.
 //! - [`config`]: the practice's TOML configuration, parsed into [`config::Settings`]
 //!   with every problem reported at its line.
 //! - [`domain`]: parsed input values (name, email, phone, note, keys, tokens).
@@ -13,11 +16,13 @@
 //! - `rate_limit`: per-address token buckets for booking attempts.
 //! - [`startup`]: [`Application`], binding and serving.
 
+pub mod calendar;
 pub mod config;
 pub mod domain;
 mod error;
 mod ical;
 mod offer;
+pub mod outbox;
 mod rate_limit;
 mod routes;
 pub mod startup;

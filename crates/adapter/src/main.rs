@@ -42,15 +42,22 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::CheckConfig { file } => match Settings::load(&file) {
-            Ok(settings) => {
-                println!(
-                    "{}: ok ({}, {} service(s))",
-                    file.display(),
-                    settings.practice.name,
-                    settings.practice.services.len()
-                );
-                ExitCode::SUCCESS
-            }
+            Ok(settings) => match check_calendar(&settings) {
+                Ok(()) => {
+                    let practice = &settings.practice;
+                    println!(
+                        "{}: ok ({}, {} service(s))",
+                        file.display(),
+                        practice.name,
+                        practice.services.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("{}: {error}", file.display());
+                    ExitCode::FAILURE
+                }
+            },
             Err(error) => {
                 eprintln!("{error}");
                 ExitCode::FAILURE
@@ -85,6 +92,16 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Asks the configured calendar whether it answers and takes the credentials.
+#[tokio::main]
+async fn check_calendar(
+    settings: &Settings,
+) -> Result<(), firststep_adapter::calendar::CalendarError> {
+    firststep_adapter::startup::calendar_of(settings)
+        .check()
+        .await
 }
 
 #[tokio::main]

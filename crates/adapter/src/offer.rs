@@ -1,5 +1,5 @@
 //! What the practice offers right now: the engine's rules applied to one
-//! service, with the store's live bookings as busy time.
+//! service, with the calendar's busy time and the store's live bookings.
 
 use chrono::{DateTime, Utc};
 use firststep_availability::{bookable_slots, BusyTime, Interval, Query};
@@ -10,14 +10,10 @@ use crate::config::{PracticeSettings, Service};
 pub fn open_slots(
     practice: &PracticeSettings,
     service: &Service,
-    bookings: &[Interval],
+    busy: BusyTime<'_>,
     window: Interval,
     now: DateTime<Utc>,
 ) -> Vec<Interval> {
-    let busy = BusyTime {
-        calendar: &[],
-        bookings,
-    };
     let query = Query {
         window,
         duration_minutes: service.duration_minutes,
@@ -31,11 +27,11 @@ pub fn is_offered(
     practice: &PracticeSettings,
     service: &Service,
     slot_start: DateTime<Utc>,
-    bookings: &[Interval],
+    busy: BusyTime<'_>,
     now: DateTime<Utc>,
 ) -> bool {
     let window = Interval::new(slot_start, slot_start + chrono::Duration::seconds(1));
-    open_slots(practice, service, bookings, window, now)
+    open_slots(practice, service, busy, window, now)
         .first()
         .is_some_and(|slot| slot.start == slot_start)
 }

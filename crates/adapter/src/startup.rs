@@ -4,24 +4,85 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use chrono::Utc;
 use tokio::net::TcpListener;
 
-use crate::config::Settings;
+use crate::calendar::busy_cache::BusyCache;
+use crate::calendar::caldav::CalDavCalendar;
+use crate::calendar::local::LocalCalendar;
+use crate::calendar::{Calendar, CalendarError};
+use crate::config::{CalendarSettings, Settings};
+use crate::outbox::{EntryText, Outbox};
 use crate::rate_limit::RateLimiter;
 use crate::routes::{router, AppState};
 use crate::store::Store;
 
+/// How often the outbox looks for due writes when nothing wakes it.
+const OUTBOX_ROUND: Duration = Duration::from_secs(5);
+
 pub struct Application {
     listener: TcpListener,
     state: Arc<AppState>,
+    refresh_every: Duration,
+}
+
+/// The configured calendar backend.
+pub fn calendar_of(settings: &Settings) -> Arc<dyn Calendar> {
+    match &settings.calendar {
+        CalendarSettings::Local => Arc::new(LocalCalendar),
+        CalendarSettings::CalDav(caldav) => Arc::new(CalDavCalendar::new(
+            &caldav.url,
+            &caldav.user,
+            caldav.password.clone(),
+            settings.practice.zone,
+        )),
+    }
 }
 
 impl Application {
-    /// Opens the store and binds the listener at `settings.server.listen`.
+    /// Checks the calendar, opens the store and binds the listener at
+    /// `settings.server.listen`. A calendar that refuses the credentials stops
+    /// the start; one that is merely unreachable does not (bookings are kept
+    /// and delivered when it answers again).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let calendar = calendar_of(&settings);
+        match calendar.check().await {
+            Err(error @ CalendarError::Misconfigured(_)) => {
+                return Err(error).context("checking the calendar")
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the calendar does not answer yet; bookings will be delivered later")
+            }
+            Ok(()) => {}
+        }
         let store = Store::open(&settings.server.store)?;
+        let busy = Arc::new(BusyCache::new(
+            calendar.clone(),
+            settings.practice.rules.horizon_days,
+        ));
+        if let Err(error) = busy.refresh(Utc::now()).await {
+            tracing::warn!(%error, "reading busy time at start failed; will retry");
+        }
+        let (text, refresh_every) = match &settings.calendar {
+            CalendarSettings::Local => (
+                EntryText {
+                    title: String::new(),
+                    include_client_name: false,
+                },
+                Duration::from_secs(300),
+            ),
+            CalendarSettings::CalDav(caldav) => (
+                EntryText {
+                    title: caldav.event_title.clone(),
+                    include_client_name: caldav.include_client_name,
+                },
+                Duration::from_secs(caldav.refresh_seconds),
+            ),
+        };
+        let outbox = Arc::new(Outbox::new(store.clone(), calendar, text));
         let listener = TcpListener::bind(&settings.server.listen)
             .await
             .with_context(|| format!("listening on {}", settings.server.listen))?;
@@ -29,9 +90,15 @@ impl Application {
             booking_limiter: RateLimiter::per_minute(settings.server.bookings_per_minute),
             practice_body: crate::routes::practice_body(&settings.practice),
             store,
+            busy,
+            outbox,
             settings,
         });
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            refresh_every,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -44,15 +111,21 @@ impl Application {
         self.address().port()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests under way.
+    /// Serves until `shutdown` completes, then finishes the requests under
+    /// way. Busy time is refreshed and the outbox delivered meanwhile.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let refresher = self.state.busy.clone().spawn_refresher(self.refresh_every);
+        let worker = self.state.outbox.clone().spawn_worker(OUTBOX_ROUND);
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        refresher.abort();
+        worker.abort();
+        served
     }
 }

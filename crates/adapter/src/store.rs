@@ -22,7 +22,8 @@ use crate::domain::{BookingId, IdempotencyKey, TokenHash};
 
 /// Each step brings a store from the version before it to its own; the
 /// store's `user_version` says how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE bookings (
     id                TEXT PRIMARY KEY,
     service           TEXT NOT NULL,
@@ -63,7 +64,14 @@ CREATE TABLE outbox (
     done_at         INTEGER
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE done_at IS NULL;
-"#];
+"#,
+    r#"
+-- Where each booking stands in the practice's calendar.
+ALTER TABLE bookings ADD COLUMN calendar_etag TEXT;
+ALTER TABLE bookings ADD COLUMN calendar_state TEXT NOT NULL DEFAULT 'owed'
+    CHECK (calendar_state IN ('owed', 'placed', 'conflicted', 'released'));
+"#,
+];
 
 /// A first request older than this is taken to have died with its process,
 /// and the key may be claimed again.
@@ -342,6 +350,7 @@ impl Store {
                 other => other?,
             };
             finish_key(&tx, key, response)?;
+            enqueue(&tx, booking.id.as_str(), Delivery::PLACE, booking.created_at)?;
             tx.commit()?;
             Ok(BookOutcome::Booked)
         })
@@ -367,17 +376,165 @@ impl Store {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, now)?;
-            tx.execute(
+            let cancelled = tx.execute(
                 "UPDATE bookings SET status = 'cancelled', expires_at = NULL
                  WHERE id = ?1 AND status IN ('pending', 'confirmed')",
                 [id.as_str()],
             )?;
+            if cancelled > 0 {
+                enqueue(&tx, id.as_str(), Delivery::RELEASE, now)?;
+            }
             let found = booking(&tx, id, now)?;
             tx.commit()?;
             Ok(found)
         })
         .context("cancelling a booking")
     }
+}
+
+/// A write owed to the practice's calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub booking_id: String,
+    /// [`Delivery::PLACE`] or [`Delivery::RELEASE`].
+    pub action: String,
+    pub attempts: u32,
+}
+
+impl Delivery {
+    pub const PLACE: &'static str = "place";
+    pub const RELEASE: &'static str = "release";
+}
+
+/// What the outbox needs of a booking to write it into a calendar.
+#[derive(Debug, Clone)]
+pub struct CalendarBooking {
+    pub service: String,
+    pub slot: Interval,
+    pub status: BookingStatus,
+    pub client_name: String,
+    pub calendar_etag: Option<String>,
+}
+
+impl Store {
+    /// Writes owed to the calendar whose time has come, oldest first.
+    pub fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Delivery>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached(
+                "SELECT id, booking_id, action, attempts FROM outbox
+                 WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![now.timestamp(), limit as i64], |row| {
+                Ok(Delivery {
+                    id: row.get(0)?,
+                    booking_id: row.get(1)?,
+                    action: row.get(2)?,
+                    attempts: row.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .context("reading the outbox")
+    }
+
+    pub fn calendar_booking(
+        &self,
+        booking_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<CalendarBooking>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT service, start_at, end_at, status, expires_at, client_name, calendar_etag FROM bookings WHERE id = ?1",
+                [booking_id],
+                |row| {
+                    let expires_at: Option<i64> = row.get(4)?;
+                    let mut status = BookingStatus::parse(&row.get::<_, String>(3)?).unwrap_or(BookingStatus::Expired);
+                    if status == BookingStatus::Pending && expires_at.is_some_and(|t| t <= now.timestamp()) {
+                        status = BookingStatus::Expired;
+                    }
+                    Ok(CalendarBooking {
+                        service: row.get(0)?,
+                        slot: Interval::new(instant(row.get(1)?), instant(row.get(2)?)),
+                        status,
+                        client_name: row.get(5)?,
+                        calendar_etag: row.get(6)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .context("reading a booking for the calendar")
+    }
+
+    /// Marks a delivery done and records where the booking now stands in the calendar.
+    pub fn delivered(
+        &self,
+        delivery: &Delivery,
+        state: &str,
+        etag: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "UPDATE outbox SET done_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                params![delivery.id, now.timestamp()],
+            )?;
+            tx.execute(
+                "UPDATE bookings SET calendar_state = ?2, calendar_etag = ?3 WHERE id = ?1",
+                params![delivery.booking_id, state, etag],
+            )?;
+            tx.commit()
+        })
+        .context("recording a delivery")
+    }
+
+    /// Puts a failed delivery off until `retry_at`, keeping the reason (no personal data).
+    pub fn delivery_failed(
+        &self,
+        delivery: &Delivery,
+        reason: &str,
+        retry_at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+                params![delivery.id, retry_at.timestamp(), reason],
+            )
+        })
+        .map(drop)
+        .context("postponing a delivery")
+    }
+
+    /// The booking's calendar state (for tests and operators).
+    pub fn calendar_state(&self, booking_id: &str) -> anyhow::Result<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT calendar_state FROM bookings WHERE id = ?1",
+                [booking_id],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+        .context("reading a calendar state")
+    }
+}
+
+fn enqueue(
+    connection: &Connection,
+    booking_id: &str,
+    action: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    connection.execute(
+        "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?3)",
+        params![booking_id, action, now.timestamp()],
+    )
 }
 
 fn connect(path: &Path) -> anyhow::Result<Connection> {

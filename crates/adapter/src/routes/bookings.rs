@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
-use firststep_availability::Interval;
+use firststep_availability::{BusyTime, Interval};
 use firststep_protocol::{
     BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, FieldRule,
     PROBLEM_JSON,
@@ -150,6 +150,7 @@ async fn place(
         manage_token_hash: token.hash(),
     };
 
+    let outbox = app.outbox.clone();
     let app = app.clone();
     let key = key.clone();
     let reply = response.clone();
@@ -158,8 +159,13 @@ async fn place(
         .clone()
         .call(move |store| {
             let practice = &app.settings.practice;
+            let calendar = app.busy.current();
             store.book(&booking, &key, &response, |bookings| {
-                is_offered(practice, &service, slot.start, bookings, now)
+                let busy = BusyTime {
+                    calendar: &calendar,
+                    bookings,
+                };
+                is_offered(practice, &service, slot.start, busy, now)
             })
         })
         .await
@@ -167,6 +173,7 @@ async fn place(
     match outcome {
         BookOutcome::Booked => {
             tracing::info!(status = status.as_str(), "booking stored");
+            outbox.wake();
             Ok(stored_response(reply))
         }
         BookOutcome::SlotUnavailable => Err(ApiError::SlotUnavailable),
@@ -314,6 +321,7 @@ pub async fn cancel(
         .await
         .map_err(unavailable)?;
     let booking = cancelled.ok_or(ApiError::NotFound)?;
+    app.outbox.wake();
     tracing::info!(
         status = booking.status.as_str(),
         "booking cancelled by its visitor"

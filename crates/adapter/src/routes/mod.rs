@@ -24,7 +24,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::calendar::busy_cache::BusyCache;
 use crate::config::Settings;
+use crate::outbox::Outbox;
 use crate::rate_limit::RateLimiter;
 use crate::store::Store;
 
@@ -35,6 +37,10 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 pub struct AppState {
     pub settings: Settings,
     pub store: Store,
+    /// The calendar's busy time, kept fresh in the background.
+    pub busy: Arc<BusyCache>,
+    /// Calendar writes owed; woken after each booking or cancellation.
+    pub outbox: Arc<Outbox>,
     pub booking_limiter: RateLimiter,
     /// `GET /v1/practice` never changes while the process runs: made once.
     pub practice_body: Vec<u8>,

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
-use firststep_availability::Interval;
+use firststep_availability::{BusyTime, Interval};
 use firststep_protocol::{Slot, SlotList, MAX_SLOT_RANGE_DAYS};
 
 use super::AppState;
@@ -44,7 +44,12 @@ pub async fn list(
         .call(move |store| store.live_bookings(around, now))
         .await
         .map_err(unavailable)?;
-    let slots = open_slots(&app.settings.practice, service, &bookings, window, now)
+    let calendar = app.busy.current();
+    let busy = BusyTime {
+        calendar: &calendar,
+        bookings: &bookings,
+    };
+    let slots = open_slots(&app.settings.practice, service, busy, window, now)
         .into_iter()
         .map(|slot| Slot {
             start: slot.start,

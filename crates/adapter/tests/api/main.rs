@@ -1,6 +1,7 @@
 //! Black-box API tests: the real server on a random port with a fresh
 //! temporary store, driven over HTTP. One file per endpoint.
 
+mod caldav;
 mod calendar_file;
 mod cors;
 mod create_booking;
@@ -9,4 +10,5 @@ mod health;
 mod helpers;
 mod manage_booking;
 mod practice;
+mod radicale;
 mod slots;

@@ -1,0 +1,58 @@
+//! The calendar's busy time over the booking horizon, refreshed in the
+//! background: slot requests read the last good copy and never wait on a
+//! remote server; a calendar that is down keeps its last copy in force.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use firststep_availability::Interval;
+
+use super::{Calendar, CalendarError};
+
+pub struct BusyCache {
+    calendar: Arc<dyn Calendar>,
+    /// How far ahead to read: the practice's horizon and a day.
+    horizon: Duration,
+    current: RwLock<Arc<Vec<Interval>>>,
+}
+
+impl BusyCache {
+    pub fn new(calendar: Arc<dyn Calendar>, horizon_days: u32) -> Self {
+        Self {
+            calendar,
+            horizon: Duration::days(i64::from(horizon_days) + 1),
+            current: RwLock::new(Arc::new(Vec::new())),
+        }
+    }
+
+    /// The last good copy.
+    pub fn current(&self) -> Arc<Vec<Interval>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Reads busy time afresh; on failure the last good copy stays.
+    pub async fn refresh(&self, now: DateTime<Utc>) -> Result<usize, CalendarError> {
+        let range = Interval::new(now - Duration::days(1), now + self.horizon);
+        let busy = self.calendar.busy(range).await?;
+        let count = busy.len();
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(busy);
+        Ok(count)
+    }
+
+    /// Refreshes every `every` until the process ends.
+    pub fn spawn_refresher(self: Arc<Self>, every: StdDuration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = self.refresh(Utc::now()).await {
+                    tracing::warn!(%error, "reading busy time failed; keeping the last good copy");
+                }
+            }
+        })
+    }
+}

@@ -22,6 +22,17 @@ pub struct Settings {
     pub practice: PracticeSettings,
     pub server: ServerSettings,
     pub calendar: CalendarSettings,
+    /// The practice's private feed of requests and bookings, when configured.
+    pub feed: Option<FeedSettings>,
+}
+
+/// A private iCalendar feed a practice subscribes to from any calendar app.
+#[derive(Debug, Clone)]
+pub struct FeedSettings {
+    /// The secret in the feed's address (`/feeds/bookings.ics?token=…`).
+    pub token: Secret,
+    /// Whether entries show the client's name (off by default).
+    pub include_client_name: bool,
 }
 
 /// Where bookings are written and busy time is read.
@@ -231,6 +242,19 @@ impl Checker<'_> {
         };
         let origins = self.origins(raw.server.allowed_origins);
         let calendar = self.calendar(raw.calendar, base);
+        let feed = match raw.feed {
+            None => Some(None),
+            Some(feed) => self.secret(feed.token_env, feed.token_file, base, "feed.token").map(|token| {
+                if token.expose().len() < 20 {
+                    self.problems.push(ConfigProblem {
+                        line: 0,
+                        key: String::new(),
+                        message: "feed: the token must be at least 20 characters (it is the feed's only lock)".into(),
+                    });
+                }
+                Some(FeedSettings { token, include_client_name: feed.include_client_name })
+            }),
+        };
         if raw.server.bookings_per_minute == 0 {
             self.problems.push(ConfigProblem {
                 line: 0,
@@ -281,7 +305,49 @@ impl Checker<'_> {
                 bookings_per_minute: raw.server.bookings_per_minute,
             },
             calendar: calendar?,
+            feed: feed?,
         })
+    }
+
+    /// A secret given as an environment variable's name or a file (relative to the configuration).
+    fn secret(
+        &mut self,
+        env: Option<Spanned<String>>,
+        file: Option<Spanned<String>>,
+        base: &Path,
+        key: &str,
+    ) -> Option<Secret> {
+        match (env, file) {
+            (Some(variable), None) => match std::env::var(variable.get_ref()) {
+                Ok(value) if !value.is_empty() => Some(Secret::new(value)),
+                _ => self.missing(
+                    &variable,
+                    format!("{key}_env"),
+                    format!("the environment variable {} is not set", variable.get_ref()),
+                ),
+            },
+            (None, Some(file)) => {
+                let path = base.join(file.get_ref());
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => Some(Secret::new(text.trim_end_matches(['\r', '\n']))),
+                    Err(error) => self.missing(
+                        &file,
+                        format!("{key}_file"),
+                        format!("cannot read {}: {error}", path.display()),
+                    ),
+                }
+            }
+            _ => {
+                self.problems.push(ConfigProblem {
+                    line: 0,
+                    key: String::new(),
+                    message: format!(
+                        "{key}: give either {key}_env (a variable's name) or {key}_file, once"
+                    ),
+                });
+                None
+            }
+        }
     }
 
     fn calendar(&mut self, raw: Option<RawCalendar>, base: &Path) -> Option<CalendarSettings> {
@@ -327,36 +393,12 @@ impl Checker<'_> {
         let Some(user) = raw.user else {
             return self.missing(&raw.backend, key("user"), "the CalDAV user name is needed");
         };
-        let password = match (raw.password_env, raw.password_file) {
-            (Some(variable), None) => match std::env::var(variable.get_ref()) {
-                Ok(value) if !value.is_empty() => Secret::new(value),
-                _ => {
-                    return self.missing(
-                        &variable,
-                        key("password_env"),
-                        format!("the environment variable {} is not set", variable.get_ref()),
-                    )
-                }
-            },
-            (None, Some(file)) => {
-                let path = base.join(file.get_ref());
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => Secret::new(text.trim_end_matches(['\r', '\n'])),
-                    Err(error) => {
-                        return self.missing(
-                            &file,
-                            key("password_file"),
-                            format!("cannot read {}: {error}", path.display()),
-                        )
-                    }
-                }
-            }
-            _ => return self.missing(
-                &raw.backend,
-                key("password_env"),
-                "give the password in password_env (a variable's name) or password_file, not both",
-            ),
-        };
+        let password = self.secret(
+            raw.password_env,
+            raw.password_file,
+            base,
+            "calendar.password",
+        )?;
         Some(CalendarSettings::CalDav(CalDavSettings {
             url,
             user,
@@ -554,6 +596,16 @@ struct RawConfig {
     #[serde(default)]
     server: RawServer,
     calendar: Option<RawCalendar>,
+    feed: Option<RawFeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    token_env: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    #[serde(default)]
+    include_client_name: bool,
 }
 
 #[derive(Deserialize)]

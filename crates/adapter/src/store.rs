@@ -392,6 +392,16 @@ impl Store {
     }
 }
 
+/// A live booking as the practice's feed shows it.
+#[derive(Debug, Clone)]
+pub struct FeedBooking {
+    pub id: String,
+    pub service: String,
+    pub slot: Interval,
+    pub confirmed: bool,
+    pub client_name: String,
+}
+
 /// A write owed to the practice's calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -509,6 +519,33 @@ impl Store {
         })
         .map(drop)
         .context("postponing a delivery")
+    }
+
+    /// Live bookings (pending and confirmed) starting in `range`, for the practice's feed.
+    pub fn feed_bookings(
+        &self,
+        range: Interval,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<FeedBooking>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached(
+                "SELECT id, service, start_at, end_at, status, client_name FROM bookings
+                 WHERE start_at >= ?1 AND start_at < ?2
+                   AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?3)))
+                 ORDER BY start_at",
+            )?;
+            let rows = statement.query_map(params![range.start.timestamp(), range.end.timestamp(), now.timestamp()], |row| {
+                Ok(FeedBooking {
+                    id: row.get(0)?,
+                    service: row.get(1)?,
+                    slot: Interval::new(instant(row.get(2)?), instant(row.get(3)?)),
+                    confirmed: row.get::<_, String>(4)? == "confirmed",
+                    client_name: row.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .context("reading bookings for the feed")
     }
 
     /// The booking's calendar state (for tests and operators).

@@ -1,11 +1,13 @@
-//! The HTTP surface: protocol v1 under `/v1`, `/healthz`, and — when
-//! configured — the built widget under `/widget/` and a demo page at `/`.
+//! The HTTP surface: protocol v1 under `/v1`, `/healthz`, the practice's
+//! private feed at `/feeds/bookings.ics`, and — when configured — the built
+//! widget under `/widget/` and a demo page at `/`.
 //! One file per endpoint.
 
 mod bookings;
 mod calendar_file;
 mod health;
 mod practice;
+mod practice_feed;
 
 pub use practice::practice_body;
 mod slots;
@@ -65,6 +67,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(calendar_file::download),
         )
         .route("/healthz", get(health::check))
+        .route("/feeds/bookings.ics", get(practice_feed::bookings))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state.clone());
 

@@ -10,5 +10,6 @@ mod health;
 mod helpers;
 mod manage_booking;
 mod practice;
+mod practice_feed;
 mod radicale;
 mod slots;

@@ -38,8 +38,12 @@ pub struct FeedSettings {
 /// Where bookings are written and busy time is read.
 #[derive(Debug, Clone)]
 pub enum CalendarSettings {
-    /// The embedded default: bookings stay in the store.
-    Local,
+    /// The embedded default: bookings stay in the store; busy time may come
+    /// from ICS feeds (their addresses are secrets).
+    Local {
+        busy_feeds: Vec<Secret>,
+        refresh_seconds: u64,
+    },
     CalDav(CalDavSettings),
 }
 
@@ -352,11 +356,32 @@ impl Checker<'_> {
 
     fn calendar(&mut self, raw: Option<RawCalendar>, base: &Path) -> Option<CalendarSettings> {
         let Some(raw) = raw else {
-            return Some(CalendarSettings::Local);
+            return Some(CalendarSettings::Local {
+                busy_feeds: Vec::new(),
+                refresh_seconds: defaults::refresh(),
+            });
         };
         let key = |name: &str| format!("calendar.{name}");
         match raw.backend.get_ref().as_str() {
-            "local" => return Some(CalendarSettings::Local),
+            "local" => {
+                let mut feeds = Vec::new();
+                for (i, url) in raw.busy_feeds.iter().enumerate() {
+                    if url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://")
+                    {
+                        feeds.push(Secret::new(url.get_ref().clone()));
+                    } else {
+                        self.problem(
+                            url,
+                            format!("calendar.busy_feeds[{i}]"),
+                            "a feed's address starts with https:// (or http://)",
+                        );
+                    }
+                }
+                return (feeds.len() == raw.busy_feeds.len()).then(|| CalendarSettings::Local {
+                    busy_feeds: feeds,
+                    refresh_seconds: raw.refresh_seconds.max(5),
+                });
+            }
             "caldav" => {}
             other => {
                 self.problem(
@@ -612,6 +637,9 @@ struct RawFeed {
 #[serde(deny_unknown_fields)]
 struct RawCalendar {
     backend: Spanned<String>,
+    /// ICS feeds whose events count as busy time (local backend).
+    #[serde(default)]
+    busy_feeds: Vec<Spanned<String>>,
     url: Option<Spanned<String>>,
     user: Option<String>,
     /// The name of an environment variable holding the password.

@@ -32,7 +32,9 @@ pub struct Application {
 /// The configured calendar backend.
 pub fn calendar_of(settings: &Settings) -> Arc<dyn Calendar> {
     match &settings.calendar {
-        CalendarSettings::Local => Arc::new(LocalCalendar),
+        CalendarSettings::Local { busy_feeds, .. } => {
+            Arc::new(LocalCalendar::new(busy_feeds, settings.practice.zone))
+        }
         CalendarSettings::CalDav(caldav) => Arc::new(CalDavCalendar::new(
             &caldav.url,
             &caldav.user,
@@ -67,12 +69,14 @@ impl Application {
             tracing::warn!(%error, "reading busy time at start failed; will retry");
         }
         let (text, refresh_every) = match &settings.calendar {
-            CalendarSettings::Local => (
+            CalendarSettings::Local {
+                refresh_seconds, ..
+            } => (
                 EntryText {
                     title: String::new(),
                     include_client_name: false,
                 },
-                Duration::from_secs(300),
+                Duration::from_secs(*refresh_seconds),
             ),
             CalendarSettings::CalDav(caldav) => (
                 EntryText {

@@ -108,12 +108,9 @@ impl CalDavCalendar {
         })?;
         let mut events = Vec::new();
         for data in calendar_data(&xml) {
-            events.extend(busy_events(&data, self.zone));
+            events.extend(busy_events(&data, self.zone, range));
         }
-        Ok(events
-            .into_iter()
-            .filter(|e| e.interval.start < range.end && e.interval.end > range.start)
-            .collect())
+        Ok(events)
     }
 
     async fn put(

@@ -1,6 +1,8 @@
 //! Busy time read out of iCalendar (RFC 5545) text: the VEVENTs that make a
-//! person unavailable, as intervals. Recurrences must already be expanded
-//! (CalDAV's `<expand>` does that on the server).
+//! person unavailable, as intervals in a range. Recurring events (RRULE,
+//! RDATE, EXDATE) are expanded here, and moved or changed occurrences
+//! (RECURRENCE-ID) replace the ones they stand for. (CalDAV servers expand on
+//! their side; ICS feeds do not.)
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -13,11 +15,15 @@ pub struct BusyEvent {
     pub interval: Interval,
 }
 
-/// The busy events in `text`. Transparent and cancelled events are free
-/// time; dates without times (all-day events) and floating times are read in
-/// `zone`, the practice's. Events that cannot be read are skipped.
-pub fn busy_events(text: &str, zone: Tz) -> Vec<BusyEvent> {
-    let mut events = Vec::new();
+/// Recurrences are expanded at most this many times per event.
+const MAX_OCCURRENCES: u16 = 5000;
+
+/// The busy events of `text` that overlap `range`. Transparent and cancelled
+/// events are free time; dates without times (all-day events) and floating
+/// times are read in `zone`, the practice's. Events that cannot be read are
+/// skipped.
+pub fn busy_events(text: &str, zone: Tz, range: Interval) -> Vec<BusyEvent> {
+    let mut vevents: Vec<Vec<Property>> = Vec::new();
     let mut current: Option<Vec<Property>> = None;
     for line in unfold(text) {
         let Some(property) = Property::parse(&line) else {
@@ -25,11 +31,7 @@ pub fn busy_events(text: &str, zone: Tz) -> Vec<BusyEvent> {
         };
         match (property.name.as_str(), property.value.as_str()) {
             ("BEGIN", "VEVENT") => current = Some(Vec::new()),
-            ("END", "VEVENT") => {
-                if let Some(event) = current.take().and_then(|props| busy_event(&props, zone)) {
-                    events.push(event);
-                }
-            }
+            ("END", "VEVENT") => vevents.extend(current.take()),
             _ => {
                 if let Some(props) = current.as_mut() {
                     props.push(property);
@@ -37,7 +39,64 @@ pub fn busy_events(text: &str, zone: Tz) -> Vec<BusyEvent> {
             }
         }
     }
+    // Occurrences that an override (RECURRENCE-ID) stands in for.
+    let replaced: Vec<(String, DateTime<Utc>)> = vevents
+        .iter()
+        .filter_map(|props| {
+            let uid = find(props, "UID")?.value.clone();
+            Some((uid, instant(find(props, "RECURRENCE-ID")?, zone)?.0))
+        })
+        .collect();
+    let mut events = Vec::new();
+    for props in &vevents {
+        let Some(event) = busy_event(props, zone) else {
+            continue;
+        };
+        let recurs = find(props, "RRULE").is_some() || find(props, "RDATE").is_some();
+        if !recurs {
+            events.push(event);
+            continue;
+        }
+        let length = event.interval.end - event.interval.start;
+        for start in occurrences(props, range.start - length, range.end) {
+            if !replaced
+                .iter()
+                .any(|(uid, at)| *uid == event.uid && *at == start)
+            {
+                events.push(BusyEvent {
+                    uid: event.uid.clone(),
+                    interval: Interval::new(start, start + length),
+                });
+            }
+        }
+    }
+    events.retain(|e| e.interval.start < range.end && e.interval.end > range.start);
     events
+}
+
+fn find<'a>(props: &'a [Property], name: &str) -> Option<&'a Property> {
+    props.iter().find(|p| p.name == name)
+}
+
+/// The starts of a recurring event between `from` and `to`, by its own
+/// DTSTART, RRULE, RDATE and EXDATE lines.
+fn occurrences(props: &[Property], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let rule_lines: Vec<&str> = props
+        .iter()
+        .filter(|p| matches!(p.name.as_str(), "DTSTART" | "RRULE" | "RDATE" | "EXDATE"))
+        .map(|p| p.raw.as_str())
+        .collect();
+    let Ok(set) = rule_lines.join("\n").parse::<rrule::RRuleSet>() else {
+        return Vec::new();
+    };
+    let utc = |t: DateTime<Utc>| t.with_timezone(&rrule::Tz::UTC);
+    set.after(utc(from))
+        .before(utc(to))
+        .all(MAX_OCCURRENCES)
+        .dates
+        .into_iter()
+        .map(|t| t.with_timezone(&Utc))
+        .collect()
 }
 
 /// Content lines with folding undone (a line starting with a space or tab
@@ -56,6 +115,8 @@ fn unfold(text: &str) -> Vec<String> {
 
 #[derive(Debug, Clone)]
 struct Property {
+    /// The whole unfolded line, for the recurrence parser.
+    raw: String,
     name: String,
     params: Vec<(String, String)>,
     value: String,
@@ -79,6 +140,7 @@ impl Property {
             .map(|(k, v)| (k.to_ascii_uppercase(), v.trim_matches('"').to_owned()))
             .collect();
         Some(Self {
+            raw: line.to_owned(),
             name,
             params,
             value: value.trim().to_owned(),
@@ -182,6 +244,50 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn wide() -> Interval {
+        Interval::new(at("2026-01-01T00:00:00Z"), at("2028-01-01T00:00:00Z"))
+    }
+
+    #[test]
+    fn recurring_events_are_expanded_with_exceptions_and_moved_occurrences() {
+        let text = calendar(&[
+            // Weekly on Tuesdays at 10:00 New York time, across the DST change in March.
+            "UID:weekly\r\nDTSTART;TZID=America/New_York:20270302T100000\r\nDTEND;TZID=America/New_York:20270302T110000\r\n\
+             RRULE:FREQ=WEEKLY;COUNT=4\r\nEXDATE;TZID=America/New_York:20270309T100000\r\n",
+            // The third occurrence moved to the afternoon.
+            "UID:weekly\r\nRECURRENCE-ID;TZID=America/New_York:20270316T100000\r\n\
+             DTSTART;TZID=America/New_York:20270316T150000\r\nDTEND;TZID=America/New_York:20270316T160000\r\n",
+        ]);
+        let range = Interval::new(at("2027-03-01T00:00:00Z"), at("2027-04-01T00:00:00Z"));
+        let mut starts: Vec<DateTime<Utc>> = busy_events(&text, New_York, range)
+            .iter()
+            .map(|e| e.interval.start)
+            .collect();
+        starts.sort();
+        assert_eq!(
+            starts,
+            [
+                at("2027-03-02T15:00:00Z"), // 10:00 EST
+                at("2027-03-16T19:00:00Z"), // moved to 15:00 EDT
+                at("2027-03-23T14:00:00Z"), // 10:00 EDT
+            ]
+        );
+    }
+
+    #[test]
+    fn only_events_in_the_range_are_returned() {
+        let text = calendar(&["UID:daily\r\nDTSTART:20270101T090000Z\r\nDTEND:20270101T100000Z\r\nRRULE:FREQ=DAILY\r\n"]);
+        let range = Interval::new(at("2027-06-10T09:30:00Z"), at("2027-06-12T00:00:00Z"));
+        let starts: Vec<DateTime<Utc>> = busy_events(&text, New_York, range)
+            .iter()
+            .map(|e| e.interval.start)
+            .collect();
+        assert_eq!(
+            starts,
+            [at("2027-06-10T09:00:00Z"), at("2027-06-11T09:00:00Z")]
+        );
+    }
+
     fn calendar(events: &[&str]) -> String {
         let body: String = events
             .iter()
@@ -198,7 +304,7 @@ mod tests {
             "UID:c\r\nDTSTART:20261201T090000\r\nDTEND:20261201T093000\r\n",
             "UID:d\r\nDTSTART;VALUE=DATE:20261224\r\n",
         ]);
-        let events = busy_events(&text, New_York);
+        let events = busy_events(&text, New_York, wide());
         let found: Vec<(&str, Interval)> = events
             .iter()
             .map(|e| (e.uid.as_str(), e.interval))
@@ -233,7 +339,7 @@ mod tests {
             "UID:off\r\nSTATUS:CANCELLED\r\nDTSTART:20261201T150000Z\r\nDTEND:20261201T160000Z\r\n",
             "UID:busy\r\nSTATUS:TENTATIVE\r\nDTSTART:20261201T150000Z\r\nDTEND:20261201T160000Z\r\n",
         ]);
-        let uids: Vec<String> = busy_events(&text, New_York)
+        let uids: Vec<String> = busy_events(&text, New_York, wide())
             .into_iter()
             .map(|e| e.uid)
             .collect();
@@ -243,7 +349,7 @@ mod tests {
     #[test]
     fn folded_lines_and_quoted_parameters_are_read() {
         let text = "BEGIN:VEVENT\r\nUID:lo\r\n ng\r\nDTSTART;X-NOTE=\"a:b\";TZID=America/New_York:20261201T\r\n 100000\r\nDTEND:20261201T160000Z\r\nEND:VEVENT\r\n";
-        let events = busy_events(text, chrono_tz::UTC);
+        let events = busy_events(text, chrono_tz::UTC, wide());
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].uid, "long");
         assert_eq!(events[0].interval.start, at("2026-12-01T15:00:00Z"));

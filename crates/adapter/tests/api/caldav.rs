@@ -283,3 +283,29 @@ async fn a_wrong_password_stops_the_start_and_check_config_with_a_clear_message(
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("refused user \"practice\""), "{stderr}");
 }
+
+#[tokio::test]
+async fn writes_owed_to_the_calendar_survive_a_restart_of_the_adapter() {
+    let mut radicale = Radicale::start().await;
+    let folder = Arc::new(tempfile::tempdir().unwrap());
+    let config = caldav_config(&radicale, folder.path(), PASSWORD);
+    let app = spawn_on(&config, folder).await;
+    let slot = app.a_free_slot().await;
+    radicale.pause();
+    let created: BookingCreated = app
+        .post_booking(&new_key(), &booking_body(slot))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let folder = app.stop().await;
+    radicale.resume().await;
+    let _restarted = spawn_on(&config, folder).await;
+
+    let id = created.booking.id.clone();
+    eventually("delivery by the restarted adapter", 15, || async {
+        radicale.get_event(&id).await.is_some()
+    })
+    .await;
+}

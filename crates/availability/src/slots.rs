@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 
+use crate::hours::OpeningRange;
 use crate::rules::Rules;
 use crate::timeline::Timeline;
 use crate::wall_clock::{instant_at, local_date, Repeated};
@@ -76,18 +77,10 @@ pub fn bookable_slots(rules: &Rules, busy: BusyTime<'_>, query: Query) -> Vec<In
         .daily_cap
         .map(|cap| DailyCount::new(rules, busy.bookings, cap));
 
-    let mut slots = Vec::new();
-    // Where the previous range closed: a range never starts before it, so an
-    // hour repeated by a fall-back transition is offered once, not twice.
-    let mut previous_close = i64::MIN;
-    let first_day = local_date(
-        rules.zone,
-        DateTime::from_timestamp(earliest, 0).expect("in range"),
-    );
-    let last_day = local_date(
-        rules.zone,
-        DateTime::from_timestamp(latest, 0).expect("in range"),
-    );
+    // Candidate starts, day by day, range by range.
+    let mut starts = Vec::new();
+    let first_day = local_date(rules.zone, at(earliest));
+    let last_day = local_date(rules.zone, at(latest));
     for day in first_day.iter_days().take_while(|day| *day <= last_day) {
         if capped_days
             .as_ref()
@@ -100,17 +93,44 @@ pub fn bookable_slots(rules: &Rules, busy: BusyTime<'_>, query: Query) -> Vec<In
                 instant_at(rules.zone, day, range.start_minute(), Repeated::Earliest).timestamp();
             let close =
                 instant_at(rules.zone, day, range.end_minute(), Repeated::Latest).timestamp();
-            let mut start = open.max(previous_close);
-            previous_close = previous_close.max(close);
+            // A range crossed by a DST change is not one stretch of real time:
+            // keep only the starts whose slot reads inside it on the wall clock.
+            let crossed = close - open != i64::from(range.end_minute() - range.start_minute()) * 60;
+            let mut start = open;
             while start + duration <= close && start < latest {
-                if start >= earliest && !blocked.overlaps(start, start + duration) {
-                    slots.push(Interval::new(at(start), at(start + duration)));
+                if start >= earliest
+                    && (!crossed || reads_inside(rules, day, range, start, duration))
+                {
+                    starts.push(start);
                 }
                 start += step;
             }
         }
     }
-    slots
+    // Around a fall-back change, ranges of one day can interleave in real time.
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+        .into_iter()
+        .filter(|start| !blocked.overlaps(*start, start + duration))
+        .map(|start| Interval::new(at(start), at(start + duration)))
+        .collect()
+}
+
+/// Whether the slot's first and last second both read, on the practice's
+/// clock, as times of `day` inside `range`.
+fn reads_inside(
+    rules: &Rules,
+    day: NaiveDate,
+    range: &OpeningRange,
+    start: i64,
+    duration: i64,
+) -> bool {
+    [start, start + duration - 1].into_iter().all(|second| {
+        let local = at(second).with_timezone(&rules.zone);
+        let minute = (local.hour() * 60 + local.minute()) as u16;
+        local.date_naive() == day && range.start_minute() <= minute && minute < range.end_minute()
+    })
 }
 
 fn at(seconds: i64) -> DateTime<Utc> {

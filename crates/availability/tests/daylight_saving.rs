@@ -103,7 +103,8 @@ fn london_spring_forward() {
 
 #[test]
 fn london_fall_back() {
-    // 2026-10-25: 02:00 BST falls back to 01:00 GMT; 00:45-01:30 is 1h45 of real time.
+    // 2026-10-25: 02:00 BST falls back to 01:00 GMT. The clock reads 00:45-01:30
+    // from 00:45 to 01:30 BST and again from 01:00 to 01:30 GMT: 75 minutes.
     let rules = every_day(London, &["00:45-01:30"]);
     let found = slots(
         &rules,
@@ -111,8 +112,32 @@ fn london_fall_back() {
         "2026-10-24T23:00:00Z",
         "2026-10-26T00:00:00Z",
     );
-    assert_eq!(found.len(), 7);
-    assert_sorted_and_unique(&found);
+    assert_eq!(
+        local_times(London, &found),
+        [
+            "00:45+01:00",
+            "01:00+01:00",
+            "01:15+01:00",
+            "01:00+00:00",
+            "01:15+00:00"
+        ]
+    );
+}
+
+#[test]
+fn a_range_ending_inside_the_repeated_hour_offers_nothing_the_clock_reads_outside_it() {
+    // 2026-11-01 in New York: 00:30-01:15 on the wall clock, read twice after 01:00.
+    let rules = every_day(New_York, &["00:30-01:15"]);
+    let found = slots(
+        &rules,
+        NO_BUSY,
+        "2026-11-01T04:00:00Z",
+        "2026-11-02T04:00:00Z",
+    );
+    assert_eq!(
+        local_times(New_York, &found),
+        ["00:30-04:00", "00:45-04:00", "01:00-04:00", "01:00-05:00"]
+    );
 }
 
 #[test]

@@ -67,7 +67,7 @@ fn busy_intervals() -> impl Strategy<Value = Vec<Interval>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn slots_are_sorted_unique_open_and_clear_of_busy_time(
@@ -92,12 +92,15 @@ proptest! {
                 prop_assert!(slot.end <= b.start - before || slot.start >= b.end + after,
                     "{:?} overlaps busy {:?}", slot, b);
             }
-            // The start's wall-clock time lies inside an opening range of its local day.
+            // The slot's first and last second read, on the wall clock, inside
+            // one opening range of the start's local day (DST changes included).
             let local = slot.start.with_timezone(&rules.zone);
-            let minute = (local.hour() * 60 + local.minute()) as u16;
+            let last = (slot.end - Duration::seconds(1)).with_timezone(&rules.zone);
+            let minute = |t: &chrono::DateTime<Tz>| (t.hour() * 60 + t.minute()) as u16;
             prop_assert!(rules.hours_on(local.date_naive()).ranges().iter()
-                .any(|r| r.start_minute() <= minute && minute < r.end_minute()),
-                "{} is outside opening hours", local);
+                .any(|r| r.start_minute() <= minute(&local) && minute(&last) < r.end_minute()
+                    && last.date_naive() == local.date_naive()),
+                "{} to {} is outside opening hours", local, last);
         }
         if let Some(cap) = rules.daily_cap {
             for slot in &found {

@@ -8,6 +8,7 @@ source scripts/env.sh
 
 TRUNK_VERSION=0.21.14
 RADICALE_VERSION=3.9.0
+AIOSMTPD_VERSION=1.4.6
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -56,10 +57,11 @@ if ! cmp -s package-lock.json node_modules/.installed-from-lock 2>/dev/null; the
 fi
 wasm-opt --version
 
-step "Radicale $RADICALE_VERSION (CalDAV server for the tests, in .venv)"
-if ! .venv/bin/radicale --version 2>/dev/null | grep -qxF "$RADICALE_VERSION"; then
+step "Radicale $RADICALE_VERSION and aiosmtpd $AIOSMTPD_VERSION (CalDAV and SMTP servers for the tests, in .venv)"
+if ! .venv/bin/radicale --version 2>/dev/null | grep -qxF "$RADICALE_VERSION" \
+   || ! .venv/bin/pip show aiosmtpd 2>/dev/null | grep -qxF "Version: $AIOSMTPD_VERSION"; then
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check "radicale==$RADICALE_VERSION"
+  .venv/bin/pip install --quiet --disable-pip-version-check "radicale==$RADICALE_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"
 fi
 
 step "Rust crates"

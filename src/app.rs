@@ -159,6 +159,7 @@ pub fn App(props: &AppProps) -> Html {
             (state.clone(), events.clone(), clock.clone(), client.clone());
         let service =
             chosen_service(practice.as_ref(), service_id.as_deref()).map(|s| s.id.clone());
+        let locale = locale.clone();
         use_effect_with(sending, move |sending| {
             let (Some((_, key)), Some(slot), Some(practice), Some(service)) = (
                 sending.clone(),
@@ -174,6 +175,7 @@ pub fn App(props: &AppProps) -> Html {
                 practice.form.phone,
                 practice.form.note,
                 Some(clock.visitor_zone().to_owned()),
+                Some(locale.clone()),
             );
             spawn_local(async move {
                 match client.book(&request, &key).await {

@@ -103,6 +103,7 @@ impl FormFields {
         phone: FieldRule,
         note: FieldRule,
         time_zone: Option<String>,
+        locale: Option<String>,
     ) -> BookingRequest {
         let given = |text: &str, rule: FieldRule| {
             let text = text.trim();
@@ -117,6 +118,7 @@ impl FormFields {
                 phone: given(&self.phone, phone),
             },
             client_time_zone: time_zone,
+            locale,
             note: given(&self.note, note),
             consent: self.consent,
             website: String::new(),
@@ -186,7 +188,9 @@ mod tests {
             FieldRule::Hidden,
             FieldRule::Hidden,
             Some("Europe/Berlin".into()),
+            Some("es-MX".into()),
         );
+        assert_eq!(request.locale.as_deref(), Some("es-MX"));
         assert_eq!((request.client.phone, request.note), (None, None));
         assert_eq!(request.website, "");
         assert_eq!(request.client_time_zone.as_deref(), Some("Europe/Berlin"));

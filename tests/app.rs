@@ -219,6 +219,10 @@ async fn a_request_is_sent_once_and_confirmed_with_a_calendar_link() {
     assert_eq!(body["start"], upcoming_starts()[1]);
     assert_eq!(body["consent"], true);
     assert_eq!(body["website"], "");
+    assert!(
+        body["locale"].as_str().is_some_and(|l| !l.is_empty()),
+        "the visitor's language, for their emails"
+    );
     assert!(posts[0]
         .idempotency_key
         .as_ref()

@@ -24,6 +24,41 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     /// The practice's private feed of requests and bookings, when configured.
     pub feed: Option<FeedSettings>,
+    /// Email to the practice and to visitors, when configured.
+    pub mail: Option<MailSettings>,
+}
+
+/// Email through SMTP, and the signed links the emails carry.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub tls: SmtpTls,
+    /// SMTP login, when the server asks for one.
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    /// The sender, like `Riverside Counselling <bookings@example.org>`.
+    pub from: String,
+    /// Where the practice's emails go.
+    pub practice_to: String,
+    /// The adapter's public address, for the links in emails.
+    pub public_url: String,
+    /// The practice's page with the widget, for "choose another time".
+    pub booking_page_url: Option<String>,
+    /// Key of the HMAC that signs confirm and decline links.
+    pub link_secret: Secret,
+    pub link_valid_hours: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a local relay only).
+    None,
+    /// STARTTLS on the submission port (587).
+    Starttls,
+    /// TLS from the first byte (465).
+    Tls,
 }
 
 /// A private iCalendar feed a practice subscribes to from any calendar app.
@@ -246,6 +281,10 @@ impl Checker<'_> {
         };
         let origins = self.origins(raw.server.allowed_origins);
         let calendar = self.calendar(raw.calendar, base);
+        let mail = match raw.mail {
+            None => Some(None),
+            Some(mail) => self.mail(mail, base).map(Some),
+        };
         let feed = match raw.feed {
             None => Some(None),
             Some(feed) => self.secret(feed.token_env, feed.token_file, base, "feed.token").map(|token| {
@@ -310,6 +349,76 @@ impl Checker<'_> {
             },
             calendar: calendar?,
             feed: feed?,
+            mail: mail?,
+        })
+    }
+
+    fn mail(&mut self, raw: RawMail, base: &Path) -> Option<MailSettings> {
+        let password = match (
+            &raw.user,
+            raw.password_env.is_some() || raw.password_file.is_some(),
+        ) {
+            (Some(_), true) => {
+                Some(self.secret(raw.password_env, raw.password_file, base, "mail.password")?)
+            }
+            (None, false) => None,
+            _ => {
+                self.problems.push(ConfigProblem {
+                    line: 0,
+                    key: String::new(),
+                    message: "mail: give user and a password together, or neither".into(),
+                });
+                return None;
+            }
+        };
+        let link_secret = self.secret(
+            raw.link_secret_env,
+            raw.link_secret_file,
+            base,
+            "mail.link_secret",
+        )?;
+        if link_secret.expose().len() < 32 {
+            self.problems.push(ConfigProblem {
+                line: 0,
+                key: String::new(),
+                message: "mail.link_secret must be at least 32 characters (it signs confirm and decline links)".into(),
+            });
+            return None;
+        }
+        let mut ok = true;
+        for (key, value) in [
+            ("mail.from", &raw.from),
+            ("mail.practice_to", &raw.practice_to),
+        ] {
+            if value.get_ref().parse::<lettre::message::Mailbox>().is_err() {
+                self.problem(
+                    value,
+                    key,
+                    format!("\"{}\" is not an email address", value.get_ref()),
+                );
+                ok = false;
+            }
+        }
+        if !raw.public_url.get_ref().starts_with("http") {
+            self.problem(
+                &raw.public_url,
+                "mail.public_url",
+                "the adapter's public address, like \"https://booking.example.org\"",
+            );
+            ok = false;
+        }
+        ok.then(|| MailSettings {
+            smtp_host: raw.smtp_host,
+            smtp_port: raw.smtp_port,
+            tls: raw.tls,
+            user: raw.user,
+            password,
+            from: raw.from.into_inner(),
+            practice_to: raw.practice_to.into_inner(),
+            public_url: raw.public_url.into_inner().trim_end_matches('/').to_owned(),
+            booking_page_url: raw.booking_page_url,
+            link_secret,
+            link_valid_hours: raw.link_valid_hours,
         })
     }
 
@@ -622,6 +731,28 @@ struct RawConfig {
     server: RawServer,
     calendar: Option<RawCalendar>,
     feed: Option<RawFeed>,
+    mail: Option<RawMail>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    smtp_host: String,
+    #[serde(default = "defaults::smtp_port")]
+    smtp_port: u16,
+    #[serde(default = "defaults::tls")]
+    tls: SmtpTls,
+    user: Option<String>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    from: Spanned<String>,
+    practice_to: Spanned<String>,
+    public_url: Spanned<String>,
+    booking_page_url: Option<String>,
+    link_secret_env: Option<Spanned<String>>,
+    link_secret_file: Option<Spanned<String>>,
+    #[serde(default = "defaults::link_valid_hours")]
+    link_valid_hours: u32,
 }
 
 #[derive(Deserialize)]
@@ -807,6 +938,15 @@ mod defaults {
     }
     pub fn refresh() -> u64 {
         60
+    }
+    pub fn smtp_port() -> u16 {
+        587
+    }
+    pub fn tls() -> SmtpTls {
+        SmtpTls::Starttls
+    }
+    pub fn link_valid_hours() -> u32 {
+        72
     }
 }
 

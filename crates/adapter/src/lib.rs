@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`calendar`]: the `Calendar` trait and its backends (local, CalDAV),
 //!   iCalendar reading, and the background copy of busy time.
-//! - [`outbox`]: delivery of calendar writes, with retries.
+//! - [`outbox`]: delivery of calendar writes and emails, with retries; expiry.
+//! - [`mail`]: emails from template files, signed links, SMTP.
 //! - [`config`]: the practice's TOML configuration, parsed into [`config::Settings`]
 //!   with every problem reported at its line.
 //! - [`domain`]: parsed input values (name, email, phone, note, keys, tokens).
@@ -21,6 +22,7 @@ pub mod config;
 pub mod domain;
 mod error;
 mod ical;
+pub mod mail;
 mod offer;
 pub mod outbox;
 mod rate_limit;

@@ -37,6 +37,28 @@ enum Command {
         /// The practice's configuration file.
         file: PathBuf,
     },
+    /// List, confirm or decline requests from the command line. Emails and
+    /// calendar writes are delivered by the running adapter (or at its next start).
+    Requests {
+        /// The practice's configuration file.
+        #[arg(long, env = "FIRSTSTEP_CONFIG")]
+        config: PathBuf,
+        /// SQLite file the bookings are in; overrides the file's `server.store`.
+        #[arg(long, env = "FIRSTSTEP_STORE")]
+        store: Option<PathBuf>,
+        #[command(subcommand)]
+        action: RequestAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum RequestAction {
+    /// The requests waiting for an answer, soonest first.
+    List,
+    /// Confirm a request.
+    Confirm { id: String },
+    /// Decline a request (the visitor is told kindly, the time is offered again).
+    Decline { id: String },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +82,17 @@ fn main() -> ExitCode {
             },
             Err(error) => {
                 eprintln!("{error}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Requests {
+            config,
+            store,
+            action,
+        } => match requests(&config, store, action) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("firststep-adapter: {error:#}");
                 ExitCode::FAILURE
             }
         },
@@ -92,6 +125,53 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn requests(
+    config: &std::path::Path,
+    store: Option<PathBuf>,
+    action: RequestAction,
+) -> anyhow::Result<()> {
+    use firststep_adapter::mail::compose::{when, Language};
+    use firststep_adapter::store::{Answer, Answered, Store};
+
+    let settings = Settings::load(config)?;
+    let store = Store::open(&store.unwrap_or(settings.server.store))?;
+    let now = chrono::Utc::now();
+    let zone = settings.practice.zone;
+    let (id, answer) = match action {
+        RequestAction::List => {
+            let pending = store.pending_requests(now)?;
+            if pending.is_empty() {
+                println!("No requests are waiting for an answer.");
+            }
+            for request in pending {
+                let expires = request
+                    .expires_at
+                    .map_or_else(String::new, |t| when(t, zone, Language::English));
+                println!(
+                    "{}  {}  {} <{}>  (expires {expires})",
+                    request.id,
+                    when(request.slot.start, zone, Language::English),
+                    request.client_name,
+                    request.client_email
+                );
+            }
+            return Ok(());
+        }
+        RequestAction::Confirm { id } => (id, Answer::Confirm),
+        RequestAction::Decline { id } => (id, Answer::Decline),
+    };
+    match store.answer(&id, answer, now)? {
+        Answered::Done(status) => {
+            println!("{id} is {}; the visitor will be told.", status.as_str())
+        }
+        Answered::AlreadyClosed(status) => {
+            anyhow::bail!("{id} is already {}; nothing was changed", status.as_str())
+        }
+        Answered::NotFound => anyhow::bail!("there is no request {id}"),
+    }
+    Ok(())
 }
 
 /// Asks the configured calendar whether it answers and takes the credentials.

@@ -1,16 +1,21 @@
-//! Delivers the writes owed to the practice's calendar: placing each booking,
-//! removing cancelled ones. A booking is stored (with its outbox row) before
-//! the visitor's 201; this worker then delivers right away when the calendar
-//! answers, and retries with backoff when it does not — across restarts too,
-//! since the outbox is in the store.
+//! Delivers what is owed after a booking changes: writes to the practice's
+//! calendar (place, confirm, release) and emails. Each is an outbox row
+//! stored in the same transaction as the change, so nothing is lost; this
+//! worker delivers right away when woken, retries with backoff when a
+//! calendar or mail server does not answer, and carries on after restarts.
+//! Each round also expires requests left unanswered past their time.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
+use firststep_protocol::BookingStatus;
 use tokio::sync::Notify;
 
-use crate::calendar::{Calendar, CalendarEntry, CalendarError, Placement};
+use crate::calendar::{Calendar, CalendarEntry, Placement};
+use crate::config::{MailSettings, PracticeSettings};
+use crate::mail::compose::compose;
+use crate::mail::Mailer;
 use crate::store::{Delivery, Store};
 
 /// How entries read in the practice's calendar.
@@ -21,20 +26,35 @@ pub struct EntryText {
     pub include_client_name: bool,
 }
 
+/// What sending email needs.
+pub struct MailContext {
+    pub mailer: Mailer,
+    pub settings: MailSettings,
+    pub practice: PracticeSettings,
+}
+
 pub struct Outbox {
     store: Store,
     calendar: Arc<dyn Calendar>,
     text: EntryText,
-    /// Woken when a booking adds work, so delivery does not wait for the next round.
+    /// `None` when no mail is configured: emails owed are then dropped.
+    mail: Option<MailContext>,
+    /// Woken when a change adds work, so delivery does not wait for the next round.
     wake: Notify,
 }
 
 impl Outbox {
-    pub fn new(store: Store, calendar: Arc<dyn Calendar>, text: EntryText) -> Self {
+    pub fn new(
+        store: Store,
+        calendar: Arc<dyn Calendar>,
+        text: EntryText,
+        mail: Option<MailContext>,
+    ) -> Self {
         Self {
             store,
             calendar,
             text,
+            mail,
             wake: Notify::new(),
         }
     }
@@ -44,8 +64,13 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// Delivers every due write once; returns how many were delivered.
+    /// Expires lapsed requests, then delivers every due row once; returns how
+    /// many were delivered.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> usize {
+        let store = self.store.clone();
+        if let Err(error) = store.call(move |s| s.expire_lapsed(now)).await {
+            tracing::error!(error = format!("{error:#}"), "expiring lapsed requests");
+        }
         let store = self.store.clone();
         let due = match store.call(move |s| s.due_deliveries(now, 50)).await {
             Ok(due) => due,
@@ -58,11 +83,17 @@ impl Outbox {
         for delivery in due {
             match self.deliver(&delivery, now).await {
                 Ok(()) => delivered += 1,
-                Err(error) => {
+                Err(reason) => {
                     let wait = Duration::seconds(5 * 2i64.pow(delivery.attempts.min(10)))
                         .min(Duration::hours(1));
-                    tracing::warn!(booking = delivery.booking_id, action = delivery.action, %error, retry_in_s = wait.num_seconds(), "calendar write failed");
-                    let (store, reason) = (self.store.clone(), error.to_string());
+                    tracing::warn!(
+                        booking = delivery.booking_id,
+                        action = delivery.action,
+                        reason,
+                        retry_in_s = wait.num_seconds(),
+                        "delivery failed"
+                    );
+                    let store = self.store.clone();
                     let retry_at = now + wait;
                     if let Err(e) = store
                         .call(move |s| s.delivery_failed(&delivery, &reason, retry_at))
@@ -76,66 +107,114 @@ impl Outbox {
         delivered
     }
 
-    async fn deliver(&self, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), CalendarError> {
-        let id = delivery.booking_id.clone();
-        let store = self.store.clone();
-        let booking = store
-            .call(move |s| s.calendar_booking(&id, now))
-            .await
-            .map_err(|e| CalendarError::Unreachable(format!("reading the store: {e:#}")))?
-            .ok_or_else(|| {
-                CalendarError::Misconfigured(format!("no booking {}", delivery.booking_id))
-            })?;
-        let placed = Placement {
-            etag: booking.calendar_etag.clone(),
-        };
-        let (state, etag) = if delivery.action == Delivery::RELEASE || !booking.status.holds_slot()
-        {
-            self.calendar.release(&delivery.booking_id, &placed).await?;
-            ("released", None)
-        } else {
-            let mut title = self.text.title.clone();
-            if self.text.include_client_name {
-                title = format!("{title}: {}", booking.client_name);
+    /// Delivers one row; the error is a reason to log and retry (no personal data).
+    async fn deliver(&self, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), String> {
+        let (state, etag) = match delivery.mail() {
+            Some(kind) => {
+                if let Some(mail) = &self.mail {
+                    let (store, id) = (self.store.clone(), delivery.booking_id.clone());
+                    let details = store
+                        .call(move |s| s.details(&id, now))
+                        .await
+                        .map_err(|e| format!("reading the store: {e:#}"))?
+                        .ok_or("no such booking")?;
+                    let email = compose(
+                        kind,
+                        &details,
+                        delivery.payload.as_deref(),
+                        &mail.practice,
+                        &mail.settings,
+                        now,
+                    );
+                    mail.mailer.send(&email).await?;
+                }
+                (None, None)
             }
-            let entry = CalendarEntry {
-                booking_id: delivery.booking_id.clone(),
-                slot: booking.slot,
-                title,
-                description: format!(
-                    "Booked through First Step ({}, booking {}).",
-                    booking.service, delivery.booking_id
-                ),
-                confirmed: booking.status == firststep_protocol::BookingStatus::Confirmed,
-                stamp: now,
-            };
-            let placement = self.calendar.place(&entry).await?;
-            // Someone may have put an appointment there meanwhile: then the hold goes.
-            if self
-                .calendar
-                .foreign_overlap(&delivery.booking_id, booking.slot)
-                .await?
-            {
-                self.calendar
-                    .release(&delivery.booking_id, &placement)
-                    .await?;
-                tracing::warn!(
-                    booking = delivery.booking_id,
-                    "the calendar had another event in this slot; hold withdrawn"
-                );
-                ("conflicted", None)
-            } else {
-                ("placed", placement.etag)
+            None => {
+                let (state, etag) = self.write_calendar(delivery, now).await?;
+                (Some(state), etag)
             }
         };
         let (store, delivery) = (self.store.clone(), delivery.clone());
         store
             .call(move |s| s.delivered(&delivery, state, etag.as_deref(), now))
             .await
-            .map_err(|e| CalendarError::Unreachable(format!("recording a delivery: {e:#}")))
+            .map_err(|e| format!("recording a delivery: {e:#}"))
     }
 
-    /// Delivers due writes now and then, and whenever woken, until the process ends.
+    /// Places, confirms or releases the booking's calendar entry; returns the
+    /// booking's new calendar state and entry tag.
+    async fn write_calendar(
+        &self,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(&'static str, Option<String>), String> {
+        let (store, id) = (self.store.clone(), delivery.booking_id.clone());
+        let booking = store
+            .call(move |s| s.calendar_booking(&id, now))
+            .await
+            .map_err(|e| format!("reading the store: {e:#}"))?
+            .ok_or("no such booking")?;
+        let placed = Placement {
+            etag: booking.calendar_etag.clone(),
+        };
+        let id = delivery.booking_id.as_str();
+        if delivery.action == Delivery::RELEASE || !booking.status.holds_slot() {
+            self.calendar
+                .release(id, &placed)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(("released", None));
+        }
+        let mut title = self.text.title.clone();
+        if self.text.include_client_name {
+            title = format!("{title}: {}", booking.client_name);
+        }
+        let entry = CalendarEntry {
+            booking_id: id.to_owned(),
+            slot: booking.slot,
+            title,
+            description: format!(
+                "Booked through First Step ({}, booking {id}).",
+                booking.service
+            ),
+            confirmed: booking.status == BookingStatus::Confirmed,
+            stamp: now,
+        };
+        if delivery.action == Delivery::CONFIRM {
+            let placement = self
+                .calendar
+                .confirm(&entry, &placed)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(("placed", placement.etag));
+        }
+        let placement = self
+            .calendar
+            .place(&entry)
+            .await
+            .map_err(|e| e.to_string())?;
+        // Someone may have put an appointment there meanwhile: then the hold goes.
+        if self
+            .calendar
+            .foreign_overlap(id, booking.slot)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            self.calendar
+                .release(id, &placement)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::warn!(
+                booking = id,
+                "the calendar had another event in this slot; hold withdrawn"
+            );
+            return Ok(("conflicted", None));
+        }
+        Ok(("placed", placement.etag))
+    }
+
+    /// Delivers due rows now and then, and whenever woken, until the process ends.
     pub fn spawn_worker(self: Arc<Self>, every: StdDuration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {

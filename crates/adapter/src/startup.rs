@@ -15,7 +15,8 @@ use crate::calendar::caldav::CalDavCalendar;
 use crate::calendar::local::LocalCalendar;
 use crate::calendar::{Calendar, CalendarError};
 use crate::config::{CalendarSettings, Settings};
-use crate::outbox::{EntryText, Outbox};
+use crate::mail::Mailer;
+use crate::outbox::{EntryText, MailContext, Outbox};
 use crate::rate_limit::RateLimiter;
 use crate::routes::{router, AppState};
 use crate::store::Store;
@@ -86,7 +87,15 @@ impl Application {
                 Duration::from_secs(caldav.refresh_seconds),
             ),
         };
-        let outbox = Arc::new(Outbox::new(store.clone(), calendar, text));
+        let mail = match &settings.mail {
+            Some(mail) => Some(MailContext {
+                mailer: Mailer::new(mail).context("setting up SMTP")?,
+                settings: mail.clone(),
+                practice: settings.practice.clone(),
+            }),
+            None => None,
+        };
+        let outbox = Arc::new(Outbox::new(store.clone(), calendar, text, mail));
         let listener = TcpListener::bind(&settings.server.listen)
             .await
             .with_context(|| format!("listening on {}", settings.server.listen))?;

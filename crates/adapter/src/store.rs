@@ -71,6 +71,12 @@ ALTER TABLE bookings ADD COLUMN calendar_etag TEXT;
 ALTER TABLE bookings ADD COLUMN calendar_state TEXT NOT NULL DEFAULT 'owed'
     CHECK (calendar_state IN ('owed', 'placed', 'conflicted', 'released'));
 "#,
+    r#"
+-- The visitor's language, for their emails; extras an outbox row needs
+-- (a manage token for the first email), cleared once delivered.
+ALTER TABLE bookings ADD COLUMN locale TEXT;
+ALTER TABLE outbox ADD COLUMN payload TEXT;
+"#,
 ];
 
 /// A first request older than this is taken to have died with its process,
@@ -105,7 +111,11 @@ pub struct NewBooking {
     pub client_phone: Option<String>,
     pub client_time_zone: Option<String>,
     pub note: Option<String>,
+    /// The visitor's language tag, for their emails.
+    pub locale: Option<String>,
     pub manage_token_hash: TokenHash,
+    /// The token itself, held only until the visitor's first email is sent.
+    pub manage_token: String,
 }
 
 /// A booking as stored, with its status as of the time it was read.
@@ -324,8 +334,8 @@ impl Store {
             }
             let inserted = tx.execute(
                 "INSERT INTO bookings (id, service, start_at, end_at, status, created_at, expires_at,
-                    client_name, client_email, client_phone, client_time_zone, note, manage_token_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    client_name, client_email, client_phone, client_time_zone, note, manage_token_hash, locale)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     booking.id.as_str(),
                     booking.service,
@@ -340,6 +350,7 @@ impl Store {
                     booking.client_time_zone,
                     booking.note,
                     booking.manage_token_hash.0.as_slice(),
+                    booking.locale,
                 ],
             );
             match inserted {
@@ -351,6 +362,17 @@ impl Store {
             };
             finish_key(&tx, key, response)?;
             enqueue(&tx, booking.id.as_str(), Delivery::PLACE, booking.created_at)?;
+            let (to_practice, to_visitor) = match booking.status {
+                BookingStatus::Confirmed => (Mail::PracticeBooked, Mail::VisitorConfirmed),
+                _ => (Mail::PracticeRequest, Mail::VisitorReceived),
+            };
+            enqueue(&tx, booking.id.as_str(), to_practice.action(), booking.created_at)?;
+            // The visitor's first email carries their manage link: the token
+            // waits here, and only here, until it is sent.
+            tx.execute(
+                "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload) VALUES (?1, ?2, ?3, ?3, ?4)",
+                params![booking.id.as_str(), to_visitor.action(), booking.created_at.timestamp(), booking.manage_token],
+            )?;
             tx.commit()?;
             Ok(BookOutcome::Booked)
         })
@@ -383,6 +405,7 @@ impl Store {
             )?;
             if cancelled > 0 {
                 enqueue(&tx, id.as_str(), Delivery::RELEASE, now)?;
+                enqueue(&tx, id.as_str(), Mail::PracticeCancelled.action(), now)?;
             }
             let found = booking(&tx, id, now)?;
             tx.commit()?;
@@ -407,14 +430,111 @@ pub struct FeedBooking {
 pub struct Delivery {
     pub id: i64,
     pub booking_id: String,
-    /// [`Delivery::PLACE`] or [`Delivery::RELEASE`].
+    /// A calendar write ([`Delivery::PLACE`], [`Delivery::CONFIRM`],
+    /// [`Delivery::RELEASE`]) or an email (`mail:` and a [`Mail`] kind).
     pub action: String,
     pub attempts: u32,
+    /// What the action needs that the booking row does not hold.
+    pub payload: Option<String>,
 }
 
 impl Delivery {
     pub const PLACE: &'static str = "place";
+    pub const CONFIRM: &'static str = "confirm";
     pub const RELEASE: &'static str = "release";
+
+    /// The email this delivery sends, if it is one.
+    pub fn mail(&self) -> Option<Mail> {
+        Mail::ALL.into_iter().find(|m| m.action() == self.action)
+    }
+}
+
+/// The emails of a request's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mail {
+    /// To the practice: a new request, with links to confirm or decline.
+    PracticeRequest,
+    /// To the practice: a new instant booking.
+    PracticeBooked,
+    /// To the practice: a visitor cancelled.
+    PracticeCancelled,
+    /// To the visitor: the request arrived (with their manage link).
+    VisitorReceived,
+    /// To the visitor: confirmed, with a calendar file.
+    VisitorConfirmed,
+    /// To the visitor: declined, kindly, with a way to choose another time.
+    VisitorDeclined,
+    /// To the visitor: unanswered in time; the slot is free again.
+    VisitorExpired,
+}
+
+impl Mail {
+    pub const ALL: [Mail; 7] = [
+        Mail::PracticeRequest,
+        Mail::PracticeBooked,
+        Mail::PracticeCancelled,
+        Mail::VisitorReceived,
+        Mail::VisitorConfirmed,
+        Mail::VisitorDeclined,
+        Mail::VisitorExpired,
+    ];
+
+    /// Its template's name, and (after `mail:`) its outbox action.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mail::PracticeRequest => "practice_request",
+            Mail::PracticeBooked => "practice_booked",
+            Mail::PracticeCancelled => "practice_cancelled",
+            Mail::VisitorReceived => "visitor_received",
+            Mail::VisitorConfirmed => "visitor_confirmed",
+            Mail::VisitorDeclined => "visitor_declined",
+            Mail::VisitorExpired => "visitor_expired",
+        }
+    }
+
+    pub fn action(self) -> &'static str {
+        match self {
+            Mail::PracticeRequest => "mail:practice_request",
+            Mail::PracticeBooked => "mail:practice_booked",
+            Mail::PracticeCancelled => "mail:practice_cancelled",
+            Mail::VisitorReceived => "mail:visitor_received",
+            Mail::VisitorConfirmed => "mail:visitor_confirmed",
+            Mail::VisitorDeclined => "mail:visitor_declined",
+            Mail::VisitorExpired => "mail:visitor_expired",
+        }
+    }
+}
+
+/// How the practice answered a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Confirm,
+    Decline,
+}
+
+/// What answering a request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answered {
+    Done(BookingStatus),
+    /// The request was no longer pending (already answered, cancelled, expired).
+    AlreadyClosed(BookingStatus),
+    NotFound,
+}
+
+/// Everything kept about a booking, for emails, pages and the command line.
+#[derive(Debug, Clone)]
+pub struct BookingDetails {
+    pub id: String,
+    pub service: String,
+    pub slot: Interval,
+    pub status: BookingStatus,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub client_name: String,
+    pub client_email: String,
+    pub client_phone: Option<String>,
+    pub client_time_zone: Option<String>,
+    pub note: Option<String>,
+    pub locale: Option<String>,
 }
 
 /// What the outbox needs of a booking to write it into a calendar.
@@ -436,7 +556,7 @@ impl Store {
     ) -> anyhow::Result<Vec<Delivery>> {
         self.read(|c| {
             let mut statement = c.prepare_cached(
-                "SELECT id, booking_id, action, attempts FROM outbox
+                "SELECT id, booking_id, action, attempts, payload FROM outbox
                  WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
             )?;
             let rows = statement.query_map(params![now.timestamp(), limit as i64], |row| {
@@ -445,6 +565,7 @@ impl Store {
                     booking_id: row.get(1)?,
                     action: row.get(2)?,
                     attempts: row.get(3)?,
+                    payload: row.get(4)?,
                 })
             })?;
             rows.collect()
@@ -482,23 +603,26 @@ impl Store {
     }
 
     /// Marks a delivery done and records where the booking now stands in the calendar.
+    /// `state` is the booking's new calendar state, for calendar writes.
     pub fn delivered(
         &self,
         delivery: &Delivery,
-        state: &str,
+        state: Option<&str>,
         etag: Option<&str>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
-                "UPDATE outbox SET done_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                "UPDATE outbox SET done_at = ?2, attempts = attempts + 1, payload = NULL WHERE id = ?1",
                 params![delivery.id, now.timestamp()],
             )?;
-            tx.execute(
-                "UPDATE bookings SET calendar_state = ?2, calendar_etag = ?3 WHERE id = ?1",
-                params![delivery.booking_id, state, etag],
-            )?;
+            if let Some(state) = state {
+                tx.execute(
+                    "UPDATE bookings SET calendar_state = ?2, calendar_etag = ?3 WHERE id = ?1",
+                    params![delivery.booking_id, state, etag],
+                )?;
+            }
             tx.commit()
         })
         .context("recording a delivery")
@@ -548,6 +672,80 @@ impl Store {
         .context("reading bookings for the feed")
     }
 
+    /// Confirms or declines a pending request, with its calendar write and
+    /// the visitor's email, in one transaction. Anything else is left as it is.
+    pub fn answer(&self, id: &str, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            expire_lapsed_requests(&tx, now)?;
+            let status: Option<String> = tx
+                .query_row("SELECT status FROM bookings WHERE id = ?1", [id], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            let Some(status) = status.and_then(|s| BookingStatus::parse(&s)) else {
+                return Ok(Answered::NotFound);
+            };
+            if status != BookingStatus::Pending {
+                return Ok(Answered::AlreadyClosed(status));
+            }
+            let (new_status, calendar, mail) = match answer {
+                Answer::Confirm => (
+                    BookingStatus::Confirmed,
+                    Delivery::CONFIRM,
+                    Mail::VisitorConfirmed,
+                ),
+                Answer::Decline => (
+                    BookingStatus::Declined,
+                    Delivery::RELEASE,
+                    Mail::VisitorDeclined,
+                ),
+            };
+            tx.execute(
+                "UPDATE bookings SET status = ?2, expires_at = NULL WHERE id = ?1",
+                params![id, new_status.as_str()],
+            )?;
+            enqueue(&tx, id, calendar, now)?;
+            enqueue(&tx, id, mail.action(), now)?;
+            tx.commit()?;
+            Ok(Answered::Done(new_status))
+        })
+        .context("answering a request")
+    }
+
+    /// Expires every request past its time (releasing holds, telling visitors).
+    pub fn expire_lapsed(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let expired = expire_lapsed_requests(&tx, now)?;
+            tx.commit()?;
+            Ok(expired)
+        })
+        .context("expiring lapsed requests")
+    }
+
+    pub fn details(&self, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<BookingDetails>> {
+        self.read(|c| {
+            c.query_row(&format!("{DETAILS} WHERE id = ?1"), [id], |row| {
+                details(row, now)
+            })
+            .optional()
+        })
+        .context("reading a booking")
+    }
+
+    /// Requests waiting for the practice's answer, soonest first.
+    pub fn pending_requests(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingDetails>> {
+        self.read(|c| {
+            let mut statement = c.prepare(&format!(
+                "{DETAILS} WHERE status = 'pending' AND (expires_at IS NULL OR expires_at > ?1) ORDER BY start_at"
+            ))?;
+            let rows = statement.query_map([now.timestamp()], |row| details(row, now))?;
+            rows.collect()
+        })
+        .context("reading pending requests")
+    }
+
     /// The booking's calendar state (for tests and operators).
     pub fn calendar_state(&self, booking_id: &str) -> anyhow::Result<Option<String>> {
         self.read(|c| {
@@ -560,6 +758,32 @@ impl Store {
         })
         .context("reading a calendar state")
     }
+}
+
+const DETAILS: &str =
+    "SELECT id, service, start_at, end_at, status, expires_at, client_name, client_email,
+    client_phone, client_time_zone, note, locale FROM bookings";
+
+fn details(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<BookingDetails> {
+    let expires_at: Option<DateTime<Utc>> = row.get::<_, Option<i64>>(5)?.map(instant);
+    let mut status =
+        BookingStatus::parse(&row.get::<_, String>(4)?).unwrap_or(BookingStatus::Expired);
+    if status == BookingStatus::Pending && expires_at.is_some_and(|t| t <= now) {
+        status = BookingStatus::Expired;
+    }
+    Ok(BookingDetails {
+        id: row.get(0)?,
+        service: row.get(1)?,
+        slot: Interval::new(instant(row.get(2)?), instant(row.get(3)?)),
+        status,
+        expires_at: expires_at.filter(|_| status == BookingStatus::Pending),
+        client_name: row.get(6)?,
+        client_email: row.get(7)?,
+        client_phone: row.get(8)?,
+        client_time_zone: row.get(9)?,
+        note: row.get(10)?,
+        locale: row.get(11)?,
+    })
 }
 
 fn enqueue(
@@ -600,11 +824,22 @@ fn migrate(connection: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Pending requests past their expiry no longer hold their slot.
+/// Pending requests past their expiry free their slot; the calendar hold is
+/// released and the visitor told.
 fn expire_lapsed_requests(connection: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
-    connection.execute(
-        "UPDATE bookings SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?1",
-        [now.timestamp()],
-    )
+    let lapsed: Vec<String> = connection
+        .prepare_cached("SELECT id FROM bookings WHERE status = 'pending' AND expires_at <= ?1")?
+        .query_map([now.timestamp()], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &lapsed {
+        connection.execute(
+            "UPDATE bookings SET status = 'expired', expires_at = NULL WHERE id = ?1",
+            [id],
+        )?;
+        enqueue(connection, id, Delivery::RELEASE, now)?;
+        enqueue(connection, id, Mail::VisitorExpired.action(), now)?;
+    }
+    Ok(lapsed.len())
 }
 
 fn live_bookings(

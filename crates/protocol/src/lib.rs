@@ -91,6 +91,10 @@ pub struct BookingRequest {
     pub start: DateTime<Utc>,
     pub client: ClientDetails,
     pub client_time_zone: Option<String>,
+    /// The visitor's language (BCP 47), for the emails they receive.
+    /// Optional: added in v1.1; absent means English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
     pub consent: bool,

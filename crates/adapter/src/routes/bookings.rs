@@ -147,7 +147,13 @@ async fn place(
         client_phone: parsed.phone.map(|p| p.as_str().to_owned()),
         client_time_zone: parsed.time_zone.map(|z| z.name().to_owned()),
         note: parsed.note.map(|n| n.as_str().to_owned()),
+        locale: request
+            .locale
+            .as_deref()
+            .filter(|l| l.len() <= 35 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .map(str::to_owned),
         manage_token_hash: token.hash(),
+        manage_token: token.expose().to_owned(),
     };
 
     let outbox = app.outbox.clone();

@@ -1,11 +1,15 @@
 //! The HTTP surface: protocol v1 under `/v1`, `/healthz`, the practice's
-//! private feed at `/feeds/bookings.ics`, and — when configured — the built
-//! widget under `/widget/` and a demo page at `/`.
+//! private feed at `/feeds/bookings.ics`, the pages that emails link to
+//! (`/requests/…` to answer a request, `/manage/…` for a visitor's booking),
+//! and — when configured — the built widget under `/widget/` and a demo page at `/`.
 //! One file per endpoint.
 
+mod answer_request;
 mod bookings;
 mod calendar_file;
 mod health;
+mod manage_page;
+mod page;
 mod practice;
 mod practice_feed;
 
@@ -68,6 +72,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/healthz", get(health::check))
         .route("/feeds/bookings.ics", get(practice_feed::bookings))
+        .route(
+            "/requests/{id}/{action}",
+            get(answer_request::show).post(answer_request::act),
+        )
+        .route("/manage/{id}", get(manage_page::show))
+        .route(
+            "/manage/{id}/cancel",
+            axum::routing::post(manage_page::cancel),
+        )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state.clone());
 

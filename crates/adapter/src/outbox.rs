@@ -114,7 +114,7 @@ impl Outbox {
                 if let Some(mail) = &self.mail {
                     let (store, id) = (self.store.clone(), delivery.booking_id.clone());
                     let details = store
-                        .call(move |s| s.details(&id, now))
+                        .call(move |s| s.booking(&id, now))
                         .await
                         .map_err(|e| format!("reading the store: {e:#}"))?
                         .ok_or("no such booking")?;
@@ -151,7 +151,7 @@ impl Outbox {
     ) -> Result<(&'static str, Option<String>), String> {
         let (store, id) = (self.store.clone(), delivery.booking_id.clone());
         let booking = store
-            .call(move |s| s.calendar_booking(&id, now))
+            .call(move |s| s.booking(&id, now))
             .await
             .map_err(|e| format!("reading the store: {e:#}"))?
             .ok_or("no such booking")?;

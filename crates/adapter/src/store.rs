@@ -118,17 +118,6 @@ pub struct NewBooking {
     pub manage_token: String,
 }
 
-/// A booking as stored, with its status as of the time it was read.
-#[derive(Debug, Clone)]
-pub struct StoredBooking {
-    pub id: String,
-    pub service: String,
-    pub slot: Interval,
-    pub status: BookingStatus,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub manage_token_hash: TokenHash,
-}
-
 /// A response kept for an idempotency key, replayed byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -380,11 +369,7 @@ impl Store {
     }
 
     /// One booking, with its status as of `now`.
-    pub fn booking(
-        &self,
-        id: &BookingId,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<StoredBooking>> {
+    pub fn booking(&self, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>> {
         self.read(|c| booking(c, id, now))
             .context("reading a booking")
     }
@@ -394,7 +379,7 @@ impl Store {
         &self,
         id: &BookingId,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<StoredBooking>> {
+    ) -> anyhow::Result<Option<BookingRecord>> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, now)?;
@@ -407,22 +392,12 @@ impl Store {
                 enqueue(&tx, id.as_str(), Delivery::RELEASE, now)?;
                 enqueue(&tx, id.as_str(), Mail::PracticeCancelled.action(), now)?;
             }
-            let found = booking(&tx, id, now)?;
+            let found = booking(&tx, id.as_str(), now)?;
             tx.commit()?;
             Ok(found)
         })
         .context("cancelling a booking")
     }
-}
-
-/// A live booking as the practice's feed shows it.
-#[derive(Debug, Clone)]
-pub struct FeedBooking {
-    pub id: String,
-    pub service: String,
-    pub slot: Interval,
-    pub confirmed: bool,
-    pub client_name: String,
 }
 
 /// A write owed to the practice's calendar.
@@ -521,9 +496,10 @@ pub enum Answered {
     NotFound,
 }
 
-/// Everything kept about a booking, for emails, pages and the command line.
+/// A booking as stored, with its status as of the time it was read
+/// (a pending request past its expiry reads as expired).
 #[derive(Debug, Clone)]
-pub struct BookingDetails {
+pub struct BookingRecord {
     pub id: String,
     pub service: String,
     pub slot: Interval,
@@ -535,15 +511,8 @@ pub struct BookingDetails {
     pub client_time_zone: Option<String>,
     pub note: Option<String>,
     pub locale: Option<String>,
-}
-
-/// What the outbox needs of a booking to write it into a calendar.
-#[derive(Debug, Clone)]
-pub struct CalendarBooking {
-    pub service: String,
-    pub slot: Interval,
-    pub status: BookingStatus,
-    pub client_name: String,
+    pub manage_token_hash: TokenHash,
+    /// The calendar entry's tag, once placed.
     pub calendar_etag: Option<String>,
 }
 
@@ -571,35 +540,6 @@ impl Store {
             rows.collect()
         })
         .context("reading the outbox")
-    }
-
-    pub fn calendar_booking(
-        &self,
-        booking_id: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<CalendarBooking>> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT service, start_at, end_at, status, expires_at, client_name, calendar_etag FROM bookings WHERE id = ?1",
-                [booking_id],
-                |row| {
-                    let expires_at: Option<i64> = row.get(4)?;
-                    let mut status = BookingStatus::parse(&row.get::<_, String>(3)?).unwrap_or(BookingStatus::Expired);
-                    if status == BookingStatus::Pending && expires_at.is_some_and(|t| t <= now.timestamp()) {
-                        status = BookingStatus::Expired;
-                    }
-                    Ok(CalendarBooking {
-                        service: row.get(0)?,
-                        slot: Interval::new(instant(row.get(1)?), instant(row.get(2)?)),
-                        status,
-                        client_name: row.get(5)?,
-                        calendar_etag: row.get(6)?,
-                    })
-                },
-            )
-            .optional()
-        })
-        .context("reading a booking for the calendar")
     }
 
     /// Marks a delivery done and records where the booking now stands in the calendar.
@@ -650,23 +590,15 @@ impl Store {
         &self,
         range: Interval,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<FeedBooking>> {
+    ) -> anyhow::Result<Vec<BookingRecord>> {
         self.read(|c| {
-            let mut statement = c.prepare_cached(
-                "SELECT id, service, start_at, end_at, status, client_name FROM bookings
-                 WHERE start_at >= ?1 AND start_at < ?2
+            let mut statement = c.prepare_cached(&format!(
+                "{RECORD} WHERE start_at >= ?1 AND start_at < ?2
                    AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?3)))
-                 ORDER BY start_at",
-            )?;
-            let rows = statement.query_map(params![range.start.timestamp(), range.end.timestamp(), now.timestamp()], |row| {
-                Ok(FeedBooking {
-                    id: row.get(0)?,
-                    service: row.get(1)?,
-                    slot: Interval::new(instant(row.get(2)?), instant(row.get(3)?)),
-                    confirmed: row.get::<_, String>(4)? == "confirmed",
-                    client_name: row.get(5)?,
-                })
-            })?;
+                 ORDER BY start_at"
+            ))?;
+            let rows = statement
+                .query_map(params![range.start.timestamp(), range.end.timestamp(), now.timestamp()], |row| record(row, now))?;
             rows.collect()
         })
         .context("reading bookings for the feed")
@@ -724,23 +656,13 @@ impl Store {
         .context("expiring lapsed requests")
     }
 
-    pub fn details(&self, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<BookingDetails>> {
-        self.read(|c| {
-            c.query_row(&format!("{DETAILS} WHERE id = ?1"), [id], |row| {
-                details(row, now)
-            })
-            .optional()
-        })
-        .context("reading a booking")
-    }
-
     /// Requests waiting for the practice's answer, soonest first.
-    pub fn pending_requests(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingDetails>> {
+    pub fn pending_requests(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingRecord>> {
         self.read(|c| {
             let mut statement = c.prepare(&format!(
-                "{DETAILS} WHERE status = 'pending' AND (expires_at IS NULL OR expires_at > ?1) ORDER BY start_at"
+                "{RECORD} WHERE status = 'pending' AND (expires_at IS NULL OR expires_at > ?1) ORDER BY start_at"
             ))?;
-            let rows = statement.query_map([now.timestamp()], |row| details(row, now))?;
+            let rows = statement.query_map([now.timestamp()], |row| record(row, now))?;
             rows.collect()
         })
         .context("reading pending requests")
@@ -760,18 +682,19 @@ impl Store {
     }
 }
 
-const DETAILS: &str =
+const RECORD: &str =
     "SELECT id, service, start_at, end_at, status, expires_at, client_name, client_email,
-    client_phone, client_time_zone, note, locale FROM bookings";
+    client_phone, client_time_zone, note, locale, manage_token_hash, calendar_etag FROM bookings";
 
-fn details(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<BookingDetails> {
+fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<BookingRecord> {
     let expires_at: Option<DateTime<Utc>> = row.get::<_, Option<i64>>(5)?.map(instant);
     let mut status =
         BookingStatus::parse(&row.get::<_, String>(4)?).unwrap_or(BookingStatus::Expired);
     if status == BookingStatus::Pending && expires_at.is_some_and(|t| t <= now) {
         status = BookingStatus::Expired;
     }
-    Ok(BookingDetails {
+    let hash: Vec<u8> = row.get(12)?;
+    Ok(BookingRecord {
         id: row.get(0)?,
         service: row.get(1)?,
         slot: Interval::new(instant(row.get(2)?), instant(row.get(3)?)),
@@ -783,6 +706,8 @@ fn details(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Book
         client_time_zone: row.get(9)?,
         note: row.get(10)?,
         locale: row.get(11)?,
+        manage_token_hash: TokenHash(hash.try_into().unwrap_or([0; 32])),
+        calendar_etag: row.get(13)?,
     })
 }
 
@@ -877,31 +802,13 @@ fn finish_key(
 
 fn booking(
     connection: &Connection,
-    id: &BookingId,
+    id: &str,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Option<StoredBooking>> {
+) -> rusqlite::Result<Option<BookingRecord>> {
     connection
-        .query_row(
-            "SELECT id, service, start_at, end_at, status, expires_at, manage_token_hash FROM bookings WHERE id = ?1",
-            [id.as_str()],
-            |row| {
-                let stored: String = row.get(4)?;
-                let mut status = BookingStatus::parse(&stored).unwrap_or(BookingStatus::Expired);
-                let expires_at: Option<DateTime<Utc>> = row.get::<_, Option<i64>>(5)?.map(instant);
-                if status == BookingStatus::Pending && expires_at.is_some_and(|t| t <= now) {
-                    status = BookingStatus::Expired;
-                }
-                let hash: Vec<u8> = row.get(6)?;
-                Ok(StoredBooking {
-                    id: row.get(0)?,
-                    service: row.get(1)?,
-                    slot: Interval::new(instant(row.get(2)?), instant(row.get(3)?)),
-                    status,
-                    expires_at: expires_at.filter(|_| status == BookingStatus::Pending),
-                    manage_token_hash: TokenHash(hash.try_into().unwrap_or([0; 32])),
-                })
-            },
-        )
+        .query_row(&format!("{RECORD} WHERE id = ?1"), [id], |row| {
+            record(row, now)
+        })
         .optional()
 }
 

@@ -11,7 +11,7 @@ use super::signed_link;
 use super::Email;
 use crate::config::{MailSettings, PracticeSettings};
 use crate::ical;
-use crate::store::{Answer, BookingDetails, Mail};
+use crate::store::{Answer, BookingRecord, Mail};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
@@ -61,7 +61,7 @@ fn template(language: Language, mail: Mail) -> &'static str {
 /// their first email only.
 pub fn compose(
     mail: Mail,
-    booking: &BookingDetails,
+    booking: &BookingRecord,
     manage_token: Option<&str>,
     practice: &PracticeSettings,
     settings: &MailSettings,

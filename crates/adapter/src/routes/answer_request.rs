@@ -73,7 +73,7 @@ async fn handle(
         Ok(()) => {}
     }
     let lookup = id.clone();
-    let details = match app.store.call(move |s| s.details(&lookup, now)).await {
+    let details = match app.store.call(move |s| s.booking(&lookup, now)).await {
         Ok(Some(details)) => details,
         Ok(None) => return invalid(),
         Err(error) => {

@@ -25,7 +25,7 @@ use crate::domain::{
 };
 use crate::error::{unavailable, ApiError};
 use crate::offer::is_offered;
-use crate::store::{BookOutcome, KeyClaim, NewBooking, StoredBooking, StoredResponse};
+use crate::store::{BookOutcome, BookingRecord, KeyClaim, NewBooking, StoredResponse};
 
 /// `POST /v1/bookings`.
 pub async fn create(
@@ -298,7 +298,7 @@ pub async fn show(
     let now = Utc::now();
     let found = app
         .store
-        .call(move |s| s.booking(&id, now))
+        .call(move |s| s.booking(id.as_str(), now))
         .await
         .map_err(unavailable)?;
     Ok(Json(view(owned_by(found, &token)?)))
@@ -317,7 +317,7 @@ pub async fn cancel(
     let lookup = id.clone();
     let found = app
         .store
-        .call(move |s| s.booking(&lookup, now))
+        .call(move |s| s.booking(lookup.as_str(), now))
         .await
         .map_err(unavailable)?;
     owned_by(found, &token)?;
@@ -337,9 +337,9 @@ pub async fn cancel(
 
 /// The booking, if `token` is its manage token; otherwise as if it did not exist.
 pub(super) fn owned_by(
-    found: Option<StoredBooking>,
+    found: Option<BookingRecord>,
     token: &ManageToken,
-) -> Result<StoredBooking, ApiError> {
+) -> Result<BookingRecord, ApiError> {
     found
         .filter(|booking| booking.manage_token_hash.matches(&token.hash()))
         .ok_or(ApiError::NotFound)
@@ -353,7 +353,7 @@ fn bearer(headers: &HeaderMap) -> Option<ManageToken> {
         .then(|| ManageToken::from_presented(token.trim()))
 }
 
-fn view(booking: StoredBooking) -> BookingView {
+fn view(booking: BookingRecord) -> BookingView {
     BookingView {
         id: booking.id,
         status: booking.status,
@@ -367,7 +367,7 @@ fn view(booking: StoredBooking) -> BookingView {
 /// The service a stored booking was made for, if the practice still offers it.
 pub(super) fn service_of<'a>(
     practice: &'a PracticeSettings,
-    booking: &StoredBooking,
+    booking: &BookingRecord,
 ) -> Option<&'a Service> {
     practice.services.iter().find(|s| s.id == booking.service)
 }

@@ -26,7 +26,7 @@ pub async fn download(
     let now = Utc::now();
     let found = app
         .store
-        .call(move |s| s.booking(&id, now))
+        .call(move |s| s.booking(id.as_str(), now))
         .await
         .map_err(unavailable)?;
     let booking = owned_by(found, &token)?;

@@ -15,7 +15,7 @@ use super::page::{escape, page};
 use super::AppState;
 use crate::domain::{BookingId, ManageToken};
 use crate::mail::compose::{when, Language};
-use crate::store::BookingDetails;
+use crate::store::BookingRecord;
 
 pub async fn show(
     State(app): State<Arc<AppState>>,
@@ -55,7 +55,7 @@ pub async fn cancel(
     }
     app.outbox.wake();
     let id = details.id.clone();
-    match app.store.call(move |s| s.details(&id, now)).await {
+    match app.store.call(move |s| s.booking(&id, now)).await {
         Ok(Some(after)) => render(
             &app,
             &after,
@@ -67,28 +67,21 @@ pub async fn cancel(
 }
 
 /// The booking, if `token` is its manage token.
-async fn owned(app: &Arc<AppState>, id: &str, token: &str) -> Option<BookingDetails> {
+async fn owned(app: &Arc<AppState>, id: &str, token: &str) -> Option<BookingRecord> {
     let id = BookingId::parse(id)?;
     let now = Utc::now();
-    let lookup = id.clone();
-    let stored = app
+    let found = app
         .store
-        .call(move |s| s.booking(&lookup, now))
+        .call(move |s| s.booking(id.as_str(), now))
         .await
         .ok()??;
-    if !stored
+    found
         .manage_token_hash
         .matches(&ManageToken::from_presented(token).hash())
-    {
-        return None;
-    }
-    app.store
-        .call(move |s| s.details(id.as_str(), now))
-        .await
-        .ok()?
+        .then_some(found)
 }
 
-fn render(app: &AppState, details: &BookingDetails, token: &str, notice: Option<&str>) -> Response {
+fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&str>) -> Response {
     let language = Language::from_tag(details.locale.as_deref());
     let zone = details
         .client_time_zone

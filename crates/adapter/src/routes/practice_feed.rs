@@ -6,6 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::{Duration, Utc};
 use firststep_availability::Interval;
+use firststep_protocol::BookingStatus;
 
 use super::AppState;
 use crate::domain::ManageToken;
@@ -45,7 +46,7 @@ pub async fn bookings(
                 .iter()
                 .find(|s| s.id == b.service)
                 .map_or("Consultation", |s| s.title.as_str());
-            let mut summary = if b.confirmed {
+            let mut summary = if b.status == BookingStatus::Confirmed {
                 title.to_owned()
             } else {
                 format!("Request: {title}")
@@ -67,7 +68,7 @@ pub async fn bookings(
             summary,
             description: None,
             location: None,
-            status: if b.confirmed {
+            status: if b.status == BookingStatus::Confirmed {
                 "CONFIRMED"
             } else {
                 "TENTATIVE"

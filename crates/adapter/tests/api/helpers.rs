@@ -162,6 +162,22 @@ impl TestApp {
             .expect("a free slot")
     }
 
+    /// The booking as its owner sees it, through the protocol.
+    pub async fn view(
+        &self,
+        created: &firststep_protocol::BookingCreated,
+    ) -> firststep_protocol::BookingView {
+        let path = format!("/v1/bookings/{}", created.booking.id);
+        let response = self
+            .client
+            .get(self.url(&path))
+            .bearer_auth(&created.manage_token)
+            .send()
+            .await
+            .unwrap();
+        response.json().await.expect("a booking")
+    }
+
     pub async fn post_booking(&self, key: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url("/v1/bookings"))

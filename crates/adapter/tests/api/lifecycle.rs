@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use firststep_adapter::mail::signed_link;
 use firststep_adapter::store::Answer;
-use firststep_protocol::{BookingCreated, BookingStatus, BookingView};
+use firststep_protocol::{BookingCreated, BookingStatus};
 use serde_json::json;
 
 use crate::helpers::{booking_body, new_key, spawn_on, TestApp, CONFIG};
@@ -52,17 +52,7 @@ fn link(app: &TestApp, body: &str, prefix: &str) -> String {
 }
 
 async fn status(app: &TestApp, created: &BookingCreated) -> BookingStatus {
-    let view: BookingView = app
-        .client
-        .get(app.url(&format!("/v1/bookings/{}", created.booking.id)))
-        .bearer_auth(&created.manage_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    view.status
+    app.view(created).await.status
 }
 
 #[tokio::test]

@@ -124,16 +124,7 @@ async fn a_lapsed_request_shows_as_expired_and_frees_its_slot() {
         .execute("UPDATE bookings SET expires_at = expires_at - 100000", [])
         .unwrap();
 
-    let view: BookingView = app
-        .client
-        .get(app.url(&format!("/v1/bookings/{}", created.booking.id)))
-        .bearer_auth(&created.manage_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view = app.view(&created).await;
 
     assert_eq!(view.status, BookingStatus::Expired);
     assert!(app

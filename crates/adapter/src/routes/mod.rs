@@ -82,12 +82,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             axum::routing::post(manage_page::cancel),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CompressionLayer::new())
         .with_state(state.clone());
 
     let mut app = api;
     let server = &state.settings.server;
     if let Some(widget) = &server.widget_dir {
-        app = app.nest_service("/widget", ServeDir::new(widget));
+        // Trunk writes a .gz beside each file; those are sent to browsers that take gzip.
+        app = app.nest_service("/widget", ServeDir::new(widget).precompressed_gzip());
     }
     if let Some(demo) = &server.demo_dir {
         let demo = Router::new().fallback_service(ServeDir::new(demo)).layer(
@@ -99,8 +101,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         app = app.merge(demo);
     }
     // CORS is outermost: preflights are answered before anything else runs.
-    app.layer(CompressionLayer::new())
-        .layer(middleware::from_fn(log_request))
+    app.layer(middleware::from_fn(log_request))
         .layer(cors(&server.allowed_origins))
 }
 

@@ -443,3 +443,58 @@ async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attribute
     yew::scheduler::flush().await;
     assert_eq!(text(), "", "removing the element tears the widget down");
 }
+
+#[wasm_bindgen_test]
+async fn several_elements_on_one_page_work_independently() {
+    let _adapter = adapter(|_| created_json("pending"));
+    firststep_widget::start();
+    let make = |locale: &str| {
+        let element = document().create_element("firststep-booking").unwrap();
+        element
+            .set_attribute("api", "https://adapter.test")
+            .unwrap();
+        element.set_attribute("locale", locale).unwrap();
+        document().body().unwrap().append_child(&element).unwrap();
+        element
+    };
+    let (english, spanish) = (make("en"), make("es"));
+    let text = |e: &web_sys::Element| e.shadow_root().unwrap().text_content().unwrap_or_default();
+    let both =
+        || text(&english).contains("Choose a time") && text(&spanish).contains("Elija un horario");
+    eventually("both widgets", both, || {
+        format!("{} | {}", text(&english), text(&spanish))
+    })
+    .await;
+
+    // Choosing a time in one leaves the other on its times.
+    let has_times = || {
+        english
+            .shadow_root()
+            .unwrap()
+            .query_selector(".fs-time")
+            .unwrap()
+            .is_some()
+    };
+    eventually("times in the first", has_times, || text(&english)).await;
+    let first_time: web_sys::HtmlElement = english
+        .shadow_root()
+        .unwrap()
+        .query_selector(".fs-time")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    first_time.click();
+    eventually(
+        "the form in the first",
+        || text(&english).contains("Your details"),
+        || text(&english),
+    )
+    .await;
+    assert!(
+        !text(&spanish).contains("Sus datos"),
+        "the second widget did not move"
+    );
+
+    english.remove();
+    spanish.remove();
+}

@@ -106,6 +106,8 @@ fn main() -> ExitCode {
                     EnvFilter::try_from_env("FIRSTSTEP_LOG")
                         .unwrap_or_else(|_| EnvFilter::new("info")),
                 )
+                // Logs go to stderr; stdout carries only the address to open.
+                .with_writer(std::io::stderr)
                 .init();
             let mut settings = match Settings::load(&config) {
                 Ok(settings) => settings,

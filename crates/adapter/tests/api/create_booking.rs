@@ -379,3 +379,25 @@ async fn too_many_attempts_from_one_address_are_told_to_wait() {
     assert_eq!(found.code, ErrorCode::RateLimited);
     assert!(found.retryable);
 }
+
+#[tokio::test]
+async fn a_request_that_cannot_be_stored_durably_is_a_503_to_retry_and_a_retry_books() {
+    let app = spawn_app().await;
+    let body = booking_body(app.a_free_slot().await);
+    // Another process holds the store's write lock longer than the adapter waits.
+    let other = rusqlite::Connection::open(&app.store).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+
+    let response = app.post_booking("retry-me", &body).await;
+
+    assert!(response.headers().contains_key("retry-after"));
+    let found = problem(response, 503).await;
+    assert_eq!(found.code, ErrorCode::BackendUnavailable);
+    assert!(found.retryable);
+    other.execute_batch("ROLLBACK;").unwrap();
+    assert_eq!(
+        app.post_booking("retry-me", &body).await.status(),
+        201,
+        "the same key runs anew"
+    );
+}

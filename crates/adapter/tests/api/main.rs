@@ -13,6 +13,7 @@ mod lifecycle;
 mod manage_booking;
 mod practice;
 mod practice_feed;
+mod privacy;
 mod radicale;
 mod slots;
 mod smtp_server;

@@ -9,7 +9,8 @@
 //! - [`config`]: the practice's TOML configuration, parsed into [`config::Settings`]
 //!   with every problem reported at its line.
 //! - [`domain`]: parsed input values (name, email, phone, note, keys, tokens).
-//! - [`store`]: the SQLite store — bookings, idempotency keys, outbox.
+//! - [`store`]: the SQLite store — schema, bookings and their life,
+//!   idempotency keys, the outbox.
 //! - `offer`: the availability engine applied to a service and the store's bookings.
 //! - `routes`: one module per endpoint, the router, CORS and request logs.
 //! - `error`: the boundary's error type, rendered as problem+json.

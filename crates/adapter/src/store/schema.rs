@@ -1,0 +1,62 @@
+//! The store's tables. Each step brings a store from the version before it
+//! to its own; `PRAGMA user_version` says how many have run. Steps are only
+//! ever added.
+
+/// Each step brings a store from the version before it to its own; the
+/// store's `user_version` says how many have run.
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE bookings (
+    id                TEXT PRIMARY KEY,
+    service           TEXT NOT NULL,
+    start_at          INTEGER NOT NULL,   -- unix seconds
+    end_at            INTEGER NOT NULL,
+    status            TEXT NOT NULL
+        CHECK (status IN ('pending', 'confirmed', 'declined', 'cancelled', 'expired')),
+    created_at        INTEGER NOT NULL,
+    expires_at        INTEGER,            -- when an unanswered request lapses
+    client_name       TEXT NOT NULL,
+    client_email      TEXT NOT NULL,
+    client_phone      TEXT,
+    client_time_zone  TEXT,
+    note              TEXT,
+    manage_token_hash BLOB NOT NULL
+);
+CREATE UNIQUE INDEX one_live_booking_per_slot
+    ON bookings (service, start_at) WHERE status IN ('pending', 'confirmed');
+CREATE INDEX bookings_by_start ON bookings (start_at);
+
+CREATE TABLE idempotency_keys (
+    key               TEXT PRIMARY KEY,
+    request_hash      BLOB NOT NULL,
+    started_at        INTEGER NOT NULL,
+    response_status   INTEGER,            -- NULL while the first request runs
+    response_location TEXT,
+    response_body     BLOB
+);
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    booking_id      TEXT NOT NULL REFERENCES bookings (id),
+    action          TEXT NOT NULL,        -- place, confirm, release
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    done_at         INTEGER
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE done_at IS NULL;
+"#,
+    r#"
+-- Where each booking stands in the practice's calendar.
+ALTER TABLE bookings ADD COLUMN calendar_etag TEXT;
+ALTER TABLE bookings ADD COLUMN calendar_state TEXT NOT NULL DEFAULT 'owed'
+    CHECK (calendar_state IN ('owed', 'placed', 'conflicted', 'released'));
+"#,
+    r#"
+-- The visitor's language, for their emails; extras an outbox row needs
+-- (a manage token for the first email), cleared once delivered.
+ALTER TABLE bookings ADD COLUMN locale TEXT;
+ALTER TABLE outbox ADD COLUMN payload TEXT;
+"#,
+];

@@ -309,3 +309,50 @@ async fn writes_owed_to_the_calendar_survive_a_restart_of_the_adapter() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn confirming_turns_the_hold_into_a_confirmed_event_and_declining_removes_it() {
+    use firststep_adapter::store::{Answer, Store};
+    let radicale = Radicale::start().await;
+    let app = spawn_with_caldav(&radicale).await;
+    let slots = app.open_slots("free-consultation").await;
+    let kept: BookingCreated = app
+        .post_booking(&new_key(), &booking_body(slots[40]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let declined: BookingCreated = app
+        .post_booking(&new_key(), &booking_body(slots[60]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for id in [&kept.booking.id, &declined.booking.id] {
+        eventually("the holds placed", 10, || async {
+            radicale.get_event(id).await.is_some()
+        })
+        .await;
+    }
+
+    // As the practice's signed link or the `requests` command does.
+    let store = Store::open(&app.store).unwrap();
+    store
+        .answer(&kept.booking.id, Answer::Confirm, Utc::now())
+        .unwrap();
+    store
+        .answer(&declined.booking.id, Answer::Decline, Utc::now())
+        .unwrap();
+
+    eventually("the confirmed event", 15, || async {
+        radicale
+            .get_event(&kept.booking.id)
+            .await
+            .is_some_and(|e| e.contains("STATUS:CONFIRMED"))
+    })
+    .await;
+    eventually("the declined hold removed", 15, || async {
+        radicale.get_event(&declined.booking.id).await.is_none()
+    })
+    .await;
+}

@@ -498,3 +498,70 @@ async fn several_elements_on_one_page_work_independently() {
     english.remove();
     spanish.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_page_hears_each_step_as_an_event_without_personal_data() {
+    let _adapter = adapter(|_| problem(409, "slot_unavailable", None));
+    let heard = std::rc::Rc::new(std::cell::RefCell::new(Vec::<(String, String)>::new()));
+    let widget = mount(None);
+    let mut listeners = Vec::new();
+    for name in [
+        "firststep:slots-loaded",
+        "firststep:slot-selected",
+        "firststep:error",
+    ] {
+        let heard = heard.clone();
+        let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::CustomEvent)>::new(
+            move |event: web_sys::CustomEvent| {
+                assert!(
+                    event.bubbles() && event.composed(),
+                    "{} leaves the shadow root",
+                    event.type_()
+                );
+                let detail = js_sys::JSON::stringify(&event.detail())
+                    .unwrap()
+                    .as_string()
+                    .unwrap();
+                heard.borrow_mut().push((event.type_(), detail));
+            },
+        );
+        widget
+            .root
+            .add_event_listener_with_callback(name, listener.as_ref().unchecked_ref())
+            .unwrap();
+        listeners.push(listener);
+    }
+
+    widget
+        .until("time buttons", |w| w.all(".fs-time").len() == 2)
+        .await;
+    widget.all(".fs-time")[0].click();
+    widget
+        .until("the form", |w| w.find("#fs-name").is_some())
+        .await;
+    widget.type_into("#fs-name", "Sam Lee").await;
+    widget.type_into("#fs-email", "sam@example.org").await;
+    widget.click("#fs-consent").await;
+    widget.click("button[type=submit]").await;
+    widget.until_text("that time was just taken").await;
+
+    let heard = heard.borrow();
+    let names: Vec<&str> = heard.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        &names[..3],
+        [
+            "firststep:slots-loaded",
+            "firststep:slot-selected",
+            "firststep:error"
+        ]
+    );
+    assert_eq!(heard[0].1, r#"{"count":4}"#);
+    assert!(heard[1].1.contains(r#""start":"#));
+    assert_eq!(heard[2].1, r#"{"code":"slot_unavailable"}"#);
+    for (_, detail) in heard.iter() {
+        assert!(
+            !detail.contains("Sam") && !detail.contains("example.org"),
+            "no personal data: {detail}"
+        );
+    }
+}

@@ -44,17 +44,22 @@ fn created_json(status: &str) -> Answer {
 /// Mounted, slots shown, the second time of the first day chosen, form filled in.
 async fn ready_form(fake_locale: Option<&str>) -> Mounted {
     let widget = mount(fake_locale);
+    choose_and_fill(&widget, 1).await;
+    widget
+}
+
+/// Waits for the times, chooses the `nth`, and fills in the form as Sam.
+async fn choose_and_fill(widget: &Mounted, nth: usize) {
     widget
         .until("time buttons", |w| w.all(".fs-time").len() == 2)
         .await;
-    widget.all(".fs-time")[1].click();
+    widget.all(".fs-time")[nth].click();
     widget
         .until("the form", |w| w.find("#fs-name").is_some())
         .await;
     widget.type_into("#fs-name", "Sam Lee").await;
     widget.type_into("#fs-email", "sam@example.org").await;
     widget.click("#fs-consent").await;
-    widget
 }
 
 #[wasm_bindgen_test]
@@ -532,16 +537,7 @@ async fn the_page_hears_each_step_as_an_event_without_personal_data() {
         listeners.push(listener);
     }
 
-    widget
-        .until("time buttons", |w| w.all(".fs-time").len() == 2)
-        .await;
-    widget.all(".fs-time")[0].click();
-    widget
-        .until("the form", |w| w.find("#fs-name").is_some())
-        .await;
-    widget.type_into("#fs-name", "Sam Lee").await;
-    widget.type_into("#fs-email", "sam@example.org").await;
-    widget.click("#fs-consent").await;
+    choose_and_fill(&widget, 0).await;
     widget.click("button[type=submit]").await;
     widget.until_text("that time was just taken").await;
 

@@ -155,8 +155,8 @@ fn requests(
                     "{}  {}  {} <{}>  (expires {expires})",
                     request.id,
                     when(request.slot.start, zone, Language::English),
-                    request.client_name,
-                    request.client_email
+                    request.visitor.name,
+                    request.visitor.email
                 );
             }
             return Ok(());

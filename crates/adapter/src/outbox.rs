@@ -168,7 +168,7 @@ impl Outbox {
         }
         let mut title = self.text.title.clone();
         if self.text.include_client_name {
-            title = format!("{title}: {}", booking.client_name);
+            title = format!("{title}: {}", booking.visitor.name);
         }
         let entry = CalendarEntry {
             booking_id: id.to_owned(),

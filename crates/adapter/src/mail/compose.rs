@@ -74,10 +74,11 @@ pub fn compose(
     let language = if to_practice {
         Language::English
     } else {
-        Language::from_tag(booking.locale.as_deref())
+        Language::from_tag(booking.visitor.locale.as_deref())
     };
     let visitor_zone = booking
-        .client_time_zone
+        .visitor
+        .time_zone
         .as_deref()
         .and_then(|z| z.parse::<Tz>().ok())
         .unwrap_or(practice.zone);
@@ -94,7 +95,7 @@ pub fn compose(
             signed_link::path(settings.link_secret.expose(), &booking.id, answer, expires)
         )
     };
-    let note = match (&booking.note, practice.form.note) {
+    let note = match (&booking.visitor.note, practice.form.note) {
         (Some(note), rule) if rule != FieldRule::Hidden => format!("Note: {note}\n"),
         _ => String::new(),
     };
@@ -106,11 +107,11 @@ pub fn compose(
             "time_practice",
             when(booking.slot.start, practice.zone, Language::English),
         ),
-        ("name", booking.client_name.clone()),
-        ("email", booking.client_email.clone()),
+        ("name", booking.visitor.name.clone()),
+        ("email", booking.visitor.email.clone()),
         (
             "phone",
-            booking.client_phone.clone().unwrap_or_else(|| "—".into()),
+            booking.visitor.phone.clone().unwrap_or_else(|| "—".into()),
         ),
         ("note", note),
         (
@@ -169,7 +170,7 @@ pub fn compose(
         to: if to_practice {
             settings.practice_to.clone()
         } else {
-            booking.client_email.clone()
+            booking.visitor.email.clone()
         },
         subject: subject.trim_start_matches("Subject:").trim().to_owned(),
         body: body.to_owned(),

@@ -87,7 +87,7 @@ async fn handle(
     };
     let summary = format!(
         "<p>{} — {}</p>",
-        escape(&details.client_name),
+        escape(&details.visitor.name),
         escape(&when(
             details.slot.start,
             app.settings.practice.zone,

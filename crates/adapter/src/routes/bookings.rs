@@ -25,7 +25,7 @@ use crate::domain::{
 };
 use crate::error::{unavailable, ApiError};
 use crate::offer::is_offered;
-use crate::store::{BookOutcome, BookingRecord, KeyClaim, NewBooking, StoredResponse};
+use crate::store::{BookOutcome, BookingRecord, KeyClaim, NewBooking, StoredResponse, Visitor};
 
 /// `POST /v1/bookings`.
 pub async fn create(
@@ -142,16 +142,21 @@ async fn place(
         status,
         created_at: now,
         expires_at,
-        client_name: parsed.name.as_str().to_owned(),
-        client_email: parsed.email.as_str().to_owned(),
-        client_phone: parsed.phone.map(|p| p.as_str().to_owned()),
-        client_time_zone: parsed.time_zone.map(|z| z.name().to_owned()),
-        note: parsed.note.map(|n| n.as_str().to_owned()),
-        locale: request
-            .locale
-            .as_deref()
-            .filter(|l| l.len() <= 35 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-            .map(str::to_owned),
+        visitor: Visitor {
+            name: parsed.name.as_str().to_owned(),
+            email: parsed.email.as_str().to_owned(),
+            phone: parsed.phone.map(|p| p.as_str().to_owned()),
+            time_zone: parsed.time_zone.map(|z| z.name().to_owned()),
+            note: parsed.note.map(|n| n.as_str().to_owned()),
+            // A language tag only; anything else means English.
+            locale: request
+                .locale
+                .as_deref()
+                .filter(|l| {
+                    l.len() <= 35 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                .map(str::to_owned),
+        },
         manage_token_hash: token.hash(),
         manage_token: token.expose().to_owned(),
     };

@@ -82,9 +82,10 @@ async fn owned(app: &Arc<AppState>, id: &str, token: &str) -> Option<BookingReco
 }
 
 fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&str>) -> Response {
-    let language = Language::from_tag(details.locale.as_deref());
+    let language = Language::from_tag(details.visitor.locale.as_deref());
     let zone = details
-        .client_time_zone
+        .visitor
+        .time_zone
         .as_deref()
         .and_then(|z| z.parse::<Tz>().ok())
         .unwrap_or(app.settings.practice.zone);

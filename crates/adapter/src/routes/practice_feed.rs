@@ -52,7 +52,7 @@ pub async fn bookings(
                 format!("Request: {title}")
             };
             if feed.include_client_name {
-                summary = format!("{summary} — {}", b.client_name);
+                summary = format!("{summary} — {}", b.visitor.name);
             }
             (format!("{}@firststep", b.id), summary)
         })

@@ -11,6 +11,19 @@ use super::outbox::{enqueue, Delivery, Mail};
 use super::{instant, Store, StoredResponse};
 use crate::domain::{BookingId, IdempotencyKey, TokenHash};
 
+/// Who booked, as they told the practice (all personal data: never logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visitor {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    /// Their IANA zone, to write times back to them in it.
+    pub time_zone: Option<String>,
+    pub note: Option<String>,
+    /// Their language tag, for their emails.
+    pub locale: Option<String>,
+}
+
 /// A booking to be stored; its slot was chosen by the visitor.
 #[derive(Debug, Clone)]
 pub struct NewBooking {
@@ -20,13 +33,7 @@ pub struct NewBooking {
     pub status: BookingStatus,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
-    pub client_name: String,
-    pub client_email: String,
-    pub client_phone: Option<String>,
-    pub client_time_zone: Option<String>,
-    pub note: Option<String>,
-    /// The visitor's language tag, for their emails.
-    pub locale: Option<String>,
+    pub visitor: Visitor,
     pub manage_token_hash: TokenHash,
     /// The token itself, held only until the visitor's first email is sent.
     pub manage_token: String,
@@ -65,12 +72,7 @@ pub struct BookingRecord {
     pub slot: Interval,
     pub status: BookingStatus,
     pub expires_at: Option<DateTime<Utc>>,
-    pub client_name: String,
-    pub client_email: String,
-    pub client_phone: Option<String>,
-    pub client_time_zone: Option<String>,
-    pub note: Option<String>,
-    pub locale: Option<String>,
+    pub visitor: Visitor,
     pub manage_token_hash: TokenHash,
     /// The calendar entry's tag, once placed.
     pub calendar_etag: Option<String>,
@@ -94,12 +96,14 @@ fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Booki
         slot: Interval::new(instant(row.get(2)?), instant(row.get(3)?)),
         status,
         expires_at: expires_at.filter(|_| status == BookingStatus::Pending),
-        client_name: row.get(6)?,
-        client_email: row.get(7)?,
-        client_phone: row.get(8)?,
-        client_time_zone: row.get(9)?,
-        note: row.get(10)?,
-        locale: row.get(11)?,
+        visitor: Visitor {
+            name: row.get(6)?,
+            email: row.get(7)?,
+            phone: row.get(8)?,
+            time_zone: row.get(9)?,
+            note: row.get(10)?,
+            locale: row.get(11)?,
+        },
         manage_token_hash: TokenHash(hash.try_into().unwrap_or([0; 32])),
         calendar_etag: row.get(13)?,
     })
@@ -198,13 +202,13 @@ impl Store {
                     booking.status.as_str(),
                     booking.created_at.timestamp(),
                     booking.expires_at.map(|t| t.timestamp()),
-                    booking.client_name,
-                    booking.client_email,
-                    booking.client_phone,
-                    booking.client_time_zone,
-                    booking.note,
+                    booking.visitor.name,
+                    booking.visitor.email,
+                    booking.visitor.phone,
+                    booking.visitor.time_zone,
+                    booking.visitor.note,
                     booking.manage_token_hash.0.as_slice(),
-                    booking.locale,
+                    booking.visitor.locale,
                 ],
             );
             match inserted {

@@ -25,7 +25,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use bookings::{Answer, Answered, BookOutcome, BookingRecord, NewBooking};
+pub use bookings::{Answer, Answered, BookOutcome, BookingRecord, NewBooking, Visitor};
 pub use idempotency::{KeyClaim, StoredResponse};
 pub use outbox::{Delivery, Mail};
 use schema::MIGRATIONS;

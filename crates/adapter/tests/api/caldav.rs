@@ -140,12 +140,7 @@ async fn a_request_lands_in_the_calendar_as_a_private_tentative_event_and_leaves
     let app = spawn_with_caldav(&radicale).await;
     let slot = app.a_free_slot().await;
 
-    let created: BookingCreated = app
-        .post_booking(&new_key(), &booking_body(slot))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app.book(slot).await;
 
     let id = created.booking.id.clone();
     eventually("the event appearing", 10, || async {
@@ -231,12 +226,7 @@ async fn a_foreign_event_found_after_placing_withdraws_the_hold() {
         .put_event("dentist", &vevent("dentist", slot, 30, ""))
         .await;
 
-    let created: BookingCreated = app
-        .post_booking(&new_key(), &booking_body(slot))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app.book(slot).await;
 
     let store = firststep_adapter::store::Store::open(&app.store).unwrap();
     let id = created.booking.id.clone();
@@ -292,12 +282,7 @@ async fn writes_owed_to_the_calendar_survive_a_restart_of_the_adapter() {
     let app = spawn_on(&config, folder).await;
     let slot = app.a_free_slot().await;
     radicale.pause();
-    let created: BookingCreated = app
-        .post_booking(&new_key(), &booking_body(slot))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app.book(slot).await;
 
     let folder = app.stop().await;
     radicale.resume().await;
@@ -316,18 +301,8 @@ async fn confirming_turns_the_hold_into_a_confirmed_event_and_declining_removes_
     let radicale = Radicale::start().await;
     let app = spawn_with_caldav(&radicale).await;
     let slots = app.open_slots("free-consultation").await;
-    let kept: BookingCreated = app
-        .post_booking(&new_key(), &booking_body(slots[40]))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let declined: BookingCreated = app
-        .post_booking(&new_key(), &booking_body(slots[60]))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let kept = app.book(slots[40]).await;
+    let declined = app.book(slots[60]).await;
     for id in [&kept.booking.id, &declined.booking.id] {
         eventually("the holds placed", 10, || async {
             radicale.get_event(id).await.is_some()

@@ -1,17 +1,12 @@
-use firststep_protocol::{BookingCreated, ErrorCode};
+use firststep_protocol::ErrorCode;
 
-use crate::helpers::{booking_body, new_key, problem, spawn_app};
+use crate::helpers::{problem, spawn_app};
 
 #[tokio::test]
 async fn the_calendar_file_names_service_and_practice_but_not_the_client() {
     let app = spawn_app().await;
     let slot = app.a_free_slot().await;
-    let created: BookingCreated = app
-        .post_booking(&new_key(), &booking_body(slot))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app.book(slot).await;
 
     let response = app
         .get(&format!(
@@ -42,12 +37,7 @@ async fn the_calendar_file_names_service_and_practice_but_not_the_client() {
 #[tokio::test]
 async fn the_calendar_file_needs_the_right_token() {
     let app = spawn_app().await;
-    let created: BookingCreated = app
-        .post_booking(&new_key(), &booking_body(app.a_free_slot().await))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = app.book(app.a_free_slot().await).await;
     let base = format!("/v1/bookings/{}/calendar.ics", created.booking.id);
 
     for path in [base.clone(), format!("{base}?token=wrong")] {

@@ -162,6 +162,13 @@ impl TestApp {
             .expect("a free slot")
     }
 
+    /// Books the 15-minute service at `start` with a fresh key; it must succeed.
+    pub async fn book(&self, start: DateTime<Utc>) -> firststep_protocol::BookingCreated {
+        let response = self.post_booking(&new_key(), &booking_body(start)).await;
+        assert_eq!(response.status(), 201, "booking {start}");
+        response.json().await.expect("a created booking")
+    }
+
     /// The booking as its owner sees it, through the protocol.
     pub async fn view(
         &self,

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use firststep_protocol::{BookingCreated, ErrorCode};
+use firststep_protocol::ErrorCode;
 use serde_json::json;
 
 use crate::helpers::{booking_body, new_key, problem, spawn_app, spawn_on, CONFIG};
@@ -22,12 +22,7 @@ async fn the_practice_feed_lists_live_requests_and_bookings_privately() {
     let mut instant = booking_body(app.open_slots("intake").await[60]);
     instant["service"] = json!("intake");
     assert_eq!(app.post_booking(&new_key(), &instant).await.status(), 201);
-    let cancelled: BookingCreated = app
-        .post_booking(&new_key(), &booking_body(slots[90]))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let cancelled = app.book(slots[90]).await;
     app.client
         .delete(app.url(&format!("/v1/bookings/{}", cancelled.booking.id)))
         .bearer_auth(&cancelled.manage_token)

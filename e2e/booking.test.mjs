@@ -129,15 +129,20 @@ test('two visitors race for one slot: one books, the other is told and keeps the
 test('a visitor in Tokyo sees Tokyo times with the practice\'s New York time beside them', async () => {
   const { page, problems, context } = await strictPage(browser, { timezoneId: 'Asia/Tokyo', locale: 'en-US' });
   await openTimes(page);
-  const [firstSlot] = await openSlots();
-  const at = (zone) => new Intl.DateTimeFormat('en-US', { hour: 'numeric', minute: '2-digit', timeZone: zone })
-    .format(new Date(firstSlot));
+  await page.evaluate(() => document.querySelector('firststep-booking')
+    .addEventListener('firststep:slot-selected', (event) => { window.selected = event.detail; }));
 
   const button = widget(page).locator('.fs-time').first();
-  assert.equal(await button.locator('.fs-time-visitor').textContent(), at('Asia/Tokyo'));
-  assert.equal(await button.locator('.fs-time-practice').textContent(), `${at('America/New_York')} for the practice`);
-  assert.match(await button.textContent(), /Japan Standard Time/);
+  const [shown, practice, words] = await Promise.all([button.locator('.fs-time-visitor').textContent(),
+    button.locator('.fs-time-practice').textContent(), button.textContent()]);
+  assert.match(words, /Japan Standard Time/);
   assert.match(await widget(page).locator('.fs-zone').textContent(), /Japan Standard Time/);
+  await button.click();
+  const { start } = await page.evaluate(() => window.selected);
+  const at = (zone) => new Intl.DateTimeFormat('en-US', { hour: 'numeric', minute: '2-digit', timeZone: zone })
+    .format(new Date(start));
+  assert.equal(shown, at('Asia/Tokyo'));
+  assert.equal(practice, `${at('America/New_York')} for the practice`);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -94,10 +94,17 @@ async fn handle(
             Language::English
         ))
     );
-    let verb = if answer == Answer::Confirm {
-        "Confirm"
-    } else {
-        "Decline"
+    let (verb, done, next) = match answer {
+        Answer::Confirm => (
+            "Confirm",
+            "Confirmed",
+            "The visitor gets an email with the time and a calendar file.",
+        ),
+        Answer::Decline => (
+            "Decline",
+            "Declined",
+            "The visitor gets a kind email, and the time is offered again.",
+        ),
     };
     if !acting {
         let body = format!(
@@ -109,15 +116,7 @@ async fn handle(
         Ok(Answered::Done(status)) => {
             app.outbox.wake();
             tracing::info!(status = status.as_str(), "request answered by the practice");
-            let next = match answer {
-                Answer::Confirm => "The visitor gets an email with the time and a calendar file.",
-                Answer::Decline => "The visitor gets a kind email, and the time is offered again.",
-            };
-            page(
-                StatusCode::OK,
-                &format!("{}ed", verb.trim_end_matches('e')),
-                &format!("{summary}<p>{next}</p>"),
-            )
+            page(StatusCode::OK, done, &format!("{summary}<p>{next}</p>"))
         }
         Ok(Answered::AlreadyClosed(status)) => page(
             StatusCode::GONE,

@@ -50,13 +50,7 @@ async fn ready_form(fake_locale: Option<&str>) -> Mounted {
 
 /// Waits for the times, chooses the `nth`, and fills in the form as Sam.
 async fn choose_and_fill(widget: &Mounted, nth: usize) {
-    widget
-        .until("time buttons", |w| w.all(".fs-time").len() == 2)
-        .await;
-    widget.all(".fs-time")[nth].click();
-    widget
-        .until("the form", |w| w.find("#fs-name").is_some())
-        .await;
+    widget.choose_time(nth).await;
     widget.type_into("#fs-name", "Sam Lee").await;
     widget.type_into("#fs-email", "sam@example.org").await;
     widget.click("#fs-consent").await;
@@ -124,13 +118,7 @@ async fn groups_slots_by_the_visitors_day_with_full_accessible_names() {
 async fn the_form_asks_only_for_what_the_practice_wants_and_checks_before_sending() {
     let adapter = adapter(|_| created_json("pending"));
     let widget = mount(None);
-    widget
-        .until("time buttons", |w| !w.all(".fs-time").is_empty())
-        .await;
-    widget.all(".fs-time")[0].click();
-    widget
-        .until("the form", |w| w.find("#fs-name").is_some())
-        .await;
+    widget.choose_time(0).await;
 
     assert!(
         widget.find("#fs-phone").is_some(),
@@ -271,13 +259,7 @@ async fn a_slot_taken_meanwhile_is_said_refreshed_and_the_form_kept() {
             adapter.sent_to("GET", "/v1/slots").len() > slot_fetches
         })
         .await;
-    widget
-        .until("time buttons", |w| !w.all(".fs-time").is_empty())
-        .await;
-    widget.all(".fs-time")[0].click();
-    widget
-        .until("the form", |w| w.find("#fs-name").is_some())
-        .await;
+    widget.choose_time(0).await;
     let name: web_sys::HtmlInputElement = widget.find("#fs-name").unwrap().unchecked_into();
     assert_eq!(name.value(), "Sam Lee", "the visitor's details are kept");
 }

@@ -214,6 +214,15 @@ impl Mounted {
         self.until(text, |m| m.text().contains(text)).await;
     }
 
+    /// Waits for the times, chooses the `nth`, and waits for the form.
+    pub async fn choose_time(&self, nth: usize) {
+        self.until("time buttons", |w| w.all(".fs-time").len() > nth)
+            .await;
+        self.all(".fs-time")[nth].click();
+        self.until("the form", |w| w.find("#fs-name").is_some())
+            .await;
+    }
+
     pub async fn click(&self, selector: &str) {
         self.find(selector)
             .unwrap_or_else(|| panic!("no {selector} in: {}", self.text()))

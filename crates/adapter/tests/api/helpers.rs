@@ -230,3 +230,14 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Problem {
     assert_eq!(problem.status, status);
     problem
 }
+
+/// Waits until a server the tests started accepts connections on `port`.
+pub async fn wait_for_port(port: u16, what: &str) {
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not start on port {port}");
+}

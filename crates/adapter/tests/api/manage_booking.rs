@@ -101,17 +101,7 @@ async fn cancelling_frees_the_slot_and_is_idempotent() {
         .open_slots("free-consultation")
         .await
         .contains(&created.booking.start));
-    let shown: BookingView = app
-        .client
-        .get(app.url(&path))
-        .bearer_auth(&created.manage_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(shown.status, BookingStatus::Cancelled);
+    assert_eq!(app.view(&created).await.status, BookingStatus::Cancelled);
 }
 
 #[tokio::test]

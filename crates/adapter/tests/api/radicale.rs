@@ -5,7 +5,6 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 pub const USER: &str = "practice";
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -91,13 +90,7 @@ impl Radicale {
                 )
             });
         self.child = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("Radicale did not start on port {}", self.port);
+        crate::helpers::wait_for_port(self.port, "Radicale").await;
     }
 
     async fn send(&self, method: &str, url: &str, body: Option<String>) -> reqwest::Response {

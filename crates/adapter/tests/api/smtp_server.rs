@@ -66,13 +66,7 @@ impl SmtpServer {
             .spawn()
             .unwrap_or_else(|e| panic!("starting aiosmtpd (run scripts/setup.sh): {e}"));
         self.child = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("aiosmtpd did not start on port {}", self.port);
+        crate::helpers::wait_for_port(self.port, "aiosmtpd").await;
     }
 
     /// Every email received so far, oldest first.

@@ -23,6 +23,27 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// The longest window `GET /v1/slots` answers, in days.
 pub const MAX_SLOT_RANGE_DAYS: i64 = 62;
 
+/// `ALL`, `as_str` and `parse` for an enum's names on the wire, for code that
+/// reads or writes them without serde (the widget, to stay small; the store).
+/// A test keeps them equal to serde's names.
+macro_rules! wire_names {
+    ($enum:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $enum {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|value| value.as_str() == text)
+            }
+        }
+    };
+}
+
 /// `GET /v1/practice`: what the widget needs before any slot arrives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PracticeInfo {
@@ -54,6 +75,11 @@ pub enum BookingMode {
     Instant,
 }
 
+wire_names!(BookingMode {
+    Request => "request",
+    Instant => "instant",
+});
+
 /// Which optional form fields the practice asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormSettings {
@@ -68,6 +94,12 @@ pub enum FieldRule {
     Optional,
     Required,
 }
+
+wire_names!(FieldRule {
+    Hidden => "hidden",
+    Optional => "optional",
+    Required => "required",
+});
 
 /// `GET /v1/slots`: bookable starts in `[from, to)`, ascending.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,29 +175,15 @@ pub enum BookingStatus {
     Expired,
 }
 
+wire_names!(BookingStatus {
+    Pending => "pending",
+    Confirmed => "confirmed",
+    Declined => "declined",
+    Cancelled => "cancelled",
+    Expired => "expired",
+});
+
 impl BookingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Confirmed => "confirmed",
-            Self::Declined => "declined",
-            Self::Cancelled => "cancelled",
-            Self::Expired => "expired",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Confirmed,
-            Self::Declined,
-            Self::Cancelled,
-            Self::Expired,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == text)
-    }
-
     /// Pending and confirmed bookings hold their slot; the others free it.
     pub fn holds_slot(self) -> bool {
         matches!(self, Self::Pending | Self::Confirmed)
@@ -209,6 +227,24 @@ pub enum ErrorCode {
     #[serde(other)]
     Other,
 }
+
+wire_names!(ErrorCode {
+    InvalidRange => "invalid_range",
+    RangeTooLarge => "range_too_large",
+    UnknownService => "unknown_service",
+    MalformedJson => "malformed_json",
+    MissingIdempotencyKey => "missing_idempotency_key",
+    SlotUnavailable => "slot_unavailable",
+    RequestInProgress => "request_in_progress",
+    PayloadTooLarge => "payload_too_large",
+    InvalidField => "invalid_field",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    RateLimited => "rate_limited",
+    BackendUnavailable => "backend_unavailable",
+    NotFound => "not_found",
+    Internal => "internal",
+    Other => "other",
+});
 
 #[cfg(test)]
 mod tests {
@@ -263,5 +299,26 @@ mod tests {
             );
         }
         assert_eq!(BookingStatus::parse("lost"), None);
+    }
+
+    /// Each enum's `as_str` must be the very name serde writes, or a reader
+    /// without serde would misread the adapter.
+    #[test]
+    fn wire_names_are_the_names_serde_writes() {
+        fn check<T: Serialize + Copy + std::fmt::Debug>(all: &[T], name: fn(T) -> &'static str) {
+            for value in all {
+                let written = serde_json::to_value(value).unwrap();
+                assert_eq!(written, name(*value), "{value:?}");
+            }
+        }
+        check(BookingStatus::ALL, BookingStatus::as_str);
+        check(BookingMode::ALL, BookingMode::as_str);
+        check(FieldRule::ALL, FieldRule::as_str);
+        check(ErrorCode::ALL, ErrorCode::as_str);
+        assert_eq!(
+            ErrorCode::parse("slot_unavailable"),
+            Some(ErrorCode::SlotUnavailable)
+        );
+        assert_eq!(FieldRule::parse("sometimes"), None);
     }
 }

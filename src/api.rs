@@ -2,13 +2,14 @@
 //! `Result<T, ApiError>`, with the protocol's error `code` mapped to the few
 //! cases the widget treats differently.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use firststep_protocol::{
     BookingCreated, BookingRequest, ErrorCode, PracticeInfo, Problem, SlotList,
     IDEMPOTENCY_KEY_HEADER,
 };
 use gloo_net::http::{Request, Response};
-use serde::de::DeserializeOwned;
+
+use crate::json::{self, instant_text, FromJson};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -87,8 +88,8 @@ impl AdapterClient {
         let mut url = format!(
             "{}/v1/slots?from={}&to={}",
             self.base,
-            instant(from),
-            instant(to)
+            instant_text(from),
+            instant_text(to)
         );
         if let Some(service) = service {
             url.push_str("&service=");
@@ -104,8 +105,9 @@ impl AdapterClient {
     ) -> Result<BookingCreated, ApiError> {
         let sent = Request::post(&format!("{}/v1/bookings", self.base))
             .header(IDEMPOTENCY_KEY_HEADER, key)
-            .json(request)
-            .map_err(|_| ApiError::Unexpected(ErrorCode::MalformedJson))?
+            .header("Content-Type", "application/json")
+            .body(json::booking_request(request))
+            .map_err(|_| ApiError::Unexpected(ErrorCode::Other))?
             .send()
             .await;
         answer(sent).await
@@ -121,30 +123,23 @@ impl AdapterClient {
     }
 }
 
-fn instant(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-async fn answer<T: DeserializeOwned>(
-    sent: Result<Response, gloo_net::Error>,
-) -> Result<T, ApiError> {
+async fn answer<T: FromJson>(sent: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
     let response = sent.map_err(|_| ApiError::Offline)?;
+    // A body cut off mid-way reads as no body: judged by the status alone below.
+    let body = response.text().await.unwrap_or_default();
     if response.ok() {
-        return response
-            .json()
-            .await
-            .map_err(|_| ApiError::Unexpected(ErrorCode::Other));
+        return json::parse(&body).ok_or(ApiError::Unexpected(ErrorCode::Other));
     }
     let retry_after = response
         .headers()
         .get("retry-after")
         .and_then(|v| v.parse().ok());
     let status = response.status();
-    match response.json::<Problem>().await {
-        Ok(problem) => Err(ApiError::from_problem(problem, retry_after)),
+    match json::parse::<Problem>(&body) {
+        Some(problem) => Err(ApiError::from_problem(problem, retry_after)),
         // Not the adapter speaking (a proxy, say): judge by the status alone.
-        Err(_) if status == 429 => Err(ApiError::RateLimited { retry_after }),
-        Err(_) if status >= 500 => Err(ApiError::Unavailable),
-        Err(_) => Err(ApiError::Unexpected(ErrorCode::Other)),
+        None if status == 429 => Err(ApiError::RateLimited { retry_after }),
+        None if status >= 500 => Err(ApiError::Unavailable),
+        None => Err(ApiError::Unexpected(ErrorCode::Other)),
     }
 }

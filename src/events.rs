@@ -1,10 +1,12 @@
 //! The DOM events the widget tells its page about. They bubble out of the
 //! shadow root (`composed`), and their `detail` never carries personal data.
 
-use serde_json::{json, Value};
+use js_sys::Object;
+use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, Element};
 
 use crate::api::ApiError;
+use crate::json::{instant_text, object};
 use firststep_protocol::{BookingCreated, Slot};
 
 /// Where events are dispatched: the custom element itself.
@@ -13,13 +15,19 @@ pub struct HostEvents(pub Element);
 
 impl HostEvents {
     pub fn slots_loaded(&self, count: usize) {
-        self.emit("firststep:slots-loaded", json!({ "count": count }));
+        self.emit(
+            "firststep:slots-loaded",
+            object(&[("count", (count as u32).into())]),
+        );
     }
 
     pub fn slot_selected(&self, slot: Slot) {
         self.emit(
             "firststep:slot-selected",
-            json!({ "start": slot.start, "end": slot.end }),
+            object(&[
+                ("start", instant_text(slot.start).into()),
+                ("end", instant_text(slot.end).into()),
+            ]),
         );
     }
 
@@ -27,19 +35,23 @@ impl HostEvents {
         let booking = &created.booking;
         self.emit(
             "firststep:booking",
-            json!({ "id": booking.id, "status": booking.status, "start": booking.start }),
+            object(&[
+                ("id", booking.id.as_str().into()),
+                ("status", booking.status.as_str().into()),
+                ("start", instant_text(booking.start).into()),
+            ]),
         );
     }
 
     pub fn error(&self, error: &ApiError) {
-        self.emit("firststep:error", json!({ "code": error.code() }));
+        self.emit("firststep:error", object(&[("code", error.code().into())]));
     }
 
-    fn emit(&self, name: &str, detail: Value) {
+    fn emit(&self, name: &str, detail: Object) {
         let init = CustomEventInit::new();
         init.set_bubbles(true);
         init.set_composed(true);
-        init.set_detail(&js_sys::JSON::parse(&detail.to_string()).unwrap_or_default());
+        init.set_detail(&JsValue::from(detail));
         if let Ok(event) = CustomEvent::new_with_event_init_dict(name, &init) {
             let _ = self.0.dispatch_event(&event);
         }

@@ -8,6 +8,7 @@
 //! - `state`: all state in one `Reducible`; no I/O (unit-tested natively).
 //! - `form`: the form's fields and the checks made before sending.
 //! - `api`: all HTTP, with the protocol's error codes mapped to `ApiError`.
+//! - `json`: protocol JSON read and written through the browser's `JSON`.
 //! - `local_time`: dates and times through the browser's `Intl`; days grouped
 //!   in the visitor's zone.
 //! - `i18n`: the words, in English and Spanish.
@@ -21,6 +22,7 @@ mod element;
 mod events;
 mod form;
 mod i18n;
+mod json;
 mod local_time;
 mod state;
 

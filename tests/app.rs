@@ -207,13 +207,15 @@ async fn a_request_is_sent_once_and_confirmed_with_a_calendar_link() {
 
     let posts = adapter.sent_to("POST", "/v1/bookings");
     assert_eq!(posts.len(), 1);
-    let body: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
-    assert_eq!(body["client"]["name"], "Sam Lee");
-    assert_eq!(body["start"], upcoming_starts()[1]);
-    assert_eq!(body["consent"], true);
-    assert_eq!(body["website"], "");
+    // Read as the adapter reads it: serde, unknown fields refused.
+    let body: firststep_protocol::BookingRequest = serde_json::from_str(&posts[0].body).unwrap();
+    assert_eq!(body.client.name, "Sam Lee");
+    let chosen: chrono::DateTime<chrono::Utc> = upcoming_starts()[1].parse().unwrap();
+    assert_eq!(body.start, chosen);
+    assert!(body.consent);
+    assert_eq!(body.website, "");
     assert!(
-        body["locale"].as_str().is_some_and(|l| !l.is_empty()),
+        body.locale.is_some_and(|l| !l.is_empty()),
         "the visitor's language, for their emails"
     );
     assert!(posts[0]

@@ -1,0 +1,337 @@
+//! Protocol v1 JSON, read and written through the browser's own `JSON`.
+//!
+//! The wire types are the protocol crate's, but the widget does not use
+//! their serde impls: serde, serde_json and chrono's parser made up over a
+//! third of the download. Reading a parsed `JsValue` field by field costs a
+//! few hundred bytes per type instead. The browser tests feed these readers
+//! what serde writes, and the end-to-end tests what the adapter sends.
+
+use chrono::{DateTime, Utc};
+use firststep_protocol::{
+    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ErrorCode, FieldRule,
+    FormSettings, PracticeInfo, Problem, ServiceInfo, Slot, SlotList,
+};
+use js_sys::{Array, Date, Object, Reflect, JSON};
+use wasm_bindgen::JsValue;
+
+/// A protocol type read from a value of `JSON.parse`; `None` when the value
+/// does not have the documented shape.
+pub trait FromJson: Sized {
+    fn from_json(json: &Json) -> Option<Self>;
+}
+
+/// Parses `text` and reads it as `T`.
+pub fn parse<T: FromJson>(text: &str) -> Option<T> {
+    T::from_json(&Json(JSON::parse(text).ok()?))
+}
+
+/// One value of parsed JSON.
+pub struct Json(JsValue);
+
+impl Json {
+    fn field(&self, name: &str) -> Json {
+        Json(Reflect::get(&self.0, &name.into()).unwrap_or(JsValue::UNDEFINED))
+    }
+
+    fn string(&self, name: &str) -> Option<String> {
+        self.field(name).0.as_string()
+    }
+
+    /// A field that may be `null` or absent; present but of another type is malformed.
+    fn optional<T>(&self, name: &str, read: impl Fn(&Json) -> Option<T>) -> Option<Option<T>> {
+        let value = self.field(name);
+        if value.0.is_null() || value.0.is_undefined() {
+            Some(None)
+        } else {
+            read(&value).map(Some)
+        }
+    }
+
+    fn optional_string(&self, name: &str) -> Option<Option<String>> {
+        self.optional(name, |v| v.0.as_string())
+    }
+
+    fn number(&self, name: &str) -> Option<f64> {
+        self.field(name).0.as_f64()
+    }
+
+    fn instant(&self, name: &str) -> Option<DateTime<Utc>> {
+        instant_from(&self.field(name))
+    }
+
+    fn list<T: FromJson>(&self, name: &str) -> Option<Vec<T>> {
+        let value = self.field(name).0;
+        if !Array::is_array(&value) {
+            return None;
+        }
+        Array::from(&value)
+            .iter()
+            .map(|item| T::from_json(&Json(item)))
+            .collect()
+    }
+}
+
+fn instant_from(value: &Json) -> Option<DateTime<Utc>> {
+    // The protocol's instants are RFC 3339, which `Date.parse` reads exactly.
+    let millis = Date::parse(&value.0.as_string()?);
+    if millis.is_nan() {
+        return None;
+    }
+    DateTime::from_timestamp_millis(millis as i64)
+}
+
+/// An instant as the adapter writes it: RFC 3339 in UTC, whole seconds
+/// (`2026-12-01T14:00:00Z`).
+pub fn instant_text(instant: DateTime<Utc>) -> String {
+    let text = String::from(
+        Date::new(&JsValue::from_f64(instant.timestamp_millis() as f64)).to_iso_string(),
+    );
+    text.replace(".000Z", "Z")
+}
+
+impl FromJson for PracticeInfo {
+    fn from_json(json: &Json) -> Option<Self> {
+        let form = json.field("form");
+        let rule = |name| FieldRule::parse(&form.string(name)?);
+        Some(Self {
+            name: json.string("name")?,
+            time_zone: json.string("time_zone")?,
+            services: json.list("services")?,
+            form: FormSettings {
+                phone: rule("phone")?,
+                note: rule("note")?,
+            },
+            notice: json.optional_string("notice")?,
+            privacy_url: json.optional_string("privacy_url")?,
+        })
+    }
+}
+
+impl FromJson for ServiceInfo {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Self {
+            id: json.string("id")?,
+            title: json.string("title")?,
+            duration_minutes: json.number("duration_minutes")? as u32,
+            mode: BookingMode::parse(&json.string("mode")?)?,
+            location: json.optional_string("location")?,
+            description: json.optional_string("description")?,
+        })
+    }
+}
+
+impl FromJson for SlotList {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Self {
+            service: json.string("service")?,
+            time_zone: json.string("time_zone")?,
+            slots: json.list("slots")?,
+        })
+    }
+}
+
+impl FromJson for Slot {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Self {
+            start: json.instant("start")?,
+            end: json.instant("end")?,
+        })
+    }
+}
+
+impl FromJson for BookingCreated {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Self {
+            booking: BookingView {
+                id: json.string("id")?,
+                status: BookingStatus::parse(&json.string("status")?)?,
+                service: json.string("service")?,
+                start: json.instant("start")?,
+                end: json.instant("end")?,
+                expires_at: json.optional("expires_at", instant_from)?,
+            },
+            manage_token: json.string("manage_token")?,
+        })
+    }
+}
+
+impl FromJson for Problem {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Self {
+            kind: json.string("type")?,
+            title: json.string("title")?,
+            status: json.number("status")? as u16,
+            // Codes newer than this widget read as `Other`, as with serde.
+            code: ErrorCode::parse(&json.string("code")?).unwrap_or(ErrorCode::Other),
+            detail: json.string("detail")?,
+            field: json.optional_string("field")?,
+            retryable: json.field("retryable").0.as_bool()?,
+        })
+    }
+}
+
+/// A plain object with these fields, for JSON bodies and event details.
+pub fn object(fields: &[(&str, JsValue)]) -> Object {
+    let object = Object::new();
+    for (name, value) in fields {
+        let _ = Reflect::set(&object, &JsValue::from_str(name), value);
+    }
+    object
+}
+
+fn text_or_null(text: &Option<String>) -> JsValue {
+    text.as_deref().map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// The body of `POST /v1/bookings`.
+pub fn booking_request(request: &BookingRequest) -> String {
+    let client = &request.client;
+    let mut fields = vec![
+        ("service", request.service.as_str().into()),
+        ("start", instant_text(request.start).into()),
+        (
+            "client",
+            object(&[
+                ("name", client.name.as_str().into()),
+                ("email", client.email.as_str().into()),
+                ("phone", text_or_null(&client.phone)),
+            ])
+            .into(),
+        ),
+        ("client_time_zone", text_or_null(&request.client_time_zone)),
+        ("note", text_or_null(&request.note)),
+        ("consent", request.consent.into()),
+        ("website", request.website.as_str().into()),
+    ];
+    if request.locale.is_some() {
+        fields.push(("locale", text_or_null(&request.locale)));
+    }
+    JSON::stringify(&object(&fields))
+        .map(String::from)
+        .unwrap_or_default()
+}
+
+/// What serde writes for the protocol's types, read back by these readers:
+/// the two must agree on every field, or the widget misreads the adapter.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use firststep_protocol::ClientDetails;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn read_back<T: serde::Serialize + FromJson + PartialEq + std::fmt::Debug>(value: T) {
+        let written = serde_json::to_string(&value).unwrap();
+        assert_eq!(parse::<T>(&written), Some(value), "{written}");
+    }
+
+    #[wasm_bindgen_test]
+    fn reads_what_the_adapter_writes() {
+        let service = |mode, optional: Option<&str>| ServiceInfo {
+            id: "free-consultation".into(),
+            title: "Free consultation".into(),
+            duration_minutes: 15,
+            mode,
+            location: optional.map(Into::into),
+            description: optional.map(Into::into),
+        };
+        read_back(PracticeInfo {
+            name: "Riverside".into(),
+            time_zone: "America/New_York".into(),
+            services: vec![
+                service(BookingMode::Request, Some("phone")),
+                service(BookingMode::Instant, None),
+            ],
+            form: FormSettings {
+                phone: FieldRule::Required,
+                note: FieldRule::Hidden,
+            },
+            notice: Some("If you are in crisis, call 988.".into()),
+            privacy_url: None,
+        });
+        read_back(SlotList {
+            service: "free-consultation".into(),
+            time_zone: "Europe/Berlin".into(),
+            slots: vec![Slot {
+                start: at("2026-12-01T14:00:00Z"),
+                end: at("2026-12-01T14:15:00Z"),
+            }],
+        });
+        for expires_at in [None, Some(at("2026-12-03T14:00:00Z"))] {
+            read_back(BookingCreated {
+                booking: BookingView {
+                    id: "bk_1".into(),
+                    status: BookingStatus::Pending,
+                    service: "free-consultation".into(),
+                    start: at("2026-12-01T14:00:00Z"),
+                    end: at("2026-12-01T14:15:00Z"),
+                    expires_at,
+                },
+                manage_token: "secret".into(),
+            });
+        }
+        read_back(Problem {
+            kind: "https://firststep.example/problems/invalid-field".into(),
+            title: "Invalid field".into(),
+            status: 422,
+            code: ErrorCode::InvalidField,
+            detail: "`client.email` is not an email address".into(),
+            field: Some("client.email".into()),
+            retryable: false,
+        });
+    }
+
+    #[wasm_bindgen_test]
+    fn refuses_what_does_not_have_the_documented_shape() {
+        let slots = |slots: &str| format!(r#"{{"service":"s","time_zone":"UTC","slots":{slots}}}"#);
+        assert!(parse::<SlotList>(&slots("[]")).is_some());
+        assert!(parse::<SlotList>(&slots("{}")).is_none(), "not a list");
+        assert!(parse::<SlotList>(&slots(r#"[{"start":"soon","end":"later"}]"#)).is_none());
+        assert!(parse::<SlotList>("not json").is_none());
+        assert!(
+            parse::<SlotList>(r#"{"service":"s","slots":[]}"#).is_none(),
+            "a field missing"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn reads_unknown_error_codes_as_other() {
+        let problem = parse::<Problem>(
+            r#"{"type":"about:blank","title":"t","status":418,"code":"brand_new_code",
+                "detail":"d","field":null,"retryable":false}"#,
+        );
+        assert_eq!(problem.map(|p| p.code), Some(ErrorCode::Other));
+    }
+
+    #[wasm_bindgen_test]
+    fn writes_a_booking_request_the_adapter_accepts() {
+        for (phone, locale) in [(None, None), (Some("+1 555 0100"), Some("es-MX"))] {
+            let request = BookingRequest {
+                service: "free-consultation".into(),
+                start: at("2026-12-01T14:00:00Z"),
+                client: ClientDetails {
+                    name: "Sam Lee".into(),
+                    email: "sam@example.org".into(),
+                    phone: phone.map(Into::into),
+                },
+                client_time_zone: Some("Europe/Berlin".into()),
+                locale: locale.map(Into::into),
+                note: None,
+                consent: true,
+                website: String::new(),
+            };
+            // serde refuses unknown fields here, as the adapter does.
+            let read: BookingRequest = serde_json::from_str(&booking_request(&request)).unwrap();
+            assert_eq!(read, request);
+        }
+        assert_eq!(
+            instant_text(at("2026-12-01T14:00:00Z")),
+            "2026-12-01T14:00:00Z"
+        );
+    }
+}

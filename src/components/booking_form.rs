@@ -87,7 +87,7 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
             on_edit.emit((field, e.target_unchecked_into::<HtmlInputElement>().value()));
         });
         html! {
-            <div class={classes!("fs-field", problem.is_some().then_some("fs-invalid"))}>
+            <div class={if problem.is_some() { "fs-field fs-invalid" } else { "fs-field" }}>
                 <label for={id}>
                     { label }
                     { for (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
@@ -110,7 +110,7 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
         });
         let required = props.note == FieldRule::Required;
         html! {
-            <div class={classes!("fs-field", problem.is_some().then_some("fs-invalid"))}>
+            <div class={if problem.is_some() { "fs-field fs-invalid" } else { "fs-field" }}>
                 <label for="fs-note">
                     { texts.note }
                     { for (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
@@ -154,7 +154,7 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
             <div class="fs-honeypot" aria-hidden="true">
                 <label>{ texts.website }<input type="text" name="website" tabindex="-1" autocomplete="off" /></label>
             </div>
-            <div class={classes!("fs-field", "fs-consent", consent_problem.then_some("fs-invalid"))}>
+            <div class={if consent_problem { "fs-field fs-consent fs-invalid" } else { "fs-field fs-consent" }}>
                 <input id="fs-consent" type="checkbox" checked={props.form.consent} required=true
                     ref={refs[field_index(Field::Consent)].clone()}
                     aria-invalid={consent_problem.then_some("true")}

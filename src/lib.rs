@@ -30,6 +30,13 @@ pub use app::{App, AppProps};
 
 use wasm_bindgen::prelude::*;
 
+/// A free-list allocator a tenth the size of Rust's default (dlmalloc): the
+/// widget makes small, short-lived allocations, and the download is what counts.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
 /// Registers `<firststep-booking>` as soon as the module is loaded.
 #[wasm_bindgen(start)]
 pub fn start() {

@@ -2,6 +2,8 @@
 //! time-zone database ships in the wasm), and slots grouped into the
 //! visitor's own days.
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use firststep_protocol::Slot;
 use js_sys::{Array, Date, Intl::DateTimeFormat, Object, Reflect};
@@ -25,7 +27,8 @@ pub fn group_by_day(slots: Vec<Slot>, date_of: impl Fn(DateTime<Utc>) -> NaiveDa
     days
 }
 
-/// Formatters for one locale and the visitor's zone, made once (they are costly).
+/// Formatters for one locale and the visitor's zone, made once: making one
+/// costs far more than using it, and a page of times uses hundreds.
 pub struct LocalClock {
     locale: String,
     visitor_zone: String,
@@ -33,6 +36,9 @@ pub struct LocalClock {
     day: DateTimeFormat,
     short_day: DateTimeFormat,
     time: DateTimeFormat,
+    zone_name: DateTimeFormat,
+    /// The clock of the last other zone asked for (the practice's).
+    other_time: RefCell<Option<(String, DateTimeFormat)>>,
 }
 
 impl LocalClock {
@@ -65,6 +71,8 @@ impl LocalClock {
             day: make(&[("weekday", "long"), ("month", "long"), ("day", "numeric")]),
             short_day: make(&[("weekday", "short"), ("month", "short"), ("day", "numeric")]),
             time: make(&[("hour", "numeric"), ("minute", "2-digit")]),
+            zone_name: make(&[("timeZoneName", "long")]),
+            other_time: RefCell::new(None),
         }
     }
 
@@ -112,25 +120,23 @@ impl LocalClock {
 
     /// "3:00 PM" in another zone (the practice's).
     pub fn time_in(&self, instant: DateTime<Utc>, zone: &str) -> String {
-        format(
-            &formatter(
+        let mut other = self.other_time.borrow_mut();
+        if other.as_ref().is_none_or(|(made_for, _)| made_for != zone) {
+            let clock = formatter(
                 &self.locale,
                 zone,
                 &[("hour", "numeric"), ("minute", "2-digit")],
-            ),
-            instant,
-        )
+            );
+            *other = Some((zone.to_owned(), clock));
+        }
+        let (_, clock) = other.as_ref().expect("made above");
+        format(clock, instant)
     }
 
     /// The visitor's zone in words, as it reads at `instant`
     /// ("Central European Standard Time").
     pub fn zone_name(&self, instant: DateTime<Utc>) -> String {
-        let named = formatter(
-            &self.locale,
-            &self.visitor_zone,
-            &[("timeZoneName", "long")],
-        );
-        named
+        self.zone_name
             .format_to_parts(&date(instant))
             .iter()
             .find(|part| {

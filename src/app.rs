@@ -233,7 +233,7 @@ pub fn App(props: &AppProps) -> Html {
     html! {
         <div class="fs-root" lang={locale}>
             <h2 class="fs-title">{ title }</h2>
-            { for service.and_then(|s| s.description.clone()).map(|d| html! { <p class="fs-description">{ d }</p> }) }
+            { service.and_then(|s| s.description.clone()).map(|d| html! { <p class="fs-description">{ d }</p> }) }
             <p class="fs-visually-hidden" role="status" aria-live="polite">{ view.status() }</p>
             { body }
         </div>
@@ -400,10 +400,10 @@ impl View<'_> {
             <section class="fs-step" aria-labelledby="fs-times-heading">
                 <h3 id="fs-times-heading" class="fs-step-heading" tabindex="-1" ref={self.heading.clone()}>{ texts.choose_time }</h3>
                 <p class="fs-zone">{ zone_line }</p>
-                { for notice }
+                { notice }
                 { content }
                 <nav class="fs-pager" aria-label={texts.times_label}>
-                    { for earlier }
+                    { earlier }
                     <button type="button" class="fs-link-button" onclick={move |_| on_later.emit(())}>{ texts.later }</button>
                 </nav>
             </section>
@@ -440,7 +440,7 @@ impl View<'_> {
                 </>
             }
         });
-        html! { <div class="fs-notice fs-empty"><p>{ texts.no_slots }</p>{ for next }</div> }
+        html! { <div class="fs-notice fs-empty"><p>{ texts.no_slots }</p>{ next }</div> }
     }
 
     fn details(&self) -> Html {

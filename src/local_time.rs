@@ -2,7 +2,7 @@
 //! time-zone database ships in the wasm), and slots grouped into the
 //! visitor's own days.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use firststep_protocol::Slot;
@@ -50,66 +50,77 @@ fn surely_same_day(seconds: u32) -> Duration {
 }
 
 /// Formatters for one locale and the visitor's zone, made once: making one
-/// costs far more than using it, and a page of times uses hundreds.
+/// costs far more than using it, and a page of times uses hundreds. They are
+/// made on first use, not with the clock: the first one loads the browser's
+/// locale data (20–50 ms here), which had better happen while the widget's
+/// first requests are on their way than before they leave.
 pub struct LocalClock {
     locale: String,
+    formats: OnceCell<Formats>,
+    /// The clock of the last other zone asked for (the practice's).
+    other_time: RefCell<Option<(String, DateTimeFormat)>>,
+}
+
+struct Formats {
     visitor_zone: String,
     parts: DateTimeFormat,
     day: DateTimeFormat,
     short_day: DateTimeFormat,
     time: DateTimeFormat,
     zone_name: DateTimeFormat,
-    /// The clock of the last other zone asked for (the practice's).
-    other_time: RefCell<Option<(String, DateTimeFormat)>>,
 }
 
 impl LocalClock {
     /// The browser's own zone, with texts in `locale`.
     pub fn in_browser_zone(locale: &str) -> Self {
-        let zone = Reflect::get(
-            &DateTimeFormat::new(&Array::new(), &Object::new()).resolved_options(),
-            &"timeZone".into(),
-        )
-        .ok()
-        .and_then(|z| z.as_string())
-        .unwrap_or_else(|| "UTC".into());
-        Self::new(locale, &zone)
-    }
-
-    pub fn new(locale: &str, visitor_zone: &str) -> Self {
-        let make = |options: &[(&str, &str)]| formatter(locale, visitor_zone, options);
         Self {
             locale: locale.to_owned(),
-            visitor_zone: visitor_zone.to_owned(),
-            parts: formatter(
-                "en-US",
-                visitor_zone,
-                &[
-                    ("year", "numeric"),
-                    ("month", "numeric"),
-                    ("day", "numeric"),
-                    ("hour", "numeric"),
-                    ("minute", "numeric"),
-                    ("second", "numeric"),
-                    // 0–23: some engines write midnight as 24 otherwise.
-                    ("hourCycle", "h23"),
-                ],
-            ),
-            day: make(&[("weekday", "long"), ("month", "long"), ("day", "numeric")]),
-            short_day: make(&[("weekday", "short"), ("month", "short"), ("day", "numeric")]),
-            time: make(&[("hour", "numeric"), ("minute", "2-digit")]),
-            zone_name: make(&[("timeZoneName", "long")]),
+            formats: OnceCell::new(),
             other_time: RefCell::new(None),
         }
     }
 
+    fn formats(&self) -> &Formats {
+        self.formats.get_or_init(|| {
+            let zone = Reflect::get(
+                &DateTimeFormat::new(&Array::new(), &Object::new()).resolved_options(),
+                &"timeZone".into(),
+            )
+            .ok()
+            .and_then(|z| z.as_string())
+            .unwrap_or_else(|| "UTC".into());
+            let make = |options: &[(&str, &str)]| formatter(&self.locale, &zone, options);
+            Formats {
+                parts: formatter(
+                    "en-US",
+                    &zone,
+                    &[
+                        ("year", "numeric"),
+                        ("month", "numeric"),
+                        ("day", "numeric"),
+                        ("hour", "numeric"),
+                        ("minute", "numeric"),
+                        ("second", "numeric"),
+                        // 0–23: some engines write midnight as 24 otherwise.
+                        ("hourCycle", "h23"),
+                    ],
+                ),
+                day: make(&[("weekday", "long"), ("month", "long"), ("day", "numeric")]),
+                short_day: make(&[("weekday", "short"), ("month", "short"), ("day", "numeric")]),
+                time: make(&[("hour", "numeric"), ("minute", "2-digit")]),
+                zone_name: make(&[("timeZoneName", "long")]),
+                visitor_zone: zone,
+            }
+        })
+    }
+
     pub fn visitor_zone(&self) -> &str {
-        &self.visitor_zone
+        &self.formats().visitor_zone
     }
 
     /// The visitor's local date at `instant`, and the seconds since its midnight.
     pub fn local_date_and_time(&self, instant: DateTime<Utc>) -> (NaiveDate, u32) {
-        let parts = self.parts.format_to_parts(&date(instant));
+        let parts = self.formats().parts.format_to_parts(&date(instant));
         let mut found = [0u32; 6];
         for part in parts.iter() {
             let kind = Reflect::get(&part, &"type".into())
@@ -136,17 +147,17 @@ impl LocalClock {
 
     /// "Tuesday, December 1".
     pub fn day(&self, instant: DateTime<Utc>) -> String {
-        format(&self.day, instant)
+        format(&self.formats().day, instant)
     }
 
     /// "Tue, Dec 1".
     pub fn short_day(&self, instant: DateTime<Utc>) -> String {
-        format(&self.short_day, instant)
+        format(&self.formats().short_day, instant)
     }
 
     /// "9:00 AM" in the visitor's zone.
     pub fn time(&self, instant: DateTime<Utc>) -> String {
-        format(&self.time, instant)
+        format(&self.formats().time, instant)
     }
 
     /// "3:00 PM" in another zone (the practice's).
@@ -167,7 +178,9 @@ impl LocalClock {
     /// The visitor's zone in words, as it reads at `instant`
     /// ("Central European Standard Time").
     pub fn zone_name(&self, instant: DateTime<Utc>) -> String {
-        self.zone_name
+        let formats = self.formats();
+        formats
+            .zone_name
             .format_to_parts(&date(instant))
             .iter()
             .find(|part| {
@@ -179,7 +192,7 @@ impl LocalClock {
             })
             .and_then(|part| Reflect::get(&part, &"value".into()).ok())
             .and_then(|v| v.as_string())
-            .unwrap_or_else(|| self.visitor_zone.clone())
+            .unwrap_or_else(|| formats.visitor_zone.clone())
     }
 }
 

@@ -14,6 +14,8 @@ use firststep_protocol::{
 use js_sys::{Array, Date, Object, Reflect, JSON};
 use wasm_bindgen::JsValue;
 
+use crate::local_time::js_date;
+
 /// A protocol type read from a value of `JSON.parse`; `None` when the value
 /// does not have the documented shape.
 pub trait FromJson: Sized {
@@ -83,9 +85,7 @@ fn instant_from(value: &Json) -> Option<DateTime<Utc>> {
 /// An instant as the adapter writes it: RFC 3339 in UTC, whole seconds
 /// (`2026-12-01T14:00:00Z`).
 pub fn instant_text(instant: DateTime<Utc>) -> String {
-    let text = String::from(
-        Date::new(&JsValue::from_f64(instant.timestamp_millis() as f64)).to_iso_string(),
-    );
+    let text = String::from(js_date(instant).to_iso_string());
     text.replace(".000Z", "Z")
 }
 

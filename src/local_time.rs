@@ -82,13 +82,7 @@ impl LocalClock {
 
     fn formats(&self) -> &Formats {
         self.formats.get_or_init(|| {
-            let zone = Reflect::get(
-                &DateTimeFormat::new(&Array::new(), &Object::new()).resolved_options(),
-                &"timeZone".into(),
-            )
-            .ok()
-            .and_then(|z| z.as_string())
-            .unwrap_or_else(|| "UTC".into());
+            let zone = browser_zone();
             let make = |options: &[(&str, &str)]| formatter(&self.locale, &zone, options);
             Formats {
                 parts: formatter(
@@ -107,7 +101,7 @@ impl LocalClock {
                 ),
                 day: make(&[("weekday", "long"), ("month", "long"), ("day", "numeric")]),
                 short_day: make(&[("weekday", "short"), ("month", "short"), ("day", "numeric")]),
-                time: make(&[("hour", "numeric"), ("minute", "2-digit")]),
+                time: make(CLOCK_TIME),
                 zone_name: make(&[("timeZoneName", "long")]),
                 visitor_zone: zone,
             }
@@ -120,16 +114,10 @@ impl LocalClock {
 
     /// The visitor's local date at `instant`, and the seconds since its midnight.
     pub fn local_date_and_time(&self, instant: DateTime<Utc>) -> (NaiveDate, u32) {
-        let parts = self.formats().parts.format_to_parts(&date(instant));
+        let parts = self.formats().parts.format_to_parts(&js_date(instant));
         let mut found = [0u32; 6];
         for part in parts.iter() {
-            let kind = Reflect::get(&part, &"type".into())
-                .ok()
-                .and_then(|v| v.as_string());
-            let value = Reflect::get(&part, &"value".into())
-                .ok()
-                .and_then(|v| v.as_string());
-            let index = match kind.as_deref() {
+            let index = match text_of(&part, "type").as_deref() {
                 Some("year") => 0,
                 Some("month") => 1,
                 Some("day") => 2,
@@ -138,7 +126,9 @@ impl LocalClock {
                 Some("second") => 5,
                 _ => continue,
             };
-            found[index] = value.and_then(|v| v.parse().ok()).unwrap_or_default();
+            found[index] = text_of(&part, "value")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_default();
         }
         let [year, month, day, hour, minute, second] = found;
         let date = NaiveDate::from_ymd_opt(year as i32, month, day).unwrap_or_default();
@@ -164,11 +154,7 @@ impl LocalClock {
     pub fn time_in(&self, instant: DateTime<Utc>, zone: &str) -> String {
         let mut other = self.other_time.borrow_mut();
         if other.as_ref().is_none_or(|(made_for, _)| made_for != zone) {
-            let clock = formatter(
-                &self.locale,
-                zone,
-                &[("hour", "numeric"), ("minute", "2-digit")],
-            );
+            let clock = formatter(&self.locale, zone, CLOCK_TIME);
             *other = Some((zone.to_owned(), clock));
         }
         let (_, clock) = other.as_ref().expect("made above");
@@ -181,19 +167,29 @@ impl LocalClock {
         let formats = self.formats();
         formats
             .zone_name
-            .format_to_parts(&date(instant))
+            .format_to_parts(&js_date(instant))
             .iter()
-            .find(|part| {
-                Reflect::get(part, &"type".into())
-                    .ok()
-                    .and_then(|v| v.as_string())
-                    .as_deref()
-                    == Some("timeZoneName")
-            })
-            .and_then(|part| Reflect::get(&part, &"value".into()).ok())
-            .and_then(|v| v.as_string())
+            .find(|part| text_of(part, "type").as_deref() == Some("timeZoneName"))
+            .and_then(|part| text_of(&part, "value"))
             .unwrap_or_else(|| formats.visitor_zone.clone())
     }
+}
+
+/// "9:00 AM", "15:00": hours and minutes as the locale writes them.
+const CLOCK_TIME: &[(&str, &str)] = &[("hour", "numeric"), ("minute", "2-digit")];
+
+/// The zone the browser runs in ("Europe/Berlin").
+fn browser_zone() -> String {
+    text_of(
+        &DateTimeFormat::new(&Array::new(), &Object::new()).resolved_options(),
+        "timeZone",
+    )
+    .unwrap_or_else(|| "UTC".into())
+}
+
+/// A string property of a JS object, if it is one.
+fn text_of(object: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(object, &key.into()).ok()?.as_string()
 }
 
 fn formatter(locale: &str, zone: &str, options: &[(&str, &str)]) -> DateTimeFormat {
@@ -209,14 +205,15 @@ fn formatter(locale: &str, zone: &str, options: &[(&str, &str)]) -> DateTimeForm
     DateTimeFormat::new(&locales, &settings)
 }
 
-fn date(instant: DateTime<Utc>) -> Date {
+/// The instant as a JS `Date`.
+pub fn js_date(instant: DateTime<Utc>) -> Date {
     Date::new(&JsValue::from_f64(instant.timestamp_millis() as f64))
 }
 
 fn format(formatter: &DateTimeFormat, instant: DateTime<Utc>) -> String {
     formatter
         .format()
-        .call1(&JsValue::NULL, &date(instant))
+        .call1(&JsValue::NULL, &js_date(instant))
         .ok()
         .and_then(|text| text.as_string())
         .unwrap_or_default()

@@ -10,7 +10,7 @@ gz() { gzip -9 -c "$@" | wc -c; }
 raw() { cat "$@" | wc -c; }
 row() { printf '%-34s %9s B %9s B gzip\n' "$1" "$2" "$3"; }
 
-js_files=(dist/firststep.js dist/firststep-widget.js $(find dist/snippets -name '*.js' | sort))
+js_files=(dist/firststep.js dist/element.js dist/firststep-widget.js)
 wasm_gz=$(gz dist/firststep-widget_bg.wasm)
 js_gz=0; for f in "${js_files[@]}"; do js_gz=$((js_gz + $(gz "$f"))); done
 

@@ -8,6 +8,8 @@ use firststep_protocol::{
     IDEMPOTENCY_KEY_HEADER,
 };
 use gloo_net::http::{Request, Response};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::json::{self, instant_text, FromJson};
 
@@ -125,21 +127,30 @@ impl AdapterClient {
 
 async fn answer<T: FromJson>(sent: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
     let response = sent.map_err(|_| ApiError::Offline)?;
-    // A body cut off mid-way reads as no body: judged by the status alone below.
-    let body = response.text().await.unwrap_or_default();
-    if response.ok() {
-        return json::parse(&body).ok_or(ApiError::Unexpected(ErrorCode::Other));
-    }
+    let (ok, status) = (response.ok(), response.status());
     let retry_after = response
         .headers()
         .get("retry-after")
         .and_then(|v| v.parse().ok());
-    let status = response.status();
-    match json::parse::<Problem>(&body) {
+    // A body cut off mid-way, or not JSON, reads as no body: judged by the status alone below.
+    let body = json_body(response.into()).await;
+    if ok {
+        return body
+            .and_then(json::read)
+            .ok_or(ApiError::Unexpected(ErrorCode::Other));
+    }
+    match body.and_then(json::read::<Problem>) {
         Some(problem) => Err(ApiError::from_problem(problem, retry_after)),
         // Not the adapter speaking (a proxy, say): judge by the status alone.
         None if status == 429 => Err(ApiError::RateLimited { retry_after }),
         None if status >= 500 => Err(ApiError::Unavailable),
         None => Err(ApiError::Unexpected(ErrorCode::Other)),
     }
+}
+
+/// The body parsed by the browser itself: a slots list is some 80 KB, and
+/// taking it into the wasm as text only to hand it back to `JSON.parse`
+/// copied it twice.
+async fn json_body(response: web_sys::Response) -> Option<JsValue> {
+    JsFuture::from(response.json().ok()?).await.ok()
 }

@@ -9,21 +9,28 @@ use yew::AppHandle;
 
 use crate::app::{App, AppProps};
 
-const TAG: &str = "firststep-booking";
-const STYLES: &str = include_str!("../styles/widget.css");
+// styles/widget.css, without its comments (build.rs).
+const STYLES: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
 
-#[wasm_bindgen(module = "/js/element.js")]
-extern "C" {
-    #[wasm_bindgen(js_name = defineBookingElement)]
-    fn define_booking_element(tag: &str, mount: &Closure<dyn Fn(HtmlElement) -> JsValue>);
-}
-
-pub(crate) fn register() {
-    let mount =
-        Closure::<dyn Fn(HtmlElement) -> JsValue>::new(|host| WidgetHandle::mount(host).into());
-    define_booking_element(TAG, &mount);
-    // The element class calls it for every element, for as long as the page lives.
-    mount.forget();
+/// Renders a widget into `host`'s shadow root: called by the element class
+/// (js/element.js) when a `<firststep-booking>` joins the page.
+#[wasm_bindgen]
+pub fn mount(host: HtmlElement) -> WidgetHandle {
+    let shadow = host.shadow_root().unwrap_or_else(|| {
+        host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+            .expect("attachShadow")
+    });
+    adopt_styles(&shadow);
+    let document = host.owner_document().expect("an element in a document");
+    let root = document.create_element("div").expect("a div");
+    shadow
+        .append_child(&root)
+        .expect("the app's root in the shadow root");
+    let app = yew::Renderer::<App>::with_root_and_props(root, props_of(&host)).render();
+    WidgetHandle {
+        host,
+        app: Some(app),
+    }
 }
 
 /// One mounted widget, owned by its element.
@@ -35,24 +42,6 @@ pub struct WidgetHandle {
 
 #[wasm_bindgen]
 impl WidgetHandle {
-    fn mount(host: HtmlElement) -> WidgetHandle {
-        let shadow = host.shadow_root().unwrap_or_else(|| {
-            host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-                .expect("attachShadow")
-        });
-        adopt_styles(&shadow);
-        let document = host.owner_document().expect("an element in a document");
-        let root = document.create_element("div").expect("a div");
-        shadow
-            .append_child(&root)
-            .expect("the app's root in the shadow root");
-        let app = yew::Renderer::<App>::with_root_and_props(root, props_of(&host)).render();
-        WidgetHandle {
-            host,
-            app: Some(app),
-        }
-    }
-
     /// Called when an observed attribute changes.
     pub fn update(&mut self) {
         if let Some(app) = self.app.as_mut() {

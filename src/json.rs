@@ -11,8 +11,10 @@ use firststep_protocol::{
     BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ErrorCode, FieldRule,
     FormSettings, PracticeInfo, Problem, ServiceInfo, Slot, SlotList,
 };
-use js_sys::{Array, Date, Object, Reflect, JSON};
-use wasm_bindgen::JsValue;
+use js_sys::{Array, JsString, Object, Reflect, JSON};
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
 
 use crate::local_time::js_date;
 
@@ -22,25 +24,29 @@ pub trait FromJson: Sized {
     fn from_json(json: &Json) -> Option<Self>;
 }
 
-/// Parses `text` and reads it as `T`.
-pub fn parse<T: FromJson>(text: &str) -> Option<T> {
-    T::from_json(&Json(JSON::parse(text).ok()?))
+/// Reads a value of `JSON.parse` (or of `Response.json()`) as `T`.
+pub fn read<T: FromJson>(value: JsValue) -> Option<T> {
+    T::from_json(&Json(value))
 }
 
 /// One value of parsed JSON.
 pub struct Json(JsValue);
 
 impl Json {
-    fn field(&self, name: &str) -> Json {
-        Json(Reflect::get(&self.0, &name.into()).unwrap_or(JsValue::UNDEFINED))
+    fn field(&self, name: &'static str) -> Json {
+        Json(Reflect::get(&self.0, &key(name)).unwrap_or(JsValue::UNDEFINED))
     }
 
-    fn string(&self, name: &str) -> Option<String> {
+    fn string(&self, name: &'static str) -> Option<String> {
         self.field(name).0.as_string()
     }
 
     /// A field that may be `null` or absent; present but of another type is malformed.
-    fn optional<T>(&self, name: &str, read: impl Fn(&Json) -> Option<T>) -> Option<Option<T>> {
+    fn optional<T>(
+        &self,
+        name: &'static str,
+        read: impl Fn(&Json) -> Option<T>,
+    ) -> Option<Option<T>> {
         let value = self.field(name);
         if value.0.is_null() || value.0.is_undefined() {
             Some(None)
@@ -49,19 +55,19 @@ impl Json {
         }
     }
 
-    fn optional_string(&self, name: &str) -> Option<Option<String>> {
+    fn optional_string(&self, name: &'static str) -> Option<Option<String>> {
         self.optional(name, |v| v.0.as_string())
     }
 
-    fn number(&self, name: &str) -> Option<f64> {
+    fn number(&self, name: &'static str) -> Option<f64> {
         self.field(name).0.as_f64()
     }
 
-    fn instant(&self, name: &str) -> Option<DateTime<Utc>> {
+    fn instant(&self, name: &'static str) -> Option<DateTime<Utc>> {
         instant_from(&self.field(name))
     }
 
-    fn list<T: FromJson>(&self, name: &str) -> Option<Vec<T>> {
+    fn list<T: FromJson>(&self, name: &'static str) -> Option<Vec<T>> {
         let value = self.field(name).0;
         if !Array::is_array(&value) {
             return None;
@@ -73,9 +79,33 @@ impl Json {
     }
 }
 
+/// The JS string for a field name, made once: a list of slots asks for
+/// "start" and "end" thousands of times. (wasm-bindgen's own interning
+/// would weigh on every string the widget passes, and cost 1.5 KB.)
+fn key(name: &'static str) -> JsValue {
+    thread_local! {
+        static KEYS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+    }
+    KEYS.with_borrow_mut(|keys| {
+        if let Some((_, key)) = keys.iter().find(|(known, _)| *known == name) {
+            return key.clone();
+        }
+        let key = JsValue::from_str(name);
+        keys.push((name, key.clone()));
+        key
+    })
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Date.parse` of a JS string as it is, not copied into the wasm and back.
+    #[wasm_bindgen(js_namespace = Date, js_name = parse)]
+    fn parse_date(text: &JsString) -> f64;
+}
+
 fn instant_from(value: &Json) -> Option<DateTime<Utc>> {
     // The protocol's instants are RFC 3339, which `Date.parse` reads exactly.
-    let millis = Date::parse(&value.0.as_string()?);
+    let millis = parse_date(value.0.dyn_ref()?);
     if millis.is_nan() {
         return None;
     }
@@ -223,6 +253,10 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
+    }
+
+    fn parse<T: FromJson>(text: &str) -> Option<T> {
+        read(JSON::parse(text).ok()?)
     }
 
     fn read_back<T: serde::Serialize + FromJson + PartialEq + std::fmt::Debug>(value: T) {

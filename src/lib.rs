@@ -27,8 +27,7 @@ mod local_time;
 mod state;
 
 pub use app::{App, AppProps};
-
-use wasm_bindgen::prelude::*;
+pub use element::{mount, WidgetHandle};
 
 /// A free-list allocator a tenth the size of Rust's default (dlmalloc): the
 /// widget makes small, short-lived allocations, and the download is what counts.
@@ -36,9 +35,3 @@ use wasm_bindgen::prelude::*;
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
-
-/// Registers `<firststep-booking>` as soon as the module is loaded.
-#[wasm_bindgen(start)]
-pub fn start() {
-    element::register();
-}

@@ -13,8 +13,8 @@ use crate::state::Day;
 
 /// Groups ascending slots into the visitor's days. `local` gives the
 /// visitor's date and the seconds since their midnight at an instant; asking
-/// it is costly (`Intl`, about 0.2 ms), so it is asked again only near the
-/// next midnight, not for every slot.
+/// it crosses into JS seven times, so it is asked again only near the next
+/// midnight, not for every slot.
 pub fn group_by_day(
     slots: Vec<Slot>,
     local: impl Fn(DateTime<Utc>) -> (NaiveDate, u32),
@@ -63,7 +63,6 @@ pub struct LocalClock {
 
 struct Formats {
     visitor_zone: String,
-    parts: DateTimeFormat,
     day: DateTimeFormat,
     short_day: DateTimeFormat,
     time: DateTimeFormat,
@@ -85,20 +84,6 @@ impl LocalClock {
             let zone = browser_zone();
             let make = |options: &[(&str, &str)]| formatter(&self.locale, &zone, options);
             Formats {
-                parts: formatter(
-                    "en-US",
-                    &zone,
-                    &[
-                        ("year", "numeric"),
-                        ("month", "numeric"),
-                        ("day", "numeric"),
-                        ("hour", "numeric"),
-                        ("minute", "numeric"),
-                        ("second", "numeric"),
-                        // 0–23: some engines write midnight as 24 otherwise.
-                        ("hourCycle", "h23"),
-                    ],
-                ),
                 day: make(&[("weekday", "long"), ("month", "long"), ("day", "numeric")]),
                 short_day: make(&[("weekday", "short"), ("month", "short"), ("day", "numeric")]),
                 time: make(CLOCK_TIME),
@@ -112,27 +97,18 @@ impl LocalClock {
         &self.formats().visitor_zone
     }
 
-    /// The visitor's local date at `instant`, and the seconds since its midnight.
+    /// The visitor's local date at `instant`, and the seconds since its
+    /// midnight, by the JS `Date`'s own clock: the browser's zone is the
+    /// visitor's, and reading it needs no `Intl` formatter.
     pub fn local_date_and_time(&self, instant: DateTime<Utc>) -> (NaiveDate, u32) {
-        let parts = self.formats().parts.format_to_parts(&js_date(instant));
-        let mut found = [0u32; 6];
-        for part in parts.iter() {
-            let index = match text_of(&part, "type").as_deref() {
-                Some("year") => 0,
-                Some("month") => 1,
-                Some("day") => 2,
-                Some("hour") => 3,
-                Some("minute") => 4,
-                Some("second") => 5,
-                _ => continue,
-            };
-            found[index] = text_of(&part, "value")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_default();
-        }
-        let [year, month, day, hour, minute, second] = found;
-        let date = NaiveDate::from_ymd_opt(year as i32, month, day).unwrap_or_default();
-        (date, hour * 3_600 + minute * 60 + second)
+        let local = js_date(instant);
+        let date = NaiveDate::from_ymd_opt(
+            local.get_full_year() as i32,
+            local.get_month() + 1,
+            local.get_date(),
+        );
+        let seconds = local.get_hours() * 3_600 + local.get_minutes() * 60 + local.get_seconds();
+        (date.unwrap_or_default(), seconds)
     }
 
     /// "Tuesday, December 1".

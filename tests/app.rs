@@ -400,7 +400,7 @@ async fn speaks_spanish_when_asked() {
 #[wasm_bindgen_test]
 async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attributes() {
     let _adapter = adapter(|_| created_json("pending"));
-    firststep_widget::start();
+    define_element();
     let element = document().create_element("firststep-booking").unwrap();
     element
         .set_attribute("api", "https://adapter.test/")
@@ -436,7 +436,7 @@ async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attribute
 #[wasm_bindgen_test]
 async fn several_elements_on_one_page_work_independently() {
     let _adapter = adapter(|_| created_json("pending"));
-    firststep_widget::start();
+    define_element();
     let make = |locale: &str| {
         let element = document().create_element("firststep-booking").unwrap();
         element

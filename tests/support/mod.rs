@@ -264,3 +264,19 @@ pub async fn next_task() {
     });
     JsFuture::from(promise).await.unwrap();
 }
+
+#[wasm_bindgen(module = "/js/element.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = defineBookingElement)]
+    fn define_booking_element(mount: &Closure<dyn Fn(HtmlElement) -> JsValue>);
+}
+
+/// Defines `<firststep-booking>` with the element class that firststep.js
+/// defines it with (once a page, as there).
+pub fn define_element() {
+    let mount =
+        Closure::<dyn Fn(HtmlElement) -> JsValue>::new(|host| firststep_widget::mount(host).into());
+    define_booking_element(&mount);
+    // The class calls it for every element, for as long as the page lives.
+    mount.forget();
+}

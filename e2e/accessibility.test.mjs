@@ -39,6 +39,8 @@ test('loading, times, form with problems, and success have no violations', async
   await widget(page).locator('.fs-time').first().waitFor();
   await audit(page, 'times');
 
+  // The second day: late in a UTC day, the first has only a few times left.
+  await widget(page).locator('.fs-day').nth(1).click();
   await widget(page).locator('.fs-time').nth(3).click();
   await widget(page).getByRole('button', { name: 'Send request' }).click();
   await widget(page).locator('.fs-error').first().waitFor();

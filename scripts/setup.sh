@@ -43,10 +43,10 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qxF "wasm-bindgen $wasm_bindgen_
   cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
-step "Chromium and ChromeDriver (Debian)"
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+step "Chromium and ChromeDriver for the browser tests, zopfli for the widget's .gz copies (Debian)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v zopfli >/dev/null; then
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver zopfli
 fi
 
 step "npm packages (wasm-opt, playwright-core, axe-core)"

@@ -12,7 +12,7 @@ use yew::prelude::*;
 
 use crate::api::{AdapterClient, ApiError};
 use crate::components::{
-    BookingForm, Confirmation, DayChoice, DayList, LoadingSkeleton, ProblemNotice, TimeChoice,
+    loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, TimeChoice,
     TimeList,
 };
 use crate::events::HostEvents;
@@ -221,7 +221,7 @@ pub fn App(props: &AppProps) -> Html {
     let service = chosen_service(practice.as_ref(), service_id.as_deref());
     let body = match (&state.practice, service) {
         (Load::Failed(error), _) => view.problem(error),
-        (Load::Loading, _) => html! { <LoadingSkeleton /> },
+        (Load::Loading, _) => loading_skeleton(),
         (Load::Loaded(_), None) => view.problem(&ApiError::UnknownService),
         (Load::Loaded(_), Some(_)) => match step {
             Step::Done => view.confirmation(&client),
@@ -291,8 +291,8 @@ impl View<'_> {
             error,
             ApiError::Offline | ApiError::Unavailable | ApiError::RateLimited { .. }
         );
-        let on_retry = retryable.then(|| self.dispatch(|| Action::Retry));
-        html! { <ProblemNotice message={self.message(error)} {on_retry} retry_label={self.texts.try_again} /> }
+        let retry = retryable.then(|| (self.texts.try_again, self.dispatch(|| Action::Retry)));
+        problem_notice(self.message(error), retry)
     }
 
     /// What the live region announces.
@@ -344,7 +344,7 @@ impl View<'_> {
             html! { <div class="fs-notice fs-problem" role="alert"><p>{ texts.slot_taken }</p></div> }
         });
         let content = match &state.days {
-            Load::Loading => html! { <LoadingSkeleton /> },
+            Load::Loading => loading_skeleton(),
             Load::Failed(error) => self.problem(error),
             Load::Loaded(days) if days.is_empty() => self.no_slots(),
             Load::Loaded(days) => {
@@ -500,16 +500,15 @@ impl View<'_> {
             return Html::default();
         };
         let (title, detail) = self.outcome(created.booking.status);
-        html! {
-            <Confirmation
-                title={title}
-                detail={detail}
-                time={self.time_in_words(created.booking.start)}
-                calendar_url={client.calendar_file_url(created)}
-                calendar_label={self.texts.add_to_calendar}
-                heading={self.heading.clone()}
-            />
+        Confirmation {
+            title,
+            detail,
+            time: self.time_in_words(created.booking.start),
+            calendar_url: client.calendar_file_url(created),
+            calendar_label: self.texts.add_to_calendar,
+            heading: self.heading.clone(),
         }
+        .view()
     }
 }
 

@@ -18,14 +18,16 @@ const STYLES: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.css"));
 pub fn mount(host: HtmlElement) -> WidgetHandle {
     let shadow = host.shadow_root().unwrap_or_else(|| {
         host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-            .expect("attachShadow")
+            .expect_throw("attachShadow")
     });
     adopt_styles(&shadow);
-    let document = host.owner_document().expect("an element in a document");
-    let root = document.create_element("div").expect("a div");
+    let document = host
+        .owner_document()
+        .expect_throw("an element in a document");
+    let root = document.create_element("div").expect_throw("a div");
     shadow
         .append_child(&root)
-        .expect("the app's root in the shadow root");
+        .expect_throw("the app's root in the shadow root");
     let app = yew::Renderer::<App>::with_root_and_props(root, props_of(&host)).render();
     WidgetHandle {
         host,

@@ -120,7 +120,10 @@ impl Texts {
 
 /// `{}` in a text, filled in.
 pub fn fill(text: &str, value: &str) -> String {
-    text.replacen("{}", value, 1)
+    match text.split_once('{') {
+        Some((before, after)) => [before, value, after.strip_prefix('}').unwrap_or(after)].concat(),
+        None => text.to_owned(),
+    }
 }
 
 static ENGLISH: Texts = Texts {

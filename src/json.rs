@@ -116,7 +116,10 @@ fn instant_from(value: &Json) -> Option<DateTime<Utc>> {
 /// (`2026-12-01T14:00:00Z`).
 pub fn instant_text(instant: DateTime<Utc>) -> String {
     let text = String::from(js_date(instant).to_iso_string());
-    text.replace(".000Z", "Z")
+    match text.strip_suffix(".000Z") {
+        Some(seconds) => format!("{seconds}Z"),
+        None => text,
+    }
 }
 
 impl FromJson for PracticeInfo {

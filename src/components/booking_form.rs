@@ -1,5 +1,5 @@
 use firststep_protocol::FieldRule;
-use web_sys::{HtmlElement, HtmlInputElement, HtmlTextAreaElement};
+use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
 use crate::form::{Field, FieldProblem, FormFields};
@@ -69,59 +69,54 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
         })
     };
 
+    let problem = |field: Field| {
+        props
+            .problems
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, p)| texts.problem(field, *p))
+    };
+    let on_edit = |field: Field| {
+        let on_edit = props.on_edit.clone();
+        // Read as an input's: a text area's `value` is the same property.
+        Callback::from(move |e: InputEvent| {
+            on_edit.emit((field, e.target_unchecked_into::<HtmlInputElement>().value()));
+        })
+    };
     let text_field = |field: Field,
                       label: &str,
                       kind: &str,
                       autocomplete: &str,
                       value: &str,
                       required: bool| {
-        let problem = props
-            .problems
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, p)| texts.problem(field, *p));
+        let problem = problem(field);
         let id = field_id(field);
-        let error_id = format!("{id}-error");
-        let on_edit = props.on_edit.clone();
-        let oninput = Callback::from(move |e: InputEvent| {
-            on_edit.emit((field, e.target_unchecked_into::<HtmlInputElement>().value()));
-        });
-        html! {
-            <div class={if problem.is_some() { "fs-field fs-invalid" } else { "fs-field" }}>
-                <label for={id}>
-                    { label }
-                    { (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
-                </label>
-                <input id={id} name={id} type={kind.to_owned()} autocomplete={autocomplete.to_owned()}
-                    value={value.to_owned()} required={required} ref={refs[field_index(field)].clone()}
-                    aria-invalid={problem.is_some().then_some("true")}
-                    aria-describedby={problem.is_some().then(|| error_id.clone())}
-                    {oninput} />
-                { problem.map(|message| html! { <p id={error_id} class="fs-error">{ message }</p> }) }
-            </div>
-        }
+        let control = html! {
+            <input id={id} name={id} type={kind.to_owned()} autocomplete={autocomplete.to_owned()}
+                value={value.to_owned()} required={required} ref={refs[field_index(field)].clone()}
+                aria-invalid={problem.is_some().then_some("true")}
+                aria-describedby={problem.is_some().then(|| error_id(field))}
+                oninput={on_edit(field)} />
+        };
+        labelled(
+            field,
+            label,
+            (!required).then_some(texts.optional),
+            problem,
+            control,
+        )
     };
 
     let note_field = (props.note != FieldRule::Hidden).then(|| {
-        let problem = props.problems.iter().find(|(f, _)| *f == Field::Note).map(|(_, p)| texts.problem(Field::Note, *p));
-        let on_edit = props.on_edit.clone();
-        let oninput = Callback::from(move |e: InputEvent| {
-            on_edit.emit((Field::Note, e.target_unchecked_into::<HtmlTextAreaElement>().value()));
-        });
+        let problem = problem(Field::Note);
         let required = props.note == FieldRule::Required;
-        html! {
-            <div class={if problem.is_some() { "fs-field fs-invalid" } else { "fs-field" }}>
-                <label for="fs-note">
-                    { texts.note }
-                    { (!required).then(|| html! { <span class="fs-optional">{ format!(" ({})", texts.optional) }</span> }) }
-                </label>
-                <textarea id="fs-note" name="fs-note" rows="3" maxlength="1000" value={props.form.note.clone()}
-                    required={required} ref={refs[field_index(Field::Note)].clone()}
-                    aria-invalid={problem.is_some().then_some("true")}
-                    aria-describedby={problem.is_some().then_some("fs-note-error")} {oninput} />
-                { problem.map(|message| html! { <p id="fs-note-error" class="fs-error">{ message }</p> }) }
-            </div>
-        }
+        let control = html! {
+            <textarea id="fs-note" name="fs-note" rows="3" maxlength="1000" value={props.form.note.clone()}
+                required={required} ref={refs[field_index(Field::Note)].clone()}
+                aria-invalid={problem.is_some().then_some("true")}
+                aria-describedby={problem.is_some().then(|| error_id(Field::Note))} oninput={on_edit(Field::Note)} />
+        };
+        labelled(Field::Note, texts.note, (!required).then_some(texts.optional), problem, control)
     });
 
     let consent_problem = props.problems.iter().any(|(f, _)| *f == Field::Consent);
@@ -154,7 +149,7 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
             <div class="fs-honeypot" aria-hidden="true">
                 <label>{ texts.website }<input type="text" name="website" tabindex="-1" autocomplete="off" /></label>
             </div>
-            <div class={if consent_problem { "fs-field fs-consent fs-invalid" } else { "fs-field fs-consent" }}>
+            <div class="fs-field fs-consent">
                 <input id="fs-consent" type="checkbox" checked={props.form.consent} required=true
                     ref={refs[field_index(Field::Consent)].clone()}
                     aria-invalid={consent_problem.then_some("true")}
@@ -172,7 +167,7 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
             { props.failure.as_ref().map(|message| html! {
                 <div class="fs-notice fs-problem" role="alert"><p>{ message.clone() }</p></div>
             }) }
-            <button type="submit" class="fs-button fs-primary" disabled={props.sending} aria-disabled={props.sending.to_string()}>
+            <button type="submit" class="fs-button fs-primary" disabled={props.sending} aria-disabled={if props.sending { "true" } else { "false" }}>
                 { submit_label }
             </button>
         </form>
@@ -196,5 +191,29 @@ fn field_id(field: Field) -> &'static str {
         Field::Phone => "fs-phone",
         Field::Note => "fs-note",
         Field::Consent | Field::Other => "fs-consent",
+    }
+}
+
+fn error_id(field: Field) -> String {
+    format!("{}-error", field_id(field))
+}
+
+/// A field's label (marked optional when it is), its control, and its problem in words.
+fn labelled(
+    field: Field,
+    label: &str,
+    optional: Option<&str>,
+    problem: Option<&str>,
+    control: Html,
+) -> Html {
+    html! {
+        <div class="fs-field">
+            <label for={field_id(field)}>
+                { label }
+                { optional.map(|optional| html! { <span class="fs-optional">{ format!(" ({optional})") }</span> }) }
+            </label>
+            { control }
+            { problem.map(|message| html! { <p id={error_id(field)} class="fs-error">{ message.to_owned() }</p> }) }
+        </div>
     }
 }

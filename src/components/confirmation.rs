@@ -1,29 +1,29 @@
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct ConfirmationProps {
+/// The end of the visit: what happens next, and the time to keep.
+pub struct Confirmation<'a> {
     /// "Request sent" or "Booked".
-    pub title: AttrValue,
-    pub detail: AttrValue,
+    pub title: &'a str,
+    pub detail: &'a str,
     /// The booked time in words, in both zones when they differ.
-    pub time: AttrValue,
-    pub calendar_url: AttrValue,
-    pub calendar_label: AttrValue,
+    pub time: String,
+    pub calendar_url: String,
+    pub calendar_label: &'a str,
     /// Focused when the confirmation appears.
     pub heading: NodeRef,
 }
 
-/// The end of the visit: what happens next, and the time to keep.
-#[component]
-pub fn Confirmation(props: &ConfirmationProps) -> Html {
-    html! {
-        <div class="fs-confirmation">
-            <h3 class="fs-step-heading" tabindex="-1" ref={props.heading.clone()}>{ props.title.clone() }</h3>
-            <p>{ props.detail.clone() }</p>
-            <p class="fs-confirmed-time"><strong>{ props.time.clone() }</strong></p>
-            <a class="fs-button fs-secondary" href={props.calendar_url.clone()} download="consultation.ics">
-                { props.calendar_label.clone() }
-            </a>
-        </div>
+impl Confirmation<'_> {
+    pub fn view(self) -> Html {
+        html! {
+            <div class="fs-confirmation">
+                <h3 class="fs-step-heading" tabindex="-1" ref={self.heading}>{ self.title }</h3>
+                <p>{ self.detail }</p>
+                <p class="fs-confirmed-time"><strong>{ self.time }</strong></p>
+                <a class="fs-button fs-secondary" href={self.calendar_url} download="consultation.ics">
+                    { self.calendar_label }
+                </a>
+            </div>
+        }
     }
 }

@@ -30,7 +30,7 @@ pub fn DayList(props: &DayListProps) -> Html {
                 let on_choose = props.on_choose.clone();
                 html! {
                     <li>
-                        <button type="button" class="fs-day" aria-pressed={pressed.to_string()}
+                        <button type="button" class="fs-day" aria-pressed={if pressed { "true" } else { "false" }}
                             onclick={move |_| on_choose.emit(date)}>
                             { &day.label }
                             <span class="fs-visually-hidden">{ &day.detail }</span>

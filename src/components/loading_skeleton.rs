@@ -3,8 +3,7 @@ use yew::prelude::*;
 /// Grey placeholders the size of the day and time buttons, so nothing jumps
 /// when the slots arrive. Hidden from assistive tech: the live region says
 /// "Loading" instead.
-#[component]
-pub fn LoadingSkeleton() -> Html {
+pub fn loading_skeleton() -> Html {
     html! {
         <div class="fs-skeleton" aria-hidden="true">
             <div class="fs-skeleton-row">

@@ -1,4 +1,8 @@
-//! The widget's parts, one function component per file.
+//! The widget's parts, one per file. Function components where Yew's
+//! skipping of renders with unchanged props pays (the form, the day and time
+//! lists); plain view functions for fragments with nothing to skip, since
+//! each function component adds some 0.6 KB gzip of Yew's lifecycle code
+//! to the download.
 
 mod booking_form;
 mod confirmation;
@@ -10,6 +14,6 @@ mod time_list;
 pub use booking_form::BookingForm;
 pub use confirmation::Confirmation;
 pub use day_list::{DayChoice, DayList};
-pub use loading_skeleton::LoadingSkeleton;
-pub use problem_notice::ProblemNotice;
+pub use loading_skeleton::loading_skeleton;
+pub use problem_notice::problem_notice;
 pub use time_list::{TimeChoice, TimeList};

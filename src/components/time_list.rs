@@ -34,7 +34,7 @@ pub fn TimeList(props: &TimeListProps) -> Html {
                 let on_choose = props.on_choose.clone();
                 html! {
                     <li>
-                        <button type="button" class="fs-time" aria-pressed={pressed.to_string()}
+                        <button type="button" class="fs-time" aria-pressed={if pressed { "true" } else { "false" }}
                             onclick={move |_| on_choose.emit(slot)}>
                             <span class="fs-time-visitor">{ &time.label }</span>
                             <span class="fs-visually-hidden">{ &time.context }</span>

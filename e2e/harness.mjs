@@ -12,12 +12,13 @@ import { chromium } from 'playwright-core';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Starts the adapter with e2e/practice.toml, plus `extraConfig` (TOML text)
- * if given; resolves to { url, stop }.
+ * Starts the adapter with `practiceFile` (the tests' practice, open around
+ * the clock, unless told), plus `extraConfig` (TOML text) if given; resolves
+ * to { url, stop }.
  */
-export async function startAdapter(extraConfig = '') {
+export async function startAdapter(extraConfig = '', practiceFile = 'e2e/practice.toml') {
   const folder = mkdtempSync(join(tmpdir(), 'firststep-e2e-'));
-  const practice = readFileSync(join(root, 'e2e', 'practice.toml'), 'utf8')
+  const practice = readFileSync(join(root, practiceFile), 'utf8')
     .replace('"../dist"', JSON.stringify(join(root, 'dist')))
     .replace('"../demo"', JSON.stringify(join(root, 'demo')));
   const config = join(folder, 'practice.toml');

@@ -192,6 +192,15 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
+    // The formatters, made while the first requests are on their way: after
+    // the tasks above have sent them, before the answers come back.
+    {
+        let clock = clock.clone();
+        use_effect_with(locale.clone(), move |_| {
+            spawn_local(async move { clock.prepare() })
+        });
+    }
+
     // Focus follows the visitor from step to step (never on first paint).
     let step = match (&state.submission, state.selected_slot) {
         (Submission::Done(_), _) => Step::Done,

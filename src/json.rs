@@ -6,14 +6,14 @@
 //! 3.6 KB for all the types. The browser tests feed these readers what serde
 //! writes, and the end-to-end tests what the adapter sends.
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Utc};
 use firststep_protocol::{
     BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ErrorCode, FieldRule,
     FormSettings, PracticeInfo, Problem, ServiceInfo, Slot, SlotList,
 };
 use js_sys::{Array, JsString, Object, Reflect, JSON};
-use std::cell::RefCell;
-
 use wasm_bindgen::prelude::*;
 
 use crate::local_time::js_date;

@@ -51,9 +51,10 @@ fn surely_same_day(seconds: u32) -> Duration {
 
 /// Formatters for one locale and the visitor's zone, made once: making one
 /// costs far more than using it, and a page of times uses hundreds. They are
-/// made on first use, not with the clock: the first one loads the browser's
-/// locale data (20–50 ms here), which had better happen while the widget's
-/// first requests are on their way than before they leave.
+/// made by `prepare` (or on first use), not with the clock: the first one
+/// loads the browser's date and time data (30–75 ms here), which had better
+/// happen while the widget's first requests are on their way than before
+/// they leave, or in the render that shows their answers.
 pub struct LocalClock {
     locale: String,
     formats: OnceCell<Formats>,
@@ -91,6 +92,11 @@ impl LocalClock {
                 visitor_zone: zone,
             }
         })
+    }
+
+    /// Makes the formatters now, if they are not made yet.
+    pub fn prepare(&self) {
+        self.formats();
     }
 
     pub fn visitor_zone(&self) -> &str {

@@ -349,9 +349,8 @@ impl View<'_> {
         let texts = self.texts;
         let (window_start, window_end) = state.window();
         let zone_line = fill(texts.your_zone, &self.clock.zone_name(window_start));
-        let notice = (state.notice == Some(Notice::SlotTaken)).then(|| {
-            html! { <div class="fs-notice fs-problem" role="alert"><p>{ texts.slot_taken }</p></div> }
-        });
+        let notice = (state.notice == Some(Notice::SlotTaken))
+            .then(|| problem_notice(texts.slot_taken, None));
         let content = match &state.days {
             Load::Loading => loading_skeleton(),
             Load::Failed(error) => self.problem(error),

@@ -2,6 +2,7 @@ use firststep_protocol::FieldRule;
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
+use super::problem_notice;
 use crate::form::{Field, FieldProblem, FormFields};
 use crate::i18n::Language;
 
@@ -164,9 +165,7 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
                     <p id="fs-consent-error" class="fs-error">{ texts.problem(Field::Consent, FieldProblem::Missing) }</p>
                 }) }
             </div>
-            { props.failure.as_ref().map(|message| html! {
-                <div class="fs-notice fs-problem" role="alert"><p>{ message.clone() }</p></div>
-            }) }
+            { props.failure.as_ref().map(|message| problem_notice(message, None)) }
             <button type="submit" class="fs-button fs-primary" disabled={props.sending} aria-disabled={if props.sending { "true" } else { "false" }}>
                 { submit_label }
             </button>

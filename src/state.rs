@@ -240,6 +240,11 @@ impl Reducible for BookingState {
                         for day in days.iter_mut() {
                             day.slots.retain(|slot| *slot != taken);
                         }
+                        // A day is listed only while it has a time (the view reads its first).
+                        days.retain(|day| !day.slots.is_empty());
+                        next.selected_day = next
+                            .selected_day
+                            .filter(|date| days.iter().any(|d| d.date == *date));
                     }
                     next.notice = Some(Notice::SlotTaken);
                     next.retry_key = None;
@@ -517,6 +522,29 @@ mod tests {
         assert_eq!(state.retry_key, None, "the next request is a new one");
         let state = apply(state, [Action::ChooseSlot(slot("2026-12-01T14:00:00Z"))]);
         assert_eq!(state.notice, None);
+    }
+
+    #[test]
+    fn a_day_whose_last_time_was_taken_leaves_the_list() {
+        let state = apply(
+            ready_to_send(),
+            [
+                Action::ChooseDay("2026-12-02".parse().unwrap()),
+                Action::ChooseSlot(slot("2026-12-02T14:00:00Z")),
+                Action::Submit {
+                    fresh_key: "k1".into(),
+                },
+                Action::BookingFailed(ApiError::SlotTaken),
+            ],
+        );
+        let Load::Loaded(days) = &state.days else {
+            panic!("the days stay loaded");
+        };
+        let dates: Vec<String> = days.iter().map(|d| d.date.to_string()).collect();
+        assert_eq!(dates, ["2026-12-01"]);
+        assert_eq!(state.selected_day, None);
+        assert_eq!(state.visible_day().unwrap().slots.len(), 2);
+        assert_eq!(state.notice, Some(Notice::SlotTaken));
     }
 
     #[test]

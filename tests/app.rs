@@ -267,6 +267,29 @@ async fn a_slot_taken_meanwhile_is_said_refreshed_and_the_form_kept() {
 }
 
 #[wasm_bindgen_test]
+async fn the_last_time_of_a_day_taken_meanwhile_is_said_too() {
+    let starts = upcoming_starts();
+    let one_a_day = [starts[0].clone(), starts[2].clone()];
+    let _adapter = FakeAdapter::install(move |sent| {
+        if sent.url.contains("/v1/practice") {
+            (200, practice_json("optional"))
+        } else if sent.url.contains("/v1/slots") {
+            (200, slots_json(&[&one_a_day[0], &one_a_day[1]]))
+        } else {
+            problem(409, "slot_unavailable", None)
+        }
+    });
+    let widget = mount(None);
+    choose_and_fill(&widget, 0).await;
+
+    widget.click("button[type=submit]").await;
+    widget.until_text("that time was just taken").await;
+    widget
+        .until("the times again", |w| !w.all(".fs-time").is_empty())
+        .await;
+}
+
+#[wasm_bindgen_test]
 async fn a_network_failure_offers_a_retry_with_the_same_key() {
     let attempts = Rc::new(Cell::new(0));
     let count = attempts.clone();

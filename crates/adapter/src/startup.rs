@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use chrono::Utc;
 use tokio::net::TcpListener;
 
@@ -133,7 +134,15 @@ impl Application {
         let refresher = self.state.busy.clone().spawn_refresher(self.refresh_every);
         let worker = self.state.outbox.clone().spawn_worker(OUTBOX_ROUND);
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
+        // Responses go out at once: with Nagle's algorithm on, a response
+        // written in two parts on a kept-alive connection (headers, then a
+        // file's body) waited for the client's delayed ACK, some 40 ms.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::warn!(%error, "could not turn off Nagle's algorithm");
+            }
+        });
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP");

@@ -1,17 +1,20 @@
 //! `/manage/{id}?token=…`: the visitor's own page for their booking, from
 //! their first email: its status and time, and a button to cancel.
+//! A wrong token, an unknown id and a malformed address all read as "not
+//! found", so the page tells nothing to someone without the link.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::Form;
 use chrono::Utc;
 use chrono_tz::Tz;
 
-use super::page::{escape, page};
+use super::html::Html;
+use super::page::Page;
 use super::AppState;
 use crate::domain::{BookingId, ManageToken};
 use crate::mail::compose::{when, Language};
@@ -19,51 +22,53 @@ use crate::store::BookingRecord;
 
 pub async fn show(
     State(app): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    let token = params.get("token").cloned().unwrap_or_default();
-    match owned(&app, &id, &token).await {
-        Some(details) => render(&app, &details, &token, None),
+) -> Page {
+    let token = params.get("token").map_or("", String::as_str);
+    let Ok(Path(id)) = id else {
+        return not_found();
+    };
+    match owned(&app, &id, token).await {
+        Some(details) => render(&app, &details, token, None),
         None => not_found(),
     }
 }
 
 pub async fn cancel(
     State(app): State<Arc<AppState>>,
-    Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let token = form.get("token").cloned().unwrap_or_default();
-    let Some(details) = owned(&app, &id, &token).await else {
+    id: Result<Path<String>, PathRejection>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Page {
+    let (Ok(Path(id)), Ok(Form(form))) = (id, form) else {
+        return not_found();
+    };
+    let token = form.get("token").map_or("", String::as_str);
+    let Some(details) = owned(&app, &id, token).await else {
         return not_found();
     };
     let Some(booking_id) = BookingId::parse(&details.id) else {
         return not_found();
     };
     let now = Utc::now();
-    if let Err(error) = app.store.call(move |s| s.cancel(&booking_id, now)).await {
-        tracing::error!(
-            error = format!("{error:#}"),
-            "cancelling from the manage page"
-        );
-        return page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Please try again",
-            "<p>The booking store is busy.</p>",
-        );
-    }
+    let after = match app.store.call(move |s| s.cancel(&booking_id, now)).await {
+        Ok(Some(after)) => after,
+        Ok(None) => return not_found(),
+        Err(error) => {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "cancelling from the manage page"
+            );
+            return Page::store_busy();
+        }
+    };
     app.outbox.wake();
-    let id = details.id.clone();
-    match app.store.call(move |s| s.booking(&id, now)).await {
-        Ok(Some(after)) => render(
-            &app,
-            &after,
-            &token,
-            Some("Your booking is cancelled. The practice has been told."),
-        ),
-        _ => not_found(),
-    }
+    // A second press (or a booking already over) changes nothing and says nothing new.
+    let notice = details
+        .status
+        .holds_slot()
+        .then_some("Your booking is cancelled. The practice has been told.");
+    render(&app, &after, token, notice)
 }
 
 /// The booking, if `token` is its manage token.
@@ -81,7 +86,7 @@ async fn owned(app: &Arc<AppState>, id: &str, token: &str) -> Option<BookingReco
         .then_some(found)
 }
 
-fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&str>) -> Response {
+fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&str>) -> Page {
     let language = Language::from_tag(details.visitor.locale.as_deref());
     let zone = details
         .visitor
@@ -89,33 +94,35 @@ fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&
         .as_deref()
         .and_then(|z| z.parse::<Tz>().ok())
         .unwrap_or(app.settings.practice.zone);
-    let mut body = format!(
-        "<p>{}</p><p>Status: <strong>{}</strong></p>",
-        escape(&when(details.slot.start, zone, language)),
-        details.status.as_str()
-    );
+    let mut body = Html::element("p", Html::text(&when(details.slot.start, zone, language)))
+        + Html::trusted_static("<p>Status: <strong>")
+        + Html::text(details.status.as_str())
+        + Html::trusted_static("</strong></p>");
     if let Some(notice) = notice {
-        body.push_str(&format!("<p role=\"status\">{}</p>", escape(notice)));
+        body += Html::trusted_static("<p role=\"status\">")
+            + Html::text(notice)
+            + Html::trusted_static("</p>");
     }
     if details.status.holds_slot() {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/manage/{}/cancel\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <button type=\"submit\">Cancel this booking</button></form>",
-            escape(&details.id),
-            escape(token)
-        ));
+        body += Html::trusted_static("<form method=\"post\" action=\"/manage/")
+            + Html::text(&details.id)
+            + Html::trusted_static("/cancel\"><input type=\"hidden\" name=\"token\" value=\"")
+            + Html::text(token)
+            + Html::trusted_static(
+                "\"><button type=\"submit\">Cancel this booking</button></form>",
+            );
     }
-    page(
+    Page::new(
         StatusCode::OK,
-        &format!("Your booking with {}", app.settings.practice.name),
-        &body,
+        Html::text(&format!("Your booking with {}", app.settings.practice.name)),
+        body,
     )
 }
 
-fn not_found() -> Response {
-    page(
+fn not_found() -> Page {
+    Page::new(
         StatusCode::NOT_FOUND,
-        "Booking not found",
-        "<p>Please use the link exactly as it came in the email.</p>",
+        Html::text("Booking not found"),
+        Html::trusted_static("<p>Please use the link exactly as it came in the email.</p>"),
     )
 }

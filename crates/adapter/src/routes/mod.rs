@@ -8,6 +8,7 @@ mod answer_request;
 mod bookings;
 mod calendar_file;
 mod health;
+mod html;
 mod manage_page;
 mod page;
 mod practice;

@@ -1,44 +1,69 @@
 //! Small server-rendered pages (answering a request, managing a booking):
-//! plain HTML, no script, no third-party anything, a strict policy.
+//! plain HTML, no script, no third-party anything, a strict policy. Every
+//! page goes out through [`Page`], so each carries the same headers.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-const PAGE_CSP: &str =
+use super::html::Html;
+
+/// Nothing loads, nothing frames the page, forms post only back here.
+pub const PAGE_CSP: &str =
     "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// A page with `title` and already-escaped `body` HTML.
-pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>\n",
-        title = escape(title)
-    );
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
+/// A page: `title` (also its heading) and `body`, sent with `status`.
+pub struct Page {
+    status: StatusCode,
+    title: Html,
+    body: Html,
 }
 
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+impl Page {
+    pub fn new(status: StatusCode, title: Html, body: Html) -> Self {
+        Self {
+            status,
+            title,
+            body,
+        }
+    }
+
+    /// The store failed; the person may try again.
+    pub fn store_busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html::text("Please try again"),
+            Html::trusted_static("<p>The booking store is busy.</p>"),
+        )
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let title = self.title.as_str();
+        let html = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
+             <body><main><h1>{title}</h1>{}</main></body></html>\n",
+            self.body.as_str()
+        );
+        let mut response = (self.status, html).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        );
+        // The pages' addresses carry secrets (a signed link, a manage token):
+        // never cached, never sent on as a Referer.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        response
+    }
 }

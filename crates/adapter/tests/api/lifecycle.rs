@@ -12,10 +12,11 @@ use serde_json::json;
 use crate::helpers::{booking_body, new_key, spawn_on, TestApp, CONFIG};
 use crate::smtp_server::{Received, SmtpServer};
 
-const SECRET: &str = "a-link-secret-of-more-than-32-characters";
+pub(crate) const SECRET: &str = "a-link-secret-of-more-than-32-characters";
 const PUBLIC: &str = "http://public.test";
 
-async fn spawn_with_mail(smtp: &SmtpServer) -> TestApp {
+/// The test practice with email through `smtp` and links signed with [`SECRET`].
+pub(crate) async fn spawn_with_mail(smtp: &SmtpServer) -> TestApp {
     let folder = Arc::new(tempfile::tempdir().unwrap());
     std::fs::write(folder.path().join("link-secret"), SECRET).unwrap();
     let config = format!(

@@ -1,9 +1,11 @@
 //! The practice's configuration: a TOML file parsed into [`Settings`], with
 //! every problem reported at its place (`file:line: key: what is wrong`).
 //!
-//! Two stages: serde reads the file's shape (unknown keys and wrong types stop
-//! it at the first error, with toml's own line and column), then [`Settings`]
-//! is built from the raw values, collecting *every* problem at once.
+//! Two stages: serde reads the file's shape — every unknown key is listed
+//! (the known ones are the `Raw*` structs' fields, nothing to keep in step);
+//! a wrong type stops it, with toml's own place — then [`Settings`] is built
+//! from the raw values, collecting *every* problem at once: values, and each
+//! URL against the rule for its use (`UrlUse`). Problems come in line order.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +17,7 @@ use firststep_availability::{DayHours, OpeningRange, Rules};
 use firststep_protocol::{BookingMode, FieldRule, FormSettings};
 use serde::Deserialize;
 use toml::Spanned;
+use url::Url;
 
 /// Everything the adapter runs on, known-good.
 #[derive(Debug, Clone)]
@@ -209,22 +212,25 @@ impl Settings {
 
     /// Parses configuration text; `base` anchors relative paths.
     pub fn from_toml(text: &str, base: &Path) -> Result<Self, Vec<ConfigProblem>> {
-        let raw: RawConfig = toml::from_str(text).map_err(|error| {
-            let line = error.span().map_or(0, |span| line_of(text, span.start));
-            vec![ConfigProblem {
-                line,
-                key: String::new(),
-                message: error.message().to_owned(),
-            }]
-        })?;
+        let (raw, unknown_keys) = read_shape(text);
         let mut check = Checker {
             text,
-            problems: Vec::new(),
+            problems: unknown_keys,
         };
-        let settings = check.settings(raw, base);
+        let settings = match raw {
+            Ok(raw) => check.settings(raw, base),
+            Err(problem) => {
+                check.problems.push(problem);
+                None
+            }
+        };
         match settings {
             Some(settings) if check.problems.is_empty() => Ok(settings),
-            _ => Err(check.problems),
+            _ => {
+                // In the file's order; problems with no single place last.
+                check.problems.sort_by_key(|p| (p.line == 0, p.line));
+                Err(check.problems)
+            }
         }
     }
 
@@ -237,6 +243,95 @@ impl Settings {
             None => None,
         }
     }
+}
+
+/// Reads the file's shape with serde, reporting *every* unknown key: serde
+/// stops at the first, so each is taken out of the document and the reading
+/// tried again. The known keys are the raw structs' own fields, so a key added
+/// there is known here too. Any other shape error (a wrong type, a missing
+/// key) ends the reading.
+fn read_shape(text: &str) -> (Result<RawConfig, ConfigProblem>, Vec<ConfigProblem>) {
+    let shape_problem = |error: &toml::de::Error| ConfigProblem {
+        line: error.span().map_or(0, |span| line_of(text, span.start)),
+        key: String::new(),
+        message: error.message().to_owned(),
+    };
+    let mut document = match toml::de::DeTable::parse(text) {
+        Ok(document) => document,
+        Err(error) => return (Err(shape_problem(&error)), Vec::new()),
+    };
+    let mut unknown = Vec::new();
+    loop {
+        let error = match RawConfig::deserialize(toml::de::Deserializer::from(document.clone())) {
+            Ok(raw) => return (Ok(raw), unknown),
+            Err(error) => error,
+        };
+        // serde's words: "unknown field `x`, expected one of `a`, `b`".
+        let expected = error
+            .message()
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once(", "))
+            .map(|(_, expected)| expected);
+        let taken = match (expected, error.span()) {
+            (Some(_), Some(span)) => take_key_at(document.get_mut(), &span, ""),
+            _ => None,
+        };
+        let (Some(expected), Some((section, key))) = (expected, taken) else {
+            return (Err(shape_problem(&error)), unknown);
+        };
+        let place = match section.as_str() {
+            "" => "at the top level".to_owned(),
+            section => format!("in [{section}]"),
+        };
+        unknown.push(ConfigProblem {
+            line: error.span().map_or(0, |span| line_of(text, span.start)),
+            key: if section.is_empty() {
+                key.clone()
+            } else {
+                format!("{section}.{key}")
+            },
+            message: format!("unknown key `{key}` {place}; {expected}"),
+        });
+    }
+}
+
+/// Removes the key written at `span` from `table` or a table inside it;
+/// gives the path of the table it was in (`section`, like
+/// `availability.weekly` or `services[1]`) and the key.
+fn take_key_at(
+    table: &mut toml::de::DeTable<'_>,
+    span: &std::ops::Range<usize>,
+    section: &str,
+) -> Option<(String, String)> {
+    let found = table.keys().find(|key| key.span() == *span).cloned();
+    if let Some(key) = found {
+        table.remove(&key);
+        return Some((section.to_owned(), key.into_inner().into_owned()));
+    }
+    for (key, value) in table.iter_mut() {
+        let path = match section {
+            "" => key.get_ref().to_string(),
+            section => format!("{section}.{}", key.get_ref()),
+        };
+        match value.get_mut() {
+            toml::de::DeValue::Table(inner) => {
+                if let Some(found) = take_key_at(inner, span, &path) {
+                    return Some(found);
+                }
+            }
+            toml::de::DeValue::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    if let toml::de::DeValue::Table(inner) = item.get_mut() {
+                        if let Some(found) = take_key_at(inner, span, &format!("{path}[{i}]")) {
+                            return Some(found);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -280,6 +375,11 @@ impl Checker<'_> {
             }
         };
         let origins = self.origins(raw.server.allowed_origins);
+        let privacy_url = self.optional_url(
+            raw.practice.privacy_url,
+            "practice.privacy_url",
+            UrlUse::Public,
+        );
         let calendar = self.calendar(raw.calendar, base);
         let mail = match raw.mail {
             None => Some(None),
@@ -335,7 +435,7 @@ impl Checker<'_> {
                     note: raw.form.note,
                 },
                 notice: raw.practice.notice,
-                privacy_url: raw.practice.privacy_url,
+                privacy_url: privacy_url?,
                 rules,
                 request_expiry_hours: raw.availability.request_expiry_hours,
             },
@@ -399,14 +499,25 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        if !raw.public_url.get_ref().starts_with("http") {
-            self.problem(
-                &raw.public_url,
-                "mail.public_url",
-                "the adapter's public address, like \"https://booking.example.org\"",
-            );
-            ok = false;
+        // Links to the adapter are made by appending to it, and carry secrets.
+        match self.url(&raw.public_url, "mail.public_url", UrlUse::Secret) {
+            Some(url) if url.query().is_some() || url.fragment().is_some() => {
+                self.problem(
+                    &raw.public_url,
+                    "mail.public_url",
+                    "the adapter's public address, like \"https://booking.example.org\", without ? or #",
+                );
+                ok = false;
+            }
+            Some(_) => {}
+            None => ok = false,
         }
+        let booking_page_url = self.optional_url(
+            raw.booking_page_url,
+            "mail.booking_page_url",
+            UrlUse::Public,
+        );
+        ok &= booking_page_url.is_some();
         ok.then(|| MailSettings {
             smtp_host: raw.smtp_host,
             smtp_port: raw.smtp_port,
@@ -416,7 +527,7 @@ impl Checker<'_> {
             from: raw.from.into_inner(),
             practice_to: raw.practice_to.into_inner(),
             public_url: raw.public_url.into_inner().trim_end_matches('/').to_owned(),
-            booking_page_url: raw.booking_page_url,
+            booking_page_url: booking_page_url.flatten(),
             link_secret,
             link_valid_hours: raw.link_valid_hours,
         })
@@ -475,15 +586,9 @@ impl Checker<'_> {
             "local" => {
                 let mut feeds = Vec::new();
                 for (i, url) in raw.busy_feeds.iter().enumerate() {
-                    if url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://")
-                    {
+                    let key = format!("calendar.busy_feeds[{i}]");
+                    if self.url(url, &key, UrlUse::SecretAddress).is_some() {
                         feeds.push(Secret::new(url.get_ref().clone()));
-                    } else {
-                        self.problem(
-                            url,
-                            format!("calendar.busy_feeds[{i}]"),
-                            "a feed's address starts with https:// (or http://)",
-                        );
                     }
                 }
                 return (feeds.len() == raw.busy_feeds.len()).then(|| CalendarSettings::Local {
@@ -502,19 +607,9 @@ impl Checker<'_> {
             }
         }
         let url = match raw.url {
-            Some(url)
-                if url.get_ref().starts_with("http://")
-                    || url.get_ref().starts_with("https://") =>
-            {
-                url.into_inner()
-            }
             Some(url) => {
-                self.problem(
-                    &url,
-                    key("url"),
-                    "a CalDAV calendar's address starts with https:// (or http://)",
-                );
-                return None;
+                self.url(&url, &key("url"), UrlUse::Secret)?;
+                url.into_inner()
             }
             None => {
                 return self.missing(
@@ -697,23 +792,91 @@ impl Checker<'_> {
         let mut origins = Vec::new();
         let mut ok = true;
         for (i, origin) in raw.iter().enumerate() {
-            let text = origin.get_ref().trim_end_matches('/');
-            let shaped = (text.starts_with("https://") || text.starts_with("http://"))
-                && !text
-                    .split_once("://")
-                    .is_some_and(|(_, host)| host.is_empty() || host.contains('/'));
-            if shaped {
-                origins.push(text.to_owned());
-            } else {
-                self.problem(
-                    origin,
-                    format!("server.allowed_origins[{i}]"),
-                    "an origin is a scheme and host, like \"https://example.org\"",
-                );
-                ok = false;
+            let key = format!("server.allowed_origins[{i}]");
+            match self.url(origin, &key, UrlUse::Public) {
+                // Written as browsers send it in `Origin` (lowercase host, no default port).
+                Some(url)
+                    if url.path() == "/" && url.query().is_none() && url.fragment().is_none() =>
+                {
+                    origins.push(url.origin().ascii_serialization());
+                }
+                Some(_) => {
+                    self.problem(
+                        origin,
+                        key,
+                        "an origin is a scheme and host, like \"https://example.org\"",
+                    );
+                    ok = false;
+                }
+                None => ok = false,
             }
         }
         ok.then_some(origins)
+    }
+
+    /// Checks a URL against the rule for its use; on a problem, says what
+    /// is wrong (never repeating a secret address) and gives `None`.
+    fn url(&mut self, at: &Spanned<String>, key: &str, usage: UrlUse) -> Option<Url> {
+        let problem = match Url::parse(at.get_ref()) {
+            Err(error) => format!("not a URL ({error}): write it like \"https://example.org/…\""),
+            Ok(url) if !matches!(url.scheme(), "https" | "http") => {
+                "must start with https:// (or http://)".to_owned()
+            }
+            Ok(url)
+                if usage != UrlUse::SecretAddress
+                    && (!url.username().is_empty() || url.password().is_some()) =>
+            {
+                "must not hold a user name or password (they would show wherever the address does)"
+                    .to_owned()
+            }
+            Ok(url)
+                if usage != UrlUse::Public && url.scheme() == "http" && !on_this_machine(&url) =>
+            {
+                "must start with https:// (secrets travel with it; http:// only to this machine)"
+                    .to_owned()
+            }
+            Ok(url) => return Some(url),
+        };
+        self.problem(at, key, problem);
+        None
+    }
+
+    /// An optional URL: `Some(None)` when absent, `None` when it has a problem.
+    fn optional_url(
+        &mut self,
+        raw: Option<Spanned<String>>,
+        key: &str,
+        usage: UrlUse,
+    ) -> Option<Option<String>> {
+        match raw {
+            None => Some(None),
+            Some(raw) => self.url(&raw, key, usage).map(|_| Some(raw.into_inner())),
+        }
+    }
+}
+
+/// What a URL in the file is for, which sets what it may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UrlUse {
+    /// Shown to visitors or browsers (the privacy page, the booking page, an
+    /// origin): http(s), no user name or password in it.
+    Public,
+    /// Secrets travel with it (CalDAV with its password, the adapter's own
+    /// address in links that carry tokens): https, or http to this machine;
+    /// no user name or password in it (those are keys of their own).
+    Secret,
+    /// The address itself is the secret (a private busy feed, never shown):
+    /// https, or http to this machine; a user name and password may be in it.
+    SecretAddress,
+}
+
+/// A loopback host (127.0.0.0/8, ::1, localhost): http never leaves the machine.
+fn on_this_machine(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
     }
 }
 
@@ -748,7 +911,7 @@ struct RawMail {
     from: Spanned<String>,
     practice_to: Spanned<String>,
     public_url: Spanned<String>,
-    booking_page_url: Option<String>,
+    booking_page_url: Option<Spanned<String>>,
     link_secret_env: Option<Spanned<String>>,
     link_secret_file: Option<Spanned<String>>,
     #[serde(default = "defaults::link_valid_hours")]
@@ -790,7 +953,7 @@ struct RawPractice {
     name: String,
     time_zone: Spanned<String>,
     notice: Option<String>,
-    privacy_url: Option<String>,
+    privacy_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1015,18 +1178,288 @@ monday = ["09:00-12:00", "13:00-17:00"]
     }
 
     #[test]
-    fn unknown_keys_are_refused_at_their_line() {
-        let found = problems(&GOOD.replace(
-            "[availability.weekly]",
-            "colour = \"blue\"\n[availability.weekly]",
-        ));
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].line, 10);
+    fn every_unknown_key_is_reported_at_its_line_with_the_keys_known_there() {
+        let text =
+            GOOD.replace(
+                "time_zone = \"America/New_York\"",
+                "time_zone = \"America/New_York\"\ncolour = \"blue\"",
+            )
+            .replace(
+                "title = \"Free 15-minute consultation\"",
+                "title = \"Free 15-minute consultation\"\nprice = 0",
+            ) + "tuesday = [\"09:00-12:00\"]\nsundae = [\"09:00-12:00\"]\n[extras]\nx = 1\n";
+        let found = problems(&text);
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            summary,
+            [
+                (5, "practice.colour"),
+                (10, "services[0].price"),
+                (15, "availability.weekly.sundae"),
+                (16, "extras"),
+            ]
+        );
         assert!(
-            found[0].message.contains("unknown field `colour`"),
+            found[0].message.starts_with(
+                "unknown key `colour` in [practice]; expected one of `name`, `time_zone`, "
+            ),
             "{}",
             found[0].message
         );
+        assert!(
+            found[1]
+                .message
+                .starts_with("unknown key `price` in [services[0]]; expected one of `id`, `title`"),
+            "{}",
+            found[1].message
+        );
+        assert!(
+            found[2].message.contains("`sunday`"),
+            "{}",
+            found[2].message
+        );
+        assert!(
+            found[3]
+                .message
+                .starts_with("unknown key `extras` at the top level; expected one of `practice`"),
+            "{}",
+            found[3].message
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_values_are_reported_together_in_line_order() {
+        let text = GOOD.replace("America/New_York", "America/Nowhere")
+            + "tuesday = [\"25:00-26:00\"]\n[server]\nlisten = \"127.0.0.1:0\"\nlisen = \"typo\"\n";
+        let found = problems(&text);
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            summary,
+            [
+                (4, "practice.time_zone"),
+                (12, "availability.weekly.tuesday[0]"),
+                (15, "server.lisen"),
+            ]
+        );
+        let error = ConfigError {
+            file: "practice.toml".into(),
+            problems: found,
+        };
+        assert!(
+            error.to_string().contains(
+                "\npractice.toml:15: server.lisen: unknown key `lisen` in [server]; expected one of `listen`, "
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_ends_the_reading_and_is_listed_with_the_unknown_keys_met_before_it() {
+        let text = GOOD.replace(
+            "name = \"Riverside Counselling\"",
+            "name = 7\nalias = \"R\"",
+        );
+        let found = problems(&text);
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(summary, [(3, ""), (4, "practice.alias")]);
+        assert!(
+            found[0].message.contains("expected a string"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn every_url_must_parse_and_be_http_or_https() {
+        let text = GOOD.replace(
+            "time_zone = \"America/New_York\"",
+            "time_zone = \"America/New_York\"\nprivacy_url = \"javascript:alert(1)\"",
+        ) + "[server]\nallowed_origins = [\"https://Example.org:443/\", \"https://example.org/app\", \"https://user:pw@example.org\", \"not a url\"]\n";
+        let found = problems(&text);
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            summary,
+            [
+                (5, "practice.privacy_url"),
+                (14, "server.allowed_origins[1]"),
+                (14, "server.allowed_origins[2]"),
+                (14, "server.allowed_origins[3]"),
+            ]
+        );
+        assert!(
+            found[0].message.contains("https://"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[2].message.contains("user name or password"),
+            "{}",
+            found[2].message
+        );
+        assert!(
+            found[3].message.starts_with("not a URL"),
+            "{}",
+            found[3].message
+        );
+
+        let fixed = text
+            .replace("javascript:alert(1)", "http://example.org/privacy")
+            .replace(
+                ", \"https://example.org/app\", \"https://user:pw@example.org\", \"not a url\"",
+                "",
+            );
+        let settings = Settings::from_toml(&fixed, Path::new("/etc")).unwrap();
+        assert_eq!(
+            settings.server.allowed_origins,
+            ["https://example.org"],
+            "as browsers send it"
+        );
+        assert_eq!(
+            settings.practice.privacy_url.as_deref(),
+            Some("http://example.org/privacy")
+        );
+    }
+
+    #[test]
+    fn addresses_that_carry_secrets_need_https_except_on_this_machine() {
+        let feeds = |list: &str| {
+            format!("{GOOD}[calendar]\nbackend = \"local\"\nbusy_feeds = [\n{list}]\n")
+        };
+        let good = feeds(
+            "\"https://calendar.example.org/private-abc/basic.ics\",\n\
+             \"https://user:secret@cloud.example.org/export.ics\",\n\
+             \"http://127.0.0.1:8080/busy.ics\",\n\"http://[::1]/busy.ics\",\n\"http://localhost/busy.ics\",\n",
+        );
+        assert!(Settings::from_toml(&good, Path::new("/etc")).is_ok());
+        let found = problems(&feeds("\"http://calendar.example.org/private-abc/basic.ics\",\n\"calendar.example.org/x.ics\",\n"));
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            summary,
+            [
+                (15, "calendar.busy_feeds[0]"),
+                (16, "calendar.busy_feeds[1]")
+            ]
+        );
+        assert!(
+            found[0].message.contains("https://"),
+            "{}",
+            found[0].message
+        );
+        for problem in &found {
+            assert!(
+                !problem.message.contains("private-abc") && !problem.message.contains("x.ics"),
+                "a feed's address is a secret: {}",
+                problem.message
+            );
+        }
+
+        std::env::set_var("FIRSTSTEP_TEST_URL_PASSWORD", "hunter2");
+        let caldav = |url: &str| {
+            format!("{GOOD}[calendar]\nbackend = \"caldav\"\nurl = \"{url}\"\nuser = \"therapist\"\npassword_env = \"FIRSTSTEP_TEST_URL_PASSWORD\"\n")
+        };
+        assert!(
+            Settings::from_toml(&caldav("http://127.0.0.1:5232/cal/"), Path::new("/etc")).is_ok()
+        );
+        for (url, says) in [
+            ("http://dav.example.org/cal/", "https://"),
+            (
+                "https://therapist:hunter2@dav.example.org/cal/",
+                "user name or password",
+            ),
+            ("ftp://dav.example.org/cal/", "https://"),
+        ] {
+            let found = problems(&caldav(url));
+            assert_eq!(
+                (found.len(), found[0].line, found[0].key.as_str()),
+                (1, 14, "calendar.url"),
+                "{url}"
+            );
+            assert!(
+                found[0].message.contains(says),
+                "{url}: {}",
+                found[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn the_mail_addresses_are_checked_as_urls() {
+        std::env::set_var(
+            "FIRSTSTEP_TEST_LINK_SECRET",
+            "a-link-secret-of-more-than-32-characters",
+        );
+        let mail = |public: &str, booking: &str| {
+            format!(
+                "{GOOD}[mail]\nsmtp_host = \"127.0.0.1\"\nfrom = \"P <p@example.org>\"\npractice_to = \"t@example.org\"\n\
+                 public_url = \"{public}\"\nbooking_page_url = \"{booking}\"\nlink_secret_env = \"FIRSTSTEP_TEST_LINK_SECRET\"\n"
+            )
+        };
+        let settings = Settings::from_toml(
+            &mail("https://booking.example.org/", "http://example.org/#book"),
+            Path::new("/etc"),
+        )
+        .unwrap();
+        let mail_settings = settings.mail.unwrap();
+        assert_eq!(mail_settings.public_url, "https://booking.example.org");
+        assert_eq!(
+            mail_settings.booking_page_url.as_deref(),
+            Some("http://example.org/#book")
+        );
+        assert!(Settings::from_toml(
+            &mail("http://127.0.0.1:8787", "https://example.org/"),
+            Path::new("/etc")
+        )
+        .is_ok());
+
+        for (public, booking, key, says) in [
+            (
+                "http://booking.example.org",
+                "https://example.org/",
+                "mail.public_url",
+                "https://",
+            ),
+            (
+                "https://booking.example.org/?x=1",
+                "https://example.org/",
+                "mail.public_url",
+                "without ? or #",
+            ),
+            (
+                "booking.example.org",
+                "https://example.org/",
+                "mail.public_url",
+                "not a URL",
+            ),
+            (
+                "https://booking.example.org",
+                "https://user:pw@example.org/",
+                "mail.booking_page_url",
+                "user name or password",
+            ),
+            (
+                "https://booking.example.org",
+                "mailto:book@example.org",
+                "mail.booking_page_url",
+                "https://",
+            ),
+        ] {
+            let found = problems(&mail(public, booking));
+            let line = if key == "mail.public_url" { 16 } else { 17 };
+            assert_eq!(
+                (found.len(), found[0].line, found[0].key.as_str()),
+                (1, line, key),
+                "{public} {booking}"
+            );
+            assert!(found[0].message.contains(says), "{}", found[0].message);
+        }
+    }
+
+    #[test]
+    fn the_example_file_passes() {
+        let example =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/riverside-counselling.toml");
+        let settings = Settings::load(&example).unwrap();
+        assert_eq!(settings.practice.name, "Riverside Counselling");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::helpers::{booking_body, new_key, spawn_on, TestApp, CONFIG};
 use crate::smtp_server::{Received, SmtpServer};
 
 pub(crate) const SECRET: &str = "a-link-secret-of-more-than-32-characters";
-const PUBLIC: &str = "http://public.test";
+const PUBLIC: &str = "https://public.test";
 
 /// The test practice with email through `smtp` and links signed with [`SECRET`].
 pub(crate) async fn spawn_with_mail(smtp: &SmtpServer) -> TestApp {

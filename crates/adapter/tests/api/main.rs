@@ -4,6 +4,7 @@
 mod busy_feeds;
 mod caldav;
 mod calendar_file;
+mod check_config;
 mod cors;
 mod create_booking;
 mod durability;

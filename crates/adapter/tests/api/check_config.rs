@@ -1,0 +1,72 @@
+//! `firststep-adapter check-config`: every problem of a file in one run, in
+//! line order, each at its place; the example file passes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::helpers::CONFIG;
+
+fn check_config(file: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .arg("check-config")
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_unknown_key_and_bad_url_is_listed_in_line_order() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("practice.toml");
+    let text = CONFIG
+        .replace(
+            "privacy_url = \"https://test.example.org/privacy\"",
+            "privacy_url = \"test.example.org/privacy\"\ncolour = \"blue\"",
+        )
+        .replace("mode = \"instant\"", "mode = \"instant\"\nprice = 80")
+        .replace(
+            "listen = \"127.0.0.1:0\"",
+            "listen = \"127.0.0.1:0\"\nlisen = \"typo\"",
+        );
+    std::fs::write(&file, &text).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+
+    let output = check_config(&file);
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let shown = file.display();
+    let expected = [
+        format!("{shown}:{}: practice.privacy_url: not a URL", line_of("privacy_url")),
+        format!("{shown}:{}: practice.colour: unknown key `colour` in [practice]; expected one of `name`", line_of("colour")),
+        format!("{shown}:{}: services[1].price: unknown key `price` in [services[1]]; expected one of `id`", line_of("price")),
+        format!("{shown}:{}: server.lisen: unknown key `lisen` in [server]; expected one of `listen`", line_of("lisen")),
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{stderr}");
+    for (line, expected) in lines.iter().zip(&expected) {
+        assert!(
+            line.starts_with(expected.as_str()),
+            "{line}\nexpected: {expected}…"
+        );
+    }
+}
+
+#[test]
+fn the_example_file_passes() {
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/riverside-counselling.toml");
+
+    let output = check_config(&example);
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(": ok (Riverside Counselling, 1 service(s))"),
+        "{stdout}"
+    );
+}

@@ -16,6 +16,7 @@ use chrono_tz::Tz;
 use firststep_availability::{DayHours, OpeningRange, Rules};
 use firststep_protocol::{BookingMode, FieldRule, FormSettings};
 use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 use url::Url;
 
@@ -245,93 +246,125 @@ impl Settings {
     }
 }
 
-/// Reads the file's shape with serde, reporting *every* unknown key: serde
-/// stops at the first, so each is taken out of the document and the reading
-/// tried again. The known keys are the raw structs' own fields, so a key added
-/// there is known here too. Any other shape error (a wrong type, a missing
-/// key) ends the reading.
+/// Reads the file's shape with serde. Every unknown key is reported and
+/// taken out first (serde alone stops at the first); then a wrong type or a
+/// missing key ends the reading with one problem.
 fn read_shape(text: &str) -> (Result<RawConfig, ConfigProblem>, Vec<ConfigProblem>) {
     let shape_problem = |error: &toml::de::Error| ConfigProblem {
         line: error.span().map_or(0, |span| line_of(text, span.start)),
         key: String::new(),
         message: error.message().to_owned(),
     };
-    let mut document = match toml::de::DeTable::parse(text) {
+    let mut document = match DeTable::parse(text) {
         Ok(document) => document,
         Err(error) => return (Err(shape_problem(&error)), Vec::new()),
     };
     let mut unknown = Vec::new();
-    loop {
-        let error = match RawConfig::deserialize(toml::de::Deserializer::from(document.clone())) {
-            Ok(raw) => return (Ok(raw), unknown),
-            Err(error) => error,
-        };
-        // serde's words: "unknown field `x`, expected one of `a`, `b`".
-        let expected = error
-            .message()
-            .strip_prefix("unknown field `")
-            .and_then(|rest| rest.split_once(", "))
-            .map(|(_, expected)| expected);
-        let taken = match (expected, error.span()) {
-            (Some(_), Some(span)) => take_key_at(document.get_mut(), &span, ""),
-            _ => None,
-        };
-        let (Some(expected), Some((section, key))) = (expected, taken) else {
-            return (Err(shape_problem(&error)), unknown);
-        };
-        let place = match section.as_str() {
-            "" => "at the top level".to_owned(),
-            section => format!("in [{section}]"),
-        };
-        unknown.push(ConfigProblem {
-            line: error.span().map_or(0, |span| line_of(text, span.start)),
-            key: if section.is_empty() {
-                key.clone()
-            } else {
-                format!("{section}.{key}")
-            },
-            message: format!("unknown key `{key}` {place}; {expected}"),
-        });
-    }
+    take_unknown_keys(text, document.get_mut(), &mut Vec::new(), "", &mut unknown);
+    let raw = RawConfig::deserialize(toml::de::Deserializer::from(document))
+        .map_err(|error| shape_problem(&error));
+    (raw, unknown)
 }
 
-/// Removes the key written at `span` from `table` or a table inside it;
-/// gives the path of the table it was in (`section`, like
-/// `availability.weekly` or `services[1]`) and the key.
-fn take_key_at(
-    table: &mut toml::de::DeTable<'_>,
-    span: &std::ops::Range<usize>,
+/// One step from the file's top to a table: a key, or an item of an array of tables.
+enum Step {
+    Key(String),
+    Item,
+}
+
+/// A key no raw struct has, so asking for it makes serde list the ones they do.
+const PROBE: &str = "firststep-probe";
+
+/// Removes from `table` (at `path`, shown as `section`) and the tables in it
+/// every key the raw structs do not know, with a problem for each in `found`.
+fn take_unknown_keys(
+    text: &str,
+    table: &mut DeTable<'_>,
+    path: &mut Vec<Step>,
     section: &str,
-) -> Option<(String, String)> {
-    let found = table.keys().find(|key| key.span() == *span).cloned();
-    if let Some(key) = found {
+    found: &mut Vec<ConfigProblem>,
+) {
+    // Not a struct of ours (or not a table at all): its type check says what is wrong.
+    let Some(expected) = keys_known_at(path) else {
+        return;
+    };
+    let dotted = |key: &str| match section {
+        "" => key.to_owned(),
+        section => format!("{section}.{key}"),
+    };
+    let place = match section {
+        "" => "at the top level".to_owned(),
+        section => format!("in [{section}]"),
+    };
+    let unknown: Vec<_> = table
+        .keys()
+        .filter(|key| !expected.contains(&format!("`{}`", key.get_ref())))
+        .cloned()
+        .collect();
+    for key in unknown {
+        found.push(ConfigProblem {
+            line: line_of(text, key.span().start),
+            key: dotted(key.get_ref()),
+            message: format!("unknown key `{}` {place}; {expected}", key.get_ref()),
+        });
         table.remove(&key);
-        return Some((section.to_owned(), key.into_inner().into_owned()));
     }
     for (key, value) in table.iter_mut() {
-        let path = match section {
-            "" => key.get_ref().to_string(),
-            section => format!("{section}.{}", key.get_ref()),
-        };
+        path.push(Step::Key(key.get_ref().to_string()));
         match value.get_mut() {
-            toml::de::DeValue::Table(inner) => {
-                if let Some(found) = take_key_at(inner, span, &path) {
-                    return Some(found);
-                }
+            DeValue::Table(inner) => {
+                take_unknown_keys(text, inner, path, &dotted(key.get_ref()), found)
             }
-            toml::de::DeValue::Array(items) => {
+            DeValue::Array(items) => {
+                path.push(Step::Item);
                 for (i, item) in items.iter_mut().enumerate() {
-                    if let toml::de::DeValue::Table(inner) = item.get_mut() {
-                        if let Some(found) = take_key_at(inner, span, &format!("{path}[{i}]")) {
-                            return Some(found);
-                        }
+                    if let DeValue::Table(inner) = item.get_mut() {
+                        let section = format!("{}[{i}]", dotted(key.get_ref()));
+                        take_unknown_keys(text, inner, path, &section, found);
                     }
                 }
+                path.pop();
             }
             _ => {}
         }
+        path.pop();
     }
-    None
+}
+
+/// serde's own words for the keys the raw structs know at `path`, like
+/// "expected one of `name`, `time_zone`" — found by reading a document that
+/// holds only `path` and an unknown key, so the list is always the structs'
+/// current fields. `None` where that is not a struct of ours.
+fn keys_known_at(path: &[Step]) -> Option<String> {
+    let entry = |key: &str, value: DeValue<'static>| {
+        let mut table = DeTable::new();
+        table.insert(
+            Spanned::new(0..0, key.to_owned().into()),
+            Spanned::new(0..0, value),
+        );
+        DeValue::Table(table)
+    };
+    let mut value = entry(PROBE, DeValue::Boolean(true));
+    for step in path.iter().rev() {
+        value = match step {
+            Step::Key(key) => entry(key, value),
+            Step::Item => {
+                let mut items = toml::de::DeArray::new();
+                items.push(Spanned::new(0..0, value));
+                DeValue::Array(items)
+            }
+        };
+    }
+    let DeValue::Table(document) = value else {
+        return None;
+    };
+    let error =
+        RawConfig::deserialize(toml::de::Deserializer::from(Spanned::new(0..0, document))).err()?;
+    // "unknown field `firststep-probe`, expected one of `a`, `b`" (or "there are no fields").
+    error
+        .message()
+        .strip_prefix(&format!("unknown field `{PROBE}`, "))
+        .map(str::to_owned)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -1254,18 +1287,25 @@ monday = ["09:00-12:00", "13:00-17:00"]
     }
 
     #[test]
-    fn a_wrong_type_ends_the_reading_and_is_listed_with_the_unknown_keys_met_before_it() {
+    fn a_wrong_type_does_not_hide_the_unknown_keys() {
         let text = GOOD.replace(
             "name = \"Riverside Counselling\"",
-            "name = 7\nalias = \"R\"",
-        );
+            "name = \"Riverside Counselling\"\nnickname = \"R\"",
+        ) + "tuesday = 5\nsundae = []\n";
         let found = problems(&text);
         let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
-        assert_eq!(summary, [(3, ""), (4, "practice.alias")]);
+        assert_eq!(
+            summary,
+            [
+                (4, "practice.nickname"),
+                (13, ""),
+                (14, "availability.weekly.sundae")
+            ]
+        );
         assert!(
-            found[0].message.contains("expected a string"),
+            found[1].message.contains("expected a sequence"),
             "{}",
-            found[0].message
+            found[1].message
         );
     }
 

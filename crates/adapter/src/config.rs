@@ -368,11 +368,8 @@ fn keys_known_at(path: &[Step]) -> Option<String> {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
+    // Bytes, not a slice: an offset inside a character must not panic.
+    text.bytes().take(offset).filter(|b| *b == b'\n').count() + 1
 }
 
 /// Builds [`Settings`] from raw values, writing down every problem it meets.
@@ -1491,6 +1488,34 @@ monday = ["09:00-12:00", "13:00-17:00"]
                 "{public} {booking}"
             );
             assert!(found[0].message.contains(says), "{}", found[0].message);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_gives_settings_or_problems_in_line_order(text in "(?s).{0,400}") {
+            if let Err(found) = Settings::from_toml(&text, Path::new("/etc")) {
+                proptest::prop_assert!(!found.is_empty());
+                let lines: Vec<usize> = found.iter().map(|p| p.line).collect();
+                let mut sorted = lines.clone();
+                sorted.sort_by_key(|line| (*line == 0, *line));
+                proptest::prop_assert_eq!(lines, sorted);
+            }
+        }
+
+        #[test]
+        fn an_unknown_key_on_any_line_of_any_table_is_reported_there(
+            after in 2usize..=11,
+            name in "[a-z_]{1,12}",
+        ) {
+            let mut lines: Vec<&str> = GOOD.lines().collect();
+            let key = format!("x_{name} = 1");
+            lines.insert(after, &key);
+            let found = problems(&lines.join("\n"));
+            proptest::prop_assert_eq!(found.len(), 1, "{:?}", found);
+            proptest::prop_assert_eq!(found[0].line, after + 1);
+            let expected = format!("x_{name}");
+            proptest::prop_assert!(found[0].key.ends_with(&expected), "{:?}", found);
         }
     }
 

@@ -90,7 +90,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     let server = &state.settings.server;
     if let Some(widget) = &server.widget_dir {
         // Trunk writes a .gz beside each file; those are sent to browsers that take gzip.
-        app = app.nest_service("/widget", ServeDir::new(widget).precompressed_gzip());
+        let files = ServeDir::new(widget).precompressed_gzip();
+        // Its quick-look page (Trunk's index.html) is not to be framed; the
+        // widget's files themselves still load on any practice's page.
+        let unframed = SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+        app = app.nest_service("/widget", tower::Layer::layer(&unframed, files));
     }
     if let Some(demo) = &server.demo_dir {
         let demo = Router::new().fallback_service(ServeDir::new(demo)).layer(

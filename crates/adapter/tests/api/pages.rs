@@ -506,3 +506,33 @@ async fn the_demo_page_is_served_with_its_policy() {
         .unwrap()
         .contains("<title>Demo</title>"));
 }
+
+#[tokio::test]
+async fn the_widgets_quick_look_page_cannot_be_framed() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(
+        folder.path().join("index.html"),
+        "<!doctype html><title>First Step widget</title>",
+    )
+    .unwrap();
+    std::fs::write(folder.path().join("firststep.js"), "export {};").unwrap();
+    let config = CONFIG.replace(
+        "[server]\n",
+        &format!(
+            "[server]\nwidget_dir = {:?}\n",
+            folder.path().display().to_string()
+        ),
+    );
+    let app = spawn_app_with(&config).await;
+
+    for path in ["/widget/index.html", "/widget/firststep.js"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let csp: Vec<_> = response
+            .headers()
+            .get_all("content-security-policy")
+            .iter()
+            .collect();
+        assert_eq!(csp, ["frame-ancestors 'none'"], "{path}");
+    }
+}

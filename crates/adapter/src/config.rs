@@ -911,6 +911,8 @@ fn on_this_machine(url: &Url) -> bool {
 }
 
 // ---- The file's shape, as serde reads it. ----
+// Each table's struct has `deny_unknown_fields`: that is also how
+// `keys_known_at` learns its keys, so a new field is known at once.
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

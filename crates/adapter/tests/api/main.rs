@@ -14,6 +14,7 @@ mod manage_booking;
 mod practice;
 mod practice_feed;
 mod privacy;
+mod privacy_at_rest;
 mod radicale;
 mod slots;
 mod smtp_server;

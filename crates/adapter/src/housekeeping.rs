@@ -22,12 +22,19 @@ pub struct Round {
 }
 
 /// One round as of `now`.
-pub async fn round(store: &Store, retention: Duration, now: DateTime<Utc>) -> anyhow::Result<Round> {
+pub async fn round(
+    store: &Store,
+    retention: Duration,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Round> {
     let sweep = store
         .call(move |s| s.sweep_personal_data(now, retention))
         .await?;
     if sweep.erased > 0 {
-        tracing::info!(bookings = sweep.erased, "personal data past its retention erased");
+        tracing::info!(
+            bookings = sweep.erased,
+            "personal data past its retention erased"
+        );
     }
     let figures = store.call(move |s| s.figures(now)).await?;
     let mut stuck = Vec::new();

@@ -120,8 +120,15 @@ async fn scrape(State(app): State<Arc<AppState>>) -> Response {
         )
             .into_response(),
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "reading the store for /metrics");
-            (StatusCode::SERVICE_UNAVAILABLE, "the store cannot be read\n").into_response()
+            tracing::error!(
+                error = format!("{error:#}"),
+                "reading the store for /metrics"
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store cannot be read\n",
+            )
+                .into_response()
         }
     }
 }
@@ -216,8 +223,7 @@ fn render(app: &AppState, figures: &Figures) -> String {
         "firststep_http_requests_total",
         "counter",
         "HTTP requests answered since start, by route template, method and status.",
-        &app
-            .request_counts
+        &app.request_counts
             .snapshot()
             .into_iter()
             .map(|((route, method, status), n)| {
@@ -254,7 +260,16 @@ mod tests {
     #[test]
     fn a_samples_family_has_help_type_and_lines() {
         let mut out = String::new();
-        family(&mut out, "x_total", "counter", "Xs.", &[("a=\"1\"".into(), "2".into())]);
-        assert_eq!(out, "# HELP x_total Xs.\n# TYPE x_total counter\nx_total{a=\"1\"} 2\n");
+        family(
+            &mut out,
+            "x_total",
+            "counter",
+            "Xs.",
+            &[("a=\"1\"".into(), "2".into())],
+        );
+        assert_eq!(
+            out,
+            "# HELP x_total Xs.\n# TYPE x_total counter\nx_total{a=\"1\"} 2\n"
+        );
     }
 }

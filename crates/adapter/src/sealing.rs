@@ -117,10 +117,17 @@ mod tests {
     fn a_box_opens_with_its_key_and_context_only() {
         let key = SealingKey::derive(b"a secret", "purpose one");
         let sealed = key.seal(b"the token", b"bk_1");
-        assert_eq!(key.open(&sealed, b"bk_1").as_deref(), Some(&b"the token"[..]));
+        assert_eq!(
+            key.open(&sealed, b"bk_1").as_deref(),
+            Some(&b"the token"[..])
+        );
         assert_eq!(key.open(&sealed, b"bk_2"), None, "another context");
         let other_purpose = SealingKey::derive(b"a secret", "purpose two");
-        assert_eq!(other_purpose.open(&sealed, b"bk_1"), None, "another purpose");
+        assert_eq!(
+            other_purpose.open(&sealed, b"bk_1"),
+            None,
+            "another purpose"
+        );
         let other_secret = SealingKey::derive(b"another secret", "purpose one");
         assert_eq!(other_secret.open(&sealed, b"bk_1"), None, "another secret");
         let mut altered = sealed.clone();
@@ -141,8 +148,14 @@ mod tests {
         let payload = seal_payload(&key, "bk_1", "tok-en");
         assert!(is_sealed_payload(&payload));
         assert!(!payload.contains("tok-en"));
-        assert_eq!(open_payload(&key, "bk_1", &payload).as_deref(), Some("tok-en"));
+        assert_eq!(
+            open_payload(&key, "bk_1", &payload).as_deref(),
+            Some("tok-en")
+        );
         assert_eq!(open_payload(&key, "bk_2", &payload), None);
-        assert_eq!(open_payload(&key, "bk_1", "legacy").as_deref(), Some("legacy"));
+        assert_eq!(
+            open_payload(&key, "bk_1", "legacy").as_deref(),
+            Some("legacy")
+        );
     }
 }

@@ -16,11 +16,11 @@ use crate::calendar::caldav::CalDavCalendar;
 use crate::calendar::local::LocalCalendar;
 use crate::calendar::{Calendar, CalendarError};
 use crate::config::{CalendarSettings, Settings};
+use crate::housekeeping;
 use crate::mail::Mailer;
 use crate::outbox::{EntryText, MailContext, Outbox};
 use crate::rate_limit::RateLimiter;
 use crate::routes::{router, AppState};
-use crate::housekeeping;
 use crate::sealing::payload_key;
 use crate::store::Store;
 
@@ -137,7 +137,9 @@ impl Application {
 
     /// Where `/metrics` is served apart, if it is.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
-        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` completes, then finishes the requests under

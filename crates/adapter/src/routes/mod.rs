@@ -106,9 +106,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         app = app.merge(crate::metrics::router(state.clone()));
     }
     // CORS is outermost: preflights are answered before anything else runs.
-    app.layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
-        .layer(middleware::from_fn(log_request))
-        .layer(cors(&server.allowed_origins))
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        crate::metrics::track,
+    ))
+    .layer(middleware::from_fn(log_request))
+    .layer(cors(&server.allowed_origins))
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

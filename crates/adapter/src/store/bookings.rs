@@ -319,7 +319,11 @@ impl Store {
             };
             tx.execute(
                 "UPDATE bookings SET status = ?2, expires_at = NULL, closed_at = ?3 WHERE id = ?1",
-                params![id, new_status.as_str(), (!new_status.holds_slot()).then_some(now.timestamp())],
+                params![
+                    id,
+                    new_status.as_str(),
+                    (!new_status.holds_slot()).then_some(now.timestamp())
+                ],
             )?;
             enqueue(&tx, id, calendar, now)?;
             enqueue(&tx, id, mail.action(), now)?;

@@ -71,7 +71,10 @@ pub(super) fn finish_key(
 }
 
 /// Deletes the records of keys first used [`KEPT_FOR`] ago or more.
-pub(super) fn delete_expired(connection: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+pub(super) fn delete_expired(
+    connection: &Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
     let cutoff = now.timestamp().saturating_sub(KEPT_FOR.num_seconds());
     connection.execute(
         "DELETE FROM idempotency_records WHERE started_at <= ?1",
@@ -102,7 +105,9 @@ pub(super) fn seal_clear_records(connection: &mut Connection) -> rusqlite::Resul
         .collect::<rusqlite::Result<_>>()?;
     for (raw, request_hash, started_at, status, location, body) in rows {
         // Keys were parsed before they were stored; one that no longer parses cannot come again.
-        let Ok(key) = IdempotencyKey::parse(&raw) else { continue };
+        let Ok(key) = IdempotencyKey::parse(&raw) else {
+            continue;
+        };
         let hash = key_hash(&key);
         let sealed = body.map(|body| replay_key(&key).seal(&body, &hash));
         tx.execute(

@@ -33,8 +33,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use bookings::{Answer, Answered, BookOutcome, BookingRecord, NewBooking, Visitor};
 pub use backup::{backup, BackupReport};
+pub use bookings::{Answer, Answered, BookOutcome, BookingRecord, NewBooking, Visitor};
 pub use figures::{Figures, QueueFigures};
 pub use idempotency::{KeyClaim, StoredResponse, KEPT_FOR as IDEMPOTENCY_KEPT_FOR};
 pub use outbox::{Delivery, Mail};
@@ -169,7 +169,9 @@ mod tests {
     const KEY: &str = "legacy-idempotency-key-0b6f8c1e";
 
     fn contains(haystack: &[u8], needle: &str) -> bool {
-        haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
     }
 
     /// A store as the version before sealing left it: a replay and a first
@@ -230,21 +232,37 @@ mod tests {
         let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();
         let key = IdempotencyKey::parse("k-1").unwrap();
         let start = instant(1_800_000_000);
-        assert_eq!(store.claim_key(&key, &[1], start).unwrap(), KeyClaim::Claimed);
-        let answer = StoredResponse { status: 201, location: None, body: b"first".to_vec() };
+        assert_eq!(
+            store.claim_key(&key, &[1], start).unwrap(),
+            KeyClaim::Claimed
+        );
+        let answer = StoredResponse {
+            status: 201,
+            location: None,
+            body: b"first".to_vec(),
+        };
         store.finish_key(&key, &answer).unwrap();
 
         let almost = start + IDEMPOTENCY_KEPT_FOR - chrono::Duration::seconds(1);
-        assert_eq!(store.claim_key(&key, &[1], almost).unwrap(), KeyClaim::Replay(answer));
+        assert_eq!(
+            store.claim_key(&key, &[1], almost).unwrap(),
+            KeyClaim::Replay(answer)
+        );
         assert_eq!(store.delete_expired_keys(almost).unwrap(), 0);
 
         let later = start + IDEMPOTENCY_KEPT_FOR;
         assert_eq!(store.delete_expired_keys(later).unwrap(), 1);
-        assert_eq!(store.claim_key(&key, &[1], later).unwrap(), KeyClaim::Claimed);
+        assert_eq!(
+            store.claim_key(&key, &[1], later).unwrap(),
+            KeyClaim::Claimed
+        );
         // Expired records also go on the way, when a new key is claimed.
         let other = IdempotencyKey::parse("k-2").unwrap();
         let much_later = later + IDEMPOTENCY_KEPT_FOR;
-        assert_eq!(store.claim_key(&other, &[2], much_later).unwrap(), KeyClaim::Claimed);
+        assert_eq!(
+            store.claim_key(&other, &[2], much_later).unwrap(),
+            KeyClaim::Claimed
+        );
         let left: i64 = store
             .read(|c| c.query_row("SELECT COUNT(*) FROM idempotency_records", [], |r| r.get(0)))
             .unwrap();

@@ -54,7 +54,10 @@ fn erase_booking(tx: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Res
         "DELETE FROM outbox WHERE booking_id = ?1 AND done_at IS NULL AND action LIKE 'mail:%'",
         [id],
     )?;
-    tx.execute("UPDATE outbox SET payload = NULL WHERE booking_id = ?1", [id])?;
+    tx.execute(
+        "UPDATE outbox SET payload = NULL WHERE booking_id = ?1",
+        [id],
+    )?;
     tx.execute(ERASE_PERSONAL_FIELDS, params![id, now.timestamp()])?;
     Ok(dropped)
 }
@@ -81,7 +84,9 @@ fn row_json(row: &rusqlite::Row<'_>, names: &[String]) -> rusqlite::Result<Value
             ValueRef::Integer(n) => json!(n),
             ValueRef::Real(x) => json!(x),
             ValueRef::Text(text) => json!(String::from_utf8_lossy(text)),
-            ValueRef::Blob(bytes) => json!(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            ValueRef::Blob(bytes) => {
+                json!(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            }
         };
         object.insert(name.clone(), value);
     }
@@ -90,7 +95,11 @@ fn row_json(row: &rusqlite::Row<'_>, names: &[String]) -> rusqlite::Result<Value
 
 fn rows_json(connection: &Connection, sql: &str, email: &str) -> rusqlite::Result<Vec<Value>> {
     let mut statement = connection.prepare(sql)?;
-    let names: Vec<String> = statement.column_names().iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = statement
+        .column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     let rows = statement.query_map([email], |row| row_json(row, &names))?;
     rows.collect()
 }
@@ -100,7 +109,11 @@ impl Store {
     /// bookings over for `retention` or longer, and deletes expired
     /// idempotency records. A booking is over when it was declined, cancelled
     /// or expired (counted from then), or confirmed and past (from its end).
-    pub fn sweep_personal_data(&self, now: DateTime<Utc>, retention: Duration) -> anyhow::Result<Sweep> {
+    pub fn sweep_personal_data(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+    ) -> anyhow::Result<Sweep> {
         let cutoff = now.timestamp().saturating_sub(retention.num_seconds());
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -189,12 +202,20 @@ impl Store {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let clear: Vec<(i64, String, String)> = tx
                 .prepare("SELECT id, booking_id, payload FROM outbox WHERE payload IS NOT NULL")?
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?)))?
-                .filter(|row| row.as_ref().map_or(true, |(_, _, payload)| !is_sealed_payload(payload)))
+                .query_map([], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?))
+                })?
+                .filter(|row| {
+                    row.as_ref()
+                        .map_or(true, |(_, _, payload)| !is_sealed_payload(payload))
+                })
                 .collect::<rusqlite::Result<_>>()?;
             for (id, booking_id, token) in &clear {
                 let sealed = key.map(|key| seal_payload(key, booking_id, token));
-                tx.execute("UPDATE outbox SET payload = ?2 WHERE id = ?1", params![id, sealed])?;
+                tx.execute(
+                    "UPDATE outbox SET payload = ?2 WHERE id = ?1",
+                    params![id, sealed],
+                )?;
             }
             tx.commit()?;
             if !clear.is_empty() {

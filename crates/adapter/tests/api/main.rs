@@ -16,5 +16,6 @@ mod practice_feed;
 mod privacy;
 mod privacy_at_rest;
 mod radicale;
+mod retention;
 mod slots;
 mod smtp_server;

@@ -17,7 +17,13 @@ fn forms_of(token: &str) -> Vec<Vec<u8>> {
         let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         forms.push(hex.to_uppercase().into_bytes());
         forms.push(hex.into_bytes());
-        forms.push(STANDARD.encode(&raw).trim_end_matches('=').as_bytes().to_vec());
+        forms.push(
+            STANDARD
+                .encode(&raw)
+                .trim_end_matches('=')
+                .as_bytes()
+                .to_vec(),
+        );
         forms.push(raw);
     }
     forms

@@ -19,3 +19,4 @@ mod radicale;
 mod retention;
 mod slots;
 mod smtp_server;
+mod visitor_rights;

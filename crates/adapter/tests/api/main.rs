@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod manage_booking;
+mod metrics;
 mod practice;
 mod practice_feed;
 mod privacy;

@@ -1,6 +1,7 @@
 //! Black-box API tests: the real server on a random port with a fresh
 //! temporary store, driven over HTTP. One file per endpoint.
 
+mod backup;
 mod busy_feeds;
 mod caldav;
 mod calendar_file;

@@ -135,10 +135,7 @@ async fn a_scrape_shows_bookings_by_status_the_outbox_failures_and_requests_by_r
         "bk_AAAAAAAAAAAAAAAA",
         cancelled.manage_token.as_str(),
     ] {
-        assert!(
-            !text.contains(secret),
-            "{secret} is in the metrics"
-        );
+        assert!(!text.contains(secret), "{secret} is in the metrics");
     }
 
     // An email waiting for more than an hour is warned about, once per round.

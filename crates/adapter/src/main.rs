@@ -218,6 +218,11 @@ fn exit_with(result: anyhow::Result<()>) -> ExitCode {
 fn visitor(action: VisitorAction) -> anyhow::Result<()> {
     use firststep_adapter::store::Store;
 
+    let (VisitorAction::Export { email, .. } | VisitorAction::Erase { email, .. }) = &action;
+    anyhow::ensure!(
+        email.trim().contains('@'),
+        "--email must be an email address, like sam@example.org"
+    );
     match action {
         VisitorAction::Export { store, email } => {
             let store = Store::open(&store.path()?)?;

@@ -94,16 +94,11 @@ pub(super) fn seal_clear_records(connection: &mut Connection) -> rusqlite::Resul
         return Ok(());
     }
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let rows: Vec<(String, Vec<u8>, i64, Option<u16>, Option<String>, Option<Vec<u8>>)> = tx
-        .prepare(
-            "SELECT key, request_hash, started_at, response_status, response_location, response_body
-             FROM idempotency_keys_clear",
-        )?
-        .query_map([], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
-        })?
+    let rows: Vec<(String, Option<Vec<u8>>)> = tx
+        .prepare("SELECT key, response_body FROM idempotency_keys_clear")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for (raw, request_hash, started_at, status, location, body) in rows {
+    for (raw, body) in rows {
         // Keys were parsed before they were stored; one that no longer parses cannot come again.
         let Ok(key) = IdempotencyKey::parse(&raw) else {
             continue;
@@ -113,8 +108,9 @@ pub(super) fn seal_clear_records(connection: &mut Connection) -> rusqlite::Resul
         tx.execute(
             "INSERT OR IGNORE INTO idempotency_records
                 (key_hash, request_hash, started_at, response_status, response_location, response_sealed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![hash.as_slice(), request_hash, started_at, status, location, sealed],
+             SELECT ?2, request_hash, started_at, response_status, response_location, ?3
+             FROM idempotency_keys_clear WHERE key = ?1",
+            params![raw, hash.as_slice(), sealed],
         )?;
     }
     tx.execute("DROP TABLE idempotency_keys_clear", [])?;

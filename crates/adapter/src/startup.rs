@@ -174,7 +174,9 @@ impl Application {
         refresher.abort();
         worker.abort();
         housekeeping.abort();
-        metrics.inspect(|server| server.abort());
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         served
     }
 }

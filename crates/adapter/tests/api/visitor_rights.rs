@@ -196,6 +196,39 @@ async fn erase_removes_a_visitors_data_cancels_their_requests_and_releases_their
             "{outbox:?}"
         );
     }
+    // The running adapter delivers the releases at its next outbox round.
+    for _ in 0..200 {
+        let states: Vec<Option<String>> = {
+            let store = rusqlite::Connection::open(&app.store).unwrap();
+            [&request, &booked]
+                .iter()
+                .map(|c| {
+                    store
+                        .query_row(
+                            "SELECT calendar_state FROM bookings WHERE id = ?1",
+                            [&c.booking.id],
+                            |r| r.get(0),
+                        )
+                        .unwrap()
+                })
+                .collect()
+        };
+        if states.iter().all(|s| s.as_deref() == Some("released")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for created in [&request, &booked] {
+        let waiting = outbox_of(&app, &created.booking.id)
+            .into_iter()
+            .filter(|(_, waiting)| *waiting)
+            .count();
+        assert_eq!(
+            waiting, 0,
+            "the release of {} was not delivered",
+            created.booking.id
+        );
+    }
     // Their time is offered again; the other visitor is untouched.
     assert!(app
         .open_slots("free-consultation")

@@ -57,6 +57,15 @@ fn partial_path(to: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// An empty file only its owner can read: the copy holds visitors' personal data.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
+}
+
 fn copy(store: &Path, partial: &Path) -> anyhow::Result<BackupReport> {
     let source = Connection::open_with_flags(
         store,
@@ -64,8 +73,10 @@ fn copy(store: &Path, partial: &Path) -> anyhow::Result<BackupReport> {
     )
     .with_context(|| format!("opening the store {}", store.display()))?;
     source.busy_timeout(Duration::from_secs(5))?;
-    let mut copy = Connection::open(partial)
+    create_private(partial)
         .with_context(|| format!("creating the backup {}", partial.display()))?;
+    let mut copy = Connection::open(partial)
+        .with_context(|| format!("opening the backup {}", partial.display()))?;
     {
         let backup = Backup::new(&source, &mut copy).context("starting the backup")?;
         let started = Instant::now();

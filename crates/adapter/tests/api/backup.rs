@@ -72,6 +72,15 @@ async fn a_backup_taken_while_bookings_arrive_holds_every_acknowledged_one_and_r
     let said = String::from_utf8_lossy(&output.stdout);
     assert!(said.contains("passes SQLite's integrity check"), "{said}");
 
+    // Only its owner can read it: it holds visitors' personal data.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the backup is readable by others: {mode:o}"
+    );
+
     // The copy is sound and holds every booking acknowledged before it began.
     {
         let copied = rusqlite::Connection::open(&copy).unwrap();

@@ -246,14 +246,19 @@ pub async fn wait_for_port(port: u16, what: &str) {
 pub const LINK_SECRET: &str = "a-link-secret-of-more-than-32-characters";
 
 /// `config` with mail through the SMTP server on `smtp_port` (the link
-/// secret given inline through an environment variable).
+/// secret in a file all tests share, so the command-line tools read it too).
 pub fn with_mail(config: &str, smtp_port: u16) -> String {
-    // Every test sets the same value, so tests running side by side agree.
-    std::env::set_var("FIRSTSTEP_TEST_LINK_SECRET", LINK_SECRET);
+    static SECRET_FILE: std::sync::OnceLock<tempfile::NamedTempFile> = std::sync::OnceLock::new();
+    let file = SECRET_FILE.get_or_init(|| {
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), LINK_SECRET).expect("the link secret written");
+        file
+    });
     format!(
         "{config}\n[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\ntls = \"none\"\n\
          from = \"Test Practice <bookings@test.example.org>\"\npractice_to = \"therapist@test.example.org\"\n\
-         public_url = \"http://public.test\"\nlink_secret_env = \"FIRSTSTEP_TEST_LINK_SECRET\"\n"
+         public_url = \"http://public.test\"\nlink_secret_file = {:?}\n",
+        file.path().display().to_string()
     )
 }
 

@@ -30,6 +30,15 @@ pub struct Settings {
     pub feed: Option<FeedSettings>,
     /// Email to the practice and to visitors, when configured.
     pub mail: Option<MailSettings>,
+    pub privacy: PrivacySettings,
+}
+
+/// How long visitors' personal data is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrivacySettings {
+    /// Days after a booking is over (past, declined, expired, cancelled)
+    /// until its personal fields are erased.
+    pub retention_days: u32,
 }
 
 /// Email through SMTP, and the signed links the emails carry.
@@ -156,6 +165,10 @@ pub struct ServerSettings {
     pub demo_dir: Option<PathBuf>,
     /// Booking attempts allowed per client address per minute.
     pub bookings_per_minute: u32,
+    /// `GET /metrics` on the public listener (off by default).
+    pub metrics: bool,
+    /// A separate address for `/metrics` (then not on the public listener).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// One thing wrong with a configuration file, at its place.
@@ -428,6 +441,28 @@ impl Checker<'_> {
                 Some(FeedSettings { token, include_client_name: feed.include_client_name })
             }),
         };
+        let metrics_listen = match &raw.server.metrics_listen {
+            None => Some(None),
+            Some(address) => match address.get_ref().parse::<std::net::SocketAddr>() {
+                Ok(address) => Some(Some(address)),
+                Err(_) => {
+                    self.problem(
+                        address,
+                        "server.metrics_listen",
+                        "must be an IP address and port, like \"127.0.0.1:9187\"",
+                    );
+                    None
+                }
+            },
+        };
+        let retention = raw.privacy.retention_days;
+        if !(1..=3650).contains(retention.get_ref()) {
+            self.problem(
+                &retention,
+                "privacy.retention_days",
+                "must be from 1 to 3650 days",
+            );
+        }
         if raw.server.bookings_per_minute == 0 {
             self.problems.push(ConfigProblem {
                 line: 0,
@@ -476,10 +511,15 @@ impl Checker<'_> {
                 widget_dir: raw.server.widget_dir.map(resolve),
                 demo_dir: raw.server.demo_dir.map(resolve),
                 bookings_per_minute: raw.server.bookings_per_minute,
+                metrics: raw.server.metrics,
+                metrics_listen: metrics_listen?,
             },
             calendar: calendar?,
             feed: feed?,
             mail: mail?,
+            privacy: PrivacySettings {
+                retention_days: *retention.get_ref(),
+            },
         })
     }
 
@@ -927,6 +967,23 @@ struct RawConfig {
     calendar: Option<RawCalendar>,
     feed: Option<RawFeed>,
     mail: Option<RawMail>,
+    #[serde(default)]
+    privacy: RawPrivacy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrivacy {
+    #[serde(default = "defaults::retention_days")]
+    retention_days: Spanned<u32>,
+}
+
+impl Default for RawPrivacy {
+    fn default() -> Self {
+        Self {
+            retention_days: defaults::retention_days(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -1080,6 +1137,9 @@ struct RawServer {
     demo_dir: Option<PathBuf>,
     #[serde(default = "defaults::bookings_per_minute")]
     bookings_per_minute: u32,
+    #[serde(default)]
+    metrics: bool,
+    metrics_listen: Option<Spanned<String>>,
 }
 
 impl Default for RawServer {
@@ -1091,6 +1151,8 @@ impl Default for RawServer {
             widget_dir: None,
             demo_dir: None,
             bookings_per_minute: defaults::bookings_per_minute(),
+            metrics: false,
+            metrics_listen: None,
         }
     }
 }
@@ -1128,6 +1190,10 @@ mod defaults {
     pub fn store() -> PathBuf {
         "firststep.sqlite3".into()
     }
+    pub fn retention_days() -> Spanned<u32> {
+        Spanned::new(0..0, 30)
+    }
+
     pub fn bookings_per_minute() -> u32 {
         10
     }
@@ -1606,5 +1672,38 @@ monday = ["09:00-12:00", "13:00-17:00"]
             error.to_string(),
             "practice.toml:4: practice.time_zone: bad\npractice.toml: missing"
         );
+    }
+
+    #[test]
+    fn retention_defaults_to_30_days_and_is_checked_at_its_line() {
+        let settings = Settings::from_toml(GOOD, Path::new("/etc/firststep")).unwrap();
+        assert_eq!(settings.privacy.retention_days, 30);
+        assert!(!settings.server.metrics);
+        assert_eq!(settings.server.metrics_listen, None);
+
+        let set = format!("{GOOD}\n[privacy]\nretention_days = 90\n");
+        let settings = Settings::from_toml(&set, Path::new("/etc/firststep")).unwrap();
+        assert_eq!(settings.privacy.retention_days, 90);
+
+        let zero = format!("{GOOD}\n[privacy]\nretention_days = 0\n");
+        let found = problems(&zero);
+        assert_eq!(found[0].key, "privacy.retention_days");
+        assert_eq!(found[0].line, zero.lines().count());
+        let unknown = problems(&format!("{GOOD}\n[privacy]\nkeep_days = 3\n"));
+        assert!(unknown[0].message.contains("keep_days"), "{unknown:?}");
+    }
+
+    #[test]
+    fn metrics_listen_must_be_an_address_and_port() {
+        let good = format!("{GOOD}\n[server]\nmetrics_listen = \"127.0.0.1:9187\"\n");
+        let settings = Settings::from_toml(&good, Path::new("/etc/firststep")).unwrap();
+        assert_eq!(
+            settings.server.metrics_listen,
+            Some("127.0.0.1:9187".parse().unwrap())
+        );
+        let bad = format!("{GOOD}\n[server]\nmetrics = true\nmetrics_listen = \"localhost\"\n");
+        let found = problems(&bad);
+        assert_eq!(found[0].key, "server.metrics_listen");
+        assert_eq!(found[0].line, bad.lines().count());
     }
 }

@@ -6,6 +6,9 @@
 //!   iCalendar reading, and the background copy of busy time.
 //! - [`outbox`]: delivery of calendar writes and emails, with retries; expiry.
 //! - [`mail`]: emails from template files, signed links, SMTP.
+//! - [`housekeeping`]: a round a minute: retention, expired idempotency
+//!   records, a warning when the outbox is stuck.
+//! - `metrics`: `GET /metrics` in Prometheus' text format.
 //! - [`config`]: the practice's TOML configuration, parsed into [`config::Settings`]
 //!   with every problem reported at its line.
 //! - [`domain`]: parsed input values (name, email, phone, note, keys, tokens).
@@ -16,18 +19,23 @@
 //! - `error`: the boundary's error type, rendered as problem+json.
 //! - `ical`: iCalendar writing with escaping and folding.
 //! - `rate_limit`: per-address token buckets for booking attempts.
+//! - [`sealing`]: sealed boxes for the secrets the store keeps (replayed
+//!   answers, manage tokens waiting for an email).
 //! - [`startup`]: [`Application`], binding and serving.
 
 pub mod calendar;
 pub mod config;
 pub mod domain;
 mod error;
+pub mod housekeeping;
 mod ical;
 pub mod mail;
+mod metrics;
 mod offer;
 pub mod outbox;
 mod rate_limit;
 mod routes;
+pub mod sealing;
 pub mod startup;
 pub mod store;
 

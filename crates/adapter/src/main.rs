@@ -1,9 +1,10 @@
-//! The `firststep-adapter` command: `serve` and `check-config`.
+//! The `firststep-adapter` command: `serve`, `check-config`, `requests`,
+//! `visitor` (a visitor's data: export, erase) and `backup`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use firststep_adapter::config::Settings;
 use firststep_adapter::Application;
 use tracing_subscriber::EnvFilter;
@@ -48,6 +49,66 @@ enum Command {
         store: Option<PathBuf>,
         #[command(subcommand)]
         action: RequestAction,
+    },
+    /// See or erase what is stored about a visitor (their right of access
+    /// and erasure).
+    Visitor {
+        #[command(subcommand)]
+        action: VisitorAction,
+    },
+    /// Copy the store, consistently, while the adapter serves.
+    Backup {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The file to write the copy to.
+        #[arg(long)]
+        to: PathBuf,
+        /// Replace FILE if it exists (only once the new copy is complete).
+        #[arg(long)]
+        overwrite: bool,
+    },
+}
+
+/// Where the store is: the configuration's `server.store`, or `--store`.
+#[derive(Args)]
+struct StoreArgs {
+    /// The practice's configuration file.
+    #[arg(long, env = "FIRSTSTEP_CONFIG")]
+    config: PathBuf,
+    /// SQLite file the bookings are in; overrides the file's `server.store`.
+    #[arg(long, env = "FIRSTSTEP_STORE")]
+    store: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn path(self) -> anyhow::Result<PathBuf> {
+        let settings = Settings::load(&self.config)?;
+        let path = self.store.unwrap_or(settings.server.store);
+        anyhow::ensure!(path.is_file(), "there is no store at {}", path.display());
+        Ok(path)
+    }
+}
+
+#[derive(Subcommand)]
+enum VisitorAction {
+    /// Print everything stored about a visitor, as JSON: their bookings with
+    /// every stored field, and the outbox items about them.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Their email address (letters compared without regard to case).
+        #[arg(long)]
+        email: String,
+    },
+    /// Erase a visitor: personal fields of all their bookings; their pending
+    /// requests and bookings to come are cancelled and calendar holds released
+    /// (delivered by the running adapter, or at its next start).
+    Erase {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Their email address (letters compared without regard to case).
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -96,6 +157,21 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Visitor { action } => exit_with(visitor(action)),
+        Command::Backup {
+            store,
+            to,
+            overwrite,
+        } => exit_with(store.path().and_then(|store| {
+            let report = firststep_adapter::store::backup(&store, &to, overwrite)?;
+            println!(
+                "{}: {} booking(s), {} bytes; passes SQLite's integrity check",
+                to.display(),
+                report.bookings,
+                report.bytes
+            );
+            Ok(())
+        })),
         Command::Serve {
             config,
             listen,
@@ -127,6 +203,42 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn exit_with(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("firststep-adapter: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn visitor(action: VisitorAction) -> anyhow::Result<()> {
+    use firststep_adapter::store::Store;
+
+    let (VisitorAction::Export { email, .. } | VisitorAction::Erase { email, .. }) = &action;
+    anyhow::ensure!(
+        email.trim().contains('@'),
+        "--email must be an email address, like sam@example.org"
+    );
+    match action {
+        VisitorAction::Export { store, email } => {
+            let store = Store::open(&store.path()?)?;
+            let export = store.visitor_export(&email)?;
+            println!("{}", serde_json::to_string_pretty(&export)?);
+        }
+        VisitorAction::Erase { store, email } => {
+            let store = Store::open(&store.path()?)?;
+            let erased = store.erase_visitor(&email, chrono::Utc::now())?;
+            println!(
+                "Erased {} booking(s); {} cancelled with their calendar holds released; {} unsent email(s) dropped.",
+                erased.bookings, erased.cancelled, erased.mails_dropped
+            );
+        }
+    }
+    Ok(())
 }
 
 fn requests(

@@ -5,6 +5,7 @@
 //! calendar or mail server does not answer, and carries on after restarts.
 //! Each round also expires requests left unanswered past their time.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -16,6 +17,7 @@ use crate::calendar::{Calendar, CalendarEntry, Placement};
 use crate::config::{MailSettings, PracticeSettings};
 use crate::mail::compose::compose;
 use crate::mail::Mailer;
+use crate::sealing::first_mail_token;
 use crate::store::{Delivery, Store};
 
 /// How entries read in the practice's calendar.
@@ -41,6 +43,16 @@ pub struct Outbox {
     mail: Option<MailContext>,
     /// Woken when a change adds work, so delivery does not wait for the next round.
     wake: Notify,
+    /// Failed deliveries since start, for `/metrics`.
+    failed_calendar: AtomicU64,
+    failed_mail: AtomicU64,
+}
+
+/// Failed deliveries since the process started, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryFailures {
+    pub calendar: u64,
+    pub mail: u64,
 }
 
 impl Outbox {
@@ -56,6 +68,16 @@ impl Outbox {
             text,
             mail,
             wake: Notify::new(),
+            failed_calendar: AtomicU64::new(0),
+            failed_mail: AtomicU64::new(0),
+        }
+    }
+
+    /// Failed deliveries since start.
+    pub fn failures(&self) -> DeliveryFailures {
+        DeliveryFailures {
+            calendar: self.failed_calendar.load(Ordering::Relaxed),
+            mail: self.failed_mail.load(Ordering::Relaxed),
         }
     }
 
@@ -84,6 +106,11 @@ impl Outbox {
             match self.deliver(&delivery, now).await {
                 Ok(()) => delivered += 1,
                 Err(reason) => {
+                    let failed = match delivery.mail() {
+                        Some(_) => &self.failed_mail,
+                        None => &self.failed_calendar,
+                    };
+                    failed.fetch_add(1, Ordering::Relaxed);
                     let wait = Duration::seconds(5 * 2i64.pow(delivery.attempts.min(10)))
                         .min(Duration::hours(1));
                     tracing::warn!(
@@ -121,7 +148,7 @@ impl Outbox {
                     let email = compose(
                         kind,
                         &details,
-                        delivery.payload.as_deref(),
+                        first_mail_token(&mail.settings, delivery).as_deref(),
                         &mail.practice,
                         &mail.settings,
                         now,

@@ -16,17 +16,23 @@ use crate::calendar::caldav::CalDavCalendar;
 use crate::calendar::local::LocalCalendar;
 use crate::calendar::{Calendar, CalendarError};
 use crate::config::{CalendarSettings, Settings};
+use crate::housekeeping;
 use crate::mail::Mailer;
 use crate::outbox::{EntryText, MailContext, Outbox};
 use crate::rate_limit::RateLimiter;
 use crate::routes::{router, AppState};
+use crate::sealing::payload_key;
 use crate::store::Store;
 
 /// How often the outbox looks for due writes when nothing wakes it.
 const OUTBOX_ROUND: Duration = Duration::from_secs(5);
+/// How often retention and the outbox's age are looked at.
+const HOUSEKEEPING_ROUND: Duration = Duration::from_secs(60);
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` on its own address, when `server.metrics_listen` is set.
+    metrics_listener: Option<TcpListener>,
     state: Arc<AppState>,
     refresh_every: Duration,
 }
@@ -63,6 +69,7 @@ impl Application {
             Ok(()) => {}
         }
         let store = Store::open(&settings.server.store)?;
+        store.seal_clear_payloads(settings.mail.as_ref().map(payload_key).as_ref())?;
         let busy = Arc::new(BusyCache::new(
             calendar.clone(),
             settings.practice.rules.horizon_days,
@@ -100,9 +107,11 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.listen)
             .await
             .with_context(|| format!("listening on {}", settings.server.listen))?;
+        let metrics_listener = crate::metrics::bind_separate(&settings.server).await?;
         let state = Arc::new(AppState {
             booking_limiter: RateLimiter::per_minute(settings.server.bookings_per_minute),
             practice_body: crate::routes::practice_body(&settings.practice),
+            request_counts: Default::default(),
             store,
             busy,
             outbox,
@@ -110,6 +119,7 @@ impl Application {
         });
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             refresh_every,
         })
@@ -125,6 +135,13 @@ impl Application {
         self.address().port()
     }
 
+    /// Where `/metrics` is served apart, if it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests under
     /// way. Busy time is refreshed and the outbox delivered meanwhile.
     pub async fn run_until_stopped(
@@ -133,6 +150,14 @@ impl Application {
     ) -> anyhow::Result<()> {
         let refresher = self.state.busy.clone().spawn_refresher(self.refresh_every);
         let worker = self.state.outbox.clone().spawn_worker(OUTBOX_ROUND);
+        let housekeeping = housekeeping::spawn(
+            self.state.store.clone(),
+            self.state.settings.privacy.retention_days,
+            HOUSEKEEPING_ROUND,
+        );
+        let metrics = self
+            .metrics_listener
+            .map(|listener| crate::metrics::spawn_separate(listener, self.state.clone()));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         // Responses go out at once: with Nagle's algorithm on, a response
         // written in two parts on a kept-alive connection (headers, then a
@@ -148,6 +173,10 @@ impl Application {
             .context("serving HTTP");
         refresher.abort();
         worker.abort();
+        housekeeping.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         served
     }
 }

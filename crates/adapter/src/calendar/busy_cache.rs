@@ -2,6 +2,7 @@
 //! background: slot requests read the last good copy and never wait on a
 //! remote server; a calendar that is down keeps its last copy in force.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration as StdDuration;
 
@@ -15,6 +16,8 @@ pub struct BusyCache {
     /// How far ahead to read: the practice's horizon and a day.
     horizon: Duration,
     current: RwLock<Arc<Vec<Interval>>>,
+    /// Unix time of the last successful refresh, 0 before the first (for `/metrics`).
+    refreshed_at: AtomicI64,
 }
 
 impl BusyCache {
@@ -23,6 +26,7 @@ impl BusyCache {
             calendar,
             horizon: Duration::days(i64::from(horizon_days) + 1),
             current: RwLock::new(Arc::new(Vec::new())),
+            refreshed_at: AtomicI64::new(0),
         }
     }
 
@@ -40,7 +44,16 @@ impl BusyCache {
         let busy = self.calendar.busy(range).await?;
         let count = busy.len();
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(busy);
+        self.refreshed_at.store(now.timestamp(), Ordering::Relaxed);
         Ok(count)
+    }
+
+    /// When busy time was last read successfully.
+    pub fn last_refreshed(&self) -> Option<DateTime<Utc>> {
+        match self.refreshed_at.load(Ordering::Relaxed) {
+            0 => None,
+            at => DateTime::from_timestamp(at, 0),
+        }
     }
 
     /// Refreshes every `every` until the process ends.

@@ -25,6 +25,7 @@ use crate::domain::{
 };
 use crate::error::{unavailable, ApiError};
 use crate::offer::is_offered;
+use crate::sealing::{payload_key, seal_payload};
 use crate::store::{BookOutcome, BookingRecord, KeyClaim, NewBooking, StoredResponse, Visitor};
 
 /// `POST /v1/bookings`.
@@ -135,6 +136,12 @@ async fn place(
         location: Some(location),
         body: serde_json::to_vec(&created).expect("a booking serializes"),
     };
+    // Without mail, no email will carry the token: it is not kept at all.
+    let first_mail_payload = app
+        .settings
+        .mail
+        .as_ref()
+        .map(|mail| seal_payload(&payload_key(mail), id.as_str(), token.expose()));
     let booking = NewBooking {
         id,
         service: service.id.clone(),
@@ -158,7 +165,7 @@ async fn place(
                 .map(str::to_owned),
         },
         manage_token_hash: token.hash(),
-        manage_token: token.expose().to_owned(),
+        first_mail_payload,
     };
 
     let outbox = app.outbox.clone();

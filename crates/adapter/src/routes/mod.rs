@@ -51,6 +51,8 @@ pub struct AppState {
     pub booking_limiter: RateLimiter,
     /// `GET /v1/practice` never changes while the process runs: made once.
     pub practice_body: Vec<u8>,
+    /// Requests answered, for `/metrics`.
+    pub request_counts: crate::metrics::RequestCounts,
 }
 
 /// The page policy the demo is served with: the same a practice's own site
@@ -108,9 +110,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         );
         app = app.merge(demo);
     }
+    if server.metrics && server.metrics_listen.is_none() {
+        app = app.merge(crate::metrics::router(state.clone()));
+    }
     // CORS is outermost: preflights are answered before anything else runs.
-    app.layer(middleware::from_fn(log_request))
-        .layer(cors(&server.allowed_origins))
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        crate::metrics::track,
+    ))
+    .layer(middleware::from_fn(log_request))
+    .layer(cors(&server.allowed_origins))
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

@@ -35,8 +35,9 @@ pub struct NewBooking {
     pub expires_at: Option<DateTime<Utc>>,
     pub visitor: Visitor,
     pub manage_token_hash: TokenHash,
-    /// The token itself, held only until the visitor's first email is sent.
-    pub manage_token: String,
+    /// The token, sealed for the visitor's first email (`crate::sealing`),
+    /// held only until that email is sent; `None` when no email will be.
+    pub first_mail_payload: Option<String>,
 }
 
 /// Whether [`Store::book`] stored the booking.
@@ -118,8 +119,8 @@ fn expire_lapsed_requests(connection: &Connection, now: DateTime<Utc>) -> rusqli
         .collect::<rusqlite::Result<_>>()?;
     for id in &lapsed {
         connection.execute(
-            "UPDATE bookings SET status = 'expired', expires_at = NULL WHERE id = ?1",
-            [id],
+            "UPDATE bookings SET status = 'expired', expires_at = NULL, closed_at = ?2 WHERE id = ?1",
+            params![id, now.timestamp()],
         )?;
         enqueue(connection, id, Delivery::RELEASE, now)?;
         enqueue(connection, id, Mail::VisitorExpired.action(), now)?;
@@ -226,10 +227,10 @@ impl Store {
             };
             enqueue(&tx, booking.id.as_str(), to_practice.action(), booking.created_at)?;
             // The visitor's first email carries their manage link: the token
-            // waits here, and only here, until it is sent.
+            // waits here, sealed, and only here, until it is sent.
             tx.execute(
                 "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload) VALUES (?1, ?2, ?3, ?3, ?4)",
-                params![booking.id.as_str(), to_visitor.action(), booking.created_at.timestamp(), booking.manage_token],
+                params![booking.id.as_str(), to_visitor.action(), booking.created_at.timestamp(), booking.first_mail_payload],
             )?;
             tx.commit()?;
             Ok(BookOutcome::Booked)
@@ -253,9 +254,9 @@ impl Store {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, now)?;
             let cancelled = tx.execute(
-                "UPDATE bookings SET status = 'cancelled', expires_at = NULL
+                "UPDATE bookings SET status = 'cancelled', expires_at = NULL, closed_at = ?2
                  WHERE id = ?1 AND status IN ('pending', 'confirmed')",
-                [id.as_str()],
+                params![id.as_str(), now.timestamp()],
             )?;
             if cancelled > 0 {
                 enqueue(&tx, id.as_str(), Delivery::RELEASE, now)?;
@@ -317,8 +318,12 @@ impl Store {
                 ),
             };
             tx.execute(
-                "UPDATE bookings SET status = ?2, expires_at = NULL WHERE id = ?1",
-                params![id, new_status.as_str()],
+                "UPDATE bookings SET status = ?2, expires_at = NULL, closed_at = ?3 WHERE id = ?1",
+                params![
+                    id,
+                    new_status.as_str(),
+                    (!new_status.holds_slot()).then_some(now.timestamp())
+                ],
             )?;
             enqueue(&tx, id, calendar, now)?;
             enqueue(&tx, id, mail.action(), now)?;

@@ -1,15 +1,26 @@
-//! Idempotency keys: the same key and body get the first answer again.
+//! Idempotency keys: the same key and body get the first answer again, for
+//! [`KEPT_FOR`]; after that the key is forgotten and a request with it is new.
+//!
+//! The store keeps no key and no answer in clear: a record is found by a
+//! hash of its key, and the answer (which holds the visitor's manage token)
+//! is sealed with a key derived from the `Idempotency-Key` itself, so only
+//! the client that holds it can have the answer again.
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sha2::{Digest, Sha256};
 
 use super::Store;
 use crate::domain::IdempotencyKey;
+use crate::sealing::SealingKey;
 
 /// A first request older than this is taken to have died with its process,
 /// and the key may be claimed again.
 const ABANDONED_AFTER_SECONDS: i64 = 60;
+
+/// How long a key's answer is kept for replays (as payment APIs do).
+pub const KEPT_FOR: Duration = Duration::hours(24);
 
 /// A response kept for an idempotency key, replayed byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,68 +43,149 @@ pub enum KeyClaim {
     Reused,
 }
 
+/// The record's name in the store: the key's SHA-256, in its own domain.
+fn key_hash(key: &IdempotencyKey) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"firststep idempotency-key v1\0");
+    hash.update(key.as_str().as_bytes());
+    hash.finalize().into()
+}
+
+/// The key that seals the key's answer, known only to whoever holds the key.
+fn replay_key(key: &IdempotencyKey) -> SealingKey {
+    SealingKey::derive(key.as_str().as_bytes(), "firststep idempotent replay v1")
+}
+
 pub(super) fn finish_key(
     connection: &Connection,
     key: &IdempotencyKey,
     response: &StoredResponse,
 ) -> rusqlite::Result<usize> {
+    let hash = key_hash(key);
+    let sealed = replay_key(key).seal(&response.body, &hash);
     connection.execute(
-        "UPDATE idempotency_keys SET response_status = ?2, response_location = ?3, response_body = ?4 WHERE key = ?1",
-        params![key.as_str(), response.status, response.location, response.body],
+        "UPDATE idempotency_records SET response_status = ?2, response_location = ?3, response_sealed = ?4
+         WHERE key_hash = ?1",
+        params![hash.as_slice(), response.status, response.location, sealed],
     )
 }
 
+/// Deletes the records of keys first used [`KEPT_FOR`] ago or more.
+pub(super) fn delete_expired(
+    connection: &Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
+    let cutoff = now.timestamp().saturating_sub(KEPT_FOR.num_seconds());
+    connection.execute(
+        "DELETE FROM idempotency_records WHERE started_at <= ?1",
+        [cutoff],
+    )
+}
+
+/// Moves records kept before keys were hashed and answers sealed (in the
+/// table the migration renamed) into the sealed form, then drops them.
+pub(super) fn seal_clear_records(connection: &mut Connection) -> rusqlite::Result<()> {
+    let legacy: bool = connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'idempotency_keys_clear')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !legacy {
+        return Ok(());
+    }
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rows: Vec<(String, Option<Vec<u8>>)> = tx
+        .prepare("SELECT key, response_body FROM idempotency_keys_clear")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (raw, body) in rows {
+        // Keys were parsed before they were stored; one that no longer parses cannot come again.
+        let Ok(key) = IdempotencyKey::parse(&raw) else {
+            continue;
+        };
+        let hash = key_hash(&key);
+        let sealed = body.map(|body| replay_key(&key).seal(&body, &hash));
+        tx.execute(
+            "INSERT OR IGNORE INTO idempotency_records
+                (key_hash, request_hash, started_at, response_status, response_location, response_sealed)
+             SELECT ?2, request_hash, started_at, response_status, response_location, ?3
+             FROM idempotency_keys_clear WHERE key = ?1",
+            params![raw, hash.as_slice(), sealed],
+        )?;
+    }
+    tx.execute("DROP TABLE idempotency_keys_clear", [])?;
+    tx.commit()
+}
+
 impl Store {
-    /// Looks an idempotency key up and claims it when it is new (or abandoned).
+    /// Looks an idempotency key up and claims it when it is new, abandoned,
+    /// or older than [`KEPT_FOR`] (expired records are deleted on the way).
     pub fn claim_key(
         &self,
         key: &IdempotencyKey,
         request_hash: &[u8],
         now: DateTime<Utc>,
     ) -> anyhow::Result<KeyClaim> {
-        self.write(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let existing = tx
-                .query_row(
-                    "SELECT request_hash, started_at, response_status, response_location, response_body
-                     FROM idempotency_keys WHERE key = ?1",
-                    [key.as_str()],
-                    |row| {
-                        Ok((
-                            row.get::<_, Vec<u8>>(0)?,
-                            row.get::<_, i64>(1)?,
-                            row.get::<_, Option<u16>>(2)?,
-                            row.get::<_, Option<String>>(3)?,
-                            row.get::<_, Option<Vec<u8>>>(4)?,
-                        ))
-                    },
-                )
-                .optional()?;
-            let claim = match existing {
-                None => {
-                    tx.execute(
-                        "INSERT INTO idempotency_keys (key, request_hash, started_at) VALUES (?1, ?2, ?3)",
-                        params![key.as_str(), request_hash, now.timestamp()],
-                    )?;
-                    KeyClaim::Claimed
-                }
-                Some((hash, _, _, _, _)) if hash != request_hash => KeyClaim::Reused,
-                Some((_, _, Some(status), location, body)) => {
-                    KeyClaim::Replay(StoredResponse { status, location, body: body.unwrap_or_default() })
-                }
-                Some((_, started_at, None, _, _)) if now.timestamp() - started_at > ABANDONED_AFTER_SECONDS => {
-                    tx.execute(
-                        "UPDATE idempotency_keys SET started_at = ?2 WHERE key = ?1",
-                        params![key.as_str(), now.timestamp()],
-                    )?;
-                    KeyClaim::Claimed
-                }
-                Some(_) => KeyClaim::InProgress,
-            };
-            tx.commit()?;
-            Ok(claim)
+        let hash = key_hash(key);
+        let claim = self
+            .write(|c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                delete_expired(&tx, now)?;
+                let existing = tx
+                    .query_row(
+                        "SELECT request_hash, started_at, response_status, response_location, response_sealed
+                         FROM idempotency_records WHERE key_hash = ?1",
+                        [hash.as_slice()],
+                        |row| {
+                            Ok((
+                                row.get::<_, Vec<u8>>(0)?,
+                                row.get::<_, i64>(1)?,
+                                row.get::<_, Option<u16>>(2)?,
+                                row.get::<_, Option<String>>(3)?,
+                                row.get::<_, Option<Vec<u8>>>(4)?,
+                            ))
+                        },
+                    )
+                    .optional()?;
+                let claim = match existing {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO idempotency_records (key_hash, request_hash, started_at) VALUES (?1, ?2, ?3)",
+                            params![hash.as_slice(), request_hash, now.timestamp()],
+                        )?;
+                        Sealed::Claimed
+                    }
+                    Some((stored, _, _, _, _)) if stored != request_hash => Sealed::Reused,
+                    Some((_, _, Some(status), location, sealed)) => {
+                        Sealed::Replay(status, location, sealed.unwrap_or_default())
+                    }
+                    Some((_, started_at, None, _, _))
+                        if now.timestamp().saturating_sub(started_at) > ABANDONED_AFTER_SECONDS =>
+                    {
+                        tx.execute(
+                            "UPDATE idempotency_records SET started_at = ?2 WHERE key_hash = ?1",
+                            params![hash.as_slice(), now.timestamp()],
+                        )?;
+                        Sealed::Claimed
+                    }
+                    Some(_) => Sealed::InProgress,
+                };
+                tx.commit()?;
+                Ok(claim)
+            })
+            .context("claiming an idempotency key")?;
+        Ok(match claim {
+            Sealed::Claimed => KeyClaim::Claimed,
+            Sealed::InProgress => KeyClaim::InProgress,
+            Sealed::Reused => KeyClaim::Reused,
+            Sealed::Replay(status, location, sealed) => KeyClaim::Replay(StoredResponse {
+                status,
+                location,
+                body: replay_key(key)
+                    .open(&sealed, &hash)
+                    .context("opening a stored answer: it does not match its key")?,
+            }),
         })
-        .context("claiming an idempotency key")
     }
 
     /// Keeps the final response of a claimed key, for replays.
@@ -110,11 +202,25 @@ impl Store {
     pub fn release_key(&self, key: &IdempotencyKey) -> anyhow::Result<()> {
         self.write(|c| {
             c.execute(
-                "DELETE FROM idempotency_keys WHERE key = ?1 AND response_status IS NULL",
-                [key.as_str()],
+                "DELETE FROM idempotency_records WHERE key_hash = ?1 AND response_status IS NULL",
+                [key_hash(key).as_slice()],
             )
         })
         .map(drop)
         .context("releasing an idempotency key")
     }
+
+    /// Deletes the records of keys first used [`KEPT_FOR`] ago or more.
+    pub fn delete_expired_keys(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        self.write(|c| delete_expired(c, now))
+            .context("deleting expired idempotency keys")
+    }
+}
+
+/// A record as read, before its answer is opened.
+enum Sealed {
+    Claimed,
+    Replay(u16, Option<String>, Vec<u8>),
+    InProgress,
+    Reused,
 }

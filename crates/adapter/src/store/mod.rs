@@ -8,13 +8,21 @@
 //! - `schema`: the tables, as numbered migrations.
 //! - `bookings`: bookings and their life — stored (unique per live slot, so two
 //!   visitors can never hold one slot), answered, expired, cancelled, read.
-//! - `idempotency`: each `Idempotency-Key`'s request hash and final response.
+//! - `idempotency`: each `Idempotency-Key`'s request hash and final response
+//!   (sealed), kept 24 hours.
 //! - `outbox`: what is owed after each change (calendar writes, emails),
 //!   written in the same transaction as the change.
+//! - `privacy`: retention (personal fields of bookings long over are erased),
+//!   a visitor's export and erasure, sealing tokens left by older versions.
+//! - `figures`: counts for `/metrics`.
+//! - `backup`: a consistent copy of the live store.
 
+mod backup;
 mod bookings;
+mod figures;
 mod idempotency;
 mod outbox;
+mod privacy;
 mod schema;
 
 use std::path::Path;
@@ -25,9 +33,12 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use backup::{backup, BackupReport};
 pub use bookings::{Answer, Answered, BookOutcome, BookingRecord, NewBooking, Visitor};
-pub use idempotency::{KeyClaim, StoredResponse};
+pub use figures::{Figures, QueueFigures};
+pub use idempotency::{KeyClaim, StoredResponse, KEPT_FOR as IDEMPOTENCY_KEPT_FOR};
 pub use outbox::{Delivery, Mail};
+pub use privacy::{Erasure, Sweep};
 use schema::MIGRATIONS;
 
 /// Shared handle to the store; cheap to clone.
@@ -51,8 +62,9 @@ impl Store {
             std::fs::create_dir_all(folder)
                 .with_context(|| format!("creating the store's folder {}", folder.display()))?;
         }
-        let writer = connect(path)?;
+        let mut writer = connect(path)?;
         migrate(&writer)
+            .and_then(|()| idempotency::seal_clear_records(&mut writer))
             .with_context(|| format!("updating the schema of the store {}", path.display()))?;
         let readers = (0..4)
             .map(|_| connect(path).map(Mutex::new))
@@ -125,6 +137,7 @@ fn connect(path: &Path) -> anyhow::Result<Connection> {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
+             PRAGMA secure_delete = ON; -- erased text is overwritten, not left in free pages
              PRAGMA busy_timeout = 5000;",
         )
         .with_context(|| format!("configuring the store {}", path.display()))?;
@@ -144,4 +157,115 @@ fn migrate(connection: &Connection) -> rusqlite::Result<()> {
 
 fn instant(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::IdempotencyKey;
+    use crate::sealing::{open_payload, SealingKey};
+
+    const TOKEN: &str = "legacy-manage-token-0123456789abcdefghijklmno";
+    const KEY: &str = "legacy-idempotency-key-0b6f8c1e";
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+
+    /// A store as the version before sealing left it: a replay and a first
+    /// email, both with the manage token in clear.
+    fn legacy_store(path: &Path) {
+        let c = Connection::open(path).unwrap();
+        c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        for step in &MIGRATIONS[..3] {
+            c.execute_batch(step).unwrap();
+        }
+        c.execute_batch(&format!(
+            "PRAGMA user_version = 3;
+             INSERT INTO bookings (id, service, start_at, end_at, status, created_at, client_name,
+                 client_email, manage_token_hash)
+                 VALUES ('bk_AAAAAAAAAAAAAAAA', 'free', 100, 200, 'pending', 50, 'Sam', 'sam@example.org', zeroblob(32));
+             INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload)
+                 VALUES ('bk_AAAAAAAAAAAAAAAA', 'mail:visitor_received', 50, 50, '{TOKEN}');
+             INSERT INTO idempotency_keys (key, request_hash, started_at, response_status, response_body)
+                 VALUES ('{KEY}', x'01', 50, 201, CAST('{{\"manage_token\":\"{TOKEN}\"}}' AS BLOB));"
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn a_store_from_before_sealing_keeps_working_and_loses_its_clear_tokens() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("store.sqlite3");
+        legacy_store(&path);
+
+        let store = Store::open(&path).unwrap();
+        let mail_key = SealingKey::derive(b"the link secret", "test");
+        assert_eq!(store.seal_clear_payloads(Some(&mail_key)).unwrap(), 1);
+
+        // The replay still answers the key's holder, a day later at most.
+        let key = IdempotencyKey::parse(KEY).unwrap();
+        let now = instant(50) + chrono::Duration::hours(1);
+        match store.claim_key(&key, &[1], now).unwrap() {
+            KeyClaim::Replay(response) => assert!(contains(&response.body, TOKEN)),
+            other => panic!("expected a replay, got {other:?}"),
+        }
+        // The first email still gets its token.
+        let due = store.due_deliveries(now, 10).unwrap();
+        let payload = due[0].payload.as_deref().unwrap();
+        assert_eq!(
+            open_payload(&mail_key, &due[0].booking_id, payload).as_deref(),
+            Some(TOKEN)
+        );
+        // And the file holds neither in clear.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(folder.path().join("store.sqlite3-wal")).unwrap_or_default());
+        assert!(!contains(&bytes, TOKEN), "the token is in the file");
+        assert!(!contains(&bytes, KEY), "the key is in the file");
+    }
+
+    #[test]
+    fn idempotency_records_are_deleted_after_a_day_and_the_key_is_then_new() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();
+        let key = IdempotencyKey::parse("k-1").unwrap();
+        let start = instant(1_800_000_000);
+        assert_eq!(
+            store.claim_key(&key, &[1], start).unwrap(),
+            KeyClaim::Claimed
+        );
+        let answer = StoredResponse {
+            status: 201,
+            location: None,
+            body: b"first".to_vec(),
+        };
+        store.finish_key(&key, &answer).unwrap();
+
+        let almost = start + IDEMPOTENCY_KEPT_FOR - chrono::Duration::seconds(1);
+        assert_eq!(
+            store.claim_key(&key, &[1], almost).unwrap(),
+            KeyClaim::Replay(answer)
+        );
+        assert_eq!(store.delete_expired_keys(almost).unwrap(), 0);
+
+        let later = start + IDEMPOTENCY_KEPT_FOR;
+        assert_eq!(store.delete_expired_keys(later).unwrap(), 1);
+        assert_eq!(
+            store.claim_key(&key, &[1], later).unwrap(),
+            KeyClaim::Claimed
+        );
+        // Expired records also go on the way, when a new key is claimed.
+        let other = IdempotencyKey::parse("k-2").unwrap();
+        let much_later = later + IDEMPOTENCY_KEPT_FOR;
+        assert_eq!(
+            store.claim_key(&other, &[2], much_later).unwrap(),
+            KeyClaim::Claimed
+        );
+        let left: i64 = store
+            .read(|c| c.query_row("SELECT COUNT(*) FROM idempotency_records", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(left, 1, "only the new key's record is left");
+    }
 }

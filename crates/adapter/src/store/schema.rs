@@ -59,4 +59,27 @@ ALTER TABLE bookings ADD COLUMN calendar_state TEXT NOT NULL DEFAULT 'owed'
 ALTER TABLE bookings ADD COLUMN locale TEXT;
 ALTER TABLE outbox ADD COLUMN payload TEXT;
 "#,
+    r#"
+-- Idempotency records keep no key and no answer in clear: the key as a hash,
+-- the answer sealed with a key derived from the Idempotency-Key. The old
+-- table's rows are moved over (and the table dropped) by the store on open.
+ALTER TABLE idempotency_keys RENAME TO idempotency_keys_clear;
+CREATE TABLE idempotency_records (
+    key_hash          BLOB PRIMARY KEY,   -- SHA-256 of the key, domain-separated
+    request_hash      BLOB NOT NULL,
+    started_at        INTEGER NOT NULL,   -- unix seconds; deleted 24 h later
+    response_status   INTEGER,            -- NULL while the first request runs
+    response_location TEXT,
+    response_sealed   BLOB                -- nonce, ChaCha20-Poly1305 ciphertext and tag
+);
+CREATE INDEX idempotency_records_by_age ON idempotency_records (started_at);
+
+-- Retention: when a booking stopped being live (declined, cancelled,
+-- expired), and when its personal fields were erased. Bookings closed before
+-- this step count from now, so none is erased earlier than promised.
+ALTER TABLE bookings ADD COLUMN closed_at INTEGER;
+ALTER TABLE bookings ADD COLUMN erased_at INTEGER;
+UPDATE bookings SET closed_at = CAST(strftime('%s', 'now') AS INTEGER)
+    WHERE status IN ('declined', 'cancelled', 'expired');
+"#,
 ];

@@ -164,11 +164,16 @@ async fn a_key_whose_first_request_still_runs_gets_409_in_progress() {
         use sha2::Digest;
         sha2::Sha256::digest(serde_json::to_vec(&body).unwrap()).to_vec()
     };
+    // The store names a record by a hash of its key, never the key itself.
+    let key_hash = {
+        use sha2::Digest;
+        sha2::Sha256::digest(b"firststep idempotency-key v1\0busy-key").to_vec()
+    };
     let store = rusqlite::Connection::open(&app.store).unwrap();
     store
         .execute(
-            "INSERT INTO idempotency_keys (key, request_hash, started_at) VALUES ('busy-key', ?1, ?2)",
-            rusqlite::params![hash, Utc::now().timestamp()],
+            "INSERT INTO idempotency_records (key_hash, request_hash, started_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![key_hash, hash, Utc::now().timestamp()],
         )
         .unwrap();
 

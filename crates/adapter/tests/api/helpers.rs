@@ -241,3 +241,48 @@ pub async fn wait_for_port(port: u16, what: &str) {
     }
     panic!("{what} did not start on port {port}");
 }
+
+/// The link secret of [`with_mail`].
+pub const LINK_SECRET: &str = "a-link-secret-of-more-than-32-characters";
+
+/// `config` with mail through the SMTP server on `smtp_port` (the link
+/// secret in a file all tests share, so the command-line tools read it too).
+pub fn with_mail(config: &str, smtp_port: u16) -> String {
+    static SECRET_FILE: std::sync::OnceLock<tempfile::NamedTempFile> = std::sync::OnceLock::new();
+    let file = SECRET_FILE.get_or_init(|| {
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), LINK_SECRET).expect("the link secret written");
+        file
+    });
+    format!(
+        "{config}\n[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\ntls = \"none\"\n\
+         from = \"Test Practice <bookings@test.example.org>\"\npractice_to = \"therapist@test.example.org\"\n\
+         public_url = \"http://public.test\"\nlink_secret_file = {:?}\n",
+        file.path().display().to_string()
+    )
+}
+
+/// A loopback port nothing listens on (an SMTP or calendar server that is down).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Every byte SQLite keeps for the store at `path`: the file, its
+/// write-ahead log and shared-memory index.
+pub fn raw_store_bytes(path: &std::path::Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).expect("the store file");
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        if let Ok(more) = std::fs::read(PathBuf::from(side)) {
+            bytes.extend(more);
+        }
+    }
+    bytes
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,6 +1,7 @@
 //! Black-box API tests: the real server on a random port with a fresh
 //! temporary store, driven over HTTP. One file per endpoint.
 
+mod backup;
 mod busy_feeds;
 mod caldav;
 mod calendar_file;
@@ -12,10 +13,14 @@ mod health;
 mod helpers;
 mod lifecycle;
 mod manage_booking;
+mod metrics;
 mod pages;
 mod practice;
 mod practice_feed;
 mod privacy;
+mod privacy_at_rest;
 mod radicale;
+mod retention;
 mod slots;
 mod smtp_server;
+mod visitor_rights;

@@ -1,0 +1,228 @@
+//! Visitors' data over time: personal fields of bookings that are over are
+//! erased after the retention period, keeping what the practice counts
+//! (service, time, status); a visitor's data can be exported and erased on
+//! request; tokens older versions kept in clear are sealed.
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde_json::{json, Map, Value};
+
+use super::idempotency::delete_expired;
+use super::outbox::{enqueue, Delivery};
+use super::{instant, Store};
+use crate::sealing::{is_sealed_payload, seal_payload, SealingKey};
+
+/// Blanks a booking's personal fields (the one list of them) and its manage
+/// token's hash, so neither the practice nor a manage link reaches them again.
+const ERASE_PERSONAL_FIELDS: &str = "UPDATE bookings SET client_name = '', client_email = '',
+        client_phone = NULL, client_time_zone = NULL, note = NULL, locale = NULL,
+        manage_token_hash = zeroblob(32), erased_at = ?2
+     WHERE id = ?1";
+
+/// Which bookings are a visitor's: the whole address compared without
+/// regard to the case of ASCII letters (`Sam@Example.org` is `sam@example.org`).
+const OF_VISITOR: &str = "erased_at IS NULL AND lower(client_email) = lower(?1)";
+
+/// What one retention round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// Bookings whose personal fields were erased.
+    pub erased: usize,
+    /// Idempotency records past their 24 hours, deleted.
+    pub keys_deleted: usize,
+}
+
+/// What erasing a visitor did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erasure {
+    /// Their bookings, now without personal fields.
+    pub bookings: usize,
+    /// Live bookings and requests cancelled, their calendar holds released
+    /// through the outbox.
+    pub cancelled: usize,
+    /// Emails about them not yet sent, dropped.
+    pub mails_dropped: usize,
+}
+
+/// Erases one booking's personal data and every trace of it the outbox still
+/// holds: emails not yet sent (they would be about, or to, the visitor) and
+/// sealed tokens.
+fn erase_booking(tx: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    let dropped = tx.execute(
+        "DELETE FROM outbox WHERE booking_id = ?1 AND done_at IS NULL AND action LIKE 'mail:%'",
+        [id],
+    )?;
+    tx.execute(
+        "UPDATE outbox SET payload = NULL WHERE booking_id = ?1",
+        [id],
+    )?;
+    tx.execute(ERASE_PERSONAL_FIELDS, params![id, now.timestamp()])?;
+    Ok(dropped)
+}
+
+/// Moves the write-ahead log into the file and empties it, so erased text
+/// does not linger in old log frames. Best effort: a busy reader may delay it.
+fn truncate_log(connection: &Connection) {
+    let done = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    if let Err(error) = done {
+        tracing::warn!(%error, "emptying the store's write-ahead log");
+    }
+}
+
+/// A row as JSON, every column by its stored name: times (`…_at`) as RFC 3339,
+/// bytes as hex.
+fn row_json(row: &rusqlite::Row<'_>, names: &[String]) -> rusqlite::Result<Value> {
+    let mut object = Map::new();
+    for (i, name) in names.iter().enumerate() {
+        let value = match row.get_ref(i)? {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(n) if name.ends_with("_at") => {
+                json!(instant(n).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }
+            ValueRef::Integer(n) => json!(n),
+            ValueRef::Real(x) => json!(x),
+            ValueRef::Text(text) => json!(String::from_utf8_lossy(text)),
+            ValueRef::Blob(bytes) => {
+                json!(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            }
+        };
+        object.insert(name.clone(), value);
+    }
+    Ok(Value::Object(object))
+}
+
+fn rows_json(connection: &Connection, sql: &str, email: &str) -> rusqlite::Result<Vec<Value>> {
+    let mut statement = connection.prepare(sql)?;
+    let names: Vec<String> = statement
+        .column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let rows = statement.query_map([email], |row| row_json(row, &names))?;
+    rows.collect()
+}
+
+impl Store {
+    /// One retention round as of `now`: erases the personal fields of
+    /// bookings over for `retention` or longer, and deletes expired
+    /// idempotency records. A booking is over when it was declined, cancelled
+    /// or expired (counted from then), or confirmed and past (from its end).
+    pub fn sweep_personal_data(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+    ) -> anyhow::Result<Sweep> {
+        let cutoff = now.timestamp().saturating_sub(retention.num_seconds());
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let over: Vec<String> = tx
+                .prepare_cached(
+                    "SELECT id FROM bookings WHERE erased_at IS NULL AND (
+                        (status IN ('declined', 'cancelled', 'expired') AND COALESCE(closed_at, end_at) <= ?1)
+                        OR (status = 'confirmed' AND end_at <= ?1))",
+                )?
+                .query_map([cutoff], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in &over {
+                erase_booking(&tx, id, now)?;
+            }
+            let keys_deleted = delete_expired(&tx, now)?;
+            tx.commit()?;
+            if !over.is_empty() {
+                truncate_log(c);
+            }
+            Ok(Sweep { erased: over.len(), keys_deleted })
+        })
+        .context("erasing personal data past its retention")
+    }
+
+    /// Everything stored about the visitor with this email address: their
+    /// bookings with every stored field, and the outbox items about them.
+    pub fn visitor_export(&self, email: &str) -> anyhow::Result<Value> {
+        let email = email.trim().to_owned();
+        self.read(|c| {
+            let bookings = rows_json(
+                c,
+                &format!("SELECT * FROM bookings WHERE {OF_VISITOR} ORDER BY start_at"),
+                &email,
+            )?;
+            let outbox = rows_json(
+                c,
+                &format!(
+                    "SELECT * FROM outbox WHERE booking_id IN (SELECT id FROM bookings WHERE {OF_VISITOR}) ORDER BY id"
+                ),
+                &email,
+            )?;
+            Ok(json!({ "email": email, "bookings": bookings, "outbox": outbox }))
+        })
+        .context("reading a visitor's data")
+    }
+
+    /// Erases the visitor with this email address: their live bookings and
+    /// requests are cancelled and their calendar holds released (through the
+    /// outbox, delivered by the running adapter or at its next start), emails
+    /// not yet sent are dropped, and every booking's personal fields erased.
+    pub fn erase_visitor(&self, email: &str, now: DateTime<Utc>) -> anyhow::Result<Erasure> {
+        let email = email.trim();
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let theirs: Vec<(String, bool)> = tx
+                .prepare(&format!(
+                    "SELECT id, status IN ('pending', 'confirmed') AND end_at > ?2 FROM bookings WHERE {OF_VISITOR}"
+                ))?
+                .query_map(params![email, now.timestamp()], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut erasure = Erasure::default();
+            for (id, live) in &theirs {
+                if *live {
+                    tx.execute(
+                        "UPDATE bookings SET status = 'cancelled', expires_at = NULL, closed_at = ?2 WHERE id = ?1",
+                        params![id, now.timestamp()],
+                    )?;
+                    enqueue(&tx, id, Delivery::RELEASE, now)?;
+                    erasure.cancelled += 1;
+                }
+                erasure.mails_dropped += erase_booking(&tx, id, now)?;
+                erasure.bookings += 1;
+            }
+            tx.commit()?;
+            truncate_log(c);
+            Ok(erasure)
+        })
+        .context("erasing a visitor's data")
+    }
+
+    /// Seals manage tokens that an older version left in clear in the outbox
+    /// (with `key`, the mail settings' payload key); without mail no email
+    /// will carry them, and they are dropped. Returns how many were changed.
+    pub fn seal_clear_payloads(&self, key: Option<&SealingKey>) -> anyhow::Result<usize> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let clear: Vec<(i64, String, String)> = tx
+                .prepare("SELECT id, booking_id, payload FROM outbox WHERE payload IS NOT NULL")?
+                .query_map([], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?))
+                })?
+                .filter(|row| {
+                    row.as_ref()
+                        .map_or(true, |(_, _, payload)| !is_sealed_payload(payload))
+                })
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, booking_id, token) in &clear {
+                let sealed = key.map(|key| seal_payload(key, booking_id, token));
+                tx.execute(
+                    "UPDATE outbox SET payload = ?2 WHERE id = ?1",
+                    params![id, sealed],
+                )?;
+            }
+            tx.commit()?;
+            if !clear.is_empty() {
+                truncate_log(c);
+            }
+            Ok(clear.len())
+        })
+        .context("sealing manage tokens kept in clear")
+    }
+}

@@ -1,0 +1,206 @@
+//! Retention: personal fields of bookings that are over are erased after
+//! `privacy.retention_days`, keeping service, time and status for counting.
+//! The clock is moved by passing `now` to the housekeeping round.
+
+use chrono::{DateTime, Duration, Utc};
+use firststep_adapter::housekeeping;
+use firststep_adapter::store::Store;
+use firststep_protocol::{BookingCreated, SlotList};
+use serde_json::json;
+
+use crate::helpers::{booking_body, contains, iso, new_key, raw_store_bytes, spawn_app, TestApp};
+
+/// Books `service` at `start` as a visitor called `name`, with every field filled.
+pub async fn book_as(
+    app: &TestApp,
+    service: &str,
+    start: DateTime<Utc>,
+    name: &str,
+    email: &str,
+) -> BookingCreated {
+    let mut body = booking_body(start);
+    body["service"] = json!(service);
+    body["client"] = json!({"name": name, "email": email, "phone": "+1 555 010 0199"});
+    body["note"] = json!(format!("a note from {name}"));
+    body["locale"] = json!("de");
+    let response = app.post_booking(&new_key(), &body).await;
+    assert_eq!(response.status(), 201, "booking for {name}");
+    response.json().await.unwrap()
+}
+
+/// The first open slot of `service` from `days` days ahead.
+pub async fn slot_in_days(app: &TestApp, service: &str, days: i64) -> DateTime<Utc> {
+    let from = Utc::now() + Duration::days(days);
+    let path = format!(
+        "/v1/slots?service={service}&from={}&to={}",
+        iso(from),
+        iso(from + Duration::days(1))
+    );
+    let list: SlotList = app.get(&path).await.json().await.unwrap();
+    list.slots[0].start
+}
+
+/// The stored row of booking `id`: personal fields, then what is kept.
+fn row(app: &TestApp, id: &str) -> (Vec<Option<String>>, (String, i64, String)) {
+    let store = rusqlite::Connection::open(&app.store).unwrap();
+    store
+        .query_row(
+            "SELECT client_name, client_email, client_phone, client_time_zone, note, locale,
+                    service, start_at, status FROM bookings WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    (0..6).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?,
+                    (r.get(6)?, r.get(7)?, r.get(8)?),
+                ))
+            },
+        )
+        .unwrap()
+}
+
+fn blank() -> Vec<Option<String>> {
+    vec![
+        Some(String::new()),
+        Some(String::new()),
+        None,
+        None,
+        None,
+        None,
+    ]
+}
+
+#[tokio::test]
+async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_and_counts_kept() {
+    let app = spawn_app().await;
+    let now = Utc::now();
+    // A request the visitor cancels today; an instant booking that ends within
+    // three days; an instant booking in 25 days, still to come.
+    let cancelled = book_as(
+        &app,
+        "free-consultation",
+        slot_in_days(&app, "free-consultation", 1).await,
+        "Alex Gone",
+        "alex@example.org",
+    )
+    .await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/v1/bookings/{}", cancelled.booking.id)))
+        .bearer_auth(&cancelled.manage_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let past = book_as(
+        &app,
+        "intake",
+        slot_in_days(&app, "intake", 1).await,
+        "Bo Past",
+        "bo@example.org",
+    )
+    .await;
+    let to_come = book_as(
+        &app,
+        "intake",
+        slot_in_days(&app, "intake", 25).await,
+        "Cy Coming",
+        "cy@example.org",
+    )
+    .await;
+    let store = Store::open(&app.store).unwrap();
+    let before: Vec<_> = [&cancelled, &past, &to_come]
+        .iter()
+        .map(|b| row(&app, &b.booking.id))
+        .collect();
+
+    // 29 days on (default retention: 30 days): nothing is erased yet.
+    let round = housekeeping::round(&store, Duration::days(30), now + Duration::days(29))
+        .await
+        .unwrap();
+    assert_eq!(round.sweep.erased, 0);
+    for (booking, was) in [&cancelled, &past, &to_come].iter().zip(&before) {
+        assert_eq!(&row(&app, &booking.booking.id), was);
+    }
+
+    // 33 days on: the cancelled request (30 days after its cancellation) and
+    // the past booking (30 days after its end) lose their personal fields.
+    let round = housekeeping::round(&store, Duration::days(30), now + Duration::days(33))
+        .await
+        .unwrap();
+    assert_eq!(round.sweep.erased, 2);
+    for (booking, was) in [(&cancelled, &before[0]), (&past, &before[1])] {
+        let (personal, kept) = row(&app, &booking.booking.id);
+        assert_eq!(personal, blank(), "{}", booking.booking.id);
+        assert_eq!(kept, was.1, "service, time and status are kept");
+        // Its manage link opens nothing any more.
+        let view = app
+            .client
+            .get(app.url(&format!("/v1/bookings/{}", booking.booking.id)))
+            .bearer_auth(&booking.manage_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(view.status(), 404);
+    }
+    assert_eq!(
+        row(&app, &to_come.booking.id),
+        before[2],
+        "a booking to come is kept whole"
+    );
+    assert_eq!(app.view(&to_come).await.status, to_come.booking.status);
+
+    // Not even in the file's free pages or write-ahead log.
+    let bytes = raw_store_bytes(&app.store);
+    for erased in [
+        "Alex Gone",
+        "alex@example.org",
+        "a note from Bo Past",
+        "bo@example.org",
+    ] {
+        assert!(
+            !contains(&bytes, erased.as_bytes()),
+            "{erased} is still in the file"
+        );
+    }
+    assert!(contains(&bytes, b"cy@example.org"));
+
+    // A later round finds nothing more to do.
+    let round = housekeeping::round(&store, Duration::days(30), now + Duration::days(34))
+        .await
+        .unwrap();
+    assert_eq!(round.sweep.erased, 0);
+}
+
+#[tokio::test]
+async fn idempotency_records_go_after_a_day_and_the_same_key_then_books_anew() {
+    let app = spawn_app().await;
+    let body = booking_body(app.a_free_slot().await);
+    let first: BookingCreated = app
+        .post_booking("day-old-key", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let store = Store::open(&app.store).unwrap();
+
+    let round = housekeeping::round(&store, Duration::days(30), Utc::now() + Duration::hours(23))
+        .await
+        .unwrap();
+    assert_eq!(round.sweep.keys_deleted, 0);
+    let replay = app.post_booking("day-old-key", &body).await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+
+    let round = housekeeping::round(&store, Duration::days(30), Utc::now() + Duration::hours(25))
+        .await
+        .unwrap();
+    assert_eq!(round.sweep.keys_deleted, 1);
+    // A new request: the slot is taken (by the first), so it is refused.
+    let again = app.post_booking("day-old-key", &body).await;
+    assert!(again.headers().get("idempotent-replayed").is_none());
+    assert_eq!(
+        again.status(),
+        409,
+        "booked anew, and the slot is {}'s",
+        first.booking.id
+    );
+}

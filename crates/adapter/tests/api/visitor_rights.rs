@@ -1,0 +1,254 @@
+//! Visitors' rights from the command line: `visitor export` prints everything
+//! stored about a visitor, `visitor erase` erases it and releases their holds.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::{
+    closed_port, contains, raw_store_bytes, spawn_app_with, with_mail, TestApp, CONFIG,
+};
+use crate::retention::{book_as, slot_in_days};
+
+/// Runs `firststep-adapter visitor ACTION` on the app's store; its stdout.
+fn visitor(app: &TestApp, config: &str, action: &str, email: &str) -> String {
+    let file = app.store.with_file_name("practice.toml");
+    std::fs::write(&file, config).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .args(["visitor", action, "--config"])
+        .arg(&file)
+        .arg("--store")
+        .arg(&app.store)
+        .args(["--email", email])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn outbox_of(app: &TestApp, id: &str) -> Vec<(String, bool)> {
+    let store = rusqlite::Connection::open(&app.store).unwrap();
+    let mut statement = store
+        .prepare("SELECT action, done_at IS NULL FROM outbox WHERE booking_id = ?1 ORDER BY id")
+        .unwrap();
+    let rows = statement
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+#[tokio::test]
+async fn export_prints_every_stored_field_of_a_visitors_bookings_and_their_outbox_items() {
+    // Mail down: the emails about them wait in the outbox.
+    let config = with_mail(CONFIG, closed_port());
+    let app = spawn_app_with(&config).await;
+    let request = book_as(
+        &app,
+        "free-consultation",
+        slot_in_days(&app, "free-consultation", 1).await,
+        "Sam Lee",
+        "Sam.Lee@Example.org",
+    )
+    .await;
+    let booked = book_as(
+        &app,
+        "intake",
+        slot_in_days(&app, "intake", 2).await,
+        "Sam Lee",
+        "sam.lee@example.org",
+    )
+    .await;
+    let other = book_as(
+        &app,
+        "intake",
+        slot_in_days(&app, "intake", 3).await,
+        "Kim Other",
+        "kim@example.org",
+    )
+    .await;
+
+    // The address matches whatever the case of its letters.
+    let export: Value =
+        serde_json::from_str(&visitor(&app, &config, "export", "SAM.LEE@example.ORG")).unwrap();
+
+    let bookings = export["bookings"].as_array().unwrap();
+    let ids: Vec<&str> = bookings.iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [request.booking.id.as_str(), booked.booking.id.as_str()]
+    );
+    let first = &bookings[0];
+    for (field, value) in [
+        ("client_name", "Sam Lee"),
+        ("client_email", "Sam.Lee@Example.org"),
+        ("client_phone", "+1 555 010 0199"),
+        ("client_time_zone", "Europe/Berlin"),
+        ("note", "a note from Sam Lee"),
+        ("locale", "de"),
+        ("service", "free-consultation"),
+        ("status", "pending"),
+    ] {
+        assert_eq!(first[field], value, "{field}");
+    }
+    let stored_columns = {
+        let store = rusqlite::Connection::open(&app.store).unwrap();
+        let statement = store.prepare("SELECT * FROM bookings").unwrap();
+        statement
+            .column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+    };
+    for column in &stored_columns {
+        assert!(
+            first.get(column).is_some(),
+            "the export leaves out {column}"
+        );
+    }
+    assert_eq!(
+        first["start_at"],
+        request
+            .booking
+            .start
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+
+    let outbox = export["outbox"].as_array().unwrap();
+    let actions: Vec<&str> = outbox
+        .iter()
+        .map(|o| o["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"mail:visitor_received") && actions.contains(&"mail:visitor_confirmed"),
+        "{actions:?}"
+    );
+    assert!(outbox
+        .iter()
+        .all(|o| ids.contains(&o["booking_id"].as_str().unwrap())));
+    assert!(
+        !export.to_string().contains("Kim Other")
+            && !export.to_string().contains(&other.booking.id)
+    );
+}
+
+#[tokio::test]
+async fn erase_removes_a_visitors_data_cancels_their_requests_and_releases_their_holds() {
+    let config = with_mail(CONFIG, closed_port());
+    let app = spawn_app_with(&config).await;
+    let request_slot = slot_in_days(&app, "free-consultation", 1).await;
+    let request = book_as(
+        &app,
+        "free-consultation",
+        request_slot,
+        "Sam Lee",
+        "sam.lee@example.org",
+    )
+    .await;
+    let booked = book_as(
+        &app,
+        "intake",
+        slot_in_days(&app, "intake", 2).await,
+        "Sam Lee",
+        "Sam.Lee@example.org",
+    )
+    .await;
+    let other = book_as(
+        &app,
+        "intake",
+        slot_in_days(&app, "intake", 3).await,
+        "Kim Other",
+        "kim@example.org",
+    )
+    .await;
+    assert!(!app
+        .open_slots("free-consultation")
+        .await
+        .contains(&request_slot));
+
+    let said = visitor(&app, &config, "erase", "sam.lee@EXAMPLE.org");
+    assert!(said.contains("Erased 2 booking(s); 2 cancelled"), "{said}");
+
+    for created in [&request, &booked] {
+        let id = &created.booking.id;
+        let store = rusqlite::Connection::open(&app.store).unwrap();
+        let (status, name, email, phone, note): (String, String, String, Option<String>, Option<String>) = store
+            .query_row(
+                "SELECT status, client_name, client_email, client_phone, note FROM bookings WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (status.as_str(), name.as_str(), email.as_str(), phone, note),
+            ("cancelled", "", "", None, None)
+        );
+        let outbox = outbox_of(&app, id);
+        // The calendar hold goes through the outbox; no email about them is left to send.
+        assert_eq!(outbox.last().unwrap().0, "release", "{outbox:?}");
+        assert!(
+            outbox
+                .iter()
+                .all(|(action, waiting)| !(*waiting && action.starts_with("mail:"))),
+            "{outbox:?}"
+        );
+    }
+    // The running adapter delivers the releases at its next outbox round.
+    for _ in 0..200 {
+        let states: Vec<Option<String>> = {
+            let store = rusqlite::Connection::open(&app.store).unwrap();
+            [&request, &booked]
+                .iter()
+                .map(|c| {
+                    store
+                        .query_row(
+                            "SELECT calendar_state FROM bookings WHERE id = ?1",
+                            [&c.booking.id],
+                            |r| r.get(0),
+                        )
+                        .unwrap()
+                })
+                .collect()
+        };
+        if states.iter().all(|s| s.as_deref() == Some("released")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for created in [&request, &booked] {
+        let waiting = outbox_of(&app, &created.booking.id)
+            .into_iter()
+            .filter(|(_, waiting)| *waiting)
+            .count();
+        assert_eq!(
+            waiting, 0,
+            "the release of {} was not delivered",
+            created.booking.id
+        );
+    }
+    // Their time is offered again; the other visitor is untouched.
+    assert!(app
+        .open_slots("free-consultation")
+        .await
+        .contains(&request_slot));
+    assert_eq!(app.view(&other).await.status, other.booking.status);
+    let export: Value =
+        serde_json::from_str(&visitor(&app, &config, "export", "sam.lee@example.org")).unwrap();
+    assert_eq!(export["bookings"], serde_json::json!([]));
+    let bytes = raw_store_bytes(&app.store);
+    for erased in [
+        "sam.lee@example.org",
+        "Sam.Lee@example.org",
+        "a note from Sam Lee",
+        "Sam Lee",
+    ] {
+        assert!(
+            !contains(&bytes, erased.as_bytes()),
+            "{erased} is still in the file"
+        );
+    }
+    assert!(contains(&bytes, b"Kim Other"));
+}

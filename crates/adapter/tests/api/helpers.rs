@@ -257,7 +257,7 @@ pub fn with_mail(config: &str, smtp_port: u16) -> String {
     format!(
         "{config}\n[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\ntls = \"none\"\n\
          from = \"Test Practice <bookings@test.example.org>\"\npractice_to = \"therapist@test.example.org\"\n\
-         public_url = \"http://public.test\"\nlink_secret_file = {:?}\n",
+         public_url = \"https://public.test\"\nlink_secret_file = {:?}\n",
         file.path().display().to_string()
     )
 }

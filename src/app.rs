@@ -1,27 +1,23 @@
 //! The root component: turns state into requests and requests' results into
 //! actions, and picks the step to show (times, details, done).
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::{BookingMode, BookingStatus, PracticeInfo, Slot};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
-use crate::api::{AdapterClient, ApiError};
+use crate::browser::events::HostEvents;
+use crate::browser::http::AdapterClient;
+use crate::browser::intl::LocalClock;
 use crate::components::{
     loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, TimeChoice,
     TimeList,
 };
-use crate::events::HostEvents;
+use crate::hooks::{use_practice, use_slots, use_submission};
 use crate::i18n::{fill, Language, Texts};
-use crate::local_time::{group_by_day, LocalClock};
-use crate::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
-
-/// How far past an empty window to look for the next open day.
-const LOOKAHEAD_DAYS: i64 = 48;
+use crate::model::api_error::ApiError;
+use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
@@ -66,131 +62,21 @@ pub fn App(props: &AppProps) -> Html {
     let texts = language.texts();
     let clock = use_memo(locale.clone(), |locale| LocalClock::in_browser_zone(locale));
     let events = HostEvents(props.host.clone());
-    let practice = match &state.practice {
-        Load::Loaded(practice) => Some(practice.clone()),
-        _ => None,
-    };
+    let practice = state.loaded_practice().cloned();
     let service_id = props.service.as_ref().map(|s| s.to_string());
 
-    // The practice: on start, on a new adapter, on retry.
-    {
-        let (state, events) = (state.clone(), events.clone());
-        use_effect_with(
-            (client.clone(), state.practice_request),
-            move |(client, _)| {
-                let cancelled = Rc::new(Cell::new(false));
-                let (client, done) = ((**client).clone(), cancelled.clone());
-                spawn_local(async move {
-                    let result = client.practice().await;
-                    if done.get() {
-                        return;
-                    }
-                    match result {
-                        Ok(practice) => state.dispatch(Action::PracticeLoaded(practice)),
-                        Err(error) => {
-                            events.error(&error);
-                            state.dispatch(Action::PracticeFailed(error));
-                        }
-                    }
-                });
-                move || cancelled.set(true)
-            },
-        );
-    }
-
-    // The slots of the window: on start, on a new window, after a retry or a taken slot.
-    {
-        let (state_handle, events, clock) = (state.clone(), events.clone(), clock.clone());
-        let key = (
-            client.clone(),
-            service_id.clone(),
-            state.slots_request,
-            state.window_start,
-        );
-        use_effect_with(key, move |(client, service, _, start)| {
-            let cancelled = Rc::new(Cell::new(false));
-            let (client, service, done, state) = (
-                (**client).clone(),
-                service.clone(),
-                cancelled.clone(),
-                state_handle,
-            );
-            let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
-            spawn_local(async move {
-                let result = client.slots(service.as_deref(), from, to).await;
-                if done.get() {
-                    return;
-                }
-                match result {
-                    Ok(list) => {
-                        let count = list.slots.len();
-                        events.slots_loaded(count);
-                        state.dispatch(Action::SlotsLoaded(group_by_day(list.slots, |t| {
-                            clock.local_date_and_time(t)
-                        })));
-                        if count == 0 {
-                            // Nothing here: find the next open day to offer instead.
-                            let later = client
-                                .slots(service.as_deref(), to, to + Duration::days(LOOKAHEAD_DAYS))
-                                .await;
-                            if !done.get() {
-                                let first = later.ok().and_then(|list| list.slots.first().copied());
-                                state.dispatch(Action::NextAvailableFound(first));
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        events.error(&error);
-                        state.dispatch(Action::SlotsFailed(error));
-                    }
-                }
-            });
-            move || cancelled.set(true)
-        });
-    }
-
-    // The booking request, each time the state says to send it.
-    {
-        let sending = match &state.submission {
-            Submission::Sending { attempt, key } => Some((*attempt, key.clone())),
-            _ => None,
-        };
-        let (state, events, clock, client) =
-            (state.clone(), events.clone(), clock.clone(), client.clone());
-        let service =
-            chosen_service(practice.as_ref(), service_id.as_deref()).map(|s| s.id.clone());
-        let locale = locale.clone();
-        use_effect_with(sending, move |sending| {
-            let (Some((_, key)), Some(slot), Some(practice), Some(service)) = (
-                sending.clone(),
-                state.selected_slot,
-                practice_of(&state),
-                service,
-            ) else {
-                return;
-            };
-            let request = state.form.to_request(
-                &service,
-                slot,
-                practice.form.phone,
-                practice.form.note,
-                Some(clock.visitor_zone().to_owned()),
-                Some(locale.clone()),
-            );
-            spawn_local(async move {
-                match client.book(&request, &key).await {
-                    Ok(created) => {
-                        events.booking(&created);
-                        state.dispatch(Action::Booked(created));
-                    }
-                    Err(error) => {
-                        events.error(&error);
-                        state.dispatch(Action::BookingFailed(error));
-                    }
-                }
-            });
-        });
-    }
+    use_practice(&client, &state, &events);
+    use_slots(&client, service_id.clone(), &state, &events, &clock);
+    let service = chosen_service(practice.as_ref(), service_id.as_deref());
+    let service_to_book = service.map(|s| s.id.clone());
+    use_submission(
+        &client,
+        service_to_book,
+        locale.clone(),
+        &state,
+        &events,
+        &clock,
+    );
 
     // The formatters, made while the first requests are on their way: after
     // the tasks above have sent them, before the answers come back.
@@ -227,7 +113,6 @@ pub fn App(props: &AppProps) -> Html {
         practice: practice.as_ref(),
         heading,
     };
-    let service = chosen_service(practice.as_ref(), service_id.as_deref());
     let body = match (&state.practice, service) {
         (Load::Failed(error), _) => view.problem(error),
         (Load::Loading, _) => loading_skeleton(),
@@ -246,13 +131,6 @@ pub fn App(props: &AppProps) -> Html {
             <p class="fs-visually-hidden" role="status" aria-live="polite">{ view.status() }</p>
             { body }
         </div>
-    }
-}
-
-fn practice_of(state: &BookingState) -> Option<PracticeInfo> {
-    match &state.practice {
-        Load::Loaded(practice) => Some(practice.clone()),
-        _ => None,
     }
 }
 

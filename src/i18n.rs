@@ -1,7 +1,7 @@
 //! The widget's words, in English and Spanish. Dates and times are not here:
 //! the browser's `Intl` formats them for the locale (see `local_time`).
 
-use crate::form::{Field, FieldProblem};
+use crate::model::form::{Field, FieldProblem};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {

@@ -3,8 +3,8 @@ use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
 use super::problem_notice;
-use crate::form::{Field, FieldProblem, FormFields};
 use crate::i18n::Language;
+use crate::model::form::{Field, FieldProblem, FormFields};
 
 #[derive(Properties, PartialEq)]
 pub struct BookingFormProps {

@@ -8,19 +8,12 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use firststep_protocol::{BookingCreated, FieldRule, PracticeInfo, Slot};
 use yew::Reducible;
 
-use crate::api::ApiError;
-use crate::form::{Field, FieldProblem, FormFields};
+use super::api_error::ApiError;
+use super::days::Day;
+use crate::model::form::{Field, FieldProblem, FormFields};
 
 /// How many days of slots one request asks for.
 pub const WINDOW_DAYS: i64 = 14;
-
-/// Slots of one day in the visitor's own time zone.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Day {
-    /// The visitor's local date.
-    pub date: NaiveDate,
-    pub slots: Vec<Slot>,
-}
 
 /// Something that arrives over the network.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +117,14 @@ impl BookingState {
             retry_key: None,
             notice: None,
             attempts: 0,
+        }
+    }
+
+    /// The practice, once it has arrived.
+    pub fn loaded_practice(&self) -> Option<&PracticeInfo> {
+        match &self.practice {
+            Load::Loaded(practice) => Some(practice),
+            _ => None,
         }
     }
 

@@ -5,8 +5,8 @@ use js_sys::Object;
 use wasm_bindgen::JsValue;
 use web_sys::{CustomEvent, CustomEventInit, Element};
 
-use crate::api::ApiError;
-use crate::json::{instant_text, object};
+use super::json::{instant_text, object};
+use crate::model::api_error::ApiError;
 use firststep_protocol::{BookingCreated, Slot};
 
 /// Where events are dispatched: the custom element itself.

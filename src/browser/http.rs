@@ -1,6 +1,6 @@
 //! All HTTP to the adapter, as protocol v1 describes it. Each call returns
 //! `Result<T, ApiError>`, with the protocol's error `code` mapped to the few
-//! cases the widget treats differently.
+//! cases the widget treats differently (`ApiError::from_problem`).
 
 use chrono::{DateTime, Utc};
 use firststep_protocol::{
@@ -11,53 +11,8 @@ use gloo_net::http::{Request, Response};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::json::{self, instant_text, FromJson};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiError {
-    /// The adapter could not be reached at all (offline, blocked, down).
-    Offline,
-    /// The chosen slot is no longer offered (409 `slot_unavailable`).
-    SlotTaken,
-    /// Too many attempts; `Retry-After` seconds, when given.
-    RateLimited { retry_after: Option<u32> },
-    /// The adapter answered but cannot take requests right now; retry later.
-    Unavailable,
-    /// One field was refused (422 `invalid_field`), by its protocol name.
-    Invalid { field: String },
-    /// The element names a service the practice does not offer.
-    UnknownService,
-    /// Anything else: a fault of ours or of the page's set-up.
-    Unexpected(ErrorCode),
-}
-
-impl ApiError {
-    /// The protocol code for `firststep:error` events (never personal data).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Offline => "offline",
-            Self::SlotTaken => "slot_unavailable",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable => "backend_unavailable",
-            Self::Invalid { .. } => "invalid_field",
-            Self::UnknownService => "unknown_service",
-            Self::Unexpected(_) => "unexpected",
-        }
-    }
-
-    fn from_problem(problem: Problem, retry_after: Option<u32>) -> Self {
-        match problem.code {
-            ErrorCode::SlotUnavailable => Self::SlotTaken,
-            ErrorCode::RateLimited => Self::RateLimited { retry_after },
-            ErrorCode::BackendUnavailable | ErrorCode::RequestInProgress => Self::Unavailable,
-            ErrorCode::InvalidField => Self::Invalid {
-                field: problem.field.unwrap_or_default(),
-            },
-            ErrorCode::UnknownService => Self::UnknownService,
-            code => Self::Unexpected(code),
-        }
-    }
-}
+use super::json::{self, instant_text, FromJson};
+use crate::model::api_error::ApiError;
 
 /// The adapter at one base address (from the element's `api` attribute).
 #[derive(Debug, Clone, PartialEq)]

@@ -16,7 +16,7 @@ use firststep_protocol::{
 use js_sys::{Array, JsString, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 
-use crate::local_time::js_date;
+use super::intl::js_date;
 
 /// A protocol type read from a value of `JSON.parse`; `None` when the value
 /// does not have the documented shape.

@@ -1,0 +1,160 @@
+//! Times as the visitor reads them, formatted by the browser's `Intl`: no
+//! time-zone database ships in the wasm.
+
+use std::cell::{OnceCell, RefCell};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use js_sys::{Array, Date, Intl::DateTimeFormat, Object, Reflect};
+use wasm_bindgen::JsValue;
+
+/// Formatters for one locale and the visitor's zone, made once: making one
+/// costs far more than using it, and a page of times uses hundreds. They are
+/// made by `prepare` (or on first use), not with the clock: the first one
+/// loads the browser's date and time data (30–75 ms here), which had better
+/// happen while the widget's first requests are on their way than before
+/// they leave, or in the render that shows their answers.
+pub struct LocalClock {
+    locale: String,
+    formats: OnceCell<Formats>,
+    /// The clock of the last other zone asked for (the practice's).
+    other_time: RefCell<Option<(String, DateTimeFormat)>>,
+}
+
+struct Formats {
+    visitor_zone: String,
+    day: DateTimeFormat,
+    short_day: DateTimeFormat,
+    time: DateTimeFormat,
+    zone_name: DateTimeFormat,
+}
+
+impl LocalClock {
+    /// The browser's own zone, with texts in `locale`.
+    pub fn in_browser_zone(locale: &str) -> Self {
+        Self {
+            locale: locale.to_owned(),
+            formats: OnceCell::new(),
+            other_time: RefCell::new(None),
+        }
+    }
+
+    fn formats(&self) -> &Formats {
+        self.formats.get_or_init(|| {
+            let zone = browser_zone();
+            let make = |options: &[(&str, &str)]| formatter(&self.locale, &zone, options);
+            Formats {
+                day: make(&[("weekday", "long"), ("month", "long"), ("day", "numeric")]),
+                short_day: make(&[("weekday", "short"), ("month", "short"), ("day", "numeric")]),
+                time: make(CLOCK_TIME),
+                zone_name: make(&[("timeZoneName", "long")]),
+                visitor_zone: zone,
+            }
+        })
+    }
+
+    /// Makes the formatters now, if they are not made yet.
+    pub fn prepare(&self) {
+        self.formats();
+    }
+
+    pub fn visitor_zone(&self) -> &str {
+        &self.formats().visitor_zone
+    }
+
+    /// The visitor's local date at `instant`, and the seconds since its
+    /// midnight, by the JS `Date`'s own clock: the browser's zone is the
+    /// visitor's, and reading it needs no `Intl` formatter.
+    pub fn local_date_and_time(&self, instant: DateTime<Utc>) -> (NaiveDate, u32) {
+        let local = js_date(instant);
+        let date = NaiveDate::from_ymd_opt(
+            local.get_full_year() as i32,
+            local.get_month() + 1,
+            local.get_date(),
+        );
+        let seconds = local.get_hours() * 3_600 + local.get_minutes() * 60 + local.get_seconds();
+        (date.unwrap_or_default(), seconds)
+    }
+
+    /// "Tuesday, December 1".
+    pub fn day(&self, instant: DateTime<Utc>) -> String {
+        format(&self.formats().day, instant)
+    }
+
+    /// "Tue, Dec 1".
+    pub fn short_day(&self, instant: DateTime<Utc>) -> String {
+        format(&self.formats().short_day, instant)
+    }
+
+    /// "9:00 AM" in the visitor's zone.
+    pub fn time(&self, instant: DateTime<Utc>) -> String {
+        format(&self.formats().time, instant)
+    }
+
+    /// "3:00 PM" in another zone (the practice's).
+    pub fn time_in(&self, instant: DateTime<Utc>, zone: &str) -> String {
+        let mut other = self.other_time.borrow_mut();
+        if other.as_ref().is_none_or(|(made_for, _)| made_for != zone) {
+            let clock = formatter(&self.locale, zone, CLOCK_TIME);
+            *other = Some((zone.to_owned(), clock));
+        }
+        let (_, clock) = other.as_ref().expect("made above");
+        format(clock, instant)
+    }
+
+    /// The visitor's zone in words, as it reads at `instant`
+    /// ("Central European Standard Time").
+    pub fn zone_name(&self, instant: DateTime<Utc>) -> String {
+        let formats = self.formats();
+        formats
+            .zone_name
+            .format_to_parts(&js_date(instant))
+            .iter()
+            .find(|part| text_of(part, "type").as_deref() == Some("timeZoneName"))
+            .and_then(|part| text_of(&part, "value"))
+            .unwrap_or_else(|| formats.visitor_zone.clone())
+    }
+}
+
+/// "9:00 AM", "15:00": hours and minutes as the locale writes them.
+const CLOCK_TIME: &[(&str, &str)] = &[("hour", "numeric"), ("minute", "2-digit")];
+
+/// The zone the browser runs in ("Europe/Berlin").
+fn browser_zone() -> String {
+    text_of(
+        &DateTimeFormat::new(&Array::new(), &Object::new()).resolved_options(),
+        "timeZone",
+    )
+    .unwrap_or_else(|| "UTC".into())
+}
+
+/// A string property of a JS object, if it is one.
+fn text_of(object: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(object, &key.into()).ok()?.as_string()
+}
+
+fn formatter(locale: &str, zone: &str, options: &[(&str, &str)]) -> DateTimeFormat {
+    let settings = Object::new();
+    for (key, value) in options.iter().chain(&[("timeZone", zone)]) {
+        let _ = Reflect::set(
+            &settings,
+            &JsValue::from_str(key),
+            &JsValue::from_str(value),
+        );
+    }
+    let locales = Array::of1(&JsValue::from_str(locale));
+    DateTimeFormat::new(&locales, &settings)
+}
+
+/// The instant as a JS `Date`.
+pub fn js_date(instant: DateTime<Utc>) -> Date {
+    Date::new(&JsValue::from_f64(instant.timestamp_millis() as f64))
+}
+
+fn format(formatter: &DateTimeFormat, instant: DateTime<Utc>) -> String {
+    formatter
+        .format()
+        .call1(&JsValue::NULL, &js_date(instant))
+        .ok()
+        .and_then(|text| text.as_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,153 @@
+//! The app's effects, one hook each: they turn state into requests to the
+//! adapter and the answers back into actions. Each runs again when the
+//! counter or value it is keyed on changes, and an answer that arrives after
+//! its effect was replaced is dropped.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use chrono::Duration;
+use wasm_bindgen_futures::spawn_local;
+use yew::prelude::*;
+
+use crate::browser::events::HostEvents;
+use crate::browser::http::AdapterClient;
+use crate::browser::intl::LocalClock;
+use crate::model::days::group_by_day;
+use crate::model::state::{Action, BookingState, Submission, WINDOW_DAYS};
+
+/// How far past an empty window to look for the next open day.
+const LOOKAHEAD_DAYS: i64 = 48;
+
+/// The practice: on start, on a new adapter, on retry.
+#[hook]
+pub fn use_practice(
+    client: &Rc<AdapterClient>,
+    state: &UseReducerHandle<BookingState>,
+    events: &HostEvents,
+) {
+    let (state, events) = (state.clone(), events.clone());
+    let practice_request = state.practice_request;
+    use_effect_with((client.clone(), practice_request), move |(client, _)| {
+        let cancelled = Rc::new(Cell::new(false));
+        let (client, done) = ((**client).clone(), cancelled.clone());
+        spawn_local(async move {
+            let result = client.practice().await;
+            if done.get() {
+                return;
+            }
+            match result {
+                Ok(practice) => state.dispatch(Action::PracticeLoaded(practice)),
+                Err(error) => {
+                    events.error(&error);
+                    state.dispatch(Action::PracticeFailed(error));
+                }
+            }
+        });
+        move || cancelled.set(true)
+    });
+}
+
+/// The slots of the window, grouped into the visitor's days: on start, on a
+/// new window, after a retry or a taken slot. An empty window also looks for
+/// the next open day.
+#[hook]
+pub fn use_slots(
+    client: &Rc<AdapterClient>,
+    service: Option<String>,
+    state: &UseReducerHandle<BookingState>,
+    events: &HostEvents,
+    clock: &Rc<LocalClock>,
+) {
+    let (state, events, clock) = (state.clone(), events.clone(), clock.clone());
+    let key = (
+        client.clone(),
+        service,
+        state.slots_request,
+        state.window_start,
+    );
+    use_effect_with(key, move |(client, service, _, start)| {
+        let cancelled = Rc::new(Cell::new(false));
+        let (client, service, done) = ((**client).clone(), service.clone(), cancelled.clone());
+        let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
+        spawn_local(async move {
+            let result = client.slots(service.as_deref(), from, to).await;
+            if done.get() {
+                return;
+            }
+            match result {
+                Ok(list) => {
+                    let count = list.slots.len();
+                    events.slots_loaded(count);
+                    state.dispatch(Action::SlotsLoaded(group_by_day(list.slots, |t| {
+                        clock.local_date_and_time(t)
+                    })));
+                    if count == 0 {
+                        // Nothing here: find the next open day to offer instead.
+                        let later = client
+                            .slots(service.as_deref(), to, to + Duration::days(LOOKAHEAD_DAYS))
+                            .await;
+                        if !done.get() {
+                            let first = later.ok().and_then(|list| list.slots.first().copied());
+                            state.dispatch(Action::NextAvailableFound(first));
+                        }
+                    }
+                }
+                Err(error) => {
+                    events.error(&error);
+                    state.dispatch(Action::SlotsFailed(error));
+                }
+            }
+        });
+        move || cancelled.set(true)
+    });
+}
+
+/// The booking request, each time the state says to send it (a retry sends
+/// the same key again).
+#[hook]
+pub fn use_submission(
+    client: &Rc<AdapterClient>,
+    service: Option<String>,
+    locale: String,
+    state: &UseReducerHandle<BookingState>,
+    events: &HostEvents,
+    clock: &Rc<LocalClock>,
+) {
+    let sending = match &state.submission {
+        Submission::Sending { attempt, key } => Some((*attempt, key.clone())),
+        _ => None,
+    };
+    let (state, events, clock, client) =
+        (state.clone(), events.clone(), clock.clone(), client.clone());
+    use_effect_with(sending, move |sending| {
+        let (Some((_, key)), Some(slot), Some(practice), Some(service)) = (
+            sending.clone(),
+            state.selected_slot,
+            state.loaded_practice(),
+            service,
+        ) else {
+            return;
+        };
+        let request = state.form.to_request(
+            &service,
+            slot,
+            practice.form.phone,
+            practice.form.note,
+            Some(clock.visitor_zone().to_owned()),
+            Some(locale),
+        );
+        spawn_local(async move {
+            match client.book(&request, &key).await {
+                Ok(created) => {
+                    events.booking(&created);
+                    state.dispatch(Action::Booked(created));
+                }
+                Err(error) => {
+                    events.error(&error);
+                    state.dispatch(Action::BookingFailed(error));
+                }
+            }
+        });
+    });
+}

@@ -1,0 +1,52 @@
+//! What can go wrong between the widget and the adapter, as the widget tells
+//! the visitor: the protocol's error codes folded into the few cases it
+//! treats differently. Pure; `browser::http` produces these.
+
+use firststep_protocol::{ErrorCode, Problem};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// The adapter could not be reached at all (offline, blocked, down).
+    Offline,
+    /// The chosen slot is no longer offered (409 `slot_unavailable`).
+    SlotTaken,
+    /// Too many attempts; `Retry-After` seconds, when given.
+    RateLimited { retry_after: Option<u32> },
+    /// The adapter answered but cannot take requests right now; retry later.
+    Unavailable,
+    /// One field was refused (422 `invalid_field`), by its protocol name.
+    Invalid { field: String },
+    /// The element names a service the practice does not offer.
+    UnknownService,
+    /// Anything else: a fault of ours or of the page's set-up.
+    Unexpected(ErrorCode),
+}
+
+impl ApiError {
+    /// The protocol code for `firststep:error` events (never personal data).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Offline => "offline",
+            Self::SlotTaken => "slot_unavailable",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable => "backend_unavailable",
+            Self::Invalid { .. } => "invalid_field",
+            Self::UnknownService => "unknown_service",
+            Self::Unexpected(_) => "unexpected",
+        }
+    }
+
+    /// The case a problem the adapter answered with falls into.
+    pub fn from_problem(problem: Problem, retry_after: Option<u32>) -> Self {
+        match problem.code {
+            ErrorCode::SlotUnavailable => Self::SlotTaken,
+            ErrorCode::RateLimited => Self::RateLimited { retry_after },
+            ErrorCode::BackendUnavailable | ErrorCode::RequestInProgress => Self::Unavailable,
+            ErrorCode::InvalidField => Self::Invalid {
+                field: problem.field.unwrap_or_default(),
+            },
+            ErrorCode::UnknownService => Self::UnknownService,
+            code => Self::Unexpected(code),
+        }
+    }
+}

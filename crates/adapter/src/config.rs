@@ -169,6 +169,11 @@ pub struct ServerSettings {
     pub metrics: bool,
     /// A separate address for `/metrics` (then not on the public listener).
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the visitor.
+    pub trusted_proxies: Vec<crate::client_address::Cidr>,
+    /// Timeouts and the connection cap; not in the file (the defaults suit
+    /// any practice), changed by tests.
+    pub connections: crate::connections::ConnectionLimits,
 }
 
 /// One thing wrong with a configuration file, at its place.
@@ -423,6 +428,7 @@ impl Checker<'_> {
             "practice.privacy_url",
             UrlUse::Public,
         );
+        let trusted_proxies = self.trusted_proxies(raw.server.trusted_proxies);
         let calendar = self.calendar(raw.calendar, base);
         let mail = match raw.mail {
             None => Some(None),
@@ -513,6 +519,8 @@ impl Checker<'_> {
                 bookings_per_minute: raw.server.bookings_per_minute,
                 metrics: raw.server.metrics,
                 metrics_listen: metrics_listen?,
+                trusted_proxies: trusted_proxies?,
+                connections: Default::default(),
             },
             calendar: calendar?,
             feed: feed?,
@@ -858,6 +866,28 @@ impl Checker<'_> {
         ok.then_some(overrides)
     }
 
+    fn trusted_proxies(
+        &mut self,
+        raw: Vec<Spanned<String>>,
+    ) -> Option<Vec<crate::client_address::Cidr>> {
+        let mut blocks = Vec::new();
+        let mut ok = true;
+        for (i, block) in raw.iter().enumerate() {
+            match block.get_ref().parse() {
+                Ok(cidr) => blocks.push(cidr),
+                Err(reason) => {
+                    self.problem(
+                        block,
+                        format!("server.trusted_proxies[{i}]"),
+                        format!("{reason}; write an address block like \"10.0.0.0/8\""),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(blocks)
+    }
+
     fn origins(&mut self, raw: Vec<Spanned<String>>) -> Option<Vec<String>> {
         let mut origins = Vec::new();
         let mut ok = true;
@@ -1140,6 +1170,8 @@ struct RawServer {
     #[serde(default)]
     metrics: bool,
     metrics_listen: Option<Spanned<String>>,
+    #[serde(default)]
+    trusted_proxies: Vec<Spanned<String>>,
 }
 
 impl Default for RawServer {
@@ -1153,6 +1185,7 @@ impl Default for RawServer {
             bookings_per_minute: defaults::bookings_per_minute(),
             metrics: false,
             metrics_listen: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -1622,6 +1655,33 @@ monday = ["09:00-12:00", "13:00-17:00"]
                 "server.allowed_origins[1]"
             ]
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_address_blocks_checked_at_their_line() {
+        let text = format!(
+            "{GOOD}\n[server]\ntrusted_proxies = [\n  \"127.0.0.1/32\",\n  \"10.0.0.1/8\",\n  \"proxy.local\",\n  \"::1\",\n]\n"
+        );
+        let found = problems(&text);
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            summary,
+            [
+                (16, "server.trusted_proxies[1]"),
+                (17, "server.trusted_proxies[2]")
+            ]
+        );
+        assert!(found[0].message.contains("10.0.0.0/8"), "{}", found[0].message);
+
+        let fine = Settings::from_toml(
+            &format!("{GOOD}\n[server]\ntrusted_proxies = [\"127.0.0.1/32\", \"::1\"]\n"),
+            Path::new("/etc/firststep"),
+        )
+        .unwrap();
+        let blocks: Vec<String> = fine.server.trusted_proxies.iter().map(|c| c.to_string()).collect();
+        assert_eq!(blocks, ["127.0.0.1/32", "::1/128"]);
+        let default = Settings::from_toml(GOOD, Path::new("/etc/firststep")).unwrap();
+        assert!(default.server.trusted_proxies.is_empty());
     }
 
     #[test]

@@ -52,6 +52,18 @@ pub enum ApiError {
     /// 404: no such booking, or not yours (never 403, which would reveal it exists).
     #[error("no such booking")]
     NotFound,
+    /// 404: no endpoint at this path.
+    #[error("there is no such endpoint in this API")]
+    UnknownRoute,
+    /// 405: the endpoint exists but not with this method (`Allow` lists those it takes).
+    #[error("this endpoint does not take this method; see the Allow header")]
+    MethodNotAllowed,
+    /// 400: a request the API cannot read (e.g. a path that is not UTF-8), with the status found.
+    #[error("the request could not be read")]
+    BadRequest(StatusCode),
+    /// 500: a fault of the adapter's own (a handler panicked); logged where it happened.
+    #[error("something went wrong on our side")]
+    Internal,
 }
 
 impl ApiError {
@@ -67,6 +79,10 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BackendUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UnknownRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadRequest(status) => *status,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -84,7 +100,10 @@ impl ApiError {
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
-            Self::NotFound => ErrorCode::NotFound,
+            Self::NotFound | Self::UnknownRoute => ErrorCode::NotFound,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Internal => ErrorCode::Internal,
         }
     }
 
@@ -103,7 +122,10 @@ impl ApiError {
             ErrorCode::RateLimited => "Too many requests",
             ErrorCode::BackendUnavailable => "Backend unavailable",
             ErrorCode::NotFound => "Not found",
-            ErrorCode::Internal | ErrorCode::Other => "Error",
+            ErrorCode::MethodNotAllowed => "Method not allowed",
+            ErrorCode::BadRequest => "Bad request",
+            ErrorCode::Internal => "Internal error",
+            ErrorCode::Other => "Error",
         }
     }
 
@@ -144,6 +166,20 @@ impl ApiError {
 impl From<FieldError> for ApiError {
     fn from(error: FieldError) -> Self {
         Self::InvalidField(error)
+    }
+}
+
+impl ApiError {
+    /// The problem for an error response made outside the handlers (the
+    /// router's 404 and 405, an extractor's rejection), by its status.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::UnknownRoute,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            status if status.is_server_error() => Self::Internal,
+            status => Self::BadRequest(status),
+        }
     }
 }
 

@@ -18,13 +18,18 @@
 //! - `routes`: one module per endpoint, the router, CORS and request logs.
 //! - `error`: the boundary's error type, rendered as problem+json.
 //! - `ical`: iCalendar writing with escaping and folding.
-//! - `rate_limit`: per-address token buckets for booking attempts.
+//! - `rate_limit`: per-visitor token buckets for booking attempts, bounded in memory.
+//! - `client_address`: the visitor's address, through trusted proxies only.
+//! - [`connections`]: the HTTP/1.1 connection loop — timeouts, the connection
+//!   cap, graceful stop.
 //! - [`sealing`]: sealed boxes for the secrets the store keeps (replayed
 //!   answers, manage tokens waiting for an email).
 //! - [`startup`]: [`Application`], binding and serving.
 
 pub mod calendar;
+mod client_address;
 pub mod config;
+pub mod connections;
 pub mod domain;
 mod error;
 pub mod housekeeping;

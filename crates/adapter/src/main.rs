@@ -307,8 +307,30 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("First Step demo practice page: http://{address}/");
     }
     println!("First Step adapter listening on http://{address} (Ctrl-C to stop)");
-    app.run_until_stopped(async {
+    app.run_until_stopped(stop_asked()).await
+}
+
+/// Completes at the first SIGTERM (how systemd, Docker and Kubernetes stop a
+/// service) or SIGINT (Ctrl-C).
+async fn stop_asked() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+                    Ok(()) = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops cleanly");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    }
 }

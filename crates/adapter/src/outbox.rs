@@ -5,7 +5,7 @@
 //! calendar or mail server does not answer, and carries on after restarts.
 //! Each round also expires requests left unanswered past their time.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -46,6 +46,8 @@ pub struct Outbox {
     /// Failed deliveries since start, for `/metrics`.
     failed_calendar: AtomicU64,
     failed_mail: AtomicU64,
+    /// Set when the process stops: the worker ends after the delivery under way.
+    stopping: AtomicBool,
 }
 
 /// Failed deliveries since the process started, by kind.
@@ -68,6 +70,7 @@ impl Outbox {
             text,
             mail,
             wake: Notify::new(),
+            stopping: AtomicBool::new(false),
             failed_calendar: AtomicU64::new(0),
             failed_mail: AtomicU64::new(0),
         }
@@ -84,6 +87,17 @@ impl Outbox {
     /// Asks the worker to deliver now.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Asks the worker to end once the delivery under way is recorded; the
+    /// rest stay due for the next start.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 
     /// Expires lapsed requests, then delivers every due row once; returns how
@@ -103,6 +117,9 @@ impl Outbox {
         };
         let mut delivered = 0;
         for delivery in due {
+            if self.stopping() {
+                break;
+            }
             match self.deliver(&delivery, now).await {
                 Ok(()) => delivered += 1,
                 Err(reason) => {
@@ -244,7 +261,7 @@ impl Outbox {
     /// Delivers due rows now and then, and whenever woken, until the process ends.
     pub fn spawn_worker(self: Arc<Self>, every: StdDuration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            loop {
+            while !self.stopping() {
                 self.deliver_due(Utc::now()).await;
                 tokio::select! {
                     _ = self.wake.notified() => {}

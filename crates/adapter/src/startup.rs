@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use chrono::Utc;
 use tokio::net::TcpListener;
 
@@ -28,6 +27,10 @@ use crate::store::Store;
 const OUTBOX_ROUND: Duration = Duration::from_secs(5);
 /// How often retention and the outbox's age are looked at.
 const HOUSEKEEPING_ROUND: Duration = Duration::from_secs(60);
+
+/// How long a stop waits, after the last request, for the delivery the
+/// outbox is making (it was told to stop when the stop began).
+const OUTBOX_STOP: Duration = Duration::from_secs(10);
 
 pub struct Application {
     listener: TcpListener,
@@ -142,8 +145,14 @@ impl Application {
             .and_then(|l| l.local_addr().ok())
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests under
-    /// way. Busy time is refreshed and the outbox delivered meanwhile.
+    /// Serves until `shutdown` completes, then stops accepting and lets the
+    /// requests under way finish (bounded, see [`ConnectionLimits`]). The
+    /// outbox worker is told to stop at the same moment: it finishes the
+    /// delivery it is making, and what it has not begun stays in the outbox
+    /// for the next start. Busy time is refreshed, the outbox delivered and
+    /// the store kept (housekeeping) meanwhile.
+    ///
+    /// [`ConnectionLimits`]: crate::connections::ConnectionLimits
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -158,25 +167,26 @@ impl Application {
         let metrics = self
             .metrics_listener
             .map(|listener| crate::metrics::spawn_separate(listener, self.state.clone()));
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        // Responses go out at once: with Nagle's algorithm on, a response
-        // written in two parts on a kept-alive connection (headers, then a
-        // file's body) waited for the client's delayed ACK, some 40 ms.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::warn!(%error, "could not turn off Nagle's algorithm");
-            }
-        });
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP");
+        let limits = self.state.settings.server.connections.clone();
+        let outbox = self.state.outbox.clone();
+        let shutdown = async move {
+            shutdown.await;
+            outbox.stop();
+        };
+        crate::connections::serve(self.listener, router(self.state), limits, shutdown).await;
         refresher.abort();
-        worker.abort();
         housekeeping.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }
-        served
+        let mut worker = worker;
+        match tokio::time::timeout(OUTBOX_STOP, &mut worker).await {
+            Ok(_) => tracing::info!("stopped"),
+            Err(_) => {
+                worker.abort();
+                tracing::warn!("the outbox was still delivering {OUTBOX_STOP:?} after the last request; that delivery will be retried at the next start");
+            }
+        }
+        Ok(())
     }
 }

@@ -224,6 +224,8 @@ pub enum ErrorCode {
     BackendUnavailable,
     NotFound,
     Internal,
+    MethodNotAllowed,
+    BadRequest,
     #[serde(other)]
     Other,
 }
@@ -243,6 +245,8 @@ wire_names!(ErrorCode {
     BackendUnavailable => "backend_unavailable",
     NotFound => "not_found",
     Internal => "internal",
+    MethodNotAllowed => "method_not_allowed",
+    BadRequest => "bad_request",
     Other => "other",
 });
 

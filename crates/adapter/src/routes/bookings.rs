@@ -1,11 +1,10 @@
 //! `POST /v1/bookings`, `GET` and `DELETE /v1/bookings/{id}`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,6 +17,7 @@ use firststep_protocol::{
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use crate::client_address::VisitorAddress;
 use crate::config::{PracticeSettings, Service};
 use crate::domain::{
     BookingId, ClientEmail, ClientName, ClientPhone, ClientTimeZone, FieldError, IdempotencyKey,
@@ -31,11 +31,11 @@ use crate::store::{BookOutcome, BookingRecord, KeyClaim, NewBooking, StoredRespo
 /// `POST /v1/bookings`.
 pub async fn create(
     State(app): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    VisitorAddress(visitor): VisitorAddress,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    app.booking_limiter.check(peer.ip())?;
+    app.booking_limiter.check(visitor)?;
     let key = idempotency_key(&headers)?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,

@@ -3,6 +3,12 @@
 //! (`/requests/…` to answer a request, `/manage/…` for a visitor's booking),
 //! and — when configured — the built widget under `/widget/` and a demo page at `/`.
 //! One file per endpoint.
+//!
+//! Around them all ([`edge`]): every response says `X-Content-Type-Options:
+//! nosniff`; every error under `/v1` is problem+json, the router's own 404 and
+//! 405 included; a declared body over [`BODY_LIMIT`] is refused before it is
+//! read (so `Expect: 100-continue` gets 413, never `100 Continue`); a
+//! handler's panic is answered 500 and logged, and the process goes on.
 
 mod answer_request;
 mod bookings;
@@ -17,22 +23,26 @@ mod practice_feed;
 pub use practice::practice_body;
 mod slots;
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use firststep_protocol::PROBLEM_JSON;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::calendar::busy_cache::BusyCache;
-use crate::config::Settings;
+use crate::config::{ServerSettings, Settings};
+use crate::error::ApiError;
 use crate::outbox::Outbox;
 use crate::rate_limit::RateLimiter;
 use crate::store::Store;
@@ -113,13 +123,73 @@ pub fn router(state: Arc<AppState>) -> Router {
     if server.metrics && server.metrics_listen.is_none() {
         app = app.merge(crate::metrics::router(state.clone()));
     }
-    // CORS is outermost: preflights are answered before anything else runs.
-    app.layer(middleware::from_fn_with_state(
+    // Counted outermost, so refusals, panics and preflights are counted too.
+    edge(app, server).layer(middleware::from_fn_with_state(
         state.clone(),
         crate::metrics::track,
     ))
-    .layer(middleware::from_fn(log_request))
-    .layer(cors(&server.allowed_origins))
+}
+
+/// What every response goes through, outermost last.
+fn edge(app: Router, server: &ServerSettings) -> Router {
+    app.layer(middleware::from_fn(problems_under_v1))
+        .layer(CatchPanicLayer::custom(answer_panic))
+        .layer(middleware::from_fn(refuse_large_bodies))
+        .layer(middleware::from_fn(log_request))
+        // CORS next to last: preflights are answered before anything else runs.
+        .layer(cors(&server.allowed_origins))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}
+
+/// Turns the errors made outside the handlers under `/v1` (the router's 404
+/// and 405, an extractor's plain-text rejection) into problem+json, keeping
+/// their status and `Allow`.
+async fn problems_under_v1(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let under_v1 = path == "/v1" || path.starts_with("/v1/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|kind| kind == PROBLEM_JSON);
+    if !under_v1 || is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let mut problem = ApiError::for_status(status).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        problem.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    problem
+}
+
+/// A declared body over [`BODY_LIMIT`] is answered 413 before anything reads
+/// it: hyper sends `100 Continue` only once the body is read, so a client
+/// that asked first never sends it.
+async fn refuse_large_bodies(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    next.run(request).await
+}
+
+/// A handler panicked: the visitor gets 500 problem+json, the log a line
+/// (the panic's message and place are printed just before, by the panic hook).
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked; answered 500");
+    ApiError::Internal.into_response()
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -152,4 +222,58 @@ async fn log_request(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     tracing::info!(%method, path, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connections::{serve, ConnectionLimits};
+
+    /// Serves `app` behind the real edge layers and connection loop.
+    async fn serve_with_edge(app: Router) -> String {
+        let settings = Settings::from_toml(
+            "[practice]\nname = \"P\"\ntime_zone = \"UTC\"\n[[services]]\nid = \"s\"\ntitle = \"S\"\n[availability.weekly]\n",
+            std::path::Path::new("/tmp"),
+        )
+        .expect("a valid configuration");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = edge(app, &settings.server);
+        tokio::spawn(serve(
+            listener,
+            app,
+            ConnectionLimits::default(),
+            std::future::pending(),
+        ));
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_500_and_the_server_goes_on() {
+        let app = Router::new()
+            .route(
+                "/v1/panic",
+                get(|| async {
+                    let reason: Option<&str> = None;
+                    reason.expect("a handler bug")
+                }),
+            )
+            .route("/v1/fine", get(|| async { "fine" }));
+        let base = serve_with_edge(app).await;
+        let client = reqwest::Client::new();
+
+        let panicked = client.get(format!("{base}/v1/panic")).send().await.unwrap();
+        assert_eq!(panicked.status(), 500);
+        assert_eq!(panicked.headers()["content-type"], PROBLEM_JSON);
+        assert_eq!(panicked.headers()["x-content-type-options"], "nosniff");
+        let problem: firststep_protocol::Problem = panicked.json().await.unwrap();
+        assert_eq!(problem.code, firststep_protocol::ErrorCode::Internal);
+        assert!(!problem.detail.contains("handler bug"), "no internals shown");
+
+        for _ in 0..3 {
+            let next = client.get(format!("{base}/v1/fine")).send().await.unwrap();
+            assert_eq!(next.status(), 200);
+            assert_eq!(next.text().await.unwrap(), "fine");
+        }
+    }
 }

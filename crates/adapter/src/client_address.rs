@@ -71,7 +71,9 @@ impl Cidr {
 pub(crate) fn masked(address: IpAddr, prefix: u8) -> IpAddr {
     match address {
         IpAddr::V4(v4) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
             IpAddr::from(Ipv4Addr::from(u32::from(v4) & mask))
         }
         IpAddr::V6(v6) => {
@@ -169,7 +171,9 @@ fn right_most_untrusted(hops: &[Hop], is_trusted: &impl Fn(IpAddr) -> bool) -> O
 
 /// `X-Forwarded-For: 203.0.113.7, 10.0.0.2` (ports and IPv6 brackets tolerated).
 fn x_forwarded_for_hops(text: &str) -> Vec<Hop> {
-    text.split(',').map(|hop| node_address(hop.trim())).collect()
+    text.split(',')
+        .map(|hop| node_address(hop.trim()))
+        .collect()
 }
 
 /// `Forwarded: for=203.0.113.7;proto=https, for="[2001:db8::1]:4711"` (RFC 7239):
@@ -277,10 +281,7 @@ mod tests {
         let trusted = cidrs(&["127.0.0.1/32", "10.0.0.0/8"]);
         let proxy = ip("127.0.0.1");
         // The visitor wrote the left-most entries itself; the proxies appended the rest.
-        let spoofed = headers(&[(
-            "x-forwarded-for",
-            "1.2.3.4, 5.6.7.8, 203.0.113.7, 10.0.0.2",
-        )]);
+        let spoofed = headers(&[("x-forwarded-for", "1.2.3.4, 5.6.7.8, 203.0.113.7, 10.0.0.2")]);
         assert_eq!(
             visitor_address(proxy, &spoofed, &trusted),
             ip("203.0.113.7")

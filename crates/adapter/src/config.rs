@@ -1671,14 +1671,23 @@ monday = ["09:00-12:00", "13:00-17:00"]
                 (17, "server.trusted_proxies[2]")
             ]
         );
-        assert!(found[0].message.contains("10.0.0.0/8"), "{}", found[0].message);
+        assert!(
+            found[0].message.contains("10.0.0.0/8"),
+            "{}",
+            found[0].message
+        );
 
         let fine = Settings::from_toml(
             &format!("{GOOD}\n[server]\ntrusted_proxies = [\"127.0.0.1/32\", \"::1\"]\n"),
             Path::new("/etc/firststep"),
         )
         .unwrap();
-        let blocks: Vec<String> = fine.server.trusted_proxies.iter().map(|c| c.to_string()).collect();
+        let blocks: Vec<String> = fine
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(blocks, ["127.0.0.1/32", "::1/128"]);
         let default = Settings::from_toml(GOOD, Path::new("/etc/firststep")).unwrap();
         assert!(default.server.trusted_proxies.is_empty());

@@ -184,6 +184,8 @@ fn main() -> ExitCode {
                 )
                 // Logs go to stderr; stdout carries only the address to open.
                 .with_writer(std::io::stderr)
+                // Colours for a person at a terminal, not for journald or a file.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             let mut settings = match Settings::load(&config) {
                 Ok(settings) => settings,

@@ -258,7 +258,7 @@ impl Outbox {
         Ok(("placed", placement.etag))
     }
 
-    /// Delivers due rows now and then, and whenever woken, until the process ends.
+    /// Delivers due rows now and then, and whenever woken, until [`Outbox::stop`].
     pub fn spawn_worker(self: Arc<Self>, every: StdDuration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             while !self.stopping() {

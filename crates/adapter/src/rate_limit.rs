@@ -192,12 +192,16 @@ mod tests {
         let now = Instant::now();
         // A flood from 10,000 /64s within one second.
         for i in 0..10_000u32 {
-            let address = IpAddr::from(std::net::Ipv6Addr::from(0x2001_0db8_0000_0000_0000_0000_0000_0000u128 | (u128::from(i) << 64)));
+            let address = IpAddr::from(std::net::Ipv6Addr::from(
+                0x2001_0db8_0000_0000_0000_0000_0000_0000u128 | (u128::from(i) << 64),
+            ));
             let _ = limiter.check_at(address, now);
         }
         assert_eq!(limiter.counted(), 100);
         // The visitors counted before the map filled keep their own bucket...
-        let first = IpAddr::from(std::net::Ipv6Addr::from(0x2001_0db8_0000_0000_0000_0000_0000_0000u128));
+        let first = IpAddr::from(std::net::Ipv6Addr::from(
+            0x2001_0db8_0000_0000_0000_0000_0000_0000u128,
+        ));
         assert!(limiter.check_at(first, now).is_ok());
         // ...and everyone after shares one, long since empty.
         waits(limiter.check_at(ip("203.0.113.50"), now));
@@ -208,7 +212,12 @@ mod tests {
         let limiter = RateLimiter::with_room(2, 100);
         let start = Instant::now();
         for i in 0..100u32 {
-            assert!(limiter.check_at(IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i)), start).is_ok());
+            assert!(limiter
+                .check_at(
+                    IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i)),
+                    start
+                )
+                .is_ok());
         }
         // The map is full of visitors seen just now: a newcomer gets the overflow bucket.
         let newcomer = ip("203.0.113.50");

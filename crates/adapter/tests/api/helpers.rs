@@ -81,9 +81,19 @@ pub async fn spawn_app_with(config: &str) -> TestApp {
 
 /// Starts a server on the store in `folder` (which may hold an earlier one's).
 pub async fn spawn_on(config: &str, folder: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    spawn_tuned(config, folder, |_| {}).await
+}
+
+/// [`spawn_on`], with settings the file cannot hold changed by `tune`.
+pub async fn spawn_tuned(
+    config: &str,
+    folder: std::sync::Arc<tempfile::TempDir>,
+    tune: impl FnOnce(&mut Settings),
+) -> TestApp {
     init_logs();
     let mut settings =
         Settings::from_toml(config, folder.path()).expect("the test configuration is valid");
+    tune(&mut settings);
     settings.server.store = folder.path().join("bookings.sqlite3");
     let store = settings.server.store.clone();
     let app = Application::build(settings).await.expect("the app starts");

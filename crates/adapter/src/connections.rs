@@ -47,9 +47,10 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Time without a byte moving either way before a connection is closed.
     pub idle_timeout: Duration,
-    /// Connections served at once. Under the usual limit of 1,024 open files
-    /// per process, a full house may make accepting fail for a moment: the
-    /// loop then pauses instead of spinning (see `deploy/`'s unit for a higher limit).
+    /// Connections served at once. Under the usual soft limit of 1,024 open
+    /// files per process a full house can run out of descriptors: accepting
+    /// then pauses instead of spinning (a service manager's `LimitNOFILE=`
+    /// of a few thousand gives room).
     pub max_connections: usize,
     /// Time given to requests under way when the process is asked to stop.
     pub drain_timeout: Duration,

@@ -321,3 +321,33 @@ async fn beyond_the_cap_new_connections_wait_until_one_closes() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     drop(second);
 }
+
+#[tokio::test]
+async fn a_stop_is_bounded_even_when_a_request_never_finishes() {
+    let folder = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let app = spawn_tuned(
+        CONFIG,
+        folder,
+        limits(|l| l.drain_timeout = Duration::from_millis(500)),
+    )
+    .await;
+    let address = app.address.clone();
+    let mut hanging = connect(&address).await;
+    hanging
+        .write_all(
+            b"POST /v1/bookings HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+              Idempotency-Key: 0123456789abcdef\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    // The request is under way once the server has read its headers.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    tokio::time::timeout(PATIENCE, app.stop())
+        .await
+        .expect("the stop ends after the drain time");
+
+    assert!(closed_within(&mut hanging, PATIENCE).await);
+    let refused = TcpStream::connect(address.trim_start_matches("http://")).await;
+    assert!(refused.is_err(), "the listener is closed");
+}

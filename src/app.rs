@@ -15,7 +15,7 @@ use crate::components::{
     TimeList,
 };
 use crate::hooks::{use_practice, use_slots, use_submission};
-use crate::i18n::{fill, Language, Texts};
+use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
 use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
 
@@ -59,7 +59,7 @@ pub fn App(props: &AppProps) -> Html {
         .as_ref()
         .map_or_else(browser_language, |l| l.to_string());
     let language = Language::from_tag(&locale);
-    let texts = language.texts();
+    let texts = texts(language);
     let clock = use_memo(locale.clone(), |locale| LocalClock::in_browser_zone(locale));
     let events = HostEvents(props.host.clone());
     let practice = state.loaded_practice().cloned();

@@ -3,31 +3,15 @@
 
 use crate::model::form::{Field, FieldProblem};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    English,
-    Spanish,
-}
+/// The languages of the widget: the protocol's, so the widget and the
+/// adapter's emails read a locale the same way.
+pub use firststep_protocol::visitor_fields::Language;
 
-impl Language {
-    /// From a BCP 47 tag (`es-MX`, `en`); English for anything else.
-    pub fn from_tag(tag: &str) -> Self {
-        let primary = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        match primary.as_str() {
-            "es" => Self::Spanish,
-            _ => Self::English,
-        }
-    }
-
-    pub fn texts(self) -> &'static Texts {
-        match self {
-            Self::English => &ENGLISH,
-            Self::Spanish => &SPANISH,
-        }
+/// The widget's words in `language`.
+pub fn texts(language: Language) -> &'static Texts {
+    match language {
+        Language::English => &ENGLISH,
+        Language::Spanish => &SPANISH,
     }
 }
 
@@ -82,6 +66,10 @@ impl Texts {
                 "Please use at most 100 characters.",
                 "Use como máximo 100 caracteres.",
             ),
+            (Field::Name, FieldProblem::Invalid) => pick(
+                "Please remove the special characters from your name.",
+                "Quite los caracteres especiales de su nombre.",
+            ),
             (Field::Name, _) => pick("Please enter your name.", "Escriba su nombre."),
             (Field::Email, FieldProblem::Missing) => pick(
                 "Please enter your email address.",
@@ -102,6 +90,10 @@ impl Texts {
             (Field::Note, FieldProblem::Missing) => {
                 pick("Please add a short note.", "Añada una nota breve.")
             }
+            (Field::Note, FieldProblem::Invalid) => pick(
+                "Please remove the special characters from the note.",
+                "Quite los caracteres especiales de la nota.",
+            ),
             (Field::Note, _) => pick(
                 "Please keep the note under 1,000 characters.",
                 "La nota debe tener menos de 1000 caracteres.",
@@ -224,23 +216,51 @@ mod tests {
 
     #[test]
     fn each_language_has_its_own_words_and_problems() {
-        assert_eq!(Language::Spanish.texts().send_request, "Enviar solicitud");
+        assert_eq!(texts(Language::Spanish).send_request, "Enviar solicitud");
         assert_eq!(
-            Language::English
-                .texts()
-                .problem(Field::Email, FieldProblem::Missing),
+            texts(Language::English).problem(Field::Email, FieldProblem::Missing),
             "Please enter your email address."
         );
         assert_eq!(
-            Language::Spanish
-                .texts()
-                .problem(Field::Email, FieldProblem::Missing),
+            texts(Language::Spanish).problem(Field::Email, FieldProblem::Missing),
             "Escriba su correo electrónico."
         );
         assert_eq!(
             fill(ENGLISH.next_open_day, "Monday"),
             "The next open day is Monday."
         );
+    }
+
+    /// Addresses the mailer cannot send to read as any other bad address,
+    /// in the visitor's language.
+    #[test]
+    fn an_unmailable_address_gets_the_friendly_sentence() {
+        use crate::model::form::FormFields;
+        use firststep_protocol::FieldRule;
+        for address in [
+            "sam..lee@example.org",
+            "sam.@example.org",
+            ".sam@example.org",
+        ] {
+            let form = FormFields {
+                name: "Sam".into(),
+                email: address.into(),
+                consent: true,
+                ..Default::default()
+            };
+            let problems = form.problems(FieldRule::Hidden, FieldRule::Hidden);
+            let [(field, problem)] = problems[..] else {
+                panic!("{address}: {problems:?}")
+            };
+            assert_eq!(
+                texts(Language::English).problem(field, problem),
+                "Please enter an email address like name@example.org."
+            );
+            assert_eq!(
+                texts(Language::Spanish).problem(field, problem),
+                "Escriba un correo como nombre@ejemplo.org."
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@ use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
 use super::problem_notice;
-use crate::i18n::Language;
+use crate::i18n::{texts, Language};
 use crate::model::form::{Field, FieldProblem, FormFields};
 
 #[derive(Properties, PartialEq)]
@@ -37,7 +37,7 @@ pub struct BookingFormProps {
 /// sending, each problem shown beside its field.
 #[component]
 pub fn BookingForm(props: &BookingFormProps) -> Html {
-    let texts = props.language.texts();
+    let texts = texts(props.language);
     let refs = use_memo((), |_| {
         [
             NodeRef::default(),

@@ -1,6 +1,9 @@
-//! The booking form's fields and the checks made before sending (the adapter
-//! checks again; these only spare the visitor a round trip).
+//! The booking form's fields and the checks made before sending: the
+//! protocol's [`visitor_fields`] rules, the very ones the adapter applies, so
+//! a form this accepts is one the adapter accepts.
 
+pub use firststep_protocol::visitor_fields::FieldProblem;
+use firststep_protocol::visitor_fields::{self, EMAIL_FIELD, NAME_FIELD, NOTE_FIELD, PHONE_FIELD};
 use firststep_protocol::{BookingRequest, ClientDetails, FieldRule, Slot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,21 +21,14 @@ impl Field {
     /// The protocol's name for a field, as a problem's `field` gives it.
     pub fn from_protocol(name: &str) -> Self {
         match name {
-            "client.name" => Self::Name,
-            "client.email" => Self::Email,
-            "client.phone" => Self::Phone,
-            "note" => Self::Note,
+            NAME_FIELD => Self::Name,
+            EMAIL_FIELD => Self::Email,
+            PHONE_FIELD => Self::Phone,
+            NOTE_FIELD => Self::Note,
             "consent" => Self::Consent,
             _ => Self::Other,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldProblem {
-    Missing,
-    Invalid,
-    TooLong,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,35 +54,26 @@ impl FormFields {
     /// Every problem of the form as it stands, in the order of the fields.
     pub fn problems(&self, phone: FieldRule, note: FieldRule) -> Vec<(Field, FieldProblem)> {
         let mut found = Vec::new();
-        let name = self.name.trim();
-        if name.is_empty() {
-            found.push((Field::Name, FieldProblem::Missing));
-        } else if name.chars().count() > 100 {
-            found.push((Field::Name, FieldProblem::TooLong));
+        if let Err(problem) = visitor_fields::name(&self.name) {
+            found.push((Field::Name, problem));
         }
-        let email = self.email.trim();
-        if email.is_empty() {
-            found.push((Field::Email, FieldProblem::Missing));
-        } else if !looks_like_email(email) {
-            found.push((Field::Email, FieldProblem::Invalid));
+        if let Err(problem) = visitor_fields::email(&self.email) {
+            found.push((Field::Email, problem));
         }
-        let phone_text = self.phone.trim();
-        match (phone, phone_text.is_empty()) {
-            (FieldRule::Required, true) => found.push((Field::Phone, FieldProblem::Missing)),
-            (FieldRule::Required | FieldRule::Optional, false) if !looks_like_phone(phone_text) => {
-                found.push((Field::Phone, FieldProblem::Invalid))
+        let offered = [
+            (
+                Field::Phone,
+                phone,
+                visitor_fields::phone(&self.phone).err(),
+            ),
+            (Field::Note, note, visitor_fields::note(&self.note).err()),
+        ];
+        for (field, rule, problem) in offered {
+            match (rule, problem) {
+                (FieldRule::Hidden, _) | (_, None) => {}
+                (FieldRule::Optional, Some(FieldProblem::Missing)) => {}
+                (_, Some(problem)) => found.push((field, problem)),
             }
-            _ => {}
-        }
-        let note_text = self.note.trim();
-        match (note, note_text.is_empty()) {
-            (FieldRule::Required, true) => found.push((Field::Note, FieldProblem::Missing)),
-            (FieldRule::Required | FieldRule::Optional, false)
-                if note_text.chars().count() > 1000 =>
-            {
-                found.push((Field::Note, FieldProblem::TooLong))
-            }
-            _ => {}
         }
         if !self.consent {
             found.push((Field::Consent, FieldProblem::Missing));
@@ -94,8 +81,9 @@ impl FormFields {
         found
     }
 
-    /// The protocol's request body. Hidden fields are sent empty; the honeypot
-    /// is never filled.
+    /// The protocol's request body, with each field as the rules keep it
+    /// (trimmed, the note's line breaks made LF). Hidden and empty fields are
+    /// sent as absent; the honeypot is never filled.
     pub fn to_request(
         &self,
         service: &str,
@@ -105,48 +93,26 @@ impl FormFields {
         time_zone: Option<String>,
         locale: Option<String>,
     ) -> BookingRequest {
-        let given = |text: &str, rule: FieldRule| {
-            let text = text.trim();
-            (rule != FieldRule::Hidden && !text.is_empty()).then(|| text.to_owned())
-        };
+        let offered =
+            |rule: FieldRule, kept: Option<String>| kept.filter(|_| rule != FieldRule::Hidden);
         BookingRequest {
             service: service.to_owned(),
             start: slot.start,
             client: ClientDetails {
                 name: self.name.trim().to_owned(),
                 email: self.email.trim().to_owned(),
-                phone: given(&self.phone, phone),
+                phone: offered(
+                    phone,
+                    visitor_fields::phone(&self.phone).ok().map(str::to_owned),
+                ),
             },
             client_time_zone: time_zone,
             locale,
-            note: given(&self.note, note),
+            note: offered(note, visitor_fields::note(&self.note).ok()),
             consent: self.consent,
             website: String::new(),
         }
     }
-}
-
-fn looks_like_email(text: &str) -> bool {
-    match text.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !text.contains(char::is_whitespace)
-                && text.len() <= 254
-        }
-        None => false,
-    }
-}
-
-fn looks_like_phone(text: &str) -> bool {
-    let digits = text.chars().filter(char::is_ascii_digit).count();
-    text.len() <= 32
-        && (5..=20).contains(&digits)
-        && text
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'))
 }
 
 #[cfg(test)]
@@ -208,6 +174,65 @@ mod tests {
             [
                 (Field::Phone, FieldProblem::Invalid),
                 (Field::Note, FieldProblem::TooLong)
+            ]
+        );
+    }
+
+    /// The protocol's shared table, through the form: the widget refuses
+    /// exactly what the adapter refuses, for the same reason, and sends what
+    /// the adapter keeps.
+    #[test]
+    fn the_form_agrees_with_the_shared_table() {
+        let slot = Slot {
+            start: "2026-12-01T14:00:00Z".parse().unwrap(),
+            end: "2026-12-01T14:15:00Z".parse().unwrap(),
+        };
+        for example in visitor_fields::EXAMPLES {
+            let field = Field::from_protocol(example.field);
+            let mut form = FormFields {
+                phone: "+1 555 010 0199".into(),
+                note: "Evenings".into(),
+                ..filled()
+            };
+            form.set(field, example.input.to_owned());
+            let problems = form.problems(FieldRule::Required, FieldRule::Required);
+            match example.verdict {
+                Err(problem) => assert_eq!(problems, [(field, problem)], "{example:?}"),
+                Ok(kept) => {
+                    assert_eq!(problems, [], "{example:?}");
+                    let sent = form.to_request(
+                        "s",
+                        slot,
+                        FieldRule::Required,
+                        FieldRule::Required,
+                        None,
+                        None,
+                    );
+                    let sent = match field {
+                        Field::Name => sent.client.name,
+                        Field::Email => sent.client.email,
+                        Field::Phone => sent.client.phone.unwrap_or_default(),
+                        _ => sent.note.unwrap_or_default(),
+                    };
+                    assert_eq!(sent, kept, "{example:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_optional_field_left_blank_is_no_problem_and_not_sent() {
+        let form = FormFields {
+            phone: "  ".into(),
+            note: "\u{200B}".into(),
+            ..filled()
+        };
+        assert_eq!(form.problems(FieldRule::Optional, FieldRule::Optional), []);
+        assert_eq!(
+            form.problems(FieldRule::Required, FieldRule::Required),
+            [
+                (Field::Phone, FieldProblem::Missing),
+                (Field::Note, FieldProblem::Missing)
             ]
         );
     }

@@ -1,8 +1,10 @@
 //! The wire types of First Step protocol v1 (`docs/protocol.md`), compiled into
 //! both the widget and the adapter so the contract has one definition.
 //!
-//! Serde only: no validation lives here. The adapter parses these raw shapes
-//! into its own domain types; the widget trusts what the adapter sends.
+//! The wire types are serde only: the adapter parses these raw shapes into
+//! its own domain types; the widget trusts what the adapter sends. The one
+//! set of rules for what a visitor types lives in [`visitor_fields`], called
+//! by both sides.
 //!
 //! # Layout
 //! - [`PracticeInfo`], [`ServiceInfo`], [`FormSettings`]: `GET /v1/practice`.
@@ -10,6 +12,10 @@
 //! - [`BookingRequest`], [`ClientDetails`]: the body of `POST /v1/bookings`.
 //! - [`BookingCreated`], [`BookingView`], [`BookingStatus`]: booking responses.
 //! - [`Problem`], [`ErrorCode`]: RFC 9457 problem details and their stable codes.
+//! - [`visitor_fields`]: limits and checks of the form's fields (name, email,
+//!   phone, note, locale), shared by the widget and the adapter.
+
+pub mod visitor_fields;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

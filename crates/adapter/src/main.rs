@@ -114,7 +114,8 @@ enum VisitorAction {
 
 #[derive(Subcommand)]
 enum RequestAction {
-    /// The requests waiting for an answer, soonest first.
+    /// The requests waiting for an answer, soonest first, then what the
+    /// outbox set aside because it could not succeed.
     List,
     /// Confirm a request.
     Confirm { id: String },
@@ -271,6 +272,21 @@ fn requests(
                     when(request.slot.start, zone, Language::English),
                     request.visitor.name,
                     request.visitor.email
+                );
+            }
+            // What the outbox gave up on: the practice may need to act by hand.
+            let set_aside = store.set_aside_deliveries()?;
+            if !set_aside.is_empty() {
+                println!("\nSet aside, will not be retried (they could not succeed):");
+            }
+            for item in set_aside {
+                println!(
+                    "{}  {}  after {} tries on {}: {}",
+                    item.booking_id,
+                    item.action,
+                    item.attempts,
+                    when(item.set_aside_at, zone, Language::English),
+                    item.last_error.as_deref().unwrap_or("no reason recorded")
                 );
             }
             return Ok(());

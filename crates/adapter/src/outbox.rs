@@ -4,6 +4,13 @@
 //! worker delivers right away when woken, retries with backoff when a
 //! calendar or mail server does not answer, and carries on after restarts.
 //! Each round also expires requests left unanswered past their time.
+//!
+//! A row that can never succeed is set aside rather than retried for ever:
+//! after [`PERMANENT_TRIES`] tries refused for good (an address that is not
+//! one, an SMTP 5xx, a calendar refusing the write itself), or after
+//! [`TRANSIENT_LIMIT`] of failing for passing reasons (by then the request
+//! has lapsed and the email is stale, and an endless queue would hide the
+//! fault from the operator). `requests list` shows what was set aside.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,12 +20,72 @@ use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::BookingStatus;
 use tokio::sync::Notify;
 
-use crate::calendar::{Calendar, CalendarEntry, Placement};
+use crate::calendar::{Calendar, CalendarEntry, CalendarError, Placement};
 use crate::config::{MailSettings, PracticeSettings};
 use crate::mail::compose::compose;
 use crate::mail::Mailer;
 use crate::sealing::first_mail_token;
 use crate::store::{Delivery, Store};
+
+/// Tries before a row refused for good is set aside: a few, since a relay
+/// may answer 5xx for a fault of its own that is soon mended.
+pub const PERMANENT_TRIES: u32 = 5;
+/// How long a row failing for passing reasons is tried (at most hourly).
+pub const TRANSIENT_LIMIT: Duration = Duration::days(7);
+
+/// Why a delivery failed, and whether trying again may help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// For the log and the operator; no personal data.
+    pub reason: String,
+    /// The other side refused this item itself: the same try will fail again.
+    pub permanent: bool,
+}
+
+impl Failure {
+    pub fn transient(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: false,
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: true,
+        }
+    }
+
+    /// Whether `delivery`, failing now with this, is to be set aside.
+    fn ends(&self, delivery: &Delivery, now: DateTime<Utc>) -> bool {
+        let tries = delivery.attempts.saturating_add(1);
+        (self.permanent && tries >= PERMANENT_TRIES)
+            || now.signed_duration_since(delivery.created_at) >= TRANSIENT_LIMIT
+    }
+}
+
+/// Failures reading or writing the store: worth another try.
+impl From<String> for Failure {
+    fn from(reason: String) -> Self {
+        Self::transient(reason)
+    }
+}
+
+/// A calendar that refuses a write, or reports it lost a race, will refuse
+/// it again; one out of reach or misconfigured may be back or fixed.
+impl From<CalendarError> for Failure {
+    fn from(error: CalendarError) -> Self {
+        let permanent = matches!(
+            error,
+            CalendarError::Refused(_) | CalendarError::Conflict(_)
+        );
+        Self {
+            reason: error.to_string(),
+            permanent,
+        }
+    }
+}
 
 /// How entries read in the practice's calendar.
 #[derive(Debug, Clone)]
@@ -122,28 +189,33 @@ impl Outbox {
             }
             match self.deliver(&delivery, now).await {
                 Ok(()) => delivered += 1,
-                Err(reason) => {
+                Err(failure) => {
                     let failed = match delivery.mail() {
                         Some(_) => &self.failed_mail,
                         None => &self.failed_calendar,
                     };
                     failed.fetch_add(1, Ordering::Relaxed);
-                    let wait = Duration::seconds(5 * 2i64.pow(delivery.attempts.min(10)))
-                        .min(Duration::hours(1));
-                    tracing::warn!(
-                        booking = delivery.booking_id,
-                        action = delivery.action,
-                        reason,
-                        retry_in_s = wait.num_seconds(),
-                        "delivery failed"
-                    );
-                    let store = self.store.clone();
-                    let retry_at = now + wait;
-                    if let Err(e) = store
-                        .call(move |s| s.delivery_failed(&delivery, &reason, retry_at))
-                        .await
-                    {
-                        tracing::error!(error = format!("{e:#}"), "postponing a delivery");
+                    if failure.ends(&delivery, now) {
+                        self.set_aside(delivery, failure, now).await;
+                    } else {
+                        let wait = Duration::seconds(5 * 2i64.pow(delivery.attempts.min(10)))
+                            .min(Duration::hours(1));
+                        tracing::warn!(
+                            booking = delivery.booking_id,
+                            action = delivery.action,
+                            reason = failure.reason,
+                            permanent = failure.permanent,
+                            retry_in_s = wait.num_seconds(),
+                            "delivery failed"
+                        );
+                        let store = self.store.clone();
+                        let retry_at = now + wait;
+                        if let Err(e) = store
+                            .call(move |s| s.delivery_failed(&delivery, &failure.reason, retry_at))
+                            .await
+                        {
+                            tracing::error!(error = format!("{e:#}"), "postponing a delivery");
+                        }
                     }
                 }
             }
@@ -151,8 +223,26 @@ impl Outbox {
         delivered
     }
 
-    /// Delivers one row; the error is a reason to log and retry (no personal data).
-    async fn deliver(&self, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), String> {
+    /// Gives up on a row that cannot succeed; `requests list` shows it.
+    async fn set_aside(&self, delivery: Delivery, failure: Failure, now: DateTime<Utc>) {
+        tracing::error!(
+            booking = delivery.booking_id,
+            action = delivery.action,
+            reason = failure.reason,
+            attempts = delivery.attempts.saturating_add(1),
+            "delivery set aside: it cannot succeed (see `requests list`)"
+        );
+        let store = self.store.clone();
+        if let Err(e) = store
+            .call(move |s| s.set_aside(&delivery, &failure.reason, now))
+            .await
+        {
+            tracing::error!(error = format!("{e:#}"), "setting a delivery aside");
+        }
+    }
+
+    /// Delivers one row; the failure's reason is for the log (no personal data).
+    async fn deliver(&self, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), Failure> {
         let (state, etag) = match delivery.mail() {
             Some(kind) => {
                 if let Some(mail) = &self.mail {
@@ -161,7 +251,7 @@ impl Outbox {
                         .call(move |s| s.booking(&id, now))
                         .await
                         .map_err(|e| format!("reading the store: {e:#}"))?
-                        .ok_or("no such booking")?;
+                        .ok_or_else(|| Failure::permanent("no such booking"))?;
                     let email = compose(
                         kind,
                         &details,
@@ -183,7 +273,7 @@ impl Outbox {
         store
             .call(move |s| s.delivered(&delivery, state, etag.as_deref(), now))
             .await
-            .map_err(|e| format!("recording a delivery: {e:#}"))
+            .map_err(|e| Failure::transient(format!("recording a delivery: {e:#}")))
     }
 
     /// Places, confirms or releases the booking's calendar entry; returns the
@@ -192,22 +282,19 @@ impl Outbox {
         &self,
         delivery: &Delivery,
         now: DateTime<Utc>,
-    ) -> Result<(&'static str, Option<String>), String> {
+    ) -> Result<(&'static str, Option<String>), Failure> {
         let (store, id) = (self.store.clone(), delivery.booking_id.clone());
         let booking = store
             .call(move |s| s.booking(&id, now))
             .await
             .map_err(|e| format!("reading the store: {e:#}"))?
-            .ok_or("no such booking")?;
+            .ok_or_else(|| Failure::permanent("no such booking"))?;
         let placed = Placement {
             etag: booking.calendar_etag.clone(),
         };
         let id = delivery.booking_id.as_str();
         if delivery.action == Delivery::RELEASE || !booking.status.holds_slot() {
-            self.calendar
-                .release(id, &placed)
-                .await
-                .map_err(|e| e.to_string())?;
+            self.calendar.release(id, &placed).await?;
             return Ok(("released", None));
         }
         let mut title = self.text.title.clone();
@@ -226,29 +313,13 @@ impl Outbox {
             stamp: now,
         };
         if delivery.action == Delivery::CONFIRM {
-            let placement = self
-                .calendar
-                .confirm(&entry, &placed)
-                .await
-                .map_err(|e| e.to_string())?;
+            let placement = self.calendar.confirm(&entry, &placed).await?;
             return Ok(("placed", placement.etag));
         }
-        let placement = self
-            .calendar
-            .place(&entry)
-            .await
-            .map_err(|e| e.to_string())?;
+        let placement = self.calendar.place(&entry).await?;
         // Someone may have put an appointment there meanwhile: then the hold goes.
-        if self
-            .calendar
-            .foreign_overlap(id, booking.slot)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            self.calendar
-                .release(id, &placement)
-                .await
-                .map_err(|e| e.to_string())?;
+        if self.calendar.foreign_overlap(id, booking.slot).await? {
+            self.calendar.release(id, &placement).await?;
             tracing::warn!(
                 booking = id,
                 "the calendar had another event in this slot; hold withdrawn"

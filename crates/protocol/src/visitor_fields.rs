@@ -39,7 +39,7 @@ pub enum FieldProblem {
 /// [`NAME_MAX_CHARS`] characters, on one line, nothing that reorders text.
 pub fn name(raw: &str) -> Result<&str, FieldProblem> {
     let name = raw.trim();
-    if !name.chars().any(is_visible) {
+    if is_blank(name) {
         return Err(FieldProblem::Missing);
     }
     if name.chars().count() > NAME_MAX_CHARS {
@@ -59,7 +59,7 @@ pub fn name(raw: &str) -> Result<&str, FieldProblem> {
 /// them, and the adapter cannot know its relay's answer in advance.
 pub fn email(raw: &str) -> Result<&str, FieldProblem> {
     let email = raw.trim();
-    if email.is_empty() {
+    if is_blank(email) {
         return Err(FieldProblem::Missing);
     }
     if email.len() > EMAIL_MAX_CHARS {
@@ -89,7 +89,7 @@ pub fn email(raw: &str) -> Result<&str, FieldProblem> {
 /// `+` only in front, 5 to 20 digits, at most [`PHONE_MAX_CHARS`] characters.
 pub fn phone(raw: &str) -> Result<&str, FieldProblem> {
     let phone = raw.trim();
-    if phone.is_empty() {
+    if is_blank(phone) {
         return Err(FieldProblem::Missing);
     }
     if phone.len() > PHONE_MAX_CHARS {
@@ -122,7 +122,7 @@ pub fn note(raw: &str) -> Result<String, FieldProblem> {
         note.push(if is_line_break(c) { '\n' } else { c });
     }
     let note = note.trim();
-    if !note.chars().any(is_visible) {
+    if is_blank(note) {
         return Err(FieldProblem::Missing);
     }
     if note.chars().count() > NOTE_MAX_CHARS {
@@ -162,6 +162,12 @@ impl Language {
             Self::English
         }
     }
+}
+
+/// Whether nothing visible is in `text`: every check calls such a field
+/// [`FieldProblem::Missing`], and an optional field so left counts as not given.
+pub fn is_blank(text: &str) -> bool {
+    !text.chars().any(is_visible)
 }
 
 /// Splits on dots; true when there is no empty label and each passes `label`.
@@ -270,6 +276,7 @@ pub const EXAMPLES: &[Example] = {
         kept(EMAIL_FIELD, "s.lee+first@mail.example.co.uk", "s.lee+first@mail.example.co.uk"),
         kept(EMAIL_FIELD, "o'brien@example-mail.org", "o'brien@example-mail.org"),
         refused(EMAIL_FIELD, "", Missing),
+        refused(EMAIL_FIELD, "\u{200B}", Missing),
         refused(EMAIL_FIELD, "sam", Invalid),
         refused(EMAIL_FIELD, "sam@", Invalid),
         refused(EMAIL_FIELD, "@example.org", Invalid),
@@ -291,6 +298,7 @@ pub const EXAMPLES: &[Example] = {
         kept(PHONE_FIELD, "+1 (555) 010-0199", "+1 (555) 010-0199"),
         kept(PHONE_FIELD, " 030 1234567 ", "030 1234567"),
         kept(PHONE_FIELD, "555.0100", "555.0100"),
+        refused(PHONE_FIELD, " \u{FEFF} ", Missing),
         refused(PHONE_FIELD, "call me", Invalid),
         refused(PHONE_FIELD, "123", Invalid),
         refused(PHONE_FIELD, "1+555 0100", Invalid),

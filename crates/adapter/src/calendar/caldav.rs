@@ -58,6 +58,17 @@ impl CalDavCalendar {
             .basic_auth(&self.user, Some(self.password.expose()))
     }
 
+    /// A write answered with an unexpected status: a 4xx other than 404
+    /// (a wrong collection address) is about the write itself.
+    fn write_refused(&self, what: &str, status: StatusCode) -> CalendarError {
+        let reason = format!("{what}: {} answered {status}", self.url);
+        if status.is_client_error() && status != StatusCode::NOT_FOUND {
+            CalendarError::Refused(reason)
+        } else {
+            CalendarError::Misconfigured(reason)
+        }
+    }
+
     /// Sends, and sorts failures into the three kinds.
     async fn send(
         &self,
@@ -199,10 +210,7 @@ impl Calendar for CalDavCalendar {
                 StatusCode::PRECONDITION_FAILED => Ok(Placement {
                     etag: self.current_etag(&entry.booking_id).await?,
                 }),
-                status => Err(CalendarError::Misconfigured(format!(
-                    "writing a booking: {} answered {status}",
-                    self.url
-                ))),
+                status => Err(self.write_refused("writing a booking", status)),
             }
         })
     }
@@ -226,10 +234,7 @@ impl Calendar for CalDavCalendar {
                     "the entry of {} changed in the calendar",
                     entry.booking_id
                 ))),
-                status => Err(CalendarError::Misconfigured(format!(
-                    "confirming a booking: {} answered {status}",
-                    self.url
-                ))),
+                status => Err(self.write_refused("confirming a booking", status)),
             }
         })
     }
@@ -246,10 +251,7 @@ impl Calendar for CalDavCalendar {
                 StatusCode::PRECONDITION_FAILED => Err(CalendarError::Conflict(format!(
                     "the entry of {booking_id} changed in the calendar"
                 ))),
-                status => Err(CalendarError::Misconfigured(format!(
-                    "removing a booking: {} answered {status}",
-                    self.url
-                ))),
+                status => Err(self.write_refused("removing a booking", status)),
             }
         })
     }

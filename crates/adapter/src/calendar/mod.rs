@@ -33,9 +33,14 @@ pub enum CalendarError {
     /// The write lost a race (someone else's event, a changed ETag).
     #[error("calendar conflict: {0}")]
     Conflict(String),
-    /// Wrong address, credentials or permissions: retrying will not help.
+    /// Wrong address, credentials or permissions: retrying will not help
+    /// until the operator changes the configuration.
     #[error("calendar misconfigured: {0}")]
     Misconfigured(String),
+    /// The server refused this write itself (a 4xx about the request):
+    /// retrying the same write will not help.
+    #[error("calendar refused the write: {0}")]
+    Refused(String),
 }
 
 /// A booking as written into the practice's calendar.

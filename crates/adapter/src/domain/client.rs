@@ -1,33 +1,43 @@
-//! What a visitor tells the practice about themselves.
+//! What a visitor tells the practice about themselves. The rules are the
+//! protocol's [`visitor_fields`], the very ones the widget applies; this
+//! module only words their refusals for the API.
 
-use super::{has_control_chars, FieldError};
+use firststep_protocol::visitor_fields::{self, FieldProblem};
 
-/// A visitor's name: trimmed, 1 to 100 characters, no control characters.
+use super::FieldError;
+
+/// A refusal of `field`, in the sentence for its `problem`: what to write
+/// when it is missing, too long or not of its shape.
+fn refusal(field: &'static str, problem: FieldProblem, sentences: [&str; 3]) -> FieldError {
+    let [missing, too_long, invalid] = sentences;
+    let message = match problem {
+        FieldProblem::Missing => missing,
+        FieldProblem::TooLong => too_long,
+        FieldProblem::Invalid => invalid,
+    };
+    FieldError::new(field, message)
+}
+
+/// A visitor's name: trimmed, something visible in it, at most
+/// [`visitor_fields::NAME_MAX_CHARS`] characters, nothing that reorders text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientName(String);
 
 impl ClientName {
-    pub const MAX_CHARS: usize = 100;
-
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let field = "client.name";
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(FieldError::new(field, "Please enter your name."));
-        }
-        if name.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                format!("A name can be at most {} characters.", Self::MAX_CHARS),
-            ));
-        }
-        if has_control_chars(name, false) {
-            return Err(FieldError::new(
-                field,
-                "The name contains characters that cannot be used.",
-            ));
-        }
-        Ok(Self(name.to_owned()))
+        visitor_fields::name(raw)
+            .map(|name| Self(name.to_owned()))
+            .map_err(|problem| {
+                refusal(
+                    visitor_fields::NAME_FIELD,
+                    problem,
+                    [
+                        "Please enter your name.",
+                        "A name can be at most 100 characters.",
+                        "The name contains characters that cannot be used.",
+                    ],
+                )
+            })
     }
 
     pub fn as_str(&self) -> &str {
@@ -35,47 +45,25 @@ impl ClientName {
     }
 }
 
-/// An email address that can receive mail: `local@domain.tld`, at most 254
-/// characters, no spaces or control characters. Deliverability is the mail
-/// server's to judge; this catches typing slips.
+/// An email address the mailer can send to (see [`visitor_fields::email`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientEmail(String);
 
 impl ClientEmail {
-    pub const MAX_CHARS: usize = 254;
-
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let invalid = || {
-            FieldError::new(
-                "client.email",
-                "Please enter an email address like name@example.org.",
-            )
-        };
-        let email = raw.trim();
-        if email.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                "client.email",
-                format!(
-                    "An email address can be at most {} characters.",
-                    Self::MAX_CHARS
-                ),
-            ));
-        }
-        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
-        let well_formed = !local.is_empty()
-            && local.len() <= 64
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && domain.contains('.')
-            && !domain.contains("..")
-            && !email
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c))
-            && !local.contains('@');
-        if !well_formed {
-            return Err(invalid());
-        }
-        Ok(Self(email.to_owned()))
+        visitor_fields::email(raw)
+            .map(|email| Self(email.to_owned()))
+            .map_err(|problem| {
+                refusal(
+                    visitor_fields::EMAIL_FIELD,
+                    problem,
+                    [
+                        "Please enter your email address.",
+                        "An email address can be at most 254 characters.",
+                        "Please enter an email address like name@example.org.",
+                    ],
+                )
+            })
     }
 
     pub fn as_str(&self) -> &str {
@@ -83,37 +71,25 @@ impl ClientEmail {
     }
 }
 
-/// A phone number as people write it: digits with `+ - ( ) .` and spaces,
-/// 5 to 20 digits, at most 32 characters.
+/// A phone number as people write it (see [`visitor_fields::phone`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientPhone(String);
 
 impl ClientPhone {
-    pub const MAX_CHARS: usize = 32;
-
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let field = "client.phone";
-        let phone = raw.trim();
-        if phone.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                format!(
-                    "A phone number can be at most {} characters.",
-                    Self::MAX_CHARS
-                ),
-            ));
-        }
-        let digits = phone.chars().filter(char::is_ascii_digit).count();
-        let allowed = phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-        if !allowed || !(5..=20).contains(&digits) || phone[1..].contains('+') {
-            return Err(FieldError::new(
-                field,
-                "Please enter a phone number like +1 555 010 0199.",
-            ));
-        }
-        Ok(Self(phone.to_owned()))
+        visitor_fields::phone(raw)
+            .map(|phone| Self(phone.to_owned()))
+            .map_err(|problem| {
+                refusal(
+                    visitor_fields::PHONE_FIELD,
+                    problem,
+                    [
+                        "Please enter a phone number.",
+                        "A phone number can be at most 32 characters.",
+                        "Please enter a phone number like +1 555 010 0199.",
+                    ],
+                )
+            })
     }
 
     pub fn as_str(&self) -> &str {
@@ -121,29 +97,25 @@ impl ClientPhone {
     }
 }
 
-/// A free-text note to the practice: at most 1,000 characters; line breaks
-/// are kept, other control characters refused.
+/// A free-text note to the practice, as stored: line breaks made LF, tabs
+/// kept, other control characters and bidi overrides refused, at most
+/// [`visitor_fields::NOTE_MAX_CHARS`] characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note(String);
 
 impl Note {
-    pub const MAX_CHARS: usize = 1000;
-
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let note = raw.trim();
-        if note.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                "note",
-                format!("A note can be at most {} characters.", Self::MAX_CHARS),
-            ));
-        }
-        if has_control_chars(note, true) {
-            return Err(FieldError::new(
-                "note",
-                "The note contains characters that cannot be used.",
-            ));
-        }
-        Ok(Self(note.to_owned()))
+        visitor_fields::note(raw).map(Self).map_err(|problem| {
+            refusal(
+                visitor_fields::NOTE_FIELD,
+                problem,
+                [
+                    "Please add a short note.",
+                    "A note can be at most 1000 characters.",
+                    "The note contains characters that cannot be used.",
+                ],
+            )
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -175,74 +147,48 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The shared table gives the verdicts; here each refusal names its
+    /// field and reads as a sentence.
     #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(ClientName::parse("  Sam Lee ").unwrap().as_str(), "Sam Lee");
-        assert_eq!(ClientName::parse("   ").unwrap_err().field, "client.name");
-        assert!(ClientName::parse(&"é".repeat(100)).is_ok());
-        assert!(ClientName::parse(&"é".repeat(101)).is_err());
-        assert!(ClientName::parse("Sam\nBCC: x").is_err());
-    }
-
-    #[test]
-    fn emails_catch_typing_slips() {
-        for good in [
-            "sam@example.org",
-            "s.lee+first@mail.example.co.uk",
-            "ÿ@example.org",
-        ] {
-            assert!(ClientEmail::parse(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "sam",
-            "sam@",
-            "@example.org",
-            "sam@example",
-            "sam @example.org",
-            "sam@example..org",
-            "sam@.org",
-            "a@b@c.org",
-            "sam@example.org\r\nBcc: x",
-        ] {
-            assert_eq!(
-                ClientEmail::parse(bad).unwrap_err().field,
-                "client.email",
-                "{bad:?}"
-            );
-        }
-        let long = format!("{}@{}.org", "a".repeat(60), "b".repeat(200));
-        assert!(ClientEmail::parse(&long).is_err());
-    }
-
-    #[test]
-    fn phones_as_people_write_them() {
-        for good in ["+1 (555) 010-0199", "030 1234567", "555.0100"] {
-            assert!(ClientPhone::parse(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "call me",
-            "123",
-            "+1 555 0100 ext. 4",
-            "1+555 0100",
-            &"1".repeat(33),
-        ] {
-            assert_eq!(
-                ClientPhone::parse(bad).unwrap_err().field,
-                "client.phone",
-                "{bad:?}"
-            );
+    fn each_refusal_names_its_field_in_a_sentence() {
+        for example in visitor_fields::EXAMPLES {
+            let result = match example.field {
+                visitor_fields::NAME_FIELD => ClientName::parse(example.input).map(|v| v.0),
+                visitor_fields::EMAIL_FIELD => ClientEmail::parse(example.input).map(|v| v.0),
+                visitor_fields::PHONE_FIELD => ClientPhone::parse(example.input).map(|v| v.0),
+                _ => Note::parse(example.input).map(|v| v.0),
+            };
+            match (result, example.verdict) {
+                (Ok(kept), Ok(expected)) => assert_eq!(kept, expected),
+                (Err(error), Err(_)) => {
+                    assert_eq!(error.field, example.field);
+                    assert!(error.message.ends_with('.'), "{error}");
+                }
+                (result, _) => panic!("{example:?} gave {result:?}"),
+            }
         }
     }
 
     #[test]
-    fn notes_keep_line_breaks_but_not_other_controls() {
-        assert_eq!(
-            Note::parse("Evenings\nplease").unwrap().as_str(),
-            "Evenings\nplease"
+    fn the_shared_tables_addresses_are_ones_lettre_can_send_to() {
+        let accepted = visitor_fields::EXAMPLES
+            .iter()
+            .filter(|e| e.field == visitor_fields::EMAIL_FIELD)
+            .filter_map(|e| e.verdict.ok());
+        for address in accepted {
+            assert!(address.parse::<lettre::Address>().is_ok(), "{address}");
+        }
+        // Longest accepted: a 64-byte local part, a 254-byte address.
+        let longest = format!(
+            "{}@{}.{}.{}.org",
+            "a".repeat(64),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(57)
         );
-        assert!(Note::parse("bell\u{7}").is_err());
-        assert!(Note::parse(&"x".repeat(1001)).is_err());
+        assert_eq!(longest.len(), 254);
+        assert!(ClientEmail::parse(&longest).is_ok());
+        assert!(longest.parse::<lettre::Address>().is_ok());
     }
 
     #[test]
@@ -262,8 +208,8 @@ mod tests {
         fn parsed_names_never_hold_control_characters_or_exceed_the_limit(raw in "\\PC{0,120}|[\\x00-\\x1f a-z]{0,20}") {
             if let Ok(name) = ClientName::parse(&raw) {
                 prop_assert!(!name.as_str().chars().any(char::is_control));
-                prop_assert!(!name.as_str().is_empty());
-                prop_assert!(name.as_str().chars().count() <= ClientName::MAX_CHARS);
+                prop_assert!(!visitor_fields::is_blank(name.as_str()));
+                prop_assert!(name.as_str().chars().count() <= visitor_fields::NAME_MAX_CHARS);
             }
         }
 
@@ -280,7 +226,19 @@ mod tests {
         fn parsed_phones_are_digits_and_punctuation_only(raw in "[0-9 +().a-z-]{0,40}") {
             if let Ok(phone) = ClientPhone::parse(&raw) {
                 prop_assert!(phone.as_str().chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)));
-                prop_assert!(phone.as_str().len() <= ClientPhone::MAX_CHARS);
+                prop_assert!(phone.as_str().len() <= visitor_fields::PHONE_MAX_CHARS);
+            }
+        }
+
+        /// Every address the rule accepts is one lettre accepts, so no
+        /// visitor is told "received" for an email that can never be sent.
+        #[test]
+        fn every_accepted_address_is_one_lettre_can_send_to(
+            raw in "[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~@\"ÿ\\ \\[\\]-]{1,80}|[a-z0-9.+_-]{0,70}@[a-z0-9.-]{0,260}"
+        ) {
+            if let Ok(email) = ClientEmail::parse(&raw) {
+                let parsed = email.as_str().parse::<lettre::Address>();
+                prop_assert!(parsed.is_ok(), "{:?}: {:?}", email.as_str(), parsed);
             }
         }
     }

@@ -25,10 +25,3 @@ impl FieldError {
         }
     }
 }
-
-/// Control characters never belong in a name, address or number; a note may
-/// keep its line breaks and tabs.
-fn has_control_chars(text: &str, allow_line_breaks: bool) -> bool {
-    text.chars()
-        .any(|c| c.is_control() && !(allow_line_breaks && matches!(c, '\n' | '\r' | '\t')))
-}

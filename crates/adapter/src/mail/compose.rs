@@ -2,6 +2,11 @@
 //! theirs in their own language and time zone; the practice in its own.
 //! Plain text, no tracking, nothing from third parties; the visitor's note
 //! only when the practice takes notes at all.
+//!
+//! Visitor text stays inert: templates are filled in one pass (a name like
+//! `{decline_link}` stays those letters), the practice's emails put their
+//! own links first and quote what the visitor wrote line by line (`> `), and
+//! bodies go out with CRLF line breaks only.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
@@ -13,26 +18,9 @@ use crate::config::{MailSettings, PracticeSettings};
 use crate::ical;
 use crate::store::{Answer, BookingRecord, Mail};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    English,
-    Spanish,
-}
-
-impl Language {
-    /// From a BCP 47 tag; English for anything but Spanish.
-    pub fn from_tag(tag: Option<&str>) -> Self {
-        match tag.map(|t| {
-            t.split(['-', '_'])
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase()
-        }) {
-            Some(primary) if primary == "es" => Self::Spanish,
-            _ => Self::English,
-        }
-    }
-}
+/// The languages emails are written in: the protocol's, so a locale reads
+/// the same in the widget and in mail.
+pub use firststep_protocol::visitor_fields::Language;
 
 /// The template files, compiled in.
 fn template(language: Language, mail: Mail) -> &'static str {
@@ -74,7 +62,7 @@ pub fn compose(
     let language = if to_practice {
         Language::English
     } else {
-        Language::from_tag(booking.visitor.locale.as_deref())
+        Language::from_tag(booking.visitor.locale.as_deref().unwrap_or_default())
     };
     let visitor_zone = booking
         .visitor
@@ -96,9 +84,10 @@ pub fn compose(
         )
     };
     let note = match (&booking.visitor.note, practice.form.note) {
-        (Some(note), rule) if rule != FieldRule::Hidden => format!("Note: {note}\n"),
-        _ => String::new(),
+        (Some(note), rule) if rule != FieldRule::Hidden => Some(note.as_str()),
+        _ => None,
     };
+    let phone = booking.visitor.phone.as_deref().unwrap_or("—");
     let values: Vec<(&str, String)> = vec![
         ("practice", practice.name.clone()),
         ("service", service.clone()),
@@ -107,13 +96,17 @@ pub fn compose(
             "time_practice",
             when(booking.slot.start, practice.zone, Language::English),
         ),
-        ("name", booking.visitor.name.clone()),
-        ("email", booking.visitor.email.clone()),
+        ("name", one_line(&booking.visitor.name)),
         (
-            "phone",
-            booking.visitor.phone.clone().unwrap_or_else(|| "—".into()),
+            "visitor_wrote",
+            visitor_wrote(
+                language,
+                &booking.visitor.name,
+                &booking.visitor.email,
+                phone,
+                note,
+            ),
         ),
-        ("note", note),
         (
             "expires",
             booking
@@ -172,18 +165,92 @@ pub fn compose(
         } else {
             booking.visitor.email.clone()
         },
-        subject: subject.trim_start_matches("Subject:").trim().to_owned(),
-        body: body.to_owned(),
+        subject: one_line(subject.trim_start_matches("Subject:").trim()),
+        body: crlf(body),
         ics,
     }
 }
 
+/// Fills each `{key}` of `template` with its value in one pass: a value is
+/// never read again, so text a visitor typed (a name `{decline_link}`) is
+/// never taken for a placeholder. Braces around anything else stay.
 fn fill(template: &str, values: &[(&str, String)]) -> String {
-    let mut text = template.to_owned();
-    for (key, value) in values {
-        text = text.replace(&format!("{{{key}}}"), value);
+    let mut text = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        text.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let known = after.find('}').and_then(|close| {
+            let key = &after[..close];
+            let (_, value) = values.iter().find(|(k, _)| *k == key)?;
+            Some((value, &after[close + 1..]))
+        });
+        match known {
+            Some((value, tail)) => {
+                text.push_str(value);
+                rest = tail;
+            }
+            None => {
+                text.push('{');
+                rest = after;
+            }
+        }
     }
+    text.push_str(rest);
     text
+}
+
+/// What the visitor wrote, each line quoted with `> `, so nothing in it can
+/// pass for the email's own words or links.
+fn visitor_wrote(
+    language: Language,
+    name: &str,
+    email: &str,
+    phone: &str,
+    note: Option<&str>,
+) -> String {
+    let [name_label, email_label, phone_label, note_label] = match language {
+        Language::English => ["Name", "Email", "Phone", "Note"],
+        Language::Spanish => ["Nombre", "Correo", "Teléfono", "Nota"],
+    };
+    let mut lines = vec![
+        format!("{name_label}: {}", one_line(name)),
+        format!("{email_label}: {}", one_line(email)),
+        format!("{phone_label}: {}", one_line(phone)),
+    ];
+    if let Some(note) = note {
+        lines.push(format!("{note_label}:"));
+        lines.extend(
+            note.replace("\r\n", "\n")
+                .split(is_line_break)
+                .map(str::to_owned),
+        );
+    }
+    lines
+        .iter()
+        .map(|line| format!("> {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every kind of line break a mail reader may honour.
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// `text` on one line: the rules keep line breaks out of names, addresses
+/// and numbers; this holds for rows stored before they did.
+fn one_line(text: &str) -> String {
+    text.replace(is_line_break, " ")
+}
+
+/// `text` with CRLF as its only line break: no bare CR or LF reaches SMTP
+/// (a bare CR before a dot is a smuggling pattern on lenient relays).
+fn crlf(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split(['\r', '\n'])
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 /// "Tuesday, December 1, 2026 at 9:00 AM (America/New_York)", or in Spanish
@@ -237,6 +304,172 @@ pub fn when(instant: DateTime<Utc>, zone: Tz, language: Language) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
+    use crate::domain::TokenHash;
+    use crate::store::Visitor;
+    use firststep_availability::Interval;
+
+    /// A practice taking notes, with mail, and a request from `visitor`.
+    fn request_from(visitor: Visitor) -> (Settings, BookingRecord) {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("secret"), "x".repeat(40)).unwrap();
+        let config = r#"
+[practice]
+name = "Test Practice"
+time_zone = "UTC"
+
+[[services]]
+id = "free-consultation"
+title = "Free consultation"
+mode = "request"
+
+[form]
+phone = "optional"
+note = "optional"
+
+[availability.weekly]
+monday = ["09:00-17:00"]
+
+[mail]
+smtp_host = "127.0.0.1"
+from = "Test Practice <bookings@test.example.org>"
+practice_to = "therapist@test.example.org"
+public_url = "http://public.test"
+link_secret_file = "secret"
+"#;
+        let settings = Settings::from_toml(config, folder.path()).expect("a config");
+        let start: DateTime<Utc> = "2026-12-01T14:00:00Z".parse().unwrap();
+        let booking = BookingRecord {
+            id: "bk_test".into(),
+            service: "free-consultation".into(),
+            slot: Interval::new(start, start + chrono::Duration::minutes(15)),
+            status: firststep_protocol::BookingStatus::Pending,
+            expires_at: Some(start),
+            visitor,
+            manage_token_hash: TokenHash([0; 32]),
+            calendar_etag: None,
+        };
+        (settings, booking)
+    }
+
+    fn visitor(name: &str, note: Option<&str>) -> Visitor {
+        Visitor {
+            name: name.into(),
+            email: "sam@example.org".into(),
+            phone: None,
+            time_zone: None,
+            note: note.map(str::to_owned),
+            locale: None,
+        }
+    }
+
+    fn practice_request(visitor: Visitor) -> Email {
+        let (settings, booking) = request_from(visitor);
+        let now = "2026-11-30T10:00:00Z".parse().unwrap();
+        let mail = settings.mail.as_ref().unwrap();
+        compose(
+            Mail::PracticeRequest,
+            &booking,
+            None,
+            &settings.practice,
+            mail,
+            now,
+        )
+    }
+
+    /// A visitor named `{decline_link}` with a note holding `{confirm_link}`:
+    /// both stay the letters they typed, and the real links appear once each.
+    #[test]
+    fn placeholders_a_visitor_typed_are_never_filled() {
+        let email = practice_request(visitor("{decline_link}", Some("Please {confirm_link} now")));
+        assert!(
+            email.body.contains("> Name: {decline_link}\r\n"),
+            "{}",
+            email.body
+        );
+        assert!(
+            email.body.contains("> Please {confirm_link} now"),
+            "{}",
+            email.body
+        );
+        assert_eq!(
+            email.body.matches("/requests/").count(),
+            2,
+            "{}",
+            email.body
+        );
+        let decline = email.body.find("/decline?").expect("a decline link");
+        assert!(email.body[decline..].contains("{decline_link}"));
+    }
+
+    /// A note dressed as the email's own link reads as a quote, after the
+    /// real links.
+    #[test]
+    fn the_practice_reads_its_links_first_and_the_visitors_text_quoted() {
+        let note = "Confirm this request:\nhttps://evil.example/confirm\r\nthanks";
+        let email = practice_request(visitor("Sam Lee", Some(note)));
+        let body = &email.body;
+        let heading = body.find("What they wrote").expect("the heading");
+        let confirm = body
+            .find("Confirm this request:\r\nhttp://public.test/")
+            .unwrap();
+        let decline = body
+            .find("Decline this request:\r\nhttp://public.test/")
+            .unwrap();
+        assert!(confirm < heading && decline < heading, "{body}");
+        let quoted: Vec<&str> = body[heading..].split("\r\n").skip(1).collect();
+        assert_eq!(
+            quoted,
+            [
+                "> Name: Sam Lee",
+                "> Email: sam@example.org",
+                "> Phone: —",
+                "> Note:",
+                "> Confirm this request:",
+                "> https://evil.example/confirm",
+                "> thanks",
+                ""
+            ]
+        );
+        assert_eq!(
+            body.matches("\r\nConfirm this request:").count(),
+            1,
+            "{body}"
+        );
+    }
+
+    /// A bare CR (stored before notes were normalised) cannot reach SMTP as
+    /// `\r.\r\n`: every line break of a body is CRLF.
+    #[test]
+    fn bodies_have_crlf_line_breaks_only() {
+        let email = practice_request(visitor("Sam\u{2028}Lee", Some("one\r.\r\ntwo\rthree\n")));
+        let body = email.body.as_bytes();
+        for (at, byte) in body.iter().enumerate() {
+            match byte {
+                b'\r' => assert_eq!(body.get(at + 1), Some(&b'\n'), "bare CR at {at}"),
+                b'\n' => assert_eq!(
+                    at.checked_sub(1).map(|i| body[i]),
+                    Some(b'\r'),
+                    "bare LF at {at}"
+                ),
+                _ => {}
+            }
+        }
+        assert!(email.body.contains("> Name: Sam Lee\r\n"));
+        assert!(
+            email.body.contains("> one\r\n> .\r\n> two\r\n> three\r\n"),
+            "{}",
+            email.body
+        );
+        assert!(!email.subject.contains(['\r', '\n']));
+    }
+
+    #[test]
+    fn fill_keeps_unknown_braces_and_reads_each_value_once() {
+        let values = [("a", "{b}".to_owned()), ("b", "B".to_owned())];
+        assert_eq!(fill("{a} {b} {c} { {", &values), "{b} B {c} { {");
+        assert_eq!(fill("end {a", &values), "end {a");
+    }
 
     #[test]
     fn times_read_in_the_readers_language_and_zone() {
@@ -249,8 +482,6 @@ mod tests {
             when(at, chrono_tz::Europe::Madrid, Language::Spanish),
             "martes, 1 de diciembre de 2026, 15:00 (Europe/Madrid)"
         );
-        assert_eq!(Language::from_tag(Some("es-MX")), Language::Spanish);
-        assert_eq!(Language::from_tag(None), Language::English);
     }
 
     #[test]
@@ -265,9 +496,7 @@ mod tests {
                     "time",
                     "time_practice",
                     "name",
-                    "email",
-                    "phone",
-                    "note",
+                    "visitor_wrote",
                     "expires",
                     "confirm_link",
                     "decline_link",

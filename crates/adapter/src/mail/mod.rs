@@ -13,15 +13,19 @@ pub mod signed_link;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::Address;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{MailSettings, SmtpTls};
+use crate::outbox::Failure;
 
 /// One email, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     pub to: String,
+    /// One line.
     pub subject: String,
+    /// Line breaks are CRLF, never a bare CR or LF.
     pub body: String,
     /// A calendar file to attach (`consultation.ics`).
     pub ics: Option<String>,
@@ -53,15 +57,18 @@ impl Mailer {
         })
     }
 
-    /// Sends one email; an error means it was not accepted and should be retried.
-    pub async fn send(&self, email: &Email) -> Result<(), String> {
-        let to: Mailbox = email
+    /// Sends one email. A failure says whether trying again may help: an
+    /// address that is not one, or an SMTP 5xx, will not. Its reason holds
+    /// no personal data (an SMTP answer may echo the address, so only its
+    /// code is kept).
+    pub async fn send(&self, email: &Email) -> Result<(), Failure> {
+        let to: Address = email
             .to
             .parse()
-            .map_err(|e| format!("the recipient address is not valid: {e}"))?;
+            .map_err(|e| Failure::permanent(format!("the recipient address is not valid: {e}")))?;
         let builder = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(Mailbox::new(None, to))
             .subject(email.subject.clone());
         let message = match &email.ics {
             None => builder.singlepart(SinglePart::plain(email.body.clone())),
@@ -74,11 +81,17 @@ impl Mailer {
                     )),
             ),
         }
-        .map_err(|e| format!("composing the email: {e}"))?;
-        self.transport
-            .send(message)
-            .await
-            .map(drop)
-            .map_err(|e| format!("SMTP: {e}"))
+        .map_err(|e| Failure::permanent(format!("composing the email: {e}")))?;
+        self.transport.send(message).await.map(drop).map_err(|e| {
+            let reason = match e.status() {
+                Some(code) => format!("SMTP: the server answered {code}"),
+                None => format!("SMTP: {e}"),
+            };
+            if e.is_permanent() {
+                Failure::permanent(reason)
+            } else {
+                Failure::transient(reason)
+            }
+        })
     }
 }

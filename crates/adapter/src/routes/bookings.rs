@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use firststep_availability::{BusyTime, Interval};
+use firststep_protocol::visitor_fields;
 use firststep_protocol::{
     BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, FieldRule,
     PROBLEM_JSON,
@@ -159,9 +160,7 @@ async fn place(
             locale: request
                 .locale
                 .as_deref()
-                .filter(|l| {
-                    l.len() <= 35 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                })
+                .and_then(visitor_fields::locale)
                 .map(str::to_owned),
         },
         manage_token_hash: token.hash(),
@@ -247,14 +246,15 @@ impl ParsedRequest {
     }
 }
 
-/// A field the practice may hide, offer or require; blank counts as absent.
+/// A field the practice may hide, offer or require; blank (nothing visible,
+/// as the widget judges it too) counts as absent.
 fn optional_field<T>(
     raw: Option<&str>,
     rule: FieldRule,
     field: &'static str,
     parse: impl Fn(&str) -> Result<T, FieldError>,
 ) -> Result<Option<T>, FieldError> {
-    let given = raw.filter(|text| !text.trim().is_empty());
+    let given = raw.filter(|text| !visitor_fields::is_blank(text));
     match (rule, given) {
         (FieldRule::Hidden, Some(_)) => Err(FieldError::new(
             field,

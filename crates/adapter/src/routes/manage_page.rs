@@ -87,7 +87,7 @@ async fn owned(app: &Arc<AppState>, id: &str, token: &str) -> Option<BookingReco
 }
 
 fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&str>) -> Page {
-    let language = Language::from_tag(details.visitor.locale.as_deref());
+    let language = Language::from_tag(details.visitor.locale.as_deref().unwrap_or_default());
     let zone = details
         .visitor
         .time_zone

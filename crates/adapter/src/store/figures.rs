@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use super::Store;
 
 /// Outbox rows still to be delivered.
-const WAITING: &str = "done_at IS NULL";
+const WAITING: &str = "done_at IS NULL AND set_aside_at IS NULL";
 /// Outbox rows given up on, kept for the practice to look at.
-const SET_ASIDE: &str = "0";
+const SET_ASIDE: &str = "set_aside_at IS NOT NULL";
 
 /// What the store holds now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

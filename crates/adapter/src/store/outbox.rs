@@ -17,6 +17,19 @@ pub struct Delivery {
     pub attempts: u32,
     /// What the action needs that the booking row does not hold.
     pub payload: Option<String>,
+    /// When it was owed, so an item failing for a week can be given up.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An outbox row set aside because it could never succeed, for the
+/// operator (`requests list`). No personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetAside {
+    pub booking_id: String,
+    pub action: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub set_aside_at: DateTime<Utc>,
 }
 
 impl Delivery {
@@ -107,8 +120,9 @@ impl Store {
     ) -> anyhow::Result<Vec<Delivery>> {
         self.read(|c| {
             let mut statement = c.prepare_cached(
-                "SELECT id, booking_id, action, attempts, payload FROM outbox
-                 WHERE done_at IS NULL AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+                "SELECT id, booking_id, action, attempts, payload, created_at FROM outbox
+                 WHERE done_at IS NULL AND set_aside_at IS NULL AND next_attempt_at <= ?1
+                 ORDER BY id LIMIT ?2",
             )?;
             let rows = statement.query_map(params![now.timestamp(), limit as i64], |row| {
                 Ok(Delivery {
@@ -117,6 +131,7 @@ impl Store {
                     action: row.get(2)?,
                     attempts: row.get(3)?,
                     payload: row.get(4)?,
+                    created_at: super::instant(row.get(5)?),
                 })
             })?;
             rows.collect()
@@ -165,6 +180,46 @@ impl Store {
         })
         .map(drop)
         .context("postponing a delivery")
+    }
+
+    /// Sets a delivery aside for good, keeping the reason (no personal
+    /// data); what it carried for the visitor (a manage token) goes.
+    pub fn set_aside(
+        &self,
+        delivery: &Delivery,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE outbox SET attempts = attempts + 1, set_aside_at = ?2, last_error = ?3,
+                 payload = NULL WHERE id = ?1",
+                params![delivery.id, now.timestamp(), reason],
+            )
+        })
+        .map(drop)
+        .context("setting a delivery aside")
+    }
+
+    /// Deliveries set aside, oldest first.
+    pub fn set_aside_deliveries(&self) -> anyhow::Result<Vec<SetAside>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached(
+                "SELECT booking_id, action, attempts, last_error, set_aside_at FROM outbox
+                 WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at, id",
+            )?;
+            let rows = statement.query_map([], |row| {
+                Ok(SetAside {
+                    booking_id: row.get(0)?,
+                    action: row.get(1)?,
+                    attempts: row.get(2)?,
+                    last_error: row.get(3)?,
+                    set_aside_at: super::instant(row.get(4)?),
+                })
+            })?;
+            rows.collect()
+        })
+        .context("reading the outbox")
     }
 
     /// The booking's calendar state (for tests and operators).

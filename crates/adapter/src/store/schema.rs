@@ -82,4 +82,12 @@ ALTER TABLE bookings ADD COLUMN erased_at INTEGER;
 UPDATE bookings SET closed_at = CAST(strftime('%s', 'now') AS INTEGER)
     WHERE status IN ('declined', 'cancelled', 'expired');
 "#,
+    r#"
+-- Outbox rows that can never succeed (an address refused, an SMTP 5xx) are
+-- set aside after a few tries instead of retried for ever; NULL until then.
+ALTER TABLE outbox ADD COLUMN set_aside_at INTEGER;
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox (next_attempt_at)
+    WHERE done_at IS NULL AND set_aside_at IS NULL;
+"#,
 ];

@@ -27,3 +27,4 @@ mod slots;
 mod smtp_server;
 mod trusted_proxies;
 mod visitor_rights;
+mod visitor_text;

@@ -13,23 +13,28 @@ use crate::helpers::{booking_body, new_key, spawn_on, TestApp, CONFIG};
 use crate::smtp_server::{Received, SmtpServer};
 
 pub(crate) const SECRET: &str = "a-link-secret-of-more-than-32-characters";
-const PUBLIC: &str = "https://public.test";
+pub(crate) const PUBLIC: &str = "https://public.test";
 
 /// The test practice with email through `smtp` and links signed with [`SECRET`].
 pub(crate) async fn spawn_with_mail(smtp: &SmtpServer) -> TestApp {
     let folder = Arc::new(tempfile::tempdir().unwrap());
     std::fs::write(folder.path().join("link-secret"), SECRET).unwrap();
-    let config = format!(
+    spawn_on(&mail_config(smtp), folder).await
+}
+
+/// The test practice, mailing through `smtp` (its link secret in the file
+/// `link-secret` beside the store).
+pub(crate) fn mail_config(smtp: &SmtpServer) -> String {
+    format!(
         "{CONFIG}\n[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\n\
          from = \"Test Practice <bookings@test.example.org>\"\npractice_to = \"therapist@test.example.org\"\n\
          public_url = \"{PUBLIC}\"\nbooking_page_url = \"https://test.example.org/book\"\nlink_secret_file = \"link-secret\"\n",
         smtp.port
-    );
-    spawn_on(&config, folder).await
+    )
 }
 
 /// A request from Sam in Berlin for a slot a day from now.
-async fn request(app: &TestApp, locale: Option<&str>) -> BookingCreated {
+pub(crate) async fn request(app: &TestApp, locale: Option<&str>) -> BookingCreated {
     let mut body = booking_body(app.a_free_slot().await);
     if let Some(locale) = locale {
         body["locale"] = json!(locale);
@@ -39,12 +44,12 @@ async fn request(app: &TestApp, locale: Option<&str>) -> BookingCreated {
     response.json().await.unwrap()
 }
 
-fn to<'a>(mails: &'a [Received], address: &str) -> Vec<&'a Received> {
+pub(crate) fn to<'a>(mails: &'a [Received], address: &str) -> Vec<&'a Received> {
     mails.iter().filter(|m| m.to.contains(address)).collect()
 }
 
 /// The first line of `body` that starts with `prefix`, re-based on the test server.
-fn link(app: &TestApp, body: &str, prefix: &str) -> String {
+pub(crate) fn link(app: &TestApp, body: &str, prefix: &str) -> String {
     let line = body
         .lines()
         .find(|l| l.starts_with(&format!("{PUBLIC}{prefix}")))
@@ -306,7 +311,8 @@ async fn the_visitor_cancels_from_their_manage_link_and_the_practice_is_told() {
         .into_iter()
         .find(|m| m.subject.starts_with("Cancelled"))
         .unwrap();
-    assert!(told.body.contains("Sam Lee cancelled"));
+    assert!(told.body.contains("A visitor cancelled"), "{}", told.body);
+    assert!(told.body.contains("> Name: Sam Lee\n"), "{}", told.body);
     assert!(app
         .open_slots("free-consultation")
         .await

@@ -14,6 +14,7 @@ mod graceful_stop;
 mod health;
 mod helpers;
 mod lifecycle;
+mod mail_safety;
 mod manage_booking;
 mod metrics;
 mod pages;

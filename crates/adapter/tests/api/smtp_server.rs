@@ -10,6 +10,8 @@ pub struct SmtpServer {
     pub port: u16,
     maildir: tempfile::TempDir,
     child: Option<Child>,
+    /// aiosmtpd's handler class (`-c`).
+    handler: &'static str,
 }
 
 /// One received email, decoded.
@@ -20,6 +22,8 @@ pub struct Received {
     pub body: String,
     /// The text/calendar attachment, if any.
     pub ics: Option<String>,
+    /// The message as it arrived, line breaks and all.
+    pub raw: Vec<u8>,
 }
 
 fn python() -> PathBuf {
@@ -28,6 +32,22 @@ fn python() -> PathBuf {
 
 impl SmtpServer {
     pub async fn start() -> Self {
+        Self::start_with("aiosmtpd.handlers.Mailbox").await
+    }
+
+    /// A server that keeps each message byte for byte as it came in DATA
+    /// (aiosmtpd's Mailbox rewrites line breaks), see `refusing_smtp.py`.
+    pub async fn start_recording() -> Self {
+        Self::start_with("refusing_smtp.Recorder").await
+    }
+
+    /// A recording server that answers 550 to every recipient at
+    /// `example.org` (the test visitor's domain) and takes the rest.
+    pub async fn start_refusing() -> Self {
+        Self::start_with("refusing_smtp.RefuseExampleOrg").await
+    }
+
+    async fn start_with(handler: &'static str) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -37,6 +57,7 @@ impl SmtpServer {
             port,
             maildir: tempfile::tempdir().unwrap(),
             child: None,
+            handler,
         };
         server.resume().await;
         server
@@ -58,8 +79,12 @@ impl SmtpServer {
                 "-l",
                 &format!("127.0.0.1:{}", self.port),
                 "-c",
-                "aiosmtpd.handlers.Mailbox",
+                self.handler,
             ])
+            .env(
+                "PYTHONPATH",
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/api"),
+            )
             .arg(self.maildir.path().join("mail"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -123,5 +148,6 @@ fn parse(raw: &[u8]) -> Received {
         subject: header("Subject"),
         body: body.replace("\r\n", "\n"),
         ics,
+        raw: raw.to_vec(),
     }
 }

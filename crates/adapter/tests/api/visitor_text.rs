@@ -75,7 +75,11 @@ async fn the_adapter_gives_the_shared_tables_verdicts() {
 async fn addresses_the_mailer_cannot_send_to_are_refused() {
     let app = spawn_app_with(CONFIG).await;
     let start = app.a_free_slot().await;
-    for address in ["sam..lee@example.org", "sam.@example.org", ".sam@example.org"] {
+    for address in [
+        "sam..lee@example.org",
+        "sam.@example.org",
+        ".sam@example.org",
+    ] {
         let mut body = booking_body(start);
         body["client"]["email"] = json!(address);
         let problem = problem(app.post_booking(&new_key(), &body).await, 422).await;

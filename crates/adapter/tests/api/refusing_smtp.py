@@ -1,0 +1,35 @@
+"""aiosmtpd handlers for the tests (`python -m aiosmtpd -c refusing_smtp.…`).
+
+Recorder keeps each message exactly as it came in DATA (line breaks and
+all), one file each in FOLDER/new, where the tests read mail.
+RefuseExampleOrg also answers 550 to every recipient at example.org,
+echoing the address as real servers do."""
+
+import itertools
+import os
+
+
+class Recorder:
+    def __init__(self, folder):
+        self.folder = os.path.join(folder, "new")
+        os.makedirs(self.folder, exist_ok=True)
+        self.count = itertools.count()
+
+    @classmethod
+    def from_cli(cls, parser, *args):
+        return cls(args[0])
+
+    async def handle_DATA(self, server, session, envelope):
+        name = os.path.join(self.folder, f"{next(self.count):06}.eml")
+        with open(name + ".tmp", "wb") as file:
+            file.write(envelope.original_content)
+        os.rename(name + ".tmp", name)
+        return "250 OK"
+
+
+class RefuseExampleOrg(Recorder):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.rsplit("@", 1)[-1].lower() == "example.org":
+            return f"550 5.1.1 <{address}>: Recipient address rejected"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"

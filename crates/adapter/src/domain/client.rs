@@ -205,9 +205,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsed_names_never_hold_control_characters_or_exceed_the_limit(raw in "\\PC{0,120}|[\\x00-\\x1f a-z]{0,20}") {
+        fn parsed_names_never_hold_control_characters_or_exceed_the_limit(
+            raw in "\\PC{0,120}|[\\x00-\\x1f a-z\u{200B}\u{202A}-\u{202E}\u{2066}-\u{2069}\u{2028}]{0,20}"
+        ) {
             if let Ok(name) = ClientName::parse(&raw) {
                 prop_assert!(!name.as_str().chars().any(char::is_control));
+                let reorders = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}');
+                prop_assert!(!name.as_str().chars().any(reorders));
                 prop_assert!(!visitor_fields::is_blank(name.as_str()));
                 prop_assert!(name.as_str().chars().count() <= visitor_fields::NAME_MAX_CHARS);
             }
@@ -240,6 +244,17 @@ mod tests {
                 let parsed = email.as_str().parse::<lettre::Address>();
                 prop_assert!(parsed.is_ok(), "{:?}: {:?}", email.as_str(), parsed);
             }
+        }
+
+        /// Dot-atoms at letter/digit/hyphen domains: always accepted, and
+        /// lettre agrees, so the property above is exercised on every run.
+        #[test]
+        fn dot_atom_addresses_are_accepted_and_lettre_agrees(
+            raw in "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,20}(\\.[a-z0-9_+{}-]{1,10}){0,3}@([a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\\.){1,4}[a-z]{2,10}"
+        ) {
+            let email = ClientEmail::parse(&raw);
+            prop_assert!(email.is_ok(), "{:?}", raw);
+            prop_assert!(raw.parse::<lettre::Address>().is_ok(), "{:?}", raw);
         }
     }
 }

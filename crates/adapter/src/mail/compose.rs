@@ -228,7 +228,10 @@ fn visitor_wrote(
     }
     lines
         .iter()
-        .map(|line| format!("> {line}"))
+        .map(|line| match line.as_str() {
+            "" => ">".to_owned(),
+            line => format!("> {line}"),
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -112,7 +112,7 @@ async fn no_bare_carriage_return_or_line_feed_reaches_smtp() {
     assert!(practice[0].body.contains("> one\n> .\n> two\n> three"));
     let cancelled = &practice[1].body;
     assert!(cancelled.contains("> Name: Sam Lee\n"), "{cancelled}");
-    assert!(cancelled.contains("> old\n> .\n> note\n"), "{cancelled}");
+    assert!(cancelled.contains("> old\n> .\n> note\n>\n"), "{cancelled}");
 }
 
 /// An outbox worker on the app's store, its clock in the test's hands.

@@ -39,15 +39,7 @@ pub enum FieldProblem {
 /// [`NAME_MAX_CHARS`] characters, on one line, nothing that reorders text.
 pub fn name(raw: &str) -> Result<&str, FieldProblem> {
     let name = raw.trim();
-    if is_blank(name) {
-        return Err(FieldProblem::Missing);
-    }
-    if name.chars().count() > NAME_MAX_CHARS {
-        return Err(FieldProblem::TooLong);
-    }
-    if name.chars().any(|c| is_line_break(c) || is_unsafe(c)) {
-        return Err(FieldProblem::Invalid);
-    }
+    scan(name, false).verdict(NAME_MAX_CHARS)?;
     Ok(name)
 }
 
@@ -65,20 +57,19 @@ pub fn email(raw: &str) -> Result<&str, FieldProblem> {
     if email.len() > EMAIL_MAX_CHARS {
         return Err(FieldProblem::TooLong);
     }
-    let (local, domain) = email.rsplit_once('@').ok_or(FieldProblem::Invalid)?;
-    let local_ok = local.len() <= 64 && dotted(local, |label| label.bytes().all(is_atext));
-    let mut labels = 0;
-    let domain_ok = dotted(domain, |label| {
-        labels += 1;
-        let bytes = label.as_bytes();
-        bytes.len() <= 63
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-            && bytes.first() != Some(&b'-')
-            && bytes.last() != Some(&b'-')
-    });
-    if local_ok && domain_ok && labels >= 2 {
+    // Bytes, not `str` patterns: the widget's wasm stays smaller.
+    let bytes = email.as_bytes();
+    let at = bytes
+        .iter()
+        .rposition(|b| *b == b'@')
+        .ok_or(FieldProblem::Invalid)?;
+    let (local, domain) = bytes.split_at(at);
+    let domain = domain.get(1..).unwrap_or_default();
+    let well_formed = local.len() <= 64
+        && dot_atom(local, local_label)
+        && dot_atom(domain, domain_label)
+        && domain.iter().any(|b| *b == b'.');
+    if well_formed {
         Ok(email)
     } else {
         Err(FieldProblem::Invalid)
@@ -95,12 +86,16 @@ pub fn phone(raw: &str) -> Result<&str, FieldProblem> {
     if phone.len() > PHONE_MAX_CHARS {
         return Err(FieldProblem::TooLong);
     }
-    let number = phone.strip_prefix('+').unwrap_or(phone);
-    let digits = number.bytes().filter(u8::is_ascii_digit).count();
-    let allowed = number
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'(' | b')' | b'.'));
-    if allowed && (5..=20).contains(&digits) {
+    let mut digits = 0;
+    for (at, byte) in phone.bytes().enumerate() {
+        match byte {
+            b'0'..=b'9' => digits += 1,
+            b' ' | b'-' | b'(' | b')' | b'.' => {}
+            b'+' if at == 0 => {}
+            _ => return Err(FieldProblem::Invalid),
+        }
+    }
+    if (5..=20).contains(&digits) {
         Ok(phone)
     } else {
         Err(FieldProblem::Invalid)
@@ -113,25 +108,18 @@ pub fn phone(raw: &str) -> Result<&str, FieldProblem> {
 /// reorder text are refused rather than removed, so what the practice reads
 /// is what the visitor saw when they sent it.
 pub fn note(raw: &str) -> Result<String, FieldProblem> {
-    let mut note = String::with_capacity(raw.len());
-    let mut chars = raw.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\r' && chars.peek() == Some(&'\n') {
-            continue;
+    let mut note = String::new();
+    let mut after_cr = false;
+    for c in raw.chars() {
+        // The LF of a CRLF: its CR already made the line break.
+        if !(after_cr && c == '\n') {
+            note.push(if is_line_break(c) { '\n' } else { c });
         }
-        note.push(if is_line_break(c) { '\n' } else { c });
+        after_cr = c == '\r';
     }
-    let note = note.trim();
-    if is_blank(note) {
-        return Err(FieldProblem::Missing);
-    }
-    if note.chars().count() > NOTE_MAX_CHARS {
-        return Err(FieldProblem::TooLong);
-    }
-    if note.chars().any(|c| c != '\n' && c != '\t' && is_unsafe(c)) {
-        return Err(FieldProblem::Invalid);
-    }
-    Ok(note.to_owned())
+    let kept = note.trim();
+    scan(kept, true).verdict(NOTE_MAX_CHARS)?;
+    Ok(kept.to_owned())
 }
 
 /// A language tag worth keeping (`es-MX`, `en`): letters, digits and
@@ -155,8 +143,10 @@ impl Language {
     /// From a BCP 47 tag's primary subtag (`es-MX`, `es_ES`, `ES`);
     /// English for anything but Spanish.
     pub fn from_tag(tag: &str) -> Self {
-        let primary = tag.split(['-', '_']).next().unwrap_or_default();
-        if primary.eq_ignore_ascii_case("es") {
+        let tag = tag.as_bytes();
+        let primary_es = tag.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"es"))
+            && matches!(tag.get(2), None | Some(b'-' | b'_'));
+        if primary_es {
             Self::Spanish
         } else {
             Self::English
@@ -167,17 +157,72 @@ impl Language {
 /// Whether nothing visible is in `text`: every check calls such a field
 /// [`FieldProblem::Missing`], and an optional field so left counts as not given.
 pub fn is_blank(text: &str) -> bool {
-    !text.chars().any(is_visible)
+    !scan(text, true).visible
 }
 
-/// Splits on dots; true when there is no empty label and each passes `label`.
-fn dotted(text: &str, mut label: impl FnMut(&str) -> bool) -> bool {
-    text.split('.').all(|part| !part.is_empty() && label(part))
+/// What one pass over a trimmed text finds (one pass: the widget's wasm
+/// carries one UTF-8 decoding loop instead of one per question).
+struct Scan {
+    visible: bool,
+    chars: usize,
+    /// A character the field cannot hold.
+    unusable: bool,
 }
 
-/// RFC 5322 `atext`, ASCII only.
+impl Scan {
+    fn verdict(&self, max_chars: usize) -> Result<(), FieldProblem> {
+        if !self.visible {
+            Err(FieldProblem::Missing)
+        } else if self.chars > max_chars {
+            Err(FieldProblem::TooLong)
+        } else if self.unusable {
+            Err(FieldProblem::Invalid)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Scans `text`; `multiline` texts (a note, its line breaks already LF) may
+/// hold LF and tab.
+fn scan(text: &str, multiline: bool) -> Scan {
+    let mut found = Scan {
+        visible: false,
+        chars: 0,
+        unusable: false,
+    };
+    for c in text.chars() {
+        found.chars += 1;
+        found.visible |= is_visible(c);
+        let allowed_break = multiline && (c == '\n' || c == '\t');
+        found.unusable |= !allowed_break && (is_unsafe(c) || is_line_break(c));
+    }
+    found
+}
+
+/// True when `part` is labels joined by single dots, each passing `label`.
+fn dot_atom(part: &[u8], label: fn(&[u8]) -> bool) -> bool {
+    part.split(|b| *b == b'.')
+        .all(|l| !l.is_empty() && label(l))
+}
+
+fn local_label(label: &[u8]) -> bool {
+    label.iter().all(|b| is_atext(*b))
+}
+
+/// A DNS label: letters, digits and inner hyphens, at most 63.
+fn domain_label(label: &[u8]) -> bool {
+    label.len() <= 63
+        && label
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && label.first() != Some(&b'-')
+        && label.last() != Some(&b'-')
+}
+
+/// RFC 5322 `atext`, ASCII only: printable, not a special.
 fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+    b.is_ascii_graphic() && !b"\"(),.:;<>@[\\]".contains(&b)
 }
 
 fn is_line_break(c: char) -> bool {
@@ -216,9 +261,15 @@ fn is_visible(c: char) -> bool {
         ('\u{1D173}', '\u{1D17A}'),
         ('\u{E0000}', '\u{E0FFF}'),
     ];
-    !c.is_whitespace()
-        && !c.is_control()
-        && !BLANK.iter().any(|(from, to)| (*from..=*to).contains(&c))
+    if c.is_whitespace() || c.is_control() {
+        return false;
+    }
+    for &(from, to) in BLANK {
+        if from <= c && c <= to {
+            return false;
+        }
+    }
+    true
 }
 
 /// One input and what the rules make of it: the table that the protocol's,

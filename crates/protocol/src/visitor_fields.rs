@@ -68,7 +68,7 @@ pub fn email(raw: &str) -> Result<&str, FieldProblem> {
     let well_formed = local.len() <= 64
         && dot_atom(local, local_label)
         && dot_atom(domain, domain_label)
-        && domain.iter().any(|b| *b == b'.');
+        && domain.contains(&b'.');
     if well_formed {
         Ok(email)
     } else {

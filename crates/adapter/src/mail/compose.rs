@@ -337,7 +337,7 @@ monday = ["09:00-17:00"]
 smtp_host = "127.0.0.1"
 from = "Test Practice <bookings@test.example.org>"
 practice_to = "therapist@test.example.org"
-public_url = "http://public.test"
+public_url = "https://public.test"
 link_secret_file = "secret"
 "#;
         let settings = Settings::from_toml(config, folder.path()).expect("a config");
@@ -414,10 +414,10 @@ link_secret_file = "secret"
         let body = &email.body;
         let heading = body.find("What they wrote").expect("the heading");
         let confirm = body
-            .find("Confirm this request:\r\nhttp://public.test/")
+            .find("Confirm this request:\r\nhttps://public.test/")
             .unwrap();
         let decline = body
-            .find("Decline this request:\r\nhttp://public.test/")
+            .find("Decline this request:\r\nhttps://public.test/")
             .unwrap();
         assert!(confirm < heading && decline < heading, "{body}");
         let quoted: Vec<&str> = body[heading..].split("\r\n").skip(1).collect();

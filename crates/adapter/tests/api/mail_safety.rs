@@ -191,6 +191,11 @@ async fn mail_refused_with_550_is_set_aside_after_a_few_tries_and_listed() {
         "the manage token it carried is gone"
     );
 
+    // The metrics count it as set aside, no longer as waiting.
+    let figures = store.figures(now).unwrap();
+    let mail = figures.queues.iter().find(|q| q.kind == "mail").unwrap();
+    assert_eq!((mail.depth, mail.set_aside), (0, 1), "{figures:?}");
+
     // Later rounds leave it be.
     rounds(&outbox, now, [30, 60, 240]).await;
     assert_eq!(

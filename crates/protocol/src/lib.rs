@@ -10,6 +10,10 @@
 //! - [`BookingRequest`], [`ClientDetails`]: the body of `POST /v1/bookings`.
 //! - [`BookingCreated`], [`BookingView`], [`BookingStatus`]: booking responses.
 //! - [`Problem`], [`ErrorCode`]: RFC 9457 problem details and their stable codes.
+//! - [`instant`]: the one reader of instants on the wire (RFC 3339, four-digit
+//!   years), for every timestamp field and query string.
+
+pub mod instant;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -111,7 +115,9 @@ pub struct SlotList {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Slot {
+    #[serde(deserialize_with = "instant::deserialize")]
     pub start: DateTime<Utc>,
+    #[serde(deserialize_with = "instant::deserialize")]
     pub end: DateTime<Utc>,
 }
 
@@ -120,6 +126,7 @@ pub struct Slot {
 #[serde(deny_unknown_fields)]
 pub struct BookingRequest {
     pub service: String,
+    #[serde(deserialize_with = "instant::deserialize")]
     pub start: DateTime<Utc>,
     pub client: ClientDetails,
     pub client_time_zone: Option<String>,
@@ -159,9 +166,12 @@ pub struct BookingView {
     pub id: String,
     pub status: BookingStatus,
     pub service: String,
+    #[serde(deserialize_with = "instant::deserialize")]
     pub start: DateTime<Utc>,
+    #[serde(deserialize_with = "instant::deserialize")]
     pub end: DateTime<Utc>,
     /// When an unanswered request lapses; `null` once answered.
+    #[serde(default, deserialize_with = "instant::deserialize_option")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -61,7 +61,7 @@ fn has_rfc3339_shape(text: &[u8]) -> bool {
     };
     match rest {
         b"Z" => true,
-        [sign, offset @ ..] if matches!(sign, b'+' | b'-') => same_shape(b"00:00", offset),
+        [b'+' | b'-', offset @ ..] => same_shape(b"00:00", offset),
         _ => false,
     }
 }

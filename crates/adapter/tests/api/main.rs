@@ -15,6 +15,7 @@ mod lifecycle;
 mod manage_booking;
 mod metrics;
 mod pages;
+mod parsers_never_panic;
 mod practice;
 mod practice_feed;
 mod privacy;

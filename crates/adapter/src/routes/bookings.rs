@@ -404,3 +404,42 @@ pub(super) fn service_of<'a>(
 ) -> Option<&'a Service> {
     practice.services.iter().find(|s| s.id == booking.service)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> Service {
+        Service {
+            id: "intake".into(),
+            title: "Intake".into(),
+            duration_minutes: 50,
+            mode: BookingMode::Instant,
+            location: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn a_slot_and_the_span_bearing_on_it() {
+        let start: DateTime<Utc> = "2026-12-01T14:00:00Z".parse().unwrap();
+        let (slot, around) = requested_slot(start, &service()).unwrap();
+        assert_eq!(slot.end - slot.start, Duration::minutes(50));
+        assert_eq!(slot.start - around.start, Duration::hours(26));
+        assert_eq!(around.end - slot.end, Duration::hours(26));
+    }
+
+    /// Unreachable through the protocol's reader (four-digit years), and
+    /// still no panic: the field is named.
+    #[test]
+    fn a_start_at_the_end_of_dates_is_an_invalid_field() {
+        for start in [
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::<Utc>::MAX_UTC - Duration::hours(2),
+            DateTime::<Utc>::MIN_UTC,
+        ] {
+            let error = requested_slot(start, &service()).unwrap_err();
+            assert_eq!(error.field, "start", "{start:?}");
+        }
+    }
+}

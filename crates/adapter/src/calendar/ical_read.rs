@@ -51,6 +51,7 @@ struct Unreadable;
 /// The busy events of `text` that overlap `range`. Transparent and cancelled
 /// events are free time; dates without times (all-day events) and floating
 /// times are read in `zone`, the practice's.
+///
 /// CPU-bound (up to [`MAX_EXPANSION_TIME`]): async callers run it on a blocking thread.
 pub fn busy_events(text: &str, zone: Tz, range: Interval) -> BusyRead {
     busy_events_until(text, zone, range, Instant::now() + MAX_EXPANSION_TIME)

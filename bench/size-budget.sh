@@ -19,7 +19,7 @@ for file in firststep.js element.js firststep-widget.js firststep-widget_bg.wasm
   total_gzip=$((total_gzip + $(gzip9 "dist/$file")))
   total_served=$((total_served + $(size "dist/$file.gz")))
 done
-css=$(ls -t target/wasm32-unknown-unknown/release/build/firststep-widget-*/out/widget.css 2>/dev/null | head -1)
+css=$(ls -t target/wasm32-unknown-unknown/widget/build/firststep-widget-*/out/widget.css 2>/dev/null | head -1)
 [ -n "$css" ] && row "(widget.css, in the wasm)" "$(size "$css")" "$(gzip9 "$css")" "-"
 row "total download" "" "$total_gzip" "$total_served"
 echo "goal: 102400 B served ($((102400 - total_served)) B to spare)"

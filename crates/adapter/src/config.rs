@@ -385,6 +385,10 @@ fn keys_known_at(path: &[Step]) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The longest span (horizon, expiry, link validity) a configuration may set:
+/// ten years, far beyond any practice's need and far inside chrono's dates.
+const MAX_SPAN_DAYS: u32 = 3660;
+
 fn line_of(text: &str, offset: usize) -> usize {
     // Bytes, not a slice: an offset inside a character must not panic.
     text.bytes().take(offset).filter(|b| *b == b'\n').count() + 1
@@ -405,6 +409,16 @@ impl Checker<'_> {
         });
     }
 
+    /// A span the adapter adds to today's date: bounded, so the sum is a date.
+    fn at_most(&mut self, value: &Spanned<u32>, key: &str, max: u32, unit: &str) -> Option<u32> {
+        let given = *value.get_ref();
+        if given > max {
+            self.problem(value, key, format!("must be at most {max} {unit}"));
+            return None;
+        }
+        Some(given)
+    }
+
     fn settings(&mut self, raw: RawConfig, base: &Path) -> Option<Settings> {
         let zone = self.zone(&raw.practice.time_zone);
         let services = self.services(raw.services);
@@ -422,6 +436,18 @@ impl Checker<'_> {
                 None
             }
         };
+        let horizon_days = self.at_most(
+            &raw.availability.horizon_days,
+            "availability.horizon_days",
+            MAX_SPAN_DAYS,
+            "days",
+        );
+        let request_expiry_hours = self.at_most(
+            &raw.availability.request_expiry_hours,
+            "availability.request_expiry_hours",
+            MAX_SPAN_DAYS * 24,
+            "hours",
+        );
         let origins = self.origins(raw.server.allowed_origins);
         let privacy_url = self.optional_url(
             raw.practice.privacy_url,
@@ -486,7 +512,7 @@ impl Checker<'_> {
             buffer_before_minutes: raw.availability.buffer_before_minutes,
             buffer_after_minutes: raw.availability.buffer_after_minutes,
             minimum_notice_minutes: raw.availability.minimum_notice_minutes,
-            horizon_days: raw.availability.horizon_days,
+            horizon_days: horizon_days?,
             daily_cap: raw.availability.daily_cap,
         };
         let resolve = |path: PathBuf| {
@@ -508,7 +534,7 @@ impl Checker<'_> {
                 notice: raw.practice.notice,
                 privacy_url: privacy_url?,
                 rules,
-                request_expiry_hours: raw.availability.request_expiry_hours,
+                request_expiry_hours: request_expiry_hours?,
             },
             server: ServerSettings {
                 listen: raw.server.listen,
@@ -563,6 +589,12 @@ impl Checker<'_> {
             });
             return None;
         }
+        let link_valid_hours = self.at_most(
+            &raw.link_valid_hours,
+            "mail.link_valid_hours",
+            MAX_SPAN_DAYS * 24,
+            "hours",
+        );
         let mut ok = true;
         for (key, value) in [
             ("mail.from", &raw.from),
@@ -595,8 +627,12 @@ impl Checker<'_> {
             "mail.booking_page_url",
             UrlUse::Public,
         );
-        ok &= booking_page_url.is_some();
-        ok.then(|| MailSettings {
+        let (true, Some(booking_page_url), Some(link_valid_hours)) =
+            (ok, booking_page_url, link_valid_hours)
+        else {
+            return None;
+        };
+        Some(MailSettings {
             smtp_host: raw.smtp_host,
             smtp_port: raw.smtp_port,
             tls: raw.tls,
@@ -605,9 +641,9 @@ impl Checker<'_> {
             from: raw.from.into_inner(),
             practice_to: raw.practice_to.into_inner(),
             public_url: raw.public_url.into_inner().trim_end_matches('/').to_owned(),
-            booking_page_url: booking_page_url.flatten(),
+            booking_page_url,
             link_secret,
-            link_valid_hours: raw.link_valid_hours,
+            link_valid_hours,
         })
     }
 
@@ -1034,7 +1070,7 @@ struct RawMail {
     link_secret_env: Option<Spanned<String>>,
     link_secret_file: Option<Spanned<String>>,
     #[serde(default = "defaults::link_valid_hours")]
-    link_valid_hours: u32,
+    link_valid_hours: Spanned<u32>,
 }
 
 #[derive(Deserialize)]
@@ -1121,10 +1157,10 @@ struct RawAvailability {
     #[serde(default = "defaults::notice")]
     minimum_notice_minutes: u32,
     #[serde(default = "defaults::horizon")]
-    horizon_days: u32,
+    horizon_days: Spanned<u32>,
     daily_cap: Option<u32>,
     #[serde(default = "defaults::expiry")]
-    request_expiry_hours: u32,
+    request_expiry_hours: Spanned<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1211,11 +1247,11 @@ mod defaults {
     pub fn notice() -> u32 {
         12 * 60
     }
-    pub fn horizon() -> u32 {
-        60
+    pub fn horizon() -> Spanned<u32> {
+        Spanned::new(0..0, 60)
     }
-    pub fn expiry() -> u32 {
-        48
+    pub fn expiry() -> Spanned<u32> {
+        Spanned::new(0..0, 48)
     }
     pub fn listen() -> String {
         "127.0.0.1:8787".into()
@@ -1239,8 +1275,8 @@ mod defaults {
     pub fn tls() -> SmtpTls {
         SmtpTls::Starttls
     }
-    pub fn link_valid_hours() -> u32 {
-        72
+    pub fn link_valid_hours() -> Spanned<u32> {
+        Spanned::new(0..0, 72)
     }
 }
 
@@ -1626,6 +1662,32 @@ monday = ["09:00-12:00", "13:00-17:00"]
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/riverside-counselling.toml");
         let settings = Settings::load(&example).unwrap();
         assert_eq!(settings.practice.name, "Riverside Counselling");
+    }
+
+    /// These spans are added to today's date; a huge one would overflow it.
+    #[test]
+    fn spans_added_to_dates_are_bounded() {
+        let text = GOOD.replace(
+            "[availability.weekly]",
+            "[availability]\nhorizon_days = 4294967295\nrequest_expiry_hours = 87841\n[availability.weekly]",
+        );
+        let found: Vec<(usize, String)> = problems(&text)
+            .into_iter()
+            .map(|p| (p.line, format!("{}: {}", p.key, p.message)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    11,
+                    "availability.horizon_days: must be at most 3660 days".into()
+                ),
+                (
+                    12,
+                    "availability.request_expiry_hours: must be at most 87840 hours".into()
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What the practice offers right now: the engine's rules applied to one
 //! service, with the calendar's busy time and the store's live bookings.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use firststep_availability::{bookable_slots, BusyTime, Interval, Query};
 
 use crate::config::{PracticeSettings, Service};
@@ -22,6 +22,13 @@ pub fn open_slots(
     bookable_slots(&practice.rules, busy, query)
 }
 
+/// The span whose bookings can bear on slots in `window`: a day each side
+/// covers every booking that a buffer or the daily cap can involve. `None`
+/// when that reaches past the range of dates.
+pub fn bearing_on(window: Interval) -> Option<Interval> {
+    window.widened(Duration::hours(26))
+}
+
 /// Whether exactly this slot (start and length) is offered.
 pub fn is_offered(
     practice: &PracticeSettings,
@@ -30,8 +37,16 @@ pub fn is_offered(
     busy: BusyTime<'_>,
     now: DateTime<Utc>,
 ) -> bool {
-    let window = Interval::new(slot_start, slot_start + chrono::Duration::seconds(1));
-    open_slots(practice, service, busy, window, now)
-        .first()
-        .is_some_and(|slot| slot.start == slot_start)
+    let Some(second_after) = slot_start.checked_add_signed(Duration::seconds(1)) else {
+        return false;
+    };
+    open_slots(
+        practice,
+        service,
+        busy,
+        Interval::new(slot_start, second_after),
+        now,
+    )
+    .first()
+    .is_some_and(|slot| slot.start == slot_start)
 }

@@ -21,6 +21,14 @@ impl Interval {
         Self { start, end }
     }
 
+    /// `[start - by, end + by)`, or `None` past the range of dates.
+    pub fn widened(self, by: Duration) -> Option<Self> {
+        Some(Self::new(
+            self.start.checked_sub_signed(by)?,
+            self.end.checked_add_signed(by)?,
+        ))
+    }
+
     fn seconds(self) -> (i64, i64) {
         (self.start.timestamp(), self.end.timestamp())
     }
@@ -51,14 +59,20 @@ pub struct Query {
 pub fn bookable_slots(rules: &Rules, busy: BusyTime<'_>, query: Query) -> Vec<Interval> {
     let duration = i64::from(query.duration_minutes.max(1)) * 60;
     let step = i64::from(rules.step_minutes.get()) * 60;
-    let earliest = query
-        .window
-        .start
-        .max(query.now + Duration::minutes(rules.minimum_notice_minutes.into()));
+    // The rules' spans may reach past the range of dates: such a bound is no bound.
+    let later = |by: Duration| {
+        query
+            .now
+            .checked_add_signed(by)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    };
+    let earliest = query.window.start.max(later(Duration::minutes(
+        rules.minimum_notice_minutes.into(),
+    )));
     let latest = query
         .window
         .end
-        .min(query.now + Duration::days(rules.horizon_days.into()));
+        .min(later(Duration::days(rules.horizon_days.into())));
     if earliest >= latest {
         return Vec::new();
     }

@@ -186,6 +186,21 @@ fn minimum_notice_and_horizon_bound_the_offer() {
     assert_eq!(found.last().unwrap().start, at("2026-12-10T15:00:00Z"));
 }
 
+/// A horizon reaching past the last date chrono knows is no bound, not an
+/// overflow.
+#[test]
+fn a_horizon_past_the_range_of_dates_does_not_overflow() {
+    let mut rules = new_york_mornings();
+    rules.horizon_days = u32::MAX;
+    let found = slots(
+        &rules,
+        NO_BUSY,
+        "2026-12-07T00:00:00Z",
+        "2026-12-08T00:00:00Z",
+    );
+    assert_eq!(found.len(), 4);
+}
+
 #[test]
 fn slots_in_the_past_are_never_offered() {
     let rules = new_york_mornings();

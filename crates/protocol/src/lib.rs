@@ -12,9 +12,12 @@
 //! - [`BookingRequest`], [`ClientDetails`]: the body of `POST /v1/bookings`.
 //! - [`BookingCreated`], [`BookingView`], [`BookingStatus`]: booking responses.
 //! - [`Problem`], [`ErrorCode`]: RFC 9457 problem details and their stable codes.
+//! - [`instant`]: the one reader of instants on the wire (RFC 3339, four-digit
+//!   years), for every timestamp field and query string.
 //! - [`visitor_fields`]: limits and checks of the form's fields (name, email,
 //!   phone, note, locale), shared by the widget and the adapter.
 
+pub mod instant;
 pub mod visitor_fields;
 
 use chrono::{DateTime, Utc};
@@ -117,7 +120,9 @@ pub struct SlotList {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Slot {
+    #[serde(deserialize_with = "instant::deserialize")]
     pub start: DateTime<Utc>,
+    #[serde(deserialize_with = "instant::deserialize")]
     pub end: DateTime<Utc>,
 }
 
@@ -126,6 +131,7 @@ pub struct Slot {
 #[serde(deny_unknown_fields)]
 pub struct BookingRequest {
     pub service: String,
+    #[serde(deserialize_with = "instant::deserialize")]
     pub start: DateTime<Utc>,
     pub client: ClientDetails,
     pub client_time_zone: Option<String>,
@@ -165,9 +171,12 @@ pub struct BookingView {
     pub id: String,
     pub status: BookingStatus,
     pub service: String,
+    #[serde(deserialize_with = "instant::deserialize")]
     pub start: DateTime<Utc>,
+    #[serde(deserialize_with = "instant::deserialize")]
     pub end: DateTime<Utc>,
     /// When an unanswered request lapses; `null` once answered.
+    #[serde(default, deserialize_with = "instant::deserialize_option")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

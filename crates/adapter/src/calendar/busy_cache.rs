@@ -40,7 +40,13 @@ impl BusyCache {
 
     /// Reads busy time afresh; on failure the last good copy stays.
     pub async fn refresh(&self, now: DateTime<Utc>) -> Result<usize, CalendarError> {
-        let range = Interval::new(now - Duration::days(1), now + self.horizon);
+        // A horizon past the range of dates reads as far as there are dates.
+        let range = Interval::new(
+            now.checked_sub_signed(Duration::days(1))
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            now.checked_add_signed(self.horizon)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        );
         let busy = self.calendar.busy(range).await?;
         let count = busy.len();
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(busy);

@@ -4,13 +4,20 @@
 //! the server to expand recurrences. Each booking is one resource named after
 //! its id, created with `If-None-Match: *` (two writers cannot both create it)
 //! and changed or removed with `If-Match` on the stored ETag.
+//!
+//! Answers are read with a size cap ([`MAX_BODY_BYTES`]) and a timeout; events
+//! in them that cannot be read are skipped and counted.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
 use firststep_availability::Interval;
 use quick_xml::events::Event as XmlEvent;
 use reqwest::{Method, StatusCode};
 
-use super::ical_read::{busy_events, BusyEvent};
+use super::capped_body::{body_text, MAX_BODY_BYTES};
+use super::ical_read::{busy_events_until, BusyRead, MAX_EXPANSION_TIME};
 use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 use crate::config::Secret;
 use crate::ical;
@@ -26,12 +33,15 @@ pub struct CalDavCalendar {
     password: Secret,
     /// The practice's zone, for all-day and floating events.
     zone: Tz,
+    /// Events of the last busy-time read that could not be read, so a change is logged once.
+    skipped: AtomicUsize,
 }
 
 impl CalDavCalendar {
     pub fn new(url: &str, user: &str, password: Secret, zone: Tz) -> Self {
         let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
             .build()
             .expect("an HTTP client");
         let url = if url.ends_with('/') {
@@ -45,6 +55,7 @@ impl CalDavCalendar {
             user: user.to_owned(),
             password,
             zone,
+            skipped: AtomicUsize::new(0),
         }
     }
 
@@ -90,7 +101,7 @@ impl CalDavCalendar {
         }
     }
 
-    async fn events(&self, range: Interval) -> Result<Vec<BusyEvent>, CalendarError> {
+    async fn events(&self, range: Interval) -> Result<BusyRead, CalendarError> {
         let (start, end) = (caldav_time(range.start), caldav_time(range.end));
         let body = format!(
             r#"<?xml version="1.0" encoding="utf-8"?>
@@ -114,14 +125,24 @@ impl CalDavCalendar {
                 self.url
             )));
         }
-        let xml = response.text().await.map_err(|error| {
+        let xml = body_text(response, MAX_BODY_BYTES).await.map_err(|error| {
             CalendarError::Unreachable(format!("reading busy time from {}: {error}", self.url))
         })?;
-        let mut events = Vec::new();
-        for data in calendar_data(&xml) {
-            events.extend(busy_events(&data, self.zone, range));
-        }
-        Ok(events)
+        let zone = self.zone;
+        tokio::task::spawn_blocking(move || {
+            let deadline = Instant::now() + MAX_EXPANSION_TIME;
+            let mut all = BusyRead::default();
+            for data in calendar_data(&xml) {
+                let read = busy_events_until(&data, zone, range, deadline);
+                all.events.extend(read.events);
+                all.skipped += read.skipped;
+            }
+            all
+        })
+        .await
+        .map_err(|_| {
+            CalendarError::Unreachable(format!("reading busy time from {} failed", self.url))
+        })
     }
 
     async fn put(
@@ -177,7 +198,9 @@ impl Calendar for CalDavCalendar {
                 .body(body);
             let response = self.send("checking the calendar", request).await?;
             let status = response.status();
-            let text = response.text().await.unwrap_or_default();
+            let text = body_text(response, MAX_BODY_BYTES)
+                .await
+                .unwrap_or_default();
             if status != StatusCode::MULTI_STATUS || !text.contains("calendar") {
                 return Err(CalendarError::Misconfigured(format!(
                     "{} is not a CalDAV calendar (the server answered {status})",
@@ -190,8 +213,16 @@ impl Calendar for CalDavCalendar {
 
     fn busy(&self, range: Interval) -> CalendarFuture<'_, Vec<Interval>> {
         Box::pin(async move {
-            let events = self.events(range).await?;
-            Ok(events
+            let read = self.events(range).await?;
+            let skipped = read.skipped;
+            if self.skipped.swap(skipped, Ordering::Relaxed) != skipped && skipped > 0 {
+                tracing::warn!(
+                    skipped,
+                    "CalDAV calendar: events that cannot be read were skipped"
+                );
+            }
+            Ok(read
+                .events
                 .into_iter()
                 .filter(|e| !e.uid.ends_with(UID_SUFFIX))
                 .map(|e| e.interval)
@@ -263,10 +294,10 @@ impl Calendar for CalDavCalendar {
     ) -> CalendarFuture<'a, bool> {
         Box::pin(async move {
             let own = format!("{booking_id}{UID_SUFFIX}");
-            let events = self.events(slot).await?;
+            let events = self.events(slot).await?.events;
             Ok(events
                 .iter()
-                .any(|e| e.uid != own && !e.uid.ends_with(UID_SUFFIX)))
+                .any(|e| *e.uid != *own && !e.uid.ends_with(UID_SUFFIX)))
         })
     }
 }
@@ -349,5 +380,42 @@ END:VCALENDAR</C:calendar-data></prop></propstat></response>
             found[0]
         );
         assert_eq!(found[1], "BEGIN:VCALENDAR");
+    }
+
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces of a multistatus answer, shuffled and cut anywhere.
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("<C:calendar-data>".to_owned()),
+                Just("</C:calendar-data>".to_owned()),
+                Just("<![CDATA[".to_owned()),
+                Just("]]>".to_owned()),
+                Just("<multistatus xmlns=\"DAV:\">".to_owned()),
+                Just("</multistatus>".to_owned()),
+                "&(#[0-9]{1,12}|#x[0-9a-fA-F]{1,10}|[a-z]{0,6});?",
+                "BEGIN:VEVENT\r\nDTSTART:[0-9]{8}T[0-9]{6}Z\r\nDURATION:P[0-9]{1,20}W\r\nEND:VEVENT\r\n",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+                let _ = calendar_data(&String::from_utf8_lossy(&bytes));
+            }
+
+            #[test]
+            fn on_multistatus_like_text(pieces in prop::collection::vec(piece(), 0..24)) {
+                let xml = pieces.concat();
+                for data in calendar_data(&xml) {
+                    prop_assert!(data.len() <= xml.len());
+                }
+            }
+        }
     }
 }

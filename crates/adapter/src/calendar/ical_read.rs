@@ -3,6 +3,14 @@
 //! RDATE, EXDATE) are expanded here, and moved or changed occurrences
 //! (RECURRENCE-ID) replace the ones they stand for. (CalDAV servers expand on
 //! their side; ICS feeds do not.)
+//!
+//! The text comes from outside: an event that cannot be read (a bad date or
+//! duration, a sum past the range of dates, a recurrence that cannot be
+//! expanded within the bounds below) is skipped and counted, never fatal.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -11,18 +19,47 @@ use firststep_availability::Interval;
 /// One event that makes the practice busy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusyEvent {
-    pub uid: String,
+    /// Shared by all occurrences of a recurring event.
+    pub uid: Arc<str>,
     pub interval: Interval,
 }
 
-/// Recurrences are expanded at most this many times per event.
-const MAX_OCCURRENCES: u16 = 5000;
+/// What one calendar text says about busy time.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BusyRead {
+    /// The busy events overlapping the range asked for.
+    pub events: Vec<BusyEvent>,
+    /// Events that could not be read and were left out.
+    pub skipped: usize,
+}
+
+/// A recurring event yields at most this many occurrences in the range…
+const MAX_OCCURRENCES: usize = 10_000;
+/// …from at most this many occurrences since its start (daily since 1500).
+const MAX_RULE_STEPS: usize = 200_000;
+/// One text yields at most this many busy events.
+const MAX_EVENTS: usize = 100_000;
+/// Expanding the recurrences of one text takes at most this long; recurring
+/// events left when it is spent are skipped. (A rule that never matches, like
+/// February 30th, makes the rrule crate search 100,000 periods before it
+/// gives up, so counting occurrences alone does not bound the time.)
+pub const MAX_EXPANSION_TIME: StdDuration = StdDuration::from_secs(2);
+
+/// An event that cannot be read: skipped and counted.
+struct Unreadable;
 
 /// The busy events of `text` that overlap `range`. Transparent and cancelled
 /// events are free time; dates without times (all-day events) and floating
-/// times are read in `zone`, the practice's. Events that cannot be read are
-/// skipped.
-pub fn busy_events(text: &str, zone: Tz, range: Interval) -> Vec<BusyEvent> {
+/// times are read in `zone`, the practice's.
+///
+/// CPU-bound (up to [`MAX_EXPANSION_TIME`]): async callers run it on a blocking thread.
+pub fn busy_events(text: &str, zone: Tz, range: Interval) -> BusyRead {
+    busy_events_until(text, zone, range, Instant::now() + MAX_EXPANSION_TIME)
+}
+
+/// [`busy_events`], expanding recurrences until `deadline` (one deadline for
+/// many texts of one answer).
+pub fn busy_events_until(text: &str, zone: Tz, range: Interval, deadline: Instant) -> BusyRead {
     let mut vevents: Vec<Vec<Property>> = Vec::new();
     let mut current: Option<Vec<Property>> = None;
     for line in unfold(text) {
@@ -40,63 +77,122 @@ pub fn busy_events(text: &str, zone: Tz, range: Interval) -> Vec<BusyEvent> {
         }
     }
     // Occurrences that an override (RECURRENCE-ID) stands in for.
-    let replaced: Vec<(String, DateTime<Utc>)> = vevents
+    let replaced: HashSet<(&str, DateTime<Utc>)> = vevents
         .iter()
         .filter_map(|props| {
-            let uid = find(props, "UID")?.value.clone();
-            Some((uid, instant(find(props, "RECURRENCE-ID")?, zone)?.0))
+            let uid = find(props, "UID")?.value.as_str();
+            Some((uid, instant(find(props, "RECURRENCE-ID")?, zone).ok()?.0))
         })
         .collect();
-    let mut events = Vec::new();
+    let mut read = BusyRead::default();
     for props in &vevents {
-        let Some(event) = busy_event(props, zone) else {
-            continue;
-        };
-        let recurs = find(props, "RRULE").is_some() || find(props, "RDATE").is_some();
-        if !recurs {
-            events.push(event);
-            continue;
-        }
-        let length = event.interval.end - event.interval.start;
-        for start in occurrences(props, range.start - length, range.end) {
-            if !replaced
-                .iter()
-                .any(|(uid, at)| *uid == event.uid && *at == start)
-            {
-                events.push(BusyEvent {
-                    uid: event.uid.clone(),
-                    interval: Interval::new(start, start + length),
-                });
-            }
+        let room = MAX_EVENTS.saturating_sub(read.events.len());
+        match event_in_range(props, zone, range, &replaced, room, deadline) {
+            Ok(events) => read.events.extend(events),
+            Err(Unreadable) => read.skipped += 1,
         }
     }
-    events.retain(|e| e.interval.start < range.end && e.interval.end > range.start);
-    events
+    read
+}
+
+/// The busy occurrences of one VEVENT in `range`, at most `room` of them.
+fn event_in_range(
+    props: &[Property],
+    zone: Tz,
+    range: Interval,
+    replaced: &HashSet<(&str, DateTime<Utc>)>,
+    room: usize,
+    deadline: Instant,
+) -> Result<Vec<BusyEvent>, Unreadable> {
+    let Some(event) = busy_event(props, zone)? else {
+        return Ok(Vec::new());
+    };
+    let overlaps = |i: Interval| i.start < range.end && i.end > range.start;
+    let recurs = find(props, "RRULE").is_some() || find(props, "RDATE").is_some();
+    let intervals = if recurs {
+        let length = event.interval.end - event.interval.start;
+        let from = range
+            .start
+            .checked_sub_signed(length)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let mut intervals = Vec::new();
+        for start in occurrences(props, from, range.end, deadline)? {
+            if replaced.contains(&(&*event.uid, start)) {
+                continue;
+            }
+            let end = start.checked_add_signed(length).ok_or(Unreadable)?;
+            intervals.push(Interval::new(start, end));
+        }
+        intervals
+    } else {
+        vec![event.interval]
+    };
+    let intervals: Vec<Interval> = intervals.into_iter().filter(|i| overlaps(*i)).collect();
+    if intervals.len() > room {
+        return Err(Unreadable);
+    }
+    Ok(intervals
+        .into_iter()
+        .map(|interval| BusyEvent {
+            uid: event.uid.clone(),
+            interval,
+        })
+        .collect())
 }
 
 fn find<'a>(props: &'a [Property], name: &str) -> Option<&'a Property> {
     props.iter().find(|p| p.name == name)
 }
 
-/// The starts of a recurring event between `from` and `to`, by its own
-/// DTSTART, RRULE, RDATE and EXDATE lines.
-fn occurrences(props: &[Property], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+/// The starts of a recurring event in `[from, to]`, by its own DTSTART,
+/// RRULE, RDATE and EXDATE lines, within the bounds above. Rules repeating
+/// more often than daily are refused: no calendar application makes them,
+/// and the rrule crate steps through every hour (or second) since their start.
+fn occurrences(
+    props: &[Property],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    deadline: Instant,
+) -> Result<Vec<DateTime<Utc>>, Unreadable> {
+    let sub_daily = props.iter().filter(|p| p.name == "RRULE").any(|p| {
+        p.value
+            .to_ascii_uppercase()
+            .split(';')
+            .any(|part| matches!(part, "FREQ=SECONDLY" | "FREQ=MINUTELY" | "FREQ=HOURLY"))
+    });
+    if sub_daily || Instant::now() > deadline {
+        return Err(Unreadable);
+    }
     let rule_lines: Vec<&str> = props
         .iter()
         .filter(|p| matches!(p.name.as_str(), "DTSTART" | "RRULE" | "RDATE" | "EXDATE"))
         .map(|p| p.raw.as_str())
         .collect();
-    let Ok(set) = rule_lines.join("\n").parse::<rrule::RRuleSet>() else {
-        return Vec::new();
-    };
-    let utc = |t: DateTime<Utc>| t.with_timezone(&rrule::Tz::UTC);
-    set.after(utc(from))
-        .before(utc(to))
-        .all(MAX_OCCURRENCES)
-        .dates
-        .into_iter()
-        .map(|t| t.with_timezone(&Utc))
-        .collect()
+    let set = rule_lines
+        .join("\n")
+        .parse::<rrule::RRuleSet>()
+        .map_err(|_| Unreadable)?
+        // The crate's own guard against rules that never yield.
+        .limit();
+    let mut starts = Vec::new();
+    let mut steps = 0;
+    for start in &set {
+        steps += 1;
+        if steps > MAX_RULE_STEPS || Instant::now() > deadline {
+            return Err(Unreadable);
+        }
+        let start = start.with_timezone(&Utc);
+        if start > to {
+            return Ok(starts);
+        }
+        if start >= from {
+            if starts.len() == MAX_OCCURRENCES {
+                return Err(Unreadable);
+            }
+            starts.push(start);
+        }
+    }
+    Ok(starts)
 }
 
 /// Content lines with folding undone (a line starting with a space or tab
@@ -155,61 +251,69 @@ impl Property {
     }
 }
 
-fn busy_event(props: &[Property], zone: Tz) -> Option<BusyEvent> {
+/// The event's first occurrence; `None` when it is free time (transparent,
+/// cancelled, or without length).
+fn busy_event(props: &[Property], zone: Tz) -> Result<Option<BusyEvent>, Unreadable> {
     let get = |name: &str| props.iter().find(|p| p.name == name);
     let value = |name: &str| get(name).map(|p| p.value.to_ascii_uppercase());
     if value("TRANSP").as_deref() == Some("TRANSPARENT")
         || value("STATUS").as_deref() == Some("CANCELLED")
     {
-        return None;
+        return Ok(None);
     }
-    let start_prop = get("DTSTART")?;
-    let (start, all_day) = instant(start_prop, zone)?;
+    let (start, all_day) = instant(get("DTSTART").ok_or(Unreadable)?, zone)?;
     let end = match (get("DTEND"), get("DURATION")) {
         (Some(end), _) => instant(end, zone)?.0,
-        (None, Some(duration)) => start + parse_duration(&duration.value)?,
+        (None, Some(duration)) => start
+            .checked_add_signed(parse_duration(&duration.value).ok_or(Unreadable)?)
+            .ok_or(Unreadable)?,
         // RFC 5545: a date-only start without end lasts one day; a date-time, no time.
-        (None, None) if all_day => start + Duration::days(1),
+        (None, None) if all_day => start
+            .checked_add_signed(Duration::days(1))
+            .ok_or(Unreadable)?,
         (None, None) => start,
     };
-    let uid = get("UID").map(|p| p.value.clone()).unwrap_or_default();
-    (end > start).then(|| BusyEvent {
+    if end < start {
+        return Err(Unreadable);
+    }
+    let uid: Arc<str> = get("UID").map_or("", |p| p.value.as_str()).into();
+    Ok((end > start).then(|| BusyEvent {
         uid,
         interval: Interval::new(start, end),
-    })
+    }))
 }
 
 /// A DTSTART/DTEND value as an instant, and whether it was a date only.
-fn instant(prop: &Property, zone: Tz) -> Option<(DateTime<Utc>, bool)> {
+fn instant(prop: &Property, zone: Tz) -> Result<(DateTime<Utc>, bool), Unreadable> {
     let text = prop.value.as_str();
     if prop.param("VALUE") == Some("DATE") || text.len() == 8 {
-        let date = NaiveDate::parse_from_str(text, "%Y%m%d").ok()?;
-        return Some((local(zone, date.and_hms_opt(0, 0, 0)?)?, true));
+        let date = NaiveDate::parse_from_str(text, "%Y%m%d").map_err(|_| Unreadable)?;
+        let midnight = date.and_hms_opt(0, 0, 0).ok_or(Unreadable)?;
+        return Ok((local(zone, midnight)?, true));
     }
     if let Some(utc) = text.strip_suffix('Z') {
-        let naive = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").ok()?;
-        return Some((naive.and_utc(), false));
+        let naive = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").map_err(|_| Unreadable)?;
+        return Ok((naive.and_utc(), false));
     }
-    let naive = NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%S").ok()?;
+    let naive = NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%S").map_err(|_| Unreadable)?;
     let in_zone = prop
         .param("TZID")
         .and_then(|id| id.parse::<Tz>().ok())
         .unwrap_or(zone);
-    Some((local(in_zone, naive)?, false))
+    Ok((local(in_zone, naive)?, false))
 }
 
-fn local(zone: Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
-    zone.from_local_datetime(&naive)
-        .earliest()
+fn local(zone: Tz, naive: NaiveDateTime) -> Result<DateTime<Utc>, Unreadable> {
+    let at = |naive: NaiveDateTime| zone.from_local_datetime(&naive).earliest();
+    at(naive)
         // In a DST gap the wall time does not exist: take the hour after.
-        .or_else(|| {
-            zone.from_local_datetime(&(naive + Duration::hours(1)))
-                .earliest()
-        })
+        .or_else(|| at(naive.checked_add_signed(Duration::hours(1))?))
         .map(|t| t.with_timezone(&Utc))
+        .ok_or(Unreadable)
 }
 
 /// An RFC 5545 duration: `P1D`, `PT1H30M`, `P2W`, `-PT15M` (refused).
+/// `None` for anything else, or a length past what a duration can hold.
 fn parse_duration(text: &str) -> Option<Duration> {
     let body = text.strip_prefix('+').unwrap_or(text).strip_prefix('P')?;
     let mut total = Duration::zero();
@@ -221,14 +325,15 @@ fn parse_duration(text: &str) -> Option<Duration> {
             '0'..='9' => number.push(c),
             unit => {
                 let n: i64 = std::mem::take(&mut number).parse().ok()?;
-                total += match (unit, in_time) {
-                    ('W', false) => Duration::weeks(n),
-                    ('D', false) => Duration::days(n),
-                    ('H', true) => Duration::hours(n),
-                    ('M', true) => Duration::minutes(n),
-                    ('S', true) => Duration::seconds(n),
-                    _ => return None,
-                };
+                let part = match (unit, in_time) {
+                    ('W', false) => Duration::try_weeks(n),
+                    ('D', false) => Duration::try_days(n),
+                    ('H', true) => Duration::try_hours(n),
+                    ('M', true) => Duration::try_minutes(n),
+                    ('S', true) => Duration::try_seconds(n),
+                    _ => None,
+                }?;
+                total = total.checked_add(&part)?;
             }
         }
     }
@@ -260,6 +365,7 @@ mod tests {
         ]);
         let range = Interval::new(at("2027-03-01T00:00:00Z"), at("2027-04-01T00:00:00Z"));
         let mut starts: Vec<DateTime<Utc>> = busy_events(&text, New_York, range)
+            .events
             .iter()
             .map(|e| e.interval.start)
             .collect();
@@ -279,6 +385,7 @@ mod tests {
         let text = calendar(&["UID:daily\r\nDTSTART:20270101T090000Z\r\nDTEND:20270101T100000Z\r\nRRULE:FREQ=DAILY\r\n"]);
         let range = Interval::new(at("2027-06-10T09:30:00Z"), at("2027-06-12T00:00:00Z"));
         let starts: Vec<DateTime<Utc>> = busy_events(&text, New_York, range)
+            .events
             .iter()
             .map(|e| e.interval.start)
             .collect();
@@ -304,11 +411,10 @@ mod tests {
             "UID:c\r\nDTSTART:20261201T090000\r\nDTEND:20261201T093000\r\n",
             "UID:d\r\nDTSTART;VALUE=DATE:20261224\r\n",
         ]);
-        let events = busy_events(&text, New_York, wide());
-        let found: Vec<(&str, Interval)> = events
-            .iter()
-            .map(|e| (e.uid.as_str(), e.interval))
-            .collect();
+        let read = busy_events(&text, New_York, wide());
+        assert_eq!(read.skipped, 0);
+        let found: Vec<(&str, Interval)> =
+            read.events.iter().map(|e| (&*e.uid, e.interval)).collect();
         assert_eq!(
             found,
             [
@@ -339,20 +445,193 @@ mod tests {
             "UID:off\r\nSTATUS:CANCELLED\r\nDTSTART:20261201T150000Z\r\nDTEND:20261201T160000Z\r\n",
             "UID:busy\r\nSTATUS:TENTATIVE\r\nDTSTART:20261201T150000Z\r\nDTEND:20261201T160000Z\r\n",
         ]);
-        let uids: Vec<String> = busy_events(&text, New_York, wide())
-            .into_iter()
-            .map(|e| e.uid)
-            .collect();
+        let read = busy_events(&text, New_York, wide());
+        let uids: Vec<&str> = read.events.iter().map(|e| &*e.uid).collect();
         assert_eq!(uids, ["busy"]);
+        assert_eq!(read.skipped, 0, "free time is not a broken event");
     }
 
     #[test]
     fn folded_lines_and_quoted_parameters_are_read() {
         let text = "BEGIN:VEVENT\r\nUID:lo\r\n ng\r\nDTSTART;X-NOTE=\"a:b\";TZID=America/New_York:20261201T\r\n 100000\r\nDTEND:20261201T160000Z\r\nEND:VEVENT\r\n";
-        let events = busy_events(text, chrono_tz::UTC, wide());
+        let events = busy_events(text, chrono_tz::UTC, wide()).events;
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].uid, "long");
+        assert_eq!(&*events[0].uid, "long");
         assert_eq!(events[0].interval.start, at("2026-12-01T15:00:00Z"));
+    }
+
+    /// Each of these stopped the adapter, or would have: a panic in date
+    /// arithmetic. Now each is one skipped event, and the good one is read.
+    #[test]
+    fn hostile_events_are_skipped_and_counted() {
+        let good = "UID:good\r\nDTSTART:20261201T150000Z\r\nDTEND:20261201T160000Z\r\n";
+        let hostile = [
+            "UID:weeks\r\nDTSTART:20261201T150000Z\r\nDURATION:P99999999999W\r\n",
+            "UID:seconds\r\nDTSTART:20261201T150000Z\r\nDURATION:PT9223372036854775807S\r\n",
+            "UID:sum\r\nDTSTART:20261201T150000Z\r\nDURATION:P100000000DT1H\r\n",
+            "UID:garbage\r\nDTSTART:20261201T150000Z\r\nDURATION:P1X\r\n",
+            "UID:far\r\nDTSTART:+2621421231T000000Z\r\nDURATION:P2D\r\n",
+            "UID:month\r\nDTSTART:20261301T150000Z\r\nDTEND:20261301T160000Z\r\n",
+            "UID:backwards\r\nDTSTART:20261201T160000Z\r\nDTEND:20261201T150000Z\r\n",
+            "UID:nostart\r\nDTEND:20261201T160000Z\r\n",
+            "UID:rule\r\nDTSTART:20261201T150000Z\r\nDTEND:20261201T160000Z\r\nRRULE:FREQ=SOMETIMES\r\n",
+            "UID:far-rule\r\nDTSTART:+2621421231T000000Z\r\nDURATION:P1D\r\nRRULE:FREQ=YEARLY\r\n",
+        ];
+        let mut events = vec![good];
+        events.extend(hostile);
+        let range = Interval::new(at("2026-01-01T00:00:00Z"), DateTime::<Utc>::MAX_UTC);
+
+        let read = busy_events(&calendar(&events), New_York, range);
+
+        let uids: Vec<&str> = read.events.iter().map(|e| &*e.uid).collect();
+        assert_eq!(uids, ["good"]);
+        assert_eq!(read.skipped, hostile.len());
+    }
+
+    #[test]
+    fn recurrences_are_expanded_within_bounds() {
+        let daily = |uid: &str, since: &str| {
+            format!("UID:{uid}\r\nDTSTART:{since}T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY\r\n")
+        };
+        let thirty_years = Interval::new(at("2026-01-01T00:00:00Z"), at("2056-01-01T00:00:00Z"));
+        let read = busy_events(
+            &calendar(&[&daily("often", "20260101")]),
+            New_York,
+            thirty_years,
+        );
+        assert_eq!(
+            (read.events.len(), read.skipped),
+            (0, 1),
+            "over {MAX_OCCURRENCES} in range"
+        );
+
+        let long_ago = daily("old", "14000101");
+        let read = busy_events(&calendar(&[&long_ago]), New_York, wide());
+        assert_eq!(
+            (read.events.len(), read.skipped),
+            (0, 1),
+            "over {MAX_RULE_STEPS} steps"
+        );
+
+        let hourly =
+            "UID:hourly\r\nDTSTART:20261201T090000Z\r\nDURATION:PT1M\r\nRRULE:FREQ=HOURLY\r\n";
+        let read = busy_events(&calendar(&[hourly]), New_York, wide());
+        assert_eq!(
+            (read.events.len(), read.skipped),
+            (0, 1),
+            "more often than daily"
+        );
+
+        // Within the bounds: daily since 1600, read in a week.
+        let week = Interval::new(at("2026-12-01T00:00:00Z"), at("2026-12-08T00:00:00Z"));
+        let read = busy_events(&calendar(&[&daily("kept", "16000101")]), New_York, week);
+        assert_eq!((read.events.len(), read.skipped), (7, 0));
+    }
+
+    #[test]
+    fn a_spent_expansion_time_skips_recurring_events_only() {
+        let text = calendar(&[
+            "UID:once\r\nDTSTART:20261201T150000Z\r\nDTEND:20261201T160000Z\r\n",
+            "UID:daily\r\nDTSTART:20261201T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY;COUNT=3\r\n",
+        ]);
+        let spent = Instant::now() - StdDuration::from_millis(1);
+
+        let read = busy_events_until(&text, New_York, wide(), spent);
+
+        let uids: Vec<&str> = read.events.iter().map(|e| &*e.uid).collect();
+        assert_eq!((uids, read.skipped), (vec!["once"], 1));
+        assert_eq!(busy_events(&text, New_York, wide()).events.len(), 4);
+    }
+
+    #[test]
+    fn one_text_yields_at_most_max_events() {
+        // Eleven events of 9,862 days each: the eleventh does not fit.
+        let range = Interval::new(at("2026-01-01T00:00:00Z"), at("2053-01-01T00:00:00Z"));
+        let events: Vec<String> = (0..11)
+            .map(|i| format!("UID:{i}\r\nDTSTART:20260101T0{i:01}0000Z\r\nDURATION:PT1M\r\nRRULE:FREQ=DAILY\r\n").replace("T010", "T10"))
+            .collect();
+        let events: Vec<&str> = events.iter().map(String::as_str).collect();
+
+        let read = busy_events(&calendar(&events), chrono_tz::UTC, range);
+
+        assert_eq!(read.events.len(), 10 * 9862);
+        assert_eq!(read.skipped, 1);
+        assert!(read.events.len() <= MAX_EVENTS);
+    }
+
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn quick() -> Instant {
+            Instant::now() + StdDuration::from_millis(5)
+        }
+
+        /// Values that look like iCalendar's: dates, times, durations, rules.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[0-9+-]{0,7}[0-9]{8}(T[0-9]{6}Z?)?",
+                "[+-]?P([0-9]{1,20}[WD])?(T([0-9]{1,20}[HMS]){0,3})?",
+                "FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY|HOURLY|SECONDLY)(;(COUNT|INTERVAL|BYMONTHDAY|BYMONTH|BYSETPOS|BYYEARDAY|BYWEEKNO)=-?[0-9]{1,6}){0,3}(;UNTIL=[0-9]{8}T[0-9]{6}Z)?",
+                "[0-9]{8}T[0-9]{6}Z?(,[0-9]{8}T[0-9]{6}Z?){0,3}",
+                any::<String>(),
+            ]
+        }
+
+        fn property() -> impl Strategy<Value = String> {
+            let name = prop_oneof![
+                Just("DTSTART"),
+                Just("DTEND"),
+                Just("DURATION"),
+                Just("RRULE"),
+                Just("RDATE"),
+                Just("EXDATE"),
+                Just("RECURRENCE-ID"),
+                Just("UID"),
+                Just("TRANSP"),
+                Just("STATUS"),
+            ];
+            let params = prop_oneof![
+                Just(""),
+                Just(";VALUE=DATE"),
+                Just(";TZID=America/New_York"),
+                Just(";TZID=Nowhere/Else"),
+                Just(";TZID=\"a:b\""),
+            ];
+            (name, params, value()).prop_map(|(n, p, v)| format!("{n}{p}:{v}\r\n"))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn on_any_text(text in any::<String>()) {
+                let read = busy_events_until(&text, New_York, wide(), quick());
+                prop_assert!(read.events.is_empty());
+            }
+
+            #[test]
+            fn on_events_with_any_values(
+                events in prop::collection::vec(prop::collection::vec(property(), 0..8), 0..6),
+                range_start in -9_000_000_000_000i64..9_000_000_000_000,
+                range_days in 0i64..4000,
+            ) {
+                let events: Vec<String> = events.into_iter().map(|e| e.concat()).collect();
+                let events: Vec<&str> = events.iter().map(String::as_str).collect();
+                let text = calendar(&events);
+                let Some(start) = DateTime::from_timestamp(range_start, 0) else {
+                    return Ok(());
+                };
+                let end = start.checked_add_signed(Duration::days(range_days)).unwrap_or(DateTime::<Utc>::MAX_UTC);
+                let range = Interval::new(start, end);
+                let read = busy_events_until(&text, New_York, range, quick());
+                prop_assert!(read.events.len() + read.skipped <= events.len() * MAX_OCCURRENCES);
+                for event in &read.events {
+                    prop_assert!(event.interval.start < event.interval.end);
+                    prop_assert!(event.interval.start < range.end && event.interval.end > range.start);
+                }
+            }
+        }
     }
 
     #[test]
@@ -363,5 +642,8 @@ mod tests {
         assert_eq!(parse_duration("PT"), Some(Duration::zero()));
         assert_eq!(parse_duration("1H"), None);
         assert_eq!(parse_duration("PT5"), None);
+        assert_eq!(parse_duration("P99999999999W"), None);
+        assert_eq!(parse_duration("PT9223372036854775807S"), None);
+        assert_eq!(parse_duration("P15250284452WT1000000000H"), None);
     }
 }

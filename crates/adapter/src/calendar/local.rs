@@ -1,16 +1,21 @@
 //! The embedded default: bookings live in the store, which is the calendar.
 //! Nothing is written elsewhere. Busy time may come from ICS feeds (a
 //! calendar's secret iCal address), fetched with conditional GETs; a feed that
-//! breaks keeps its last good copy in force and is reported, never fatal.
+//! breaks (unreachable, too slow, over [`MAX_BODY_BYTES`]) keeps its last good
+//! copy in force and is reported, never fatal. Events in a feed that cannot be
+//! read are skipped and counted.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use chrono_tz::Tz;
 use firststep_availability::Interval;
 use reqwest::StatusCode;
 
+use super::capped_body::{body_text, MAX_BODY_BYTES};
 use super::ical_read::busy_events;
-use super::{Calendar, CalendarEntry, CalendarFuture, Placement};
+use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 use crate::config::Secret;
 
 pub struct LocalCalendar {
@@ -26,6 +31,8 @@ struct Feed {
     /// Its number in the configuration, for messages.
     number: usize,
     last_good: Mutex<Option<FeedCopy>>,
+    /// Events of the last read that could not be read, so a change is logged once.
+    skipped: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -37,8 +44,10 @@ struct FeedCopy {
 
 impl LocalCalendar {
     pub fn new(feeds: &[Secret], zone: Tz) -> Self {
+        // The whole download, body included, within the timeout.
         let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(20))
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(20))
             .build()
             .expect("an HTTP client");
         let feeds = feeds
@@ -48,6 +57,7 @@ impl LocalCalendar {
                 url: url.clone(),
                 number: i + 1,
                 last_good: Mutex::new(None),
+                skipped: AtomicUsize::new(0),
             })
             .collect();
         Self {
@@ -86,14 +96,14 @@ impl LocalCalendar {
                         .map(str::to_owned)
                 };
                 let (etag, last_modified) = (header("etag"), header("last-modified"));
-                match response.text().await {
+                match body_text(response, MAX_BODY_BYTES).await {
                     Ok(text) if text.contains("BEGIN:VCALENDAR") => Ok(FeedCopy {
                         text,
                         etag,
                         last_modified,
                     }),
                     Ok(_) => Err("the answer is not an iCalendar file".to_owned()),
-                    Err(error) => Err(format!("reading the answer failed: {error}")),
+                    Err(error) => Err(error.to_string()),
                 }
             }
             Ok(response) => Err(format!("the server answered {}", response.status())),
@@ -130,11 +140,25 @@ impl Calendar for LocalCalendar {
             let mut busy = Vec::new();
             for feed in &self.feeds {
                 if let Some(text) = self.read(feed).await {
-                    busy.extend(
-                        busy_events(&text, self.zone, range)
-                            .into_iter()
-                            .map(|e| e.interval),
-                    );
+                    let zone = self.zone;
+                    let read = tokio::task::spawn_blocking(move || busy_events(&text, zone, range))
+                        .await
+                        .map_err(|_| {
+                            CalendarError::Unreachable(format!(
+                                "reading busy feed {} failed",
+                                feed.number
+                            ))
+                        })?;
+                    if feed.skipped.swap(read.skipped, Ordering::Relaxed) != read.skipped
+                        && read.skipped > 0
+                    {
+                        tracing::warn!(
+                            feed = feed.number,
+                            skipped = read.skipped,
+                            "busy feed: events that cannot be read were skipped"
+                        );
+                    }
+                    busy.extend(read.events.into_iter().map(|e| e.interval));
                 }
             }
             Ok(busy)

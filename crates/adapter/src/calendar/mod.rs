@@ -11,9 +11,11 @@
 //! - [`ical_read`]: busy time read out of iCalendar text.
 //! - [`busy_cache`]: the calendar's busy time, refreshed in the background,
 //!   so slot requests never wait on a remote server.
+//! - [`capped_body`]: answers of calendar servers, read with a size cap.
 
 pub mod busy_cache;
 pub mod caldav;
+pub mod capped_body;
 pub mod ical_read;
 pub mod local;
 

@@ -1,25 +1,29 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use firststep_availability::{BusyTime, Interval};
-use firststep_protocol::{Slot, SlotList, MAX_SLOT_RANGE_DAYS};
+use firststep_protocol::{instant, Slot, SlotList, MAX_SLOT_RANGE_DAYS};
 
 use super::AppState;
 use crate::error::{unavailable, ApiError};
-use crate::offer::open_slots;
+use crate::offer::{bearing_on, open_slots};
 
 /// `GET /v1/slots?service=ID&from=INSTANT&to=INSTANT`.
 pub async fn list(
     State(app): State<Arc<AppState>>,
-    Query(params): Query<HashMap<String, String>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let from = instant(&params, "from")?;
-    let to = instant(&params, "to")?;
+    let Query(params) = query.map_err(|_| {
+        ApiError::InvalidRange("the query string is not valid (percent-encoded UTF-8)".into())
+    })?;
+    let from = instant_param(&params, "from")?;
+    let to = instant_param(&params, "to")?;
     if from >= to {
         return Err(ApiError::InvalidRange("`from` must be before `to`".into()));
     }
@@ -37,8 +41,9 @@ pub async fn list(
 
     let now = Utc::now();
     let window = Interval::new(from, to);
-    // Busy time a day either side reaches in through buffers and the daily cap.
-    let around = Interval::new(from - Duration::hours(26), to + Duration::hours(26));
+    let around = bearing_on(window).ok_or_else(|| {
+        ApiError::InvalidRange("`from` and `to` are too far away to look up".into())
+    })?;
     let bookings = app
         .store
         .call(move |store| store.live_bookings(around, now))
@@ -65,15 +70,13 @@ pub async fn list(
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)))
 }
 
-fn instant(params: &HashMap<String, String>, name: &str) -> Result<DateTime<Utc>, ApiError> {
+fn instant_param(params: &HashMap<String, String>, name: &str) -> Result<DateTime<Utc>, ApiError> {
     let raw = params.get(name).ok_or_else(|| {
         ApiError::InvalidRange(format!("`{name}` is missing: give an RFC 3339 instant"))
     })?;
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::InvalidRange(format!(
-                "`{name}` is not an RFC 3339 instant like 2026-12-01T14:00:00Z"
-            ))
-        })
+    instant::parse(raw).map_err(|_| {
+        ApiError::InvalidRange(format!(
+            "`{name}` is not an RFC 3339 instant like 2026-12-01T14:00:00Z"
+        ))
+    })
 }

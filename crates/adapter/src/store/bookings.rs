@@ -174,11 +174,13 @@ impl Store {
     }
 
     /// Stores `booking` and the key's response in one transaction, if
-    /// `is_offered` — asked with the live bookings around the slot, inside the
-    /// write lock — still says the slot is bookable. Nothing is half-written.
+    /// `is_offered` — asked with the live bookings in `around` (the span that
+    /// bears on the slot), inside the write lock — still says the slot is
+    /// bookable. Nothing is half-written.
     pub fn book(
         &self,
         booking: &NewBooking,
+        around: Interval,
         key: &IdempotencyKey,
         response: &StoredResponse,
         is_offered: impl FnOnce(&[Interval]) -> bool,
@@ -186,8 +188,6 @@ impl Store {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, booking.created_at)?;
-            // A day each side covers every booking that a buffer or the daily cap can involve.
-            let around = Interval::new(booking.slot.start - chrono::Duration::hours(26), booking.slot.end + chrono::Duration::hours(26));
             if !is_offered(&live_bookings(&tx, around, booking.created_at)?) {
                 return Ok(BookOutcome::SlotUnavailable);
             }

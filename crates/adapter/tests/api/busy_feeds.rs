@@ -7,6 +7,8 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use chrono::{Duration, Utc};
+use firststep_adapter::calendar::busy_cache::BusyCache;
+use firststep_adapter::calendar::capped_body::MAX_BODY_BYTES;
 use firststep_adapter::calendar::local::LocalCalendar;
 use firststep_adapter::calendar::Calendar;
 use firststep_adapter::config::Secret;
@@ -147,4 +149,203 @@ async fn slots_skip_the_feeds_events() {
     assert!(!open.contains(&(tomorrow_noon + Duration::minutes(45))));
     assert!(open.contains(&(tomorrow_noon + Duration::hours(1))));
     assert!(open.contains(&(tomorrow_noon - Duration::minutes(15))));
+}
+
+/// What [`serve_changing_feed`] answers; the test changes it between reads.
+#[derive(Clone)]
+enum FeedAnswer {
+    Text(String),
+    /// `BEGIN:VCALENDAR` and a comment line this many bytes long, with its
+    /// length declared or streamed without one.
+    Huge {
+        bytes: usize,
+        declared: bool,
+    },
+}
+
+async fn serve_changing_feed(first: FeedAnswer) -> (String, Arc<std::sync::Mutex<FeedAnswer>>) {
+    let answer = Arc::new(std::sync::Mutex::new(first));
+    let current = answer.clone();
+    let app = axum::Router::new().route(
+        "/secret-xyz/basic.ics",
+        axum::routing::get(move || {
+            let answer = current.lock().unwrap().clone();
+            async move {
+                match answer {
+                    FeedAnswer::Text(text) => text.into_response(),
+                    FeedAnswer::Huge { bytes, declared } => {
+                        let head = "BEGIN:VCALENDAR\r\nX-PADDING:";
+                        let chunk = vec![b'x'; 64 * 1024];
+                        let chunks = std::iter::once(head.as_bytes().to_vec())
+                            .chain(std::iter::repeat_n(chunk, bytes / (64 * 1024) + 1));
+                        if declared {
+                            chunks.flatten().collect::<Vec<u8>>().into_response()
+                        } else {
+                            let stream = futures::stream::iter(
+                                chunks.map(Ok::<_, std::convert::Infallible>),
+                            );
+                            axum::body::Body::from_stream(stream).into_response()
+                        }
+                    }
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/secret-xyz/basic.ics",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, answer)
+}
+
+/// The two durations of issue #12 that panicked in date arithmetic, each in
+/// an event of its own, beside good ones.
+fn with_hostile_durations(good: &str) -> String {
+    let today = Utc::now().date_naive().format("%Y%m%d");
+    let hostile = format!(
+        "BEGIN:VEVENT\r\nUID:weeks\r\nDTSTART:{today}T140000Z\r\nDURATION:P99999999999W\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:seconds\r\nDTSTART:{today}T150000Z\r\nDURATION:PT9223372036854775807S\r\nEND:VEVENT\r\n"
+    );
+    good.replace("END:VCALENDAR", &format!("{hostile}END:VCALENDAR"))
+}
+
+fn tomorrow_at(hour: u32) -> chrono::DateTime<Utc> {
+    (Utc::now() + Duration::days(1))
+        .date_naive()
+        .and_hms_opt(hour, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+#[tokio::test]
+async fn hostile_durations_in_the_feed_at_start_are_skipped_and_slots_are_served() {
+    let (url, _answer) =
+        serve_changing_feed(FeedAnswer::Text(with_hostile_durations(&daily_noon()))).await;
+    let config = format!("{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{url}\"]\n");
+
+    let app = spawn_app_with(&config).await;
+
+    let open = app.open_slots("free-consultation").await;
+    assert!(
+        !open.contains(&tomorrow_at(12)),
+        "the good event is still busy"
+    );
+    assert!(
+        open.contains(&tomorrow_at(14)),
+        "the hostile events are not"
+    );
+    assert!(open.contains(&tomorrow_at(15)));
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn hostile_durations_at_a_later_refresh_are_skipped_and_the_rest_is_read() {
+    let (url, answer) = serve_changing_feed(FeedAnswer::Text(daily_noon())).await;
+    let calendar = Arc::new(LocalCalendar::new(&[Secret::new(url)], chrono_tz::UTC));
+    let cache = BusyCache::new(calendar, 30);
+    let now = Utc::now();
+    cache.refresh(now).await.unwrap();
+    assert!(busy_at(&cache, tomorrow_at(12)));
+
+    // The feed changes: the noon event moves to 13:00, and hostile events arrive.
+    let moved = daily_noon()
+        .replace("T130000Z", "T140000Z")
+        .replace("T120000Z", "T130000Z");
+    *answer.lock().unwrap() = FeedAnswer::Text(with_hostile_durations(&moved));
+    cache.refresh(now).await.unwrap();
+
+    assert!(!busy_at(&cache, tomorrow_at(12)));
+    assert!(busy_at(&cache, tomorrow_at(13)), "the refresh was read");
+    assert!(
+        !busy_at(&cache, tomorrow_at(15)),
+        "the hostile events were skipped"
+    );
+}
+
+fn busy_at(cache: &BusyCache, at: chrono::DateTime<Utc>) -> bool {
+    cache
+        .current()
+        .iter()
+        .any(|busy| busy.start <= at && at < busy.end)
+}
+
+#[tokio::test]
+async fn an_oversized_feed_fails_its_refresh_and_the_last_good_copy_stays() {
+    let (url, answer) = serve_changing_feed(FeedAnswer::Text(daily_noon())).await;
+    let calendar = LocalCalendar::new(&[Secret::new(url)], chrono_tz::UTC);
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let range = Interval::new(today, today + Duration::days(3));
+    let good = calendar.busy(range).await.unwrap();
+    assert_eq!(good.len(), 3);
+
+    for declared in [true, false] {
+        *answer.lock().unwrap() = FeedAnswer::Huge {
+            bytes: MAX_BODY_BYTES,
+            declared,
+        };
+        assert_eq!(
+            calendar.busy(range).await.unwrap(),
+            good,
+            "length declared: {declared}"
+        );
+    }
+
+    // Just under the cap is read (and, holding no events, is free time).
+    *answer.lock().unwrap() = FeedAnswer::Huge {
+        bytes: MAX_BODY_BYTES - 128 * 1024,
+        declared: false,
+    };
+    assert_eq!(calendar.busy(range).await.unwrap(), []);
+}
+
+/// The operator hears of skipped events, by the feed's number: its address
+/// is a secret and never logged.
+#[tokio::test]
+async fn skipped_events_are_logged_with_the_feeds_number_never_its_address() {
+    let (url, _answer) =
+        serve_changing_feed(FeedAnswer::Text(with_hostile_durations(&daily_noon()))).await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = folder.path().join("practice.toml");
+    std::fs::write(
+        &config,
+        format!("{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{url}\"]\n"),
+    )
+    .unwrap();
+    let mut adapter = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The feed is read before the adapter listens: once it says where, the line is written.
+    let mut stdout = adapter.stdout.take().unwrap();
+    let mut first = [0u8; 256];
+    let read = tokio::task::spawn_blocking(move || std::io::Read::read(&mut stdout, &mut first))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(read > 0, "the adapter started");
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &adapter.id().to_string()])
+        .status();
+    let logs = String::from_utf8_lossy(&adapter.wait_with_output().unwrap().stderr).to_string();
+
+    let line = logs
+        .lines()
+        .find(|line| line.contains("were skipped"))
+        .unwrap_or_else(|| panic!("no line on skipped events in:\n{logs}"));
+    assert!(
+        line.contains("feed=1") && line.contains("skipped=2"),
+        "{line}"
+    );
+    assert!(!logs.contains("secret-xyz"), "{logs}");
 }

@@ -1,4 +1,5 @@
-//! The CalDAV backend against a real Radicale started by the tests.
+//! The CalDAV backend against a real Radicale started by the tests, and
+//! against a stand-in server for answers no real server would send.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -330,4 +331,75 @@ async fn confirming_turns_the_hold_into_a_confirmed_event_and_declining_removes_
         radicale.get_event(&declined.booking.id).await.is_none()
     })
     .await;
+}
+
+/// A CalDAV server stand-in whose REPORT answers are whatever the test says.
+async fn fake_caldav(answer: Arc<std::sync::Mutex<Vec<u8>>>) -> String {
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().fallback(move || {
+        let body = answer.lock().unwrap().clone();
+        async move {
+            (
+                axum::http::StatusCode::MULTI_STATUS,
+                [("content-type", "application/xml")],
+                body,
+            )
+                .into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cal/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+fn multistatus(events: &[String]) -> Vec<u8> {
+    let responses: String = events
+        .iter()
+        .map(|event| {
+            format!(
+                "<D:response><D:href>/cal/x.ics</D:href><D:propstat><D:prop><C:calendar-data>\
+                 BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{event}END:VCALENDAR\r\n\
+                 </C:calendar-data></D:prop></D:propstat></D:response>"
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\"?><D:multistatus xmlns:D=\"DAV:\" xmlns:C=\"urn:ietf:params:xml:ns:caldav\">{responses}</D:multistatus>"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn hostile_events_in_a_caldav_answer_are_skipped_and_an_oversized_answer_keeps_the_last_copy()
+{
+    use firststep_adapter::calendar::busy_cache::BusyCache;
+    use firststep_adapter::calendar::caldav::CalDavCalendar;
+    use firststep_adapter::calendar::capped_body::MAX_BODY_BYTES;
+    use firststep_adapter::config::Secret;
+
+    let noon = tomorrow_at(12, 0);
+    let hostile = |uid: &str, duration: &str| {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:{}\r\nDURATION:{duration}\r\nEND:VEVENT\r\n",
+            ical(noon + Span::hours(2))
+        )
+    };
+    let answer = Arc::new(std::sync::Mutex::new(multistatus(&[
+        vevent("good", noon, 60, ""),
+        hostile("weeks", "P99999999999W"),
+        hostile("seconds", "PT9223372036854775807S"),
+    ])));
+    let url = fake_caldav(answer.clone()).await;
+    let calendar = CalDavCalendar::new(&url, "practice", Secret::new("pw"), chrono_tz::UTC);
+    let cache = BusyCache::new(Arc::new(calendar), 30);
+
+    cache.refresh(Utc::now()).await.unwrap();
+    let busy = cache.current();
+    assert_eq!(busy.len(), 1);
+    assert_eq!((busy[0].start, busy[0].end), (noon, noon + Span::hours(1)));
+
+    *answer.lock().unwrap() = vec![b' '; MAX_BODY_BYTES + 1];
+    assert!(cache.refresh(Utc::now()).await.is_err());
+    assert_eq!(cache.current(), busy, "the last good copy stays");
 }

@@ -232,6 +232,48 @@ async fn malformed_json_and_unknown_fields_are_a_400() {
     }
 }
 
+/// These years pass chrono's own reader and overflowed its date arithmetic,
+/// which ended the process (issue #12).
+#[tokio::test]
+async fn six_digit_years_are_refused_and_the_server_keeps_answering() {
+    let app = spawn_app().await;
+
+    for start in [
+        "+262142-12-31T23:59:59Z",
+        "-262143-01-01T00:00:00Z",
+        "+002026-12-01T14:00:00Z",
+        "2026-12-01 14:00:00Z",
+    ] {
+        let mut body = booking_body(app.a_free_slot().await);
+        body["start"] = json!(start);
+        let found = problem(app.post_booking(&new_key(), &body).await, 400).await;
+        assert_eq!(found.code, ErrorCode::MalformedJson, "{start}");
+        assert!(found.detail.contains("RFC 3339"), "{}", found.detail);
+    }
+
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.book(app.a_free_slot().await).await;
+}
+
+/// The farthest instants RFC 3339 can write are read, and refused as slots
+/// not offered: date arithmetic on them is checked.
+#[tokio::test]
+async fn the_first_and_last_four_digit_instants_are_slots_not_offered() {
+    let app = spawn_app().await;
+
+    for start in [
+        "0000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:45:00-23:59",
+    ] {
+        let mut body = booking_body(app.a_free_slot().await);
+        body["start"] = json!(start);
+        let found = problem(app.post_booking(&new_key(), &body).await, 409).await;
+        assert_eq!(found.code, ErrorCode::SlotUnavailable, "{start}");
+    }
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
 #[tokio::test]
 async fn a_body_over_16_kib_is_a_413() {
     let app = spawn_app().await;

@@ -18,6 +18,7 @@ mod mail_safety;
 mod manage_booking;
 mod metrics;
 mod pages;
+mod parsers_never_panic;
 mod practice;
 mod practice_feed;
 mod privacy;

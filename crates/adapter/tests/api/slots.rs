@@ -113,6 +113,37 @@ async fn bad_ranges_are_refused_with_their_codes() {
     assert_eq!(app.get(&exactly_62_days).await.status(), 200);
 }
 
+/// Only RFC 3339 with four-digit years is read; the edges of that range are
+/// answered, not overflowed.
+#[tokio::test]
+async fn instants_outside_rfc3339_are_invalid_ranges_and_its_edges_are_answered() {
+    let app = spawn_app().await;
+
+    for (from, to) in [
+        ("+262142-12-30T00:00:00Z", "+262142-12-31T23:59:59Z"),
+        ("-262143-01-01T00:00:00Z", "-262143-01-02T00:00:00Z"),
+        ("2026-12-01T14:00:00", "2026-12-02T14:00:00Z"),
+        ("2026-12-01%2014:00:00Z", "2026-12-02T14:00:00Z"),
+        ("%FF", "2026-12-02T14:00:00Z"),
+    ] {
+        let path = format!("/v1/slots?service=intake&from={from}&to={to}");
+        let found = problem(app.get(&path).await, 422).await;
+        assert_eq!(found.code, ErrorCode::InvalidRange, "{path}");
+    }
+    for (from, to) in [
+        ("0000-01-01T00:00:00Z", "0000-01-02T00:00:00Z"),
+        ("9999-12-30T00:00:00Z", "9999-12-31T23:59:59Z"),
+        ("9999-12-31T00:00:00-23:59", "9999-12-31T23:59:59-23:59"),
+    ] {
+        let path = format!("/v1/slots?service=intake&from={from}&to={to}");
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let list: SlotList = response.json().await.unwrap();
+        assert_eq!(list.slots, [], "{path}");
+    }
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
 #[tokio::test]
 async fn an_unknown_service_is_a_404() {
     let app = spawn_app().await;

@@ -4,8 +4,8 @@
 # and the bundled SQLite, compiled by Debian's musl-gcc, as .cargo/config.toml
 # says), checks that it asks for no dynamic loader or shared library, starts
 # it with the example practice on a free loopback port and expects 200 from
-# /healthz and /v1/practice. Then checks the systemd units in deploy/ with
-# systemd-analyze, against the binary just built.
+# /healthz and /v1/practice, and a backup of its live store. Then checks the
+# systemd units in deploy/ with systemd-analyze, against the binary just built.
 # --no-build: the binary is already built (scripts/test.sh builds it beside the native tests).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -53,6 +53,10 @@ for path in /healthz /v1/practice; do
   echo "GET $path: $status"
 done
 grep -q '"Riverside Counselling"' "$folder/body" || fail "/v1/practice does not name the example practice"
+
+# The daily backup (deploy/firststep-backup.service) runs this binary while it serves.
+"$binary" backup --config examples/riverside-counselling.toml --store "$folder/bookings.sqlite3" \
+  --to "$folder/backup.sqlite3" || fail "backup of the live store failed"
 
 # The units must load, and point at files that exist, on a systemd system.
 if command -v systemd-analyze >/dev/null; then

@@ -5,8 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import { startAdapter, startCaddy, launchBrowser, strictPage, httpsCall } from './harness.mjs';
+import { startAdapter, startCaddy, launchBrowser, strictPage, httpsCall, httpCall } from './harness.mjs';
 
 const perMinute = 2;
 let adapter, caddy, browser;
@@ -111,19 +110,8 @@ function bookThroughCaddy(localAddress, start, headers = {}) {
 /** Books `start` straight at the adapter (no proxy) from `localAddress`, with `headers` added. */
 function bookDirectly(localAddress, start, headers = {}) {
   const request = booking(start);
-  const { hostname, port } = new URL(adapter.url);
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest({ host: hostname, port, path: '/v1/bookings', method: 'POST', localAddress,
-      agent: false, headers: { ...request.headers, ...headers }, timeout: 10_000 }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk) => { text += chunk; });
-      response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body: text }));
-    });
-    outgoing.on('timeout', () => outgoing.destroy(new Error('POST /v1/bookings timed out')));
-    outgoing.on('error', reject);
-    outgoing.end(request.body);
-  });
+  return httpCall(adapter.url, { path: '/v1/bookings', localAddress, ...request,
+    headers: { ...request.headers, ...headers } });
 }
 
 test('behind the proxy each visitor has their own booking limit, and forwarded headers cannot fake one', async () => {

@@ -4,6 +4,7 @@
 // the tests behind a TLS proxy, Debian's Caddy.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -211,17 +212,32 @@ function replaceOnce(text, from, to) {
  * if given, on a fresh connection; resolves to { status, headers, body }.
  */
 export function httpsCall({ host, port, ca, path, method = 'GET', headers = {}, body, localAddress }) {
+  return exchange(httpsRequest({
+    host: '127.0.0.1', port, servername: host, ca, path, method, localAddress, agent: false,
+    headers: { host: `${host}:${port}`, ...headers }, timeout: 10_000,
+  }), body);
+}
+
+/**
+ * One plain HTTP request to `url` (an origin, like the adapter's) from
+ * `localAddress` if given, on a fresh connection; resolves to { status, headers, body }.
+ */
+export function httpCall(url, { path, method = 'GET', headers = {}, body, localAddress }) {
+  const { hostname, port } = new URL(url);
+  return exchange(httpRequest({ host: hostname, port, path, method, localAddress, agent: false, headers,
+    timeout: 10_000 }), body);
+}
+
+/** Sends `outgoing` with `body`; resolves to the answer as { status, headers, body } (text). */
+function exchange(outgoing, body) {
   return new Promise((resolve, reject) => {
-    const outgoing = httpsRequest({
-      host: '127.0.0.1', port, servername: host, ca, path, method, localAddress, agent: false,
-      headers: { host: `${host}:${port}`, ...headers }, timeout: 10_000,
-    }, (response) => {
+    outgoing.on('response', (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk) => { text += chunk; });
       response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body: text }));
     });
-    outgoing.on('timeout', () => outgoing.destroy(new Error(`${method} ${path} timed out`)));
+    outgoing.on('timeout', () => outgoing.destroy(new Error(`${outgoing.method} ${outgoing.path} timed out`)));
     outgoing.on('error', reject);
     outgoing.end(body);
   });

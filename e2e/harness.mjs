@@ -1,8 +1,11 @@
 // Starts what the end-to-end tests need: a real firststep-adapter (release
 // build) on a fresh store and a random port, serving the release-built widget
-// and the demo page; and Debian's Chromium, driven by playwright-core.
+// and the demo page; Debian's Chromium, driven by playwright-core; and, for
+// the tests behind a TLS proxy, Debian's Caddy.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -13,14 +16,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * Starts the adapter with `practiceFile` (the tests' practice, open around
- * the clock, unless told), plus `extraConfig` (TOML text) if given; resolves
- * to { url, stop }.
+ * the clock, unless told), plus `extraConfig` (TOML text) if given, and with
+ * the keys of `server` (name → value, written as TOML) set in its [server]
+ * table, replacing the file's own; resolves to { url, stop }.
  */
-export async function startAdapter(extraConfig = '', practiceFile = 'e2e/practice.toml') {
+export async function startAdapter(extraConfig = '', practiceFile = 'e2e/practice.toml', server = {}) {
   const folder = mkdtempSync(join(tmpdir(), 'firststep-e2e-'));
-  const practice = readFileSync(join(root, practiceFile), 'utf8')
+  let practice = readFileSync(join(root, practiceFile), 'utf8')
     .replace('"../dist"', JSON.stringify(join(root, 'dist')))
     .replace('"../demo"', JSON.stringify(join(root, 'demo')));
+  if (Object.keys(server).length > 0) practice = withServerKeys(practice, server);
   const config = join(folder, 'practice.toml');
   writeFileSync(config, `${practice}\n${extraConfig}`);
   const child = spawn(join(root, 'target', 'release', 'firststep-adapter'),
@@ -47,14 +52,29 @@ export async function startAdapter(extraConfig = '', practiceFile = 'e2e/practic
   };
 }
 
-/** Launches headless Chromium as this machine allows it (root, no network). */
-export function launchBrowser() {
+/** `practice` (TOML text) with the keys of `server` set in its [server] table. */
+function withServerKeys(practice, server) {
+  const start = practice.search(/^\[server\]\n/m);
+  if (start < 0) throw new Error('the practice file has no [server] table');
+  const bodyStart = start + '[server]\n'.length;
+  const next = practice.slice(bodyStart).search(/^\[/m);
+  const bodyEnd = next < 0 ? practice.length : bodyStart + next;
+  let table = practice.slice(bodyStart, bodyEnd);
+  for (const [key, value] of Object.entries(server)) {
+    // JSON's numbers, strings and arrays of them are TOML too.
+    table = `${key} = ${JSON.stringify(value)}\n${table.replace(new RegExp(`^${key}\\s*=.*\n`, 'm'), '')}`;
+  }
+  return practice.slice(0, bodyStart) + table + practice.slice(bodyEnd);
+}
+
+/** Launches headless Chromium as this machine allows it (root, no network), with `extraArgs` if given. */
+export function launchBrowser(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
+      '--disable-dev-shm-usage', ...extraArgs],
   });
 }
 
@@ -69,7 +89,7 @@ export async function strictPage(browser, options = {}) {
 }
 
 /** A free TCP port on 127.0.0.1. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address();
@@ -119,4 +139,106 @@ export async function startRadicale() {
       rmSync(folder, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts Debian's Caddy with the site of deploy/Caddyfile (the one operators
+ * install) in front of the adapter at `upstream` (`http://127.0.0.1:PORT`),
+ * as https://booking.localhost on a free port of 127.0.0.1, with a
+ * certificate from Caddy's own local CA (`tls internal`). Nothing on the
+ * machine changes: Caddy's data and config stay in a temp folder, its root is
+ * installed in no trust store (`skip_install_trust`), and it has no admin
+ * endpoint and no port-80 redirect server. Resolves to { url, host, port,
+ * root, intermediate (the local CA's certificates, PEM), stop }.
+ */
+export async function startCaddy(upstream) {
+  const folder = mkdtempSync(join(tmpdir(), 'firststep-caddy-'));
+  const [port, httpPort] = [await freePort(), await freePort()];
+  const host = 'booking.localhost';
+  const site = readFileSync(join(root, 'deploy', 'Caddyfile'), 'utf8');
+  const local = replaceOnce(replaceOnce(site,
+    'booking.example.org {', `https://${host}:${port} {\n\tbind 127.0.0.1\n\ttls internal\n`),
+  'reverse_proxy 127.0.0.1:8787 {', `reverse_proxy ${new URL(upstream).host} {`);
+  const caddyfile = join(folder, 'Caddyfile');
+  writeFileSync(caddyfile, [
+    '{', '\tadmin off', '\tskip_install_trust', '\tauto_https disable_redirects',
+    `\thttp_port ${httpPort}`, `\thttps_port ${port}`, '\tservers {', '\t\tprotocols h1 h2', '\t}', '}', '', local,
+  ].join('\n'));
+  const home = join(folder, 'home');
+  mkdirSync(home);
+  const child = spawn('caddy', ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, HOME: home, XDG_DATA_HOME: join(folder, 'data'), XDG_CONFIG_HOME: join(folder, 'config') },
+  });
+  let log = '';
+  child.stderr.on('data', (chunk) => { log = (log + chunk).slice(-20_000); });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(folder, { recursive: true, force: true });
+  };
+
+  // Ready once it answers over TLS with a certificate its own CA vouches for.
+  const authority = join(folder, 'data', 'caddy', 'pki', 'authorities', 'local');
+  const url = `https://${host}:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if (child.exitCode !== null) throw new Error(`caddy exited (${child.exitCode}): ${log}`);
+      const [root, intermediate] = ['root.crt', 'intermediate.crt']
+        .map((name) => readFileSync(join(authority, name), 'utf8'));
+      const { status } = await httpsCall({ host, port, ca: root, path: '/healthz' });
+      if (status !== 200) throw new Error(`GET /healthz through caddy answered ${status}`);
+      return { url, host, port, root, intermediate, stop };
+    } catch (error) {
+      if (i > 150 || child.exitCode !== null) {
+        await stop();
+        throw new Error(`caddy did not come up: ${error.message}\n${log}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** `text` with `from` replaced by `to`; throws unless `from` is there exactly once. */
+function replaceOnce(text, from, to) {
+  if (text.split(from).length !== 2) throw new Error(`expected exactly one "${from}"`);
+  return text.replace(from, () => to);
+}
+
+/**
+ * One HTTPS request to `host`:`port` on 127.0.0.1 (the name is only for SNI,
+ * Host and the certificate check, against `ca` alone), from `localAddress`
+ * if given, on a fresh connection; resolves to { status, headers, body }.
+ */
+export function httpsCall({ host, port, ca, path, method = 'GET', headers = {}, body, localAddress }) {
+  return exchange(httpsRequest({
+    host: '127.0.0.1', port, servername: host, ca, path, method, localAddress, agent: false,
+    headers: { host: `${host}:${port}`, ...headers }, timeout: 10_000,
+  }), body);
+}
+
+/**
+ * One plain HTTP request to `url` (an origin, like the adapter's) from
+ * `localAddress` if given, on a fresh connection; resolves to { status, headers, body }.
+ */
+export function httpCall(url, { path, method = 'GET', headers = {}, body, localAddress }) {
+  const { hostname, port } = new URL(url);
+  return exchange(httpRequest({ host: hostname, port, path, method, localAddress, agent: false, headers,
+    timeout: 10_000 }), body);
+}
+
+/** Sends `outgoing` with `body`; resolves to the answer as { status, headers, body } (text). */
+function exchange(outgoing, body) {
+  return new Promise((resolve, reject) => {
+    outgoing.on('response', (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => { text += chunk; });
+      response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body: text }));
+    });
+    outgoing.on('timeout', () => outgoing.destroy(new Error(`${outgoing.method} ${outgoing.path} timed out`)));
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
 }

@@ -22,6 +22,11 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+step "x86_64-unknown-linux-musl target (the static adapter binary)"
+if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+  rustup target add x86_64-unknown-linux-musl
+fi
+
 step "Trunk $TRUNK_VERSION"
 if ! trunk --version 2>/dev/null | grep -qF "trunk $TRUNK_VERSION"; then
   # Trunk 0.22 needs a newer rustc than this machine's; a cold build takes ~12 min.
@@ -43,10 +48,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qxF "wasm-bindgen $wasm_bindgen_
   cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
-step "Chromium and ChromeDriver for the browser tests, zopfli for the widget's .gz copies (Debian)"
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v zopfli >/dev/null; then
+step "Debian: Chromium and ChromeDriver (browser tests), zopfli (.gz copies), musl-tools (static binary), Caddy (TLS proxy in e2e)"
+# Where systemd runs, Debian's caddy package also starts a caddy service on port 80;
+# the tests do not use it (they start their own Caddy on a loopback port).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v zopfli >/dev/null \
+   || ! command -v musl-gcc >/dev/null || ! command -v caddy >/dev/null; then
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver zopfli
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    chromium chromium-driver zopfli musl-tools caddy
 fi
 
 step "npm packages (wasm-opt, playwright-core, axe-core)"

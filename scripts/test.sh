@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every check and test of First Step:
-# format, lints, native tests, browser tests in headless Chromium, and the
-# end-to-end tests (real Chromium, release-built widget, real adapter).
+# format, lints, native tests, browser tests in headless Chromium, the static
+# binary, and the end-to-end tests (real Chromium, release-built widget, real
+# adapter, behind Caddy too).
 # Stops at the first failure with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,6 +25,10 @@ cargo test --locked -p firststep-widget --target wasm32-unknown-unknown
 step "Release builds (widget by Trunk, adapter by cargo)"
 trunk build --release
 cargo build --locked --release -p firststep-adapter
+
+step "Static binary (x86_64-unknown-linux-musl: built, checked static, started; systemd units verified)"
+# Sequential: on 2 cores a parallel build would only share the same CPUs (and cargo's lock).
+scripts/static-binary-check.sh
 
 step "End-to-end tests (playwright-core, Debian Chromium, real adapter)"
 node --test e2e/

@@ -62,10 +62,13 @@ impl BusyCache {
         }
     }
 
-    /// Refreshes every `every` until the process ends.
+    /// Refreshes every `every` until the process ends. The first refresh is
+    /// one period after the start, which has just read busy time itself: an
+    /// immediate second read could land late and replace the copy a caller
+    /// has just reasoned about.
     pub fn spawn_refresher(self: Arc<Self>, every: StdDuration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 ticks.tick().await;
                 if let Err(error) = self.refresh(Utc::now()).await {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints what a visitor downloads for the widget: each file raw, as gzip -9
 # would send it, and as the .gz copy the build wrote (zopfli) and the adapter
-# serves. Goal: 100 KB (102,400 B) served in total. The stylesheet is inside
+# serves. Goal: 100 KB (102,400 B) served in total; exits 1 over it, so the
+# test command keeps every new feature inside the budget. The stylesheet is inside
 # the wasm, minified by build.rs: its row is for reference only.
 # Run: bench/size-budget.sh   (after scripts/demo.sh or scripts/test.sh built dist/)
 set -euo pipefail
@@ -22,4 +23,9 @@ done
 css=$(ls -t target/wasm32-unknown-unknown/widget/build/firststep-widget-*/out/widget.css 2>/dev/null | head -1)
 [ -n "$css" ] && row "(widget.css, in the wasm)" "$(size "$css")" "$(gzip9 "$css")" "-"
 row "total download" "" "$total_gzip" "$total_served"
-echo "goal: 102400 B served ($((102400 - total_served)) B to spare)"
+budget=102400
+if [ "$total_served" -gt "$budget" ]; then
+  echo "goal: $budget B served: OVER by $((total_served - budget)) B" >&2
+  exit 1
+fi
+echo "goal: $budget B served ($((budget - total_served)) B to spare)"

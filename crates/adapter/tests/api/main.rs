@@ -11,6 +11,8 @@ mod create_booking;
 mod durability;
 mod edge;
 mod graceful_stop;
+mod google;
+mod google_standin;
 mod health;
 mod helpers;
 mod lifecycle;

@@ -47,8 +47,8 @@ pub enum Failure {
     UserRateLimit,
     /// [errors] "500: Backend error" (here as 503, the same advice: retry with backoff).
     Backend,
-    /// The request is carried out, but its answer is lost (answered 503),
-    /// as when a connection drops after Google acted.
+    /// The next insert is carried out, but its answer is lost (answered
+    /// 503), as when a connection drops after Google acted.
     AnswerLost,
 }
 
@@ -551,10 +551,15 @@ fn admit(
     outcome
 }
 
-/// After a handler acted: an injected `AnswerLost` replaces its answer.
+/// After a handler acted: for an insert (`lose`), an injected `AnswerLost`
+/// replaces its answer.
 fn deliver(inner: &mut Inner, response: Response) -> Response {
+    finish(inner, response, false)
+}
+
+fn finish(inner: &mut Inner, response: Response, lose: bool) -> Response {
     let response = match inner.failures.front() {
-        Some(Failure::AnswerLost) => {
+        Some(Failure::AnswerLost) if lose => {
             inner.failures.pop_front();
             google_error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -805,7 +810,7 @@ async fn insert(
         event["status"] = "confirmed".into();
     }
     inner.events.insert(id, event.clone());
-    deliver(&mut inner, ok(&event))
+    finish(&mut inner, ok(&event), true)
 }
 
 /// `GET …/events/eventId`: the event, deleted ones too (status "cancelled").

@@ -493,6 +493,21 @@ async fn against_the_stand_in_google_down_a_while_then_back_gets_every_booking_o
 }
 
 #[tokio::test]
+async fn against_the_stand_in_google_down_at_start_is_a_warning_and_serve_starts() {
+    let google = GoogleStandIn::start().await;
+    google.set_down(true);
+
+    let app = spawn_with_google(&google).await;
+
+    let created = app.book(app.a_free_slot().await).await;
+    google.set_down(false);
+    eventually("delivery once Google answers", 15, || async {
+        google.booking_event(&created.booking.id).is_some()
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn against_the_stand_in_a_foreign_event_in_the_slot_after_placing_withdraws_the_hold() {
     let google = GoogleStandIn::start().await;
     let app = spawn_with_google(&google).await;

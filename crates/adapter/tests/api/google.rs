@@ -47,10 +47,23 @@ fn with(mut event: serde_json::Value, extra: serde_json::Value) -> serde_json::V
     event
 }
 
+/// The tests' practice on the stand-in's calendar, as the practice's own account.
+fn google_config(
+    google: &GoogleStandIn,
+    folder: &std::path::Path,
+    refresh_token: Option<&str>,
+) -> String {
+    format!(
+        "{}\n{}",
+        crate::helpers::CONFIG,
+        google.calendar_table(folder, refresh_token)
+    )
+}
+
 /// An adapter on the stand-in, connected as the practice's own account.
 async fn spawn_with_google(google: &GoogleStandIn) -> TestApp {
     let folder = Arc::new(tempfile::tempdir().unwrap());
-    let config = google.config(folder.path(), Some(&google.issue_refresh_token()));
+    let config = google_config(google, folder.path(), Some(&google.issue_refresh_token()));
     spawn_on(&config, folder).await
 }
 
@@ -271,7 +284,7 @@ async fn against_the_stand_in_a_revoked_refresh_token_stops_check_config_and_ser
     let google = GoogleStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
     let refresh = google.issue_refresh_token();
-    let config = google.config(folder.path(), Some(&refresh));
+    let config = google_config(&google, folder.path(), Some(&refresh));
     let file = folder.path().join("practice.toml");
     std::fs::write(&file, &config).unwrap();
     let output = tokio::task::spawn_blocking({
@@ -446,7 +459,7 @@ async fn against_the_stand_in_google_down_a_while_then_back_gets_every_booking_o
 ) {
     let google = GoogleStandIn::start().await;
     let folder = Arc::new(tempfile::tempdir().unwrap());
-    let config = google.config(folder.path(), Some(&google.issue_refresh_token()));
+    let config = google_config(&google, folder.path(), Some(&google.issue_refresh_token()));
     let app = spawn_on(&config, folder).await;
     let slots = app.open_slots("free-consultation").await;
     google.set_down(true);
@@ -542,7 +555,7 @@ async fn connect_google_completes_against_the_stand_ins_consent_page_and_stores_
     let google = GoogleStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("practice.toml");
-    std::fs::write(&file, google.config(folder.path(), None)).unwrap();
+    std::fs::write(&file, google_config(&google, folder.path(), None)).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
         .args(["connect", "google", "--config", &file.display().to_string()])
         .stdout(std::process::Stdio::piped())

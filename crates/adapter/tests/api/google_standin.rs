@@ -105,6 +105,8 @@ impl GoogleStandIn {
                 "/calendar/v3/calendars/{calendar}/events/{id}",
                 get(fetch).patch(patch).delete(delete),
             )
+            // Not Google's: lets the end-to-end test, in another process, look into the calendar.
+            .route("/standin/events", get(all_events))
             .with_state(inner.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -202,24 +204,21 @@ impl GoogleStandIn {
 
     /// The `[calendar]` table for the practice's own account, with the
     /// client secret and (when given) a refresh token written into `folder`.
-    pub fn config(&self, folder: &std::path::Path, refresh_token: Option<&str>) -> String {
-        std::fs::write(
+    pub fn calendar_table(&self, folder: &std::path::Path, refresh_token: Option<&str>) -> String {
+        let (secret, token) = (
             folder.join("oauth-client-secret"),
-            format!("{CLIENT_SECRET}\n"),
-        )
-        .unwrap();
-        if let Some(token) = refresh_token {
-            std::fs::write(
-                folder.join("calendar-token.json"),
-                json!({"refresh_token": token}).to_string(),
-            )
-            .unwrap();
+            folder.join("calendar-token.json"),
+        );
+        std::fs::write(&secret, format!("{CLIENT_SECRET}\n")).unwrap();
+        if let Some(refresh) = refresh_token {
+            std::fs::write(&token, json!({"refresh_token": refresh}).to_string()).unwrap();
         }
         format!(
-            "{}\n[calendar]\nbackend = \"google\"\ncalendar_id = \"primary\"\nclient_id = \"{CLIENT_ID}\"\n\
-             client_secret_file = \"oauth-client-secret\"\ntoken_file = \"calendar-token.json\"\n\
+            "[calendar]\nbackend = \"google\"\ncalendar_id = \"primary\"\nclient_id = \"{CLIENT_ID}\"\n\
+             client_secret_file = {secret:?}\ntoken_file = {token:?}\n\
              refresh_seconds = 5\napi_base = \"{base}/calendar/v3\"\ntoken_url = \"{base}/token\"\nauth_url = \"{base}/auth\"\n",
-            crate::helpers::CONFIG,
+            secret = secret.display().to_string(),
+            token = token.display().to_string(),
             base = self.base
         )
     }
@@ -923,6 +922,12 @@ async fn delete(
         inner.next_etag = etag;
     }
     deliver(&mut inner, response)
+}
+
+/// Every stored event, deleted ones included (the stand-in's own route).
+async fn all_events(State(inner): State<Arc<Mutex<Inner>>>) -> Response {
+    let events: Vec<Value> = inner.lock().unwrap().events.values().cloned().collect();
+    ok(&json!({"items": events}))
 }
 
 /// The ids of the calendar's live (not deleted) events.

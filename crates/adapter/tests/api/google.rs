@@ -455,6 +455,82 @@ async fn against_the_stand_in_rate_limits_and_server_errors_are_unreachable_and_
 }
 
 #[tokio::test]
+async fn against_the_stand_in_confirming_a_hold_the_practice_edited_keeps_their_edit_and_removing_twice_is_done(
+) {
+    let google = GoogleStandIn::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let calendar = calendar_on(&google, folder.path());
+    let mut hold = entry("bk_edited_by_the_practice", tomorrow_at(9, 0));
+    let placed = calendar.place(&hold).await.unwrap();
+    let id = firststep_adapter::calendar::google::event_id(&hold.booking_id);
+    google.edit_event(&id, json!({"summary": "Consultation request (call first)"}));
+    let edited_etag = google.booking_event(&hold.booking_id).unwrap()["etag"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    hold.confirmed = true;
+    let confirmed = calendar
+        .confirm(&hold, &placed)
+        .await
+        .expect("confirmed despite the edit");
+
+    let event = google.booking_event(&hold.booking_id).unwrap();
+    assert_eq!(event["status"], "confirmed");
+    assert_eq!(
+        event["summary"], "Consultation request (call first)",
+        "the practice's edit stays"
+    );
+    assert_eq!(confirmed.etag.as_deref(), event["etag"].as_str());
+    let patches: Vec<_> = google
+        .requests()
+        .into_iter()
+        .filter(|r| r.1 == "events.patch")
+        .collect();
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    assert_eq!(patches[0].3, 412, "the stale etag was refused first");
+    assert_eq!(
+        patches[1].2.as_ref(),
+        Some(&edited_etag),
+        "then only the status, on the practice's etag"
+    );
+
+    calendar
+        .release(&hold.booking_id, &confirmed)
+        .await
+        .unwrap();
+    calendar
+        .release(&hold.booking_id, &confirmed)
+        .await
+        .expect("410 Gone counts as done");
+    assert_eq!(google.requests().last().unwrap().3, 410);
+    calendar
+        .release("bk_never_placed", &confirmed)
+        .await
+        .expect("404 counts as done");
+}
+
+#[tokio::test]
+async fn check_config_without_a_token_file_says_to_run_connect_google() {
+    let google = GoogleStandIn::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("practice.toml");
+    std::fs::write(&file, google_config(&google, folder.path(), None)).unwrap();
+
+    let output = tokio::task::spawn_blocking(move || check_config(&file))
+        .await
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("calendar-token.json"), "{stderr}");
+    assert!(
+        stderr.contains("run firststep-adapter connect google --config"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn against_the_stand_in_google_down_a_while_then_back_gets_every_booking_once_also_across_a_restart(
 ) {
     let google = GoogleStandIn::start().await;

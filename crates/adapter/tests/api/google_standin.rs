@@ -180,6 +180,19 @@ impl GoogleStandIn {
         id
     }
 
+    /// The practice edits an event in Google Calendar: `changes` replace its
+    /// fields and it gets a new etag.
+    pub fn edit_event(&self, id: &str, changes: Value) {
+        let mut inner = self.lock();
+        inner.next_etag += 1;
+        let etag = format!("\"{}\"", inner.next_etag);
+        let event = inner.events.get_mut(id).expect("an event to edit");
+        for (key, value) in changes.as_object().unwrap() {
+            event[key.as_str()] = value.clone();
+        }
+        event["etag"] = etag.into();
+    }
+
     /// The stored event of a booking, deleted ones included.
     pub fn booking_event(&self, booking_id: &str) -> Option<Value> {
         let id = firststep_adapter::calendar::google::event_id(booking_id);

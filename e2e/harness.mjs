@@ -242,3 +242,38 @@ function exchange(outgoing, body) {
     outgoing.end(body);
   });
 }
+
+/**
+ * Starts the tests' Google stand-in (the adapter's example `google_standin`,
+ * built by `cargo build -p firststep-adapter --example google_standin`);
+ * resolves to { calendarTable, event(bookingId), stop } — `calendarTable` is
+ * the `[calendar]` TOML that points an adapter at it, already connected.
+ */
+export async function startGoogleStandIn() {
+  const folder = mkdtempSync(join(tmpdir(), 'firststep-google-'));
+  const binary = join(root, 'target', 'debug', 'examples', 'google_standin');
+  const child = spawn(binary, [folder], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const calendarTable = await new Promise((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.includes('ready\n')) resolve(stdout.replace('ready\n', ''));
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`the Google stand-in exited (${code}); is ${binary} built?`)));
+  });
+  const base = calendarTable.match(/api_base = "(http:\/\/[^/]+)/)[1];
+  return {
+    calendarTable,
+    /** The stand-in's event for a booking (its id is the booking id's base32hex), or null. */
+    async event(bookingId) {
+      const { items } = await (await fetch(`${base}/standin/events`)).json();
+      return items.find((e) => e.extendedProperties?.private?.firststepBooking === bookingId) ?? null;
+    },
+    async stop() {
+      child.kill();
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}

@@ -25,6 +25,7 @@ cargo test --locked -p firststep-widget --target wasm32-unknown-unknown
 step "Release builds (widget by Trunk, adapter by cargo)"
 trunk build --release
 cargo build --locked --release -p firststep-adapter
+cargo build --locked -p firststep-adapter --example google_standin   # the Google stand-in of e2e/google.test.mjs
 
 step "Static binary (x86_64-unknown-linux-musl: built, checked static, started; systemd units verified)"
 # Sequential: on 2 cores a parallel build would only share the same CPUs (and cargo's lock).

@@ -93,6 +93,24 @@ pub enum CalendarSettings {
         refresh_seconds: u64,
     },
     CalDav(CalDavSettings),
+    Google(GoogleSettings),
+}
+
+/// Google Calendar (`backend = "google"`).
+#[derive(Debug, Clone)]
+pub struct GoogleSettings {
+    /// "primary" (the account's own) or a calendar's id (its address).
+    pub calendar_id: String,
+    /// The practice's account (refresh token from `connect google`) or a service account.
+    pub grant: crate::calendar::oauth::Grant,
+    pub refresh_seconds: u64,
+    pub event_title: String,
+    pub include_client_name: bool,
+    /// Endpoints: Google's public ones unless set (tests, sovereign clouds).
+    pub api_base: String,
+    pub token_url: String,
+    /// The consent page `connect google` sends the practice to.
+    pub auth_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -711,11 +729,14 @@ impl Checker<'_> {
                 });
             }
             "caldav" => {}
+            "google" => return self.google(raw, base),
             other => {
                 self.problem(
                     &raw.backend,
                     key("backend"),
-                    format!("\"{other}\" is not a backend: use \"local\" or \"caldav\""),
+                    format!(
+                        "\"{other}\" is not a backend: use \"local\", \"caldav\" or \"google\""
+                    ),
                 );
                 return None;
             }
@@ -751,6 +772,100 @@ impl Checker<'_> {
                 .event_title
                 .unwrap_or_else(|| "Consultation request".into()),
             include_client_name: raw.include_client_name,
+        }))
+    }
+
+    fn google(&mut self, raw: RawCalendar, base: &Path) -> Option<CalendarSettings> {
+        use crate::calendar::oauth::{Grant, ServiceAccountKey};
+        let key = |name: &str| format!("calendar.{name}");
+        let mut endpoint = |raw: Option<Spanned<String>>, name: &str, default: &str| match raw {
+            Some(url) => self.url(&url, &key(name), UrlUse::Secret).map(String::from),
+            None => Some(default.to_owned()),
+        };
+        let api_base = endpoint(
+            raw.api_base,
+            "api_base",
+            "https://www.googleapis.com/calendar/v3",
+        );
+        let token_url = endpoint(
+            raw.token_url,
+            "token_url",
+            "https://oauth2.googleapis.com/token",
+        );
+        let auth_url = endpoint(
+            raw.auth_url,
+            "auth_url",
+            "https://accounts.google.com/o/oauth2/v2/auth",
+        );
+        let calendar_id = raw
+            .calendar_id
+            .unwrap_or_else(|| Spanned::new(0..0, "primary".into()));
+        let grant = match raw.service_account_file {
+            Some(file) => {
+                if let Some(other) = raw.client_id.as_ref().or(raw.token_file.as_ref()) {
+                    return self.missing(
+                        other,
+                        key("service_account_file"),
+                        "give either service_account_file or client_id with token_file, not both",
+                    );
+                }
+                if calendar_id.get_ref() == "primary" {
+                    return self.missing(
+                        &file,
+                        key("calendar_id"),
+                        "with a service account, calendar_id is the shared calendar's id (its address), not \"primary\"",
+                    );
+                }
+                let path = base.join(file.get_ref());
+                let parsed = std::fs::read_to_string(&path)
+                    .map_err(|error| format!("cannot read {}: {error}", path.display()))
+                    .and_then(|text| ServiceAccountKey::parse(&text));
+                match parsed {
+                    Ok(key) => Grant::ServiceAccount(key),
+                    Err(problem) => {
+                        return self.missing(&file, key("service_account_file"), problem)
+                    }
+                }
+            }
+            None => {
+                let Some(client_id) = raw.client_id else {
+                    return self.missing(
+                        &raw.backend,
+                        key("client_id"),
+                        "the OAuth client's id is needed (or service_account_file)",
+                    );
+                };
+                let Some(token_file) = raw.token_file else {
+                    return self.missing(
+                        &raw.backend,
+                        key("token_file"),
+                        "where `firststep-adapter connect google` keeps the token is needed",
+                    );
+                };
+                let client_secret = self.secret(
+                    raw.client_secret_env,
+                    raw.client_secret_file,
+                    base,
+                    "calendar.client_secret",
+                )?;
+                Grant::RefreshToken {
+                    client_id: client_id.into_inner(),
+                    client_secret,
+                    token_file: base.join(token_file.get_ref()),
+                }
+            }
+        };
+        Some(CalendarSettings::Google(GoogleSettings {
+            calendar_id: calendar_id.into_inner(),
+            grant,
+            refresh_seconds: raw.refresh_seconds.max(5),
+            event_title: raw
+                .event_title
+                .unwrap_or_else(|| "Consultation request".into()),
+            include_client_name: raw.include_client_name,
+            api_base: api_base?,
+            token_url: token_url?,
+            auth_url: auth_url?,
         }))
     }
 
@@ -1100,6 +1215,19 @@ struct RawCalendar {
     event_title: Option<String>,
     #[serde(default)]
     include_client_name: bool,
+    /// Google: "primary" or the calendar's id.
+    calendar_id: Option<Spanned<String>>,
+    /// Google: the OAuth client of `connect google`.
+    client_id: Option<Spanned<String>>,
+    client_secret_env: Option<Spanned<String>>,
+    client_secret_file: Option<Spanned<String>>,
+    /// Google: where `connect google` stores the refresh token.
+    token_file: Option<Spanned<String>>,
+    /// Google: a service account's key file, instead of client_id/token_file.
+    service_account_file: Option<Spanned<String>>,
+    api_base: Option<Spanned<String>>,
+    token_url: Option<Spanned<String>>,
+    auth_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1778,8 +1906,105 @@ monday = ["09:00-12:00", "13:00-17:00"]
         assert!(found[0]
             .message
             .contains("FIRSTSTEP_TEST_UNSET_VARIABLE is not set"));
-        let found = problems(&format!("{GOOD}\n[calendar]\nbackend = \"google\"\n"));
+        let found = problems(&format!("{GOOD}\n[calendar]\nbackend = \"exchange\"\n"));
         assert_eq!(found[0].key, "calendar.backend");
+    }
+
+    #[test]
+    fn a_google_calendar_takes_the_issues_keys_and_never_prints_the_client_secret() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(
+            folder.path().join("oauth-client-secret"),
+            "GOCSPX-hunter2\n",
+        )
+        .unwrap();
+        let text = format!(
+            "{GOOD}\n[calendar]\nbackend = \"google\"\nclient_id = \"123.apps.googleusercontent.com\"\n\
+             client_secret_file = \"oauth-client-secret\"\ntoken_file = \"calendar-token.json\"\n\
+             refresh_seconds = 30\nevent_title = \"Hold\"\n"
+        );
+        let settings = Settings::from_toml(&text, folder.path()).unwrap();
+        let CalendarSettings::Google(google) = &settings.calendar else {
+            panic!("a Google calendar")
+        };
+        assert_eq!(google.calendar_id, "primary");
+        assert_eq!(google.api_base, "https://www.googleapis.com/calendar/v3");
+        assert_eq!(google.token_url, "https://oauth2.googleapis.com/token");
+        assert_eq!(
+            google.auth_url,
+            "https://accounts.google.com/o/oauth2/v2/auth"
+        );
+        assert_eq!(
+            (google.refresh_seconds, google.event_title.as_str()),
+            (30, "Hold")
+        );
+        let crate::calendar::oauth::Grant::RefreshToken {
+            client_secret,
+            token_file,
+            ..
+        } = &google.grant
+        else {
+            panic!("the practice's own account")
+        };
+        assert_eq!(client_secret.expose(), "GOCSPX-hunter2");
+        assert_eq!(token_file, &folder.path().join("calendar-token.json"));
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn google_problems_are_reported_at_their_keys() {
+        let folder = tempfile::tempdir().unwrap();
+        let base = format!("{GOOD}\n[calendar]\nbackend = \"google\"\n");
+        let at = |text: &str| -> Vec<(usize, String)> {
+            Settings::from_toml(text, folder.path())
+                .unwrap_err()
+                .into_iter()
+                .map(|p| (p.line, p.key))
+                .collect()
+        };
+        let line = |text: &str, needle: &str| {
+            text.lines().position(|l| l.starts_with(needle)).unwrap() + 1
+        };
+
+        let no_client = base.clone();
+        assert_eq!(
+            at(&no_client),
+            [(line(&no_client, "backend"), "calendar.client_id".to_owned())]
+        );
+
+        let bad_key = format!("{base}calendar_id = \"therapist@practice.example\"\nservice_account_file = \"sa.json\"\n");
+        std::fs::write(folder.path().join("sa.json"), r#"{"client_email": "a@b.iam.gserviceaccount.com", "private_key": "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n"}"#).unwrap();
+        assert_eq!(
+            at(&bad_key),
+            [(
+                line(&bad_key, "service_account_file"),
+                "calendar.service_account_file".to_owned()
+            )]
+        );
+
+        let primary = format!("{base}service_account_file = \"sa.json\"\n");
+        assert_eq!(
+            at(&primary),
+            [(
+                line(&primary, "service_account_file"),
+                "calendar.calendar_id".to_owned()
+            )]
+        );
+
+        let both = format!("{base}calendar_id = \"x@y.example\"\nclient_id = \"c\"\nservice_account_file = \"sa.json\"\n");
+        assert_eq!(
+            at(&both),
+            [(
+                line(&both, "client_id"),
+                "calendar.service_account_file".to_owned()
+            )]
+        );
+
+        let plain = format!("{base}client_id = \"c\"\nclient_secret_env = \"PATH\"\ntoken_file = \"t\"\ntoken_url = \"http://oauth.example.org/token\"\n");
+        assert_eq!(
+            at(&plain),
+            [(line(&plain, "token_url"), "calendar.token_url".to_owned())]
+        );
     }
 
     #[test]

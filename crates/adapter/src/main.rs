@@ -1,5 +1,6 @@
 //! The `firststep-adapter` command: `serve`, `check-config`, `requests`,
-//! `visitor` (a visitor's data: export, erase) and `backup`.
+//! `visitor` (a visitor's data: export, erase), `backup` and `connect`
+//! (grant access to a practice's calendar account).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,15 @@ enum Command {
         #[command(subcommand)]
         action: VisitorAction,
     },
+    /// Grant the adapter access to the practice's calendar account: prints
+    /// an address to open in a browser, then stores the token in the
+    /// configuration's `token_file`.
+    Connect {
+        service: ConnectService,
+        /// The practice's configuration file.
+        #[arg(long, env = "FIRSTSTEP_CONFIG")]
+        config: PathBuf,
+    },
     /// Copy the store, consistently, while the adapter serves.
     Backup {
         #[command(flatten)]
@@ -87,6 +97,12 @@ impl StoreArgs {
         anyhow::ensure!(path.is_file(), "there is no store at {}", path.display());
         Ok(path)
     }
+}
+
+/// The calendar services `connect` knows.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ConnectService {
+    Google,
 }
 
 #[derive(Subcommand)]
@@ -159,6 +175,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Visitor { action } => exit_with(visitor(action)),
+        Command::Connect { service, config } => exit_with(connect(service, &config)),
         Command::Backup {
             store,
             to,
@@ -303,6 +320,52 @@ fn requests(
         }
         Answered::NotFound => anyhow::bail!("there is no request {id}"),
     }
+    Ok(())
+}
+
+/// The installed-app consent: prints the address, waits for the browser's
+/// return on 127.0.0.1, stores the refresh token (0600).
+#[tokio::main]
+async fn connect(service: ConnectService, config: &std::path::Path) -> anyhow::Result<()> {
+    use firststep_adapter::calendar::oauth::{Consent, Grant, InstalledClient};
+    use firststep_adapter::config::CalendarSettings;
+
+    let settings = Settings::load(config)?;
+    let ConnectService::Google = service;
+    let CalendarSettings::Google(google) = &settings.calendar else {
+        anyhow::bail!("{}: [calendar] backend is not \"google\"", config.display());
+    };
+    let Grant::RefreshToken {
+        client_id,
+        client_secret,
+        token_file,
+    } = &google.grant
+    else {
+        anyhow::bail!(
+            "{}: a service account needs no connect: share the calendar with its address instead",
+            config.display()
+        );
+    };
+    let client = InstalledClient {
+        auth_url: &google.auth_url,
+        token_url: &google.token_url,
+        client_id,
+        client_secret,
+        scope: firststep_adapter::calendar::google::SCOPE,
+    };
+    let consent = Consent::begin(&client).await?;
+    println!(
+        "Open this address in a browser on this computer and allow access to the calendar:\n\n{}\n",
+        consent.url
+    );
+    println!("Waiting for the browser (up to 10 minutes)…");
+    consent
+        .finish(&client, token_file, std::time::Duration::from_secs(600))
+        .await?;
+    println!(
+        "Connected. The token is in {} (readable by this user only).",
+        token_file.display()
+    );
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::calendar::busy_cache::BusyCache;
 use crate::calendar::caldav::CalDavCalendar;
+use crate::calendar::google::{GoogleCalendar, GoogleOptions};
 use crate::calendar::local::LocalCalendar;
 use crate::calendar::{Calendar, CalendarError};
 use crate::config::{CalendarSettings, Settings};
@@ -50,6 +51,15 @@ pub fn calendar_of(settings: &Settings) -> Arc<dyn Calendar> {
             &caldav.url,
             &caldav.user,
             caldav.password.clone(),
+            settings.practice.zone,
+        )),
+        CalendarSettings::Google(google) => Arc::new(GoogleCalendar::new(
+            GoogleOptions {
+                api_base: &google.api_base,
+                token_url: &google.token_url,
+                calendar_id: &google.calendar_id,
+                grant: google.grant.clone(),
+            },
             settings.practice.zone,
         )),
     }
@@ -96,6 +106,13 @@ impl Application {
                     include_client_name: caldav.include_client_name,
                 },
                 Duration::from_secs(caldav.refresh_seconds),
+            ),
+            CalendarSettings::Google(google) => (
+                EntryText {
+                    title: google.event_title.clone(),
+                    include_client_name: google.include_client_name,
+                },
+                Duration::from_secs(google.refresh_seconds),
             ),
         };
         let mail = match &settings.mail {

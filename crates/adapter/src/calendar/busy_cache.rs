@@ -18,6 +18,10 @@ pub struct BusyCache {
     current: RwLock<Arc<Vec<Interval>>>,
     /// Unix time of the last successful refresh, 0 before the first (for `/metrics`).
     refreshed_at: AtomicI64,
+    /// What the last refresh found wrong with the configuration (a revoked
+    /// token, a calendar no longer shared), for `/healthz`; cleared by a
+    /// good refresh. A calendar that is merely down is not kept here.
+    misconfigured: RwLock<Option<String>>,
 }
 
 impl BusyCache {
@@ -27,6 +31,7 @@ impl BusyCache {
             horizon: Duration::days(i64::from(horizon_days) + 1),
             current: RwLock::new(Arc::new(Vec::new())),
             refreshed_at: AtomicI64::new(0),
+            misconfigured: RwLock::new(None),
         }
     }
 
@@ -47,11 +52,34 @@ impl BusyCache {
             now.checked_add_signed(self.horizon)
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
         );
-        let busy = self.calendar.busy(range).await?;
+        let busy = match self.calendar.busy(range).await {
+            Ok(busy) => busy,
+            Err(error) => {
+                if let CalendarError::Misconfigured(problem) = &error {
+                    *self
+                        .misconfigured
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(problem.clone());
+                }
+                return Err(error);
+            }
+        };
+        *self
+            .misconfigured
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         let count = busy.len();
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(busy);
         self.refreshed_at.store(now.timestamp(), Ordering::Relaxed);
         Ok(count)
+    }
+
+    /// The calendar's configuration problem, if the last refresh met one.
+    pub fn misconfigured(&self) -> Option<String> {
+        self.misconfigured
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// When busy time was last read successfully.
@@ -71,8 +99,15 @@ impl BusyCache {
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 ticks.tick().await;
-                if let Err(error) = self.refresh(Utc::now()).await {
-                    tracing::warn!(%error, "reading busy time failed; keeping the last good copy");
+                match self.refresh(Utc::now()).await {
+                    Err(error @ CalendarError::Misconfigured(_)) => tracing::error!(
+                        %error,
+                        "the calendar refuses the adapter; bookings are kept and delivered once this is fixed"
+                    ),
+                    Err(error) => {
+                        tracing::warn!(%error, "reading busy time failed; keeping the last good copy")
+                    }
+                    Ok(_) => {}
                 }
             }
         })

@@ -46,7 +46,7 @@ const MAX_EVENTS: usize = 100_000;
 pub const MAX_EXPANSION_TIME: StdDuration = StdDuration::from_secs(2);
 
 /// An event that cannot be read: skipped and counted.
-struct Unreadable;
+pub(crate) struct Unreadable;
 
 /// The busy events of `text` that overlap `range`. Transparent and cancelled
 /// events are free time; dates without times (all-day events) and floating
@@ -303,7 +303,7 @@ fn instant(prop: &Property, zone: Tz) -> Result<(DateTime<Utc>, bool), Unreadabl
     Ok((local(in_zone, naive)?, false))
 }
 
-fn local(zone: Tz, naive: NaiveDateTime) -> Result<DateTime<Utc>, Unreadable> {
+pub(crate) fn local(zone: Tz, naive: NaiveDateTime) -> Result<DateTime<Utc>, Unreadable> {
     let at = |naive: NaiveDateTime| zone.from_local_datetime(&naive).earliest();
     at(naive)
         // In a DST gap the wall time does not exist: take the hour after.

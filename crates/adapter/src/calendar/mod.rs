@@ -8,6 +8,9 @@
 //! # Layout
 //! - [`local`]: the embedded default — bookings stay in the store; nothing to write.
 //! - [`caldav`]: Nextcloud, iCloud, Fastmail, Radicale, Baïkal.
+//! - [`google`]: Google Calendar (API v3), the practice's account or a service account.
+//! - [`oauth`]: OAuth 2.0 access tokens (refresh token or service-account
+//!   JWT), cached and renewed; the consent step of `connect`.
 //! - [`ical_read`]: busy time read out of iCalendar text.
 //! - [`busy_cache`]: the calendar's busy time, refreshed in the background,
 //!   so slot requests never wait on a remote server.
@@ -16,8 +19,10 @@
 pub mod busy_cache;
 pub mod caldav;
 pub mod capped_body;
+pub mod google;
 pub mod ical_read;
 pub mod local;
+pub mod oauth;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -10,6 +10,8 @@ mod cors;
 mod create_booking;
 mod durability;
 mod edge;
+mod google;
+mod google_standin;
 mod graceful_stop;
 mod health;
 mod helpers;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -317,10 +317,10 @@ fn replay(stored: StoredResponse) -> Response {
 /// `GET /v1/bookings/{id}` with the manage token as Bearer.
 pub async fn show(
     State(app): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<BookingView>, ApiError> {
-    let id = booking_id(id)?;
+    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
     let token = bearer(&headers).ok_or(ApiError::NotFound)?;
     let now = Utc::now();
     let found = app
@@ -334,10 +334,10 @@ pub async fn show(
 /// `DELETE /v1/bookings/{id}` with the manage token as Bearer. Idempotent.
 pub async fn cancel(
     State(app): State<Arc<AppState>>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<BookingView>, ApiError> {
-    let id = booking_id(id)?;
+    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
     let token = bearer(&headers).ok_or(ApiError::NotFound)?;
     let now = Utc::now();
     // Check the token before changing anything.
@@ -360,12 +360,6 @@ pub async fn cancel(
         "booking cancelled by its visitor"
     );
     Ok(Json(view(booking)))
-}
-
-/// The id in the path; one that cannot be read (not UTF-8) cannot exist either.
-fn booking_id(raw: Result<Path<String>, PathRejection>) -> Result<BookingId, ApiError> {
-    let Path(id) = raw.map_err(|_| ApiError::NotFound)?;
-    BookingId::parse(&id).ok_or(ApiError::NotFound)
 }
 
 /// The booking, if `token` is its manage token; otherwise as if it did not exist.

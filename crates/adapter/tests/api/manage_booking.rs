@@ -127,9 +127,10 @@ async fn a_lapsed_request_shows_as_expired_and_frees_its_slot() {
     assert_eq!(again.status(), 201, "the slot can be requested again");
 }
 
-/// An id whose escapes are not UTF-8 cannot name a booking: 404 as problem+json.
+/// An id whose escapes are not UTF-8 cannot be read: `400 bad_request` as
+/// problem+json, as docs/protocol.md says of every such path.
 #[tokio::test]
-async fn an_id_that_is_not_utf8_is_a_404_problem() {
+async fn an_id_that_is_not_utf8_is_a_400_problem() {
     let app = spawn_app().await;
 
     for request in [
@@ -137,6 +138,6 @@ async fn an_id_that_is_not_utf8_is_a_404_problem() {
         app.client.delete(app.url("/v1/bookings/bk_%C3%28")),
     ] {
         let response = request.bearer_auth("token").send().await.unwrap();
-        assert_eq!(problem(response, 404).await.code, ErrorCode::NotFound);
+        assert_eq!(problem(response, 400).await.code, ErrorCode::BadRequest);
     }
 }

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
@@ -101,14 +100,19 @@ pub async fn bind_separate(server: &ServerSettings) -> anyhow::Result<Option<Tcp
     }
 }
 
-/// Serves `/metrics` alone on `listener` until aborted.
+/// Serves `/metrics` alone on `listener` until aborted, behind the same edge
+/// and connection limits as the public listener (a scraper's address may be
+/// reachable by others too).
 pub fn spawn_separate(listener: TcpListener, state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::error!(%error, "serving /metrics");
-        }
-    })
+    let server = &state.settings.server;
+    let limits = server.connections.clone();
+    let app = crate::routes::edge(router(state.clone()), server);
+    tokio::spawn(crate::connections::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ))
 }
 
 async fn scrape(State(app): State<Arc<AppState>>) -> Response {

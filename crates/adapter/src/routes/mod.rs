@@ -130,8 +130,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     ))
 }
 
-/// What every response goes through, outermost last.
-fn edge(app: Router, server: &ServerSettings) -> Router {
+/// What every response goes through, outermost last (on the separate
+/// `/metrics` listener too).
+pub(crate) fn edge(app: Router, server: &ServerSettings) -> Router {
     app.layer(middleware::from_fn(problems_under_v1))
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(middleware::from_fn(refuse_large_bodies))

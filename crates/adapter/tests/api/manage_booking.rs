@@ -126,3 +126,18 @@ async fn a_lapsed_request_shows_as_expired_and_frees_its_slot() {
         .await;
     assert_eq!(again.status(), 201, "the slot can be requested again");
 }
+
+/// An id whose escapes are not UTF-8 cannot be read: `400 bad_request` as
+/// problem+json, as docs/protocol.md says of every such path.
+#[tokio::test]
+async fn an_id_that_is_not_utf8_is_a_400_problem() {
+    let app = spawn_app().await;
+
+    for request in [
+        app.client.get(app.url("/v1/bookings/bk_%FF%FE")),
+        app.client.delete(app.url("/v1/bookings/bk_%C3%28")),
+    ] {
+        let response = request.bearer_auth("token").send().await.unwrap();
+        assert_eq!(problem(response, 400).await.code, ErrorCode::BadRequest);
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use chrono::{Duration, Utc};
 use firststep_adapter::config::Settings;
@@ -156,6 +157,7 @@ async fn metrics_on_their_own_address_are_served_there_only() {
     let config = format!("{CONFIG}metrics_listen = \"127.0.0.1:0\"\n");
     let mut settings = Settings::from_toml(&config, folder.path()).unwrap();
     settings.server.store = folder.path().join("bookings.sqlite3");
+    settings.server.connections.header_read_timeout = StdDuration::from_millis(500);
     let app = Application::build(settings).await.unwrap();
     let public = format!("http://{}", app.address());
     let metrics = format!(
@@ -174,6 +176,7 @@ async fn metrics_on_their_own_address_are_served_there_only() {
         .await
         .unwrap();
     assert_eq!(own.status(), 200);
+    assert_eq!(own.headers()["x-content-type-options"], "nosniff");
     assert!(own
         .text()
         .await
@@ -185,6 +188,24 @@ async fn metrics_on_their_own_address_are_served_there_only() {
         .await
         .unwrap();
     assert_eq!(on_public.status(), 404);
+
+    // The metrics address has the public one's connection limits: headers
+    // that never end do not hold a connection.
+    let mut slow = tokio::net::TcpStream::connect(metrics.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let closed = tokio::time::timeout(StdDuration::from_secs(10), async {
+        while slow.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a connection without whole headers stayed open"
+    );
 
     let _ = stop.send(());
     server.await.unwrap().unwrap();

@@ -47,6 +47,10 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// Time without a byte moving either way before a connection is closed.
     pub idle_timeout: Duration,
+    /// Time from a request's headers to its answer: a body trickled a byte at
+    /// a time, which keeps the idle clock from running out, is cut off here
+    /// with 408 (handlers themselves answer in milliseconds).
+    pub request_timeout: Duration,
     /// Connections served at once. Under the usual soft limit of 1,024 open
     /// files per process a full house can run out of descriptors: accepting
     /// then pauses instead of spinning (a service manager's `LimitNOFILE=`
@@ -61,6 +65,7 @@ impl Default for ConnectionLimits {
         Self {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
             max_connections: 1024,
             drain_timeout: Duration::from_secs(10),
         }

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -39,6 +39,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::calendar::busy_cache::BusyCache;
 use crate::config::{ServerSettings, Settings};
@@ -133,16 +134,20 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// What every response goes through, outermost last (on the separate
 /// `/metrics` listener too).
 pub(crate) fn edge(app: Router, server: &ServerSettings) -> Router {
-    app.layer(middleware::from_fn(problems_under_v1))
-        .layer(CatchPanicLayer::custom(answer_panic))
-        .layer(middleware::from_fn(refuse_large_bodies))
-        .layer(middleware::from_fn(log_request))
-        // CORS next to last: preflights are answered before anything else runs.
-        .layer(cors(&server.allowed_origins))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+    app.layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        server.connections.request_timeout,
+    ))
+    .layer(middleware::from_fn(problems_under_v1))
+    .layer(CatchPanicLayer::custom(answer_panic))
+    .layer(middleware::from_fn(refuse_large_bodies))
+    .layer(middleware::from_fn(log_request))
+    // CORS next to last: preflights are answered before anything else runs.
+    .layer(cors(&server.allowed_origins))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
 }
 
 /// Turns the errors made outside the handlers under `/v1` (the router's 404

@@ -289,6 +289,43 @@ async fn a_connection_on_which_nothing_moves_is_closed() {
 }
 
 #[tokio::test]
+async fn a_body_trickled_slower_than_the_request_deadline_is_answered_408() {
+    let folder = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let app = spawn_tuned(
+        CONFIG,
+        folder,
+        limits(|l| l.request_timeout = Duration::from_millis(800)),
+    )
+    .await;
+    let mut trickle = connect(&app.address).await;
+    trickle
+        .write_all(
+            b"POST /v1/bookings HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+              Idempotency-Key: 0123456789abcdef\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    // A byte every 200 ms keeps the connection from ever being idle.
+    let feeding = async {
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if trickle.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(1_500), feeding).await;
+
+    let head = read_head(&mut trickle).await;
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("application/problem+json"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
 async fn beyond_the_cap_new_connections_wait_until_one_closes() {
     let folder = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let app = spawn_tuned(CONFIG, folder, limits(|l| l.max_connections = 2)).await;

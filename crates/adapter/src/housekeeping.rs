@@ -59,7 +59,11 @@ pub fn spawn(store: Store, retention_days: u32, every: StdDuration) -> tokio::ta
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
-            if let Err(error) = round(&store, retention, Utc::now()).await {
+            let store = store.clone();
+            let done = crate::background::round("housekeeping", async move {
+                round(&store, retention, Utc::now()).await
+            });
+            if let Some(Err(error)) = done.await {
                 tracing::error!(error = format!("{error:#}"), "housekeeping round");
             }
         }

@@ -2,7 +2,7 @@
 //! the widget, over the embedded default calendar (bookings kept in SQLite).
 //!
 //! # Layout
-//! - [`calendar`]: the `Calendar` trait and its backends (local, CalDAV),
+//! - [`calendar`]: the `Calendar` trait and its backends (local, CalDAV, Google),
 //!   iCalendar reading, and the background copy of busy time.
 //! - [`outbox`]: delivery of calendar writes and emails, with retries; expiry.
 //! - [`mail`]: emails from template files, signed links, SMTP.
@@ -24,8 +24,11 @@
 //!   cap, graceful stop.
 //! - [`sealing`]: sealed boxes for the secrets the store keeps (replayed
 //!   answers, manage tokens waiting for an email).
+//! - `background`: each background round (busy time, outbox, housekeeping)
+//!   runs as its own task, so a panic in one is logged and the next runs.
 //! - [`startup`]: [`Application`], binding and serving.
 
+mod background;
 pub mod calendar;
 mod client_address;
 pub mod config;

@@ -333,7 +333,11 @@ impl Outbox {
     pub fn spawn_worker(self: Arc<Self>, every: StdDuration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             while !self.stopping() {
-                self.deliver_due(Utc::now()).await;
+                let outbox = self.clone();
+                crate::background::round("outbox deliveries", async move {
+                    outbox.deliver_due(Utc::now()).await
+                })
+                .await;
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(every) => {}

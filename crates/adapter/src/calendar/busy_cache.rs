@@ -99,15 +99,19 @@ impl BusyCache {
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 ticks.tick().await;
-                match self.refresh(Utc::now()).await {
-                    Err(error @ CalendarError::Misconfigured(_)) => tracing::error!(
+                let cache = self.clone();
+                let refreshed = crate::background::round("busy-time refresh", async move {
+                    cache.refresh(Utc::now()).await
+                });
+                match refreshed.await {
+                    None | Some(Ok(_)) => {}
+                    Some(Err(error @ CalendarError::Misconfigured(_))) => tracing::error!(
                         %error,
                         "the calendar refuses the adapter; bookings are kept and delivered once this is fixed"
                     ),
-                    Err(error) => {
+                    Some(Err(error)) => {
                         tracing::warn!(%error, "reading busy time failed; keeping the last good copy")
                     }
-                    Ok(_) => {}
                 }
             }
         })

@@ -254,6 +254,22 @@ mod tests {
         format!("http://{address}")
     }
 
+    /// The test above runs in the test profile, which always unwinds; in the
+    /// release build a panic stays one 500 only while that profile unwinds too.
+    #[test]
+    fn the_release_profile_unwinds() {
+        let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+        let text = std::fs::read_to_string(manifest).unwrap();
+        let workspace: toml::Table = toml::from_str(&text).unwrap();
+        let release = &workspace["profile"]["release"];
+        assert!(
+            release
+                .get("panic")
+                .is_none_or(|p| p.as_str() == Some("unwind")),
+            "[profile.release] must unwind: {release:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_is_answered_500_and_the_server_goes_on() {
         let app = Router::new()

@@ -22,8 +22,9 @@ cargo test --locked --workspace
 step "Browser tests (wasm-bindgen-test in headless Chromium)"
 cargo test --locked -p firststep-widget --target wasm32-unknown-unknown
 
-step "Release builds (widget by Trunk, adapter by cargo)"
+step "Release builds (widget by Trunk, adapter by cargo) and the widget's size budget"
 trunk build --release
+bench/size-budget.sh
 cargo build --locked --release -p firststep-adapter
 cargo build --locked -p firststep-adapter --example google_standin   # the Google stand-in of e2e/google.test.mjs
 

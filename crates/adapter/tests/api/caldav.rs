@@ -9,7 +9,7 @@ use firststep_adapter::config::Settings;
 use firststep_adapter::Application;
 use firststep_protocol::BookingCreated;
 
-use crate::helpers::{booking_body, new_key, spawn_on, TestApp};
+use crate::helpers::{booking_body, eventually, new_key, spawn_on, TestApp};
 use crate::radicale::{caldav_config, Radicale, PASSWORD};
 
 /// Tomorrow at `hh:mm` UTC (the test practice is open around the clock in UTC).
@@ -38,21 +38,6 @@ async fn spawn_with_caldav(radicale: &Radicale) -> TestApp {
     let folder = Arc::new(tempfile::tempdir().unwrap());
     let config = caldav_config(radicale, folder.path(), PASSWORD);
     spawn_on(&config, folder).await
-}
-
-/// Waits up to `seconds` for `check` to hold.
-async fn eventually<F, Fut>(what: &str, seconds: u64, check: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..seconds * 10 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen within {seconds} s");
 }
 
 #[tokio::test]

@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::google_standin::{
     live_ids, Failure, GoogleStandIn, CALENDAR_ADDRESS, CLIENT_ID, CLIENT_SECRET,
 };
-use crate::helpers::{booking_body, new_key, spawn_on, TestApp};
+use crate::helpers::{booking_body, eventually, new_key, spawn_on, TestApp};
 
 /// Tomorrow at `hh:mm` UTC (the test practice is open around the clock in UTC).
 fn tomorrow_at(hh: u32, mm: u32) -> DateTime<Utc> {
@@ -65,20 +65,6 @@ async fn spawn_with_google(google: &GoogleStandIn) -> TestApp {
     let folder = Arc::new(tempfile::tempdir().unwrap());
     let config = google_config(google, folder.path(), Some(&google.issue_refresh_token()));
     spawn_on(&config, folder).await
-}
-
-async fn eventually<F, Fut>(what: &str, seconds: u64, check: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..seconds * 10 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen within {seconds} s");
 }
 
 fn status_of(google: &GoogleStandIn, booking: &str) -> Option<String> {

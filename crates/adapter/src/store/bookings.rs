@@ -110,9 +110,31 @@ fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Booki
     })
 }
 
+/// Cancels the booking if it is live (pending or confirmed) and queues the
+/// release of its calendar hold; whether it was live. Who is told is the
+/// caller's choice.
+pub(super) fn cancel_live(
+    connection: &Connection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    let cancelled = connection.execute(
+        "UPDATE bookings SET status = 'cancelled', expires_at = NULL, closed_at = ?2
+         WHERE id = ?1 AND status IN ('pending', 'confirmed')",
+        params![id, now.timestamp()],
+    )?;
+    if cancelled > 0 {
+        enqueue(connection, id, Delivery::RELEASE, now)?;
+    }
+    Ok(cancelled > 0)
+}
+
 /// Pending requests past their expiry free their slot; the calendar hold is
 /// released and the visitor told.
-fn expire_lapsed_requests(connection: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+pub(super) fn expire_lapsed_requests(
+    connection: &Connection,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
     let lapsed: Vec<String> = connection
         .prepare_cached("SELECT id FROM bookings WHERE status = 'pending' AND expires_at <= ?1")?
         .query_map([now.timestamp()], |row| row.get(0))?
@@ -253,13 +275,7 @@ impl Store {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, now)?;
-            let cancelled = tx.execute(
-                "UPDATE bookings SET status = 'cancelled', expires_at = NULL, closed_at = ?2
-                 WHERE id = ?1 AND status IN ('pending', 'confirmed')",
-                params![id.as_str(), now.timestamp()],
-            )?;
-            if cancelled > 0 {
-                enqueue(&tx, id.as_str(), Delivery::RELEASE, now)?;
+            if cancel_live(&tx, id.as_str(), now)? {
                 enqueue(&tx, id.as_str(), Mail::PracticeCancelled.action(), now)?;
             }
             let found = booking(&tx, id.as_str(), now)?;

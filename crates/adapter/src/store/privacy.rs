@@ -9,8 +9,10 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::{json, Map, Value};
 
+use super::bookings::{cancel_live, expire_lapsed_requests};
 use super::idempotency::delete_expired;
-use super::outbox::{enqueue, Delivery};
+#[cfg(test)]
+use super::outbox::Delivery;
 use super::{instant, Store};
 use crate::sealing::{is_sealed_payload, seal_payload, SealingKey};
 
@@ -168,6 +170,10 @@ impl Store {
         let email = email.trim();
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // A request past its expiry is closed first, as everywhere: left
+            // pending, it would be expired later and its visitor emailed at
+            // an erased address.
+            expire_lapsed_requests(&tx, now)?;
             let theirs: Vec<(String, bool)> = tx
                 .prepare(&format!(
                     "SELECT id, status IN ('pending', 'confirmed') AND end_at > ?2 FROM bookings WHERE {OF_VISITOR}"
@@ -176,12 +182,7 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?;
             let mut erasure = Erasure::default();
             for (id, live) in &theirs {
-                if *live {
-                    tx.execute(
-                        "UPDATE bookings SET status = 'cancelled', expires_at = NULL, closed_at = ?2 WHERE id = ?1",
-                        params![id, now.timestamp()],
-                    )?;
-                    enqueue(&tx, id, Delivery::RELEASE, now)?;
+                if *live && cancel_live(&tx, id, now)? {
                     erasure.cancelled += 1;
                 }
                 erasure.mails_dropped += erase_booking(&tx, id, now)?;
@@ -224,5 +225,57 @@ impl Store {
             Ok(clear.len())
         })
         .context("sealing manage tokens kept in clear")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erasing_a_visitor_whose_request_lapsed_unnoticed_leaves_no_email_to_their_erased_address() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();
+        let now = instant(1_800_000_000);
+        // A request whose expiry has passed, not yet seen by the outbox's round.
+        store
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO bookings (id, service, start_at, end_at, status, expires_at, created_at,
+                         client_name, client_email, manage_token_hash)
+                     VALUES ('bk_AAAAAAAAAAAAAAAA', 'free', ?1, ?2, 'pending', ?3, ?4, 'Sam', 'sam@example.org', zeroblob(32))",
+                    params![
+                        now.timestamp() - 600,
+                        now.timestamp() - 300,
+                        now.timestamp() - 900,
+                        now.timestamp() - 3600
+                    ],
+                )
+            })
+            .unwrap();
+
+        let erasure = store.erase_visitor("Sam@Example.org", now).unwrap();
+        assert_eq!(erasure.bookings, 1);
+
+        // Nothing lapses later: the request is closed, its hold released, and
+        // no email waits for an address that is gone.
+        assert_eq!(store.expire_lapsed(now).unwrap(), 0);
+        let (status, closed_at): (String, Option<i64>) = store
+            .read(|c| {
+                c.query_row("SELECT status, closed_at FROM bookings", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .unwrap();
+        assert_eq!(status, "expired");
+        assert_eq!(closed_at, Some(now.timestamp()));
+        let waiting: Vec<String> = store
+            .read(|c| {
+                c.prepare("SELECT action FROM outbox WHERE done_at IS NULL")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .unwrap();
+        assert_eq!(waiting, vec![Delivery::RELEASE.to_owned()]);
     }
 }

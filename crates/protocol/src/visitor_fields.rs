@@ -154,6 +154,15 @@ impl Language {
     }
 }
 
+/// `text` stored before these rules held, made inert to show again: control
+/// characters and characters that reorder text are dropped; line breaks and
+/// tabs stay, for whoever shows it to place (emails quote them line by line).
+pub fn inert(text: &str) -> String {
+    text.chars()
+        .filter(|c| *c == '\t' || is_line_break(*c) || !is_unsafe(*c))
+        .collect()
+}
+
 /// Whether nothing visible is in `text`: every check calls such a field
 /// [`FieldProblem::Missing`], and an optional field so left counts as not given.
 pub fn is_blank(text: &str) -> bool {
@@ -225,7 +234,8 @@ fn is_atext(b: u8) -> bool {
     b.is_ascii_graphic() && !b"\"(),.:;<>@[\\]".contains(&b)
 }
 
-fn is_line_break(c: char) -> bool {
+/// Every kind of line break a mail reader or terminal may honour.
+pub fn is_line_break(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
@@ -392,6 +402,16 @@ mod tests {
                 "{example:?}"
             );
         }
+    }
+
+    #[test]
+    fn text_stored_before_the_rules_is_made_inert_keeping_its_lines() {
+        assert_eq!(
+            inert("Sam \u{202E}eeL\u{1B}[2J\u{7} \u{2067}x\u{2069}"),
+            "Sam eeL[2J x"
+        );
+        assert_eq!(inert("hi\rthere\n\tyou"), "hi\rthere\n\tyou");
+        assert_eq!(inert("Zoë \u{5D3}\u{200F}"), "Zoë \u{5D3}\u{200F}");
     }
 
     #[test]

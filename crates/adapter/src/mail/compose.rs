@@ -20,6 +20,7 @@ use crate::store::{Answer, BookingRecord, Mail};
 
 /// The languages emails are written in: the protocol's, so a locale reads
 /// the same in the widget and in mail.
+use firststep_protocol::visitor_fields::is_line_break;
 pub use firststep_protocol::visitor_fields::Language;
 
 /// The template files, compiled in.
@@ -234,11 +235,6 @@ fn visitor_wrote(
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Every kind of line break a mail reader may honour.
-fn is_line_break(c: char) -> bool {
-    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 /// `text` on one line: the rules keep line breaks out of names, addresses

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use firststep_availability::Interval;
+use firststep_protocol::visitor_fields::inert;
 use firststep_protocol::BookingStatus;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -97,12 +98,16 @@ fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Booki
         slot: Interval::new(instant(row.get(2)?), instant(row.get(3)?)),
         status,
         expires_at: expires_at.filter(|_| status == BookingStatus::Pending),
+        // Rows stored by versions before the visitor-field rules may hold
+        // control or bidi characters: made inert for every reader. Not the
+        // address: changed, it could be someone else's (as stored, the mailer
+        // refuses it and the outbox sets its email aside).
         visitor: Visitor {
-            name: row.get(6)?,
+            name: inert(&row.get::<_, String>(6)?),
             email: row.get(7)?,
-            phone: row.get(8)?,
+            phone: row.get::<_, Option<String>>(8)?.as_deref().map(inert),
             time_zone: row.get(9)?,
-            note: row.get(10)?,
+            note: row.get::<_, Option<String>>(10)?.as_deref().map(inert),
             locale: row.get(11)?,
         },
         manage_token_hash: TokenHash(hash.try_into().unwrap_or([0; 32])),

@@ -227,6 +227,34 @@ mod tests {
     }
 
     #[test]
+    fn visitor_text_stored_before_the_field_rules_is_read_back_inert() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("store.sqlite3");
+        legacy_store(&path);
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE bookings SET client_name = ?1, client_phone = ?2, note = ?3",
+                [
+                    "Sam \u{202E}eeL\u{1B}[2J",
+                    "555\u{7}0100",
+                    "hi\rthere\u{2066}",
+                ],
+            )
+            .unwrap();
+
+        let store = Store::open(&path).unwrap();
+        let visitor = store
+            .booking("bk_AAAAAAAAAAAAAAAA", instant(60))
+            .unwrap()
+            .unwrap()
+            .visitor;
+        assert_eq!(visitor.name, "Sam eeL[2J");
+        assert_eq!(visitor.phone.as_deref(), Some("5550100"));
+        assert_eq!(visitor.note.as_deref(), Some("hi\rthere"), "lines stay");
+    }
+
+    #[test]
     fn idempotency_records_are_deleted_after_a_day_and_the_key_is_then_new() {
         let folder = tempfile::tempdir().unwrap();
         let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();

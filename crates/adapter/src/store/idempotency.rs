@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
+use super::privacy::truncate_log;
 use super::Store;
 use crate::domain::IdempotencyKey;
 use crate::sealing::SealingKey;
@@ -114,7 +115,11 @@ pub(super) fn seal_clear_records(connection: &mut Connection) -> rusqlite::Resul
         )?;
     }
     tx.execute("DROP TABLE idempotency_keys_clear", [])?;
-    tx.commit()
+    tx.commit()?;
+    // The dropped pages are overwritten in the log only: until it is moved
+    // into the file, the file would still hold the keys and answers in clear.
+    truncate_log(connection);
+    Ok(())
 }
 
 impl Store {

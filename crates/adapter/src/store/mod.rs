@@ -227,6 +227,25 @@ mod tests {
     }
 
     #[test]
+    fn a_store_whose_clear_tokens_are_only_in_replays_holds_none_once_opened() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("store.sqlite3");
+        legacy_store(&path);
+        // The first email went out: its token is gone, the replay's is left.
+        let legacy = Connection::open(&path).unwrap();
+        legacy
+            .execute_batch("UPDATE outbox SET payload = NULL; PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        drop(legacy);
+
+        let _store = Store::open(&path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend(std::fs::read(folder.path().join("store.sqlite3-wal")).unwrap_or_default());
+        assert!(!contains(&bytes, TOKEN), "the token is in the file");
+        assert!(!contains(&bytes, KEY), "the key is in the file");
+    }
+
+    #[test]
     fn visitor_text_stored_before_the_field_rules_is_read_back_inert() {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("store.sqlite3");

@@ -66,7 +66,7 @@ fn erase_booking(tx: &Connection, id: &str, now: DateTime<Utc>) -> rusqlite::Res
 
 /// Moves the write-ahead log into the file and empties it, so erased text
 /// does not linger in old log frames. Best effort: a busy reader may delay it.
-fn truncate_log(connection: &Connection) {
+pub(super) fn truncate_log(connection: &Connection) {
     let done = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     if let Err(error) = done {
         tracing::warn!(%error, "emptying the store's write-ahead log");

@@ -62,6 +62,7 @@ impl Store {
             std::fs::create_dir_all(folder)
                 .with_context(|| format!("creating the store's folder {}", folder.display()))?;
         }
+        create_private(path).with_context(|| format!("creating the store {}", path.display()))?;
         let mut writer = connect(path)?;
         migrate(&writer)
             .and_then(|()| idempotency::seal_clear_records(&mut writer))
@@ -159,6 +160,22 @@ fn instant(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
 }
 
+/// Creates a new store file readable by its owner only: it holds visitors'
+/// personal data, and SQLite gives its log and shared-memory files the same
+/// permissions. An existing file keeps the permissions its operator chose.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +184,20 @@ mod tests {
 
     const TOKEN: &str = "legacy-manage-token-0123456789abcdefghijklmno";
     const KEY: &str = "legacy-idempotency-key-0b6f8c1e";
+
+    #[test]
+    fn a_new_store_and_its_log_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("bookings.sqlite3");
+        let store = Store::open(&path).unwrap();
+        let wal = folder.path().join("bookings.sqlite3-wal");
+        for file in [&path, &wal] {
+            let mode = std::fs::metadata(file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", file.display());
+        }
+        drop(store);
+    }
 
     fn contains(haystack: &[u8], needle: &str) -> bool {
         haystack

@@ -2,6 +2,7 @@
 //! `visitor` (a visitor's data: export, erase), `backup` and `connect`
 //! (grant access to a practice's calendar account).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -247,7 +248,14 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
         VisitorAction::Export { store, email } => {
             let store = Store::open(&store.path()?)?;
             let export = store.visitor_export(&email)?;
-            println!("{}", serde_json::to_string_pretty(&export)?);
+            // Often piped (`| less`, `| head`): a reader that stops early is no error.
+            let json = serde_json::to_string_pretty(&export)?;
+            match writeln!(std::io::stdout().lock(), "{json}") {
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(error.into())
+                }
+                _ => {}
+            }
         }
         VisitorAction::Erase { store, email } => {
             let store = Store::open(&store.path()?)?;

@@ -232,7 +232,7 @@ impl Settings {
     /// Reads and checks a configuration file. Relative paths in it are taken
     /// relative to the file's own folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        let text = read_bounded(path, MAX_CONFIG_BYTES).map_err(|error| ConfigError {
             file: path.display().to_string(),
             problems: vec![ConfigProblem {
                 line: 0,
@@ -406,6 +406,28 @@ fn keys_known_at(path: &[Step]) -> Option<String> {
 /// The longest span (horizon, expiry, link validity) a configuration may set:
 /// ten years, far beyond any practice's need and far inside chrono's dates.
 const MAX_SPAN_DAYS: u32 = 3660;
+
+/// The largest configuration file read, and the largest file a secret or
+/// key is read from: a path pointing at a device or a log cannot hang or
+/// exhaust the adapter.
+pub(crate) const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// Reads a whole text file of at most `limit` bytes.
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} KiB",
+            limit / 1024
+        )));
+    }
+    Ok(text)
+}
 
 fn line_of(text: &str, offset: usize) -> usize {
     // Bytes, not a slice: an offset inside a character must not panic.
@@ -684,7 +706,7 @@ impl Checker<'_> {
             },
             (None, Some(file)) => {
                 let path = base.join(file.get_ref());
-                match std::fs::read_to_string(&path) {
+                match read_bounded(&path, MAX_SECRET_BYTES) {
                     Ok(text) => Some(Secret::new(text.trim_end_matches(['\r', '\n']))),
                     Err(error) => self.missing(
                         &file,
@@ -817,7 +839,7 @@ impl Checker<'_> {
                     );
                 }
                 let path = base.join(file.get_ref());
-                let parsed = std::fs::read_to_string(&path)
+                let parsed = read_bounded(&path, MAX_SECRET_BYTES)
                     .map_err(|error| format!("cannot read {}: {error}", path.display()))
                     .and_then(|text| ServiceAccountKey::parse(&text));
                 match parsed {
@@ -1908,6 +1930,16 @@ monday = ["09:00-12:00", "13:00-17:00"]
             .contains("FIRSTSTEP_TEST_UNSET_VARIABLE is not set"));
         let found = problems(&format!("{GOOD}\n[calendar]\nbackend = \"exchange\"\n"));
         assert_eq!(found[0].key, "calendar.backend");
+    }
+
+    #[test]
+    fn a_secret_file_that_never_ends_is_a_problem_not_a_hang() {
+        let text = format!(
+            "{GOOD}\n[calendar]\nbackend = \"caldav\"\nurl = \"https://dav.example.org/cal/\"\nuser = \"therapist\"\npassword_file = \"/dev/zero\"\n"
+        );
+        let found = problems(&text);
+        assert_eq!(found[0].key, "calendar.password_file");
+        assert!(found[0].message.contains("larger than 64 KiB"), "{found:?}");
     }
 
     #[test]

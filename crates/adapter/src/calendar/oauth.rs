@@ -318,12 +318,10 @@ fn read_refresh_token(file: &Path, connect: &str) -> Result<Secret, CalendarErro
             file.display()
         ))
     };
-    let text = std::fs::read(file).map_err(|error| missing(error.to_string()))?;
-    if text.len() > MAX_TOKEN_BYTES {
-        return Err(missing("too large to be a token file".into()));
-    }
+    let text = crate::config::read_bounded(file, crate::config::MAX_SECRET_BYTES)
+        .map_err(|error| missing(error.to_string()))?;
     let parsed: TokenFile =
-        serde_json::from_slice(&text).map_err(|_| missing("not a token file".into()))?;
+        serde_json::from_str(&text).map_err(|_| missing("not a token file".into()))?;
     Ok(Secret::new(parsed.refresh_token))
 }
 

@@ -25,7 +25,7 @@ use crate::config::{MailSettings, PracticeSettings};
 use crate::mail::compose::compose;
 use crate::mail::Mailer;
 use crate::sealing::first_mail_token;
-use crate::store::{Delivery, Store};
+use crate::store::{Action, Delivery, Store};
 
 /// Tries before a row refused for good is set aside: a few, since a relay
 /// may answer 5xx for a fault of its own that is soon mended.
@@ -190,7 +190,7 @@ impl Outbox {
             match self.deliver(&delivery, now).await {
                 Ok(()) => delivered += 1,
                 Err(failure) => {
-                    let failed = match delivery.mail() {
+                    let failed = match delivery.action.mail() {
                         Some(_) => &self.failed_mail,
                         None => &self.failed_calendar,
                     };
@@ -202,7 +202,7 @@ impl Outbox {
                             .min(Duration::hours(1));
                         tracing::warn!(
                             booking = delivery.booking_id,
-                            action = delivery.action,
+                            action = delivery.action.as_str(),
                             reason = failure.reason,
                             permanent = failure.permanent,
                             retry_in_s = wait.num_seconds(),
@@ -227,7 +227,7 @@ impl Outbox {
     async fn set_aside(&self, delivery: Delivery, failure: Failure, now: DateTime<Utc>) {
         tracing::error!(
             booking = delivery.booking_id,
-            action = delivery.action,
+            action = delivery.action.as_str(),
             reason = failure.reason,
             attempts = delivery.attempts.saturating_add(1),
             "delivery set aside: it cannot succeed (see `requests list`)"
@@ -243,7 +243,7 @@ impl Outbox {
 
     /// Delivers one row; the failure's reason is for the log (no personal data).
     async fn deliver(&self, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), Failure> {
-        let (state, etag) = match delivery.mail() {
+        let (state, etag) = match delivery.action.mail() {
             Some(kind) => {
                 if let Some(mail) = &self.mail {
                     let (store, id) = (self.store.clone(), delivery.booking_id.clone());
@@ -293,7 +293,7 @@ impl Outbox {
             etag: booking.calendar_etag.clone(),
         };
         let id = delivery.booking_id.as_str();
-        if delivery.action == Delivery::RELEASE || !booking.status.holds_slot() {
+        if delivery.action == Action::Release || !booking.status.holds_slot() {
             self.calendar.release(id, &placed).await?;
             return Ok(("released", None));
         }
@@ -312,7 +312,7 @@ impl Outbox {
             confirmed: booking.status == BookingStatus::Confirmed,
             stamp: now,
         };
-        if delivery.action == Delivery::CONFIRM {
+        if delivery.action == Action::Confirm {
             let placement = self.calendar.confirm(&entry, &placed).await?;
             return Ok(("placed", placement.etag));
         }

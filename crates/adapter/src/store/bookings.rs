@@ -8,7 +8,7 @@ use firststep_protocol::BookingStatus;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::idempotency::finish_key;
-use super::outbox::{enqueue, Delivery, Mail};
+use super::outbox::{enqueue, Action, Mail};
 use super::{instant, Store, StoredResponse};
 use crate::domain::{BookingId, IdempotencyKey, TokenHash};
 
@@ -129,7 +129,7 @@ pub(super) fn cancel_live(
         params![id, now.timestamp()],
     )?;
     if cancelled > 0 {
-        enqueue(connection, id, Delivery::RELEASE, now)?;
+        enqueue(connection, id, Action::Release, now)?;
     }
     Ok(cancelled > 0)
 }
@@ -149,8 +149,8 @@ pub(super) fn expire_lapsed_requests(
             "UPDATE bookings SET status = 'expired', expires_at = NULL, closed_at = ?2 WHERE id = ?1",
             params![id, now.timestamp()],
         )?;
-        enqueue(connection, id, Delivery::RELEASE, now)?;
-        enqueue(connection, id, Mail::VisitorExpired.action(), now)?;
+        enqueue(connection, id, Action::Release, now)?;
+        enqueue(connection, id, Action::Send(Mail::VisitorExpired), now)?;
     }
     Ok(lapsed.len())
 }
@@ -247,17 +247,17 @@ impl Store {
                 other => other?,
             };
             finish_key(&tx, key, response)?;
-            enqueue(&tx, booking.id.as_str(), Delivery::PLACE, booking.created_at)?;
+            enqueue(&tx, booking.id.as_str(), Action::Place, booking.created_at)?;
             let (to_practice, to_visitor) = match booking.status {
                 BookingStatus::Confirmed => (Mail::PracticeBooked, Mail::VisitorConfirmed),
                 _ => (Mail::PracticeRequest, Mail::VisitorReceived),
             };
-            enqueue(&tx, booking.id.as_str(), to_practice.action(), booking.created_at)?;
+            enqueue(&tx, booking.id.as_str(), Action::Send(to_practice), booking.created_at)?;
             // The visitor's first email carries their manage link: the token
             // waits here, sealed, and only here, until it is sent.
             tx.execute(
                 "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload) VALUES (?1, ?2, ?3, ?3, ?4)",
-                params![booking.id.as_str(), to_visitor.action(), booking.created_at.timestamp(), booking.first_mail_payload],
+                params![booking.id.as_str(), Action::Send(to_visitor), booking.created_at.timestamp(), booking.first_mail_payload],
             )?;
             tx.commit()?;
             Ok(BookOutcome::Booked)
@@ -281,7 +281,7 @@ impl Store {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, now)?;
             if cancel_live(&tx, id.as_str(), now)? {
-                enqueue(&tx, id.as_str(), Mail::PracticeCancelled.action(), now)?;
+                enqueue(&tx, id.as_str(), Action::Send(Mail::PracticeCancelled), now)?;
             }
             let found = booking(&tx, id.as_str(), now)?;
             tx.commit()?;
@@ -329,12 +329,12 @@ impl Store {
             let (new_status, calendar, mail) = match answer {
                 Answer::Confirm => (
                     BookingStatus::Confirmed,
-                    Delivery::CONFIRM,
+                    Action::Confirm,
                     Mail::VisitorConfirmed,
                 ),
                 Answer::Decline => (
                     BookingStatus::Declined,
-                    Delivery::RELEASE,
+                    Action::Release,
                     Mail::VisitorDeclined,
                 ),
             };
@@ -347,7 +347,7 @@ impl Store {
                 ],
             )?;
             enqueue(&tx, id, calendar, now)?;
-            enqueue(&tx, id, mail.action(), now)?;
+            enqueue(&tx, id, Action::Send(mail), now)?;
             tx.commit()?;
             Ok(Answered::Done(new_status))
         })

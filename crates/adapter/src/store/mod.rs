@@ -37,7 +37,7 @@ pub use backup::{backup, BackupReport};
 pub use bookings::{Answer, Answered, BookOutcome, BookingRecord, NewBooking, Visitor};
 pub use figures::{Figures, QueueFigures};
 pub use idempotency::{KeyClaim, StoredResponse, KEPT_FOR as IDEMPOTENCY_KEPT_FOR};
-pub use outbox::{Delivery, Mail, SetAside};
+pub use outbox::{Action, Delivery, Mail, SetAside};
 pub use privacy::{Erasure, Sweep};
 use schema::MIGRATIONS;
 

@@ -2,7 +2,8 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
 
 use super::Store;
 
@@ -11,9 +12,7 @@ use super::Store;
 pub struct Delivery {
     pub id: i64,
     pub booking_id: String,
-    /// A calendar write ([`Delivery::PLACE`], [`Delivery::CONFIRM`],
-    /// [`Delivery::RELEASE`]) or an email (`mail:` and a [`Mail`] kind).
-    pub action: String,
+    pub action: Action,
     pub attempts: u32,
     /// What the action needs that the booking row does not hold.
     pub payload: Option<String>,
@@ -26,21 +25,79 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAside {
     pub booking_id: String,
+    /// As the `action` column holds it (a row may come from a newer version).
     pub action: String,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub set_aside_at: DateTime<Utc>,
 }
 
-impl Delivery {
-    pub const PLACE: &'static str = "place";
-    pub const CONFIRM: &'static str = "confirm";
-    pub const RELEASE: &'static str = "release";
+/// What an outbox row owes: a write to the practice's calendar, or an email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Put the booking into the calendar (a hold, or a confirmed event).
+    Place,
+    /// Turn the placed hold into a confirmed event.
+    Confirm,
+    /// Take the booking's entry out of the calendar.
+    Release,
+    Send(Mail),
+}
 
-    /// The email this delivery sends, if it is one.
-    pub fn mail(&self) -> Option<Mail> {
-        Mail::ALL.into_iter().find(|m| m.action() == self.action)
+impl Action {
+    pub const ALL: [Action; 10] = [
+        Action::Place,
+        Action::Confirm,
+        Action::Release,
+        Action::Send(Mail::PracticeRequest),
+        Action::Send(Mail::PracticeBooked),
+        Action::Send(Mail::PracticeCancelled),
+        Action::Send(Mail::VisitorReceived),
+        Action::Send(Mail::VisitorConfirmed),
+        Action::Send(Mail::VisitorDeclined),
+        Action::Send(Mail::VisitorExpired),
+    ];
+
+    /// As the `action` column holds it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Place => "place",
+            Action::Confirm => "confirm",
+            Action::Release => "release",
+            Action::Send(mail) => mail.action(),
+        }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// The email this action sends, if it is one.
+    pub fn mail(self) -> Option<Mail> {
+        match self {
+            Action::Send(mail) => Some(mail),
+            _ => None,
+        }
+    }
+}
+
+impl ToSql for Action {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for Action {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        Action::parse(value.as_str()?).ok_or(FromSqlError::InvalidType)
+    }
+}
+
+/// The actions this version delivers, as a JSON array for `json_each`: a row
+/// written by a newer version waits for it rather than failing here.
+fn known_actions() -> String {
+    let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+    serde_json::to_string(&names).unwrap_or_default()
 }
 
 /// The emails of a request's life.
@@ -86,7 +143,8 @@ impl Mail {
         }
     }
 
-    pub fn action(self) -> &'static str {
+    /// Its value in the outbox's `action` column.
+    fn action(self) -> &'static str {
         match self {
             Mail::PracticeRequest => "mail:practice_request",
             Mail::PracticeBooked => "mail:practice_booked",
@@ -102,7 +160,7 @@ impl Mail {
 pub(super) fn enqueue(
     connection: &Connection,
     booking_id: &str,
-    action: &str,
+    action: Action,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
     connection.execute(
@@ -122,18 +180,22 @@ impl Store {
             let mut statement = c.prepare_cached(
                 "SELECT id, booking_id, action, attempts, payload, created_at FROM outbox
                  WHERE done_at IS NULL AND set_aside_at IS NULL AND next_attempt_at <= ?1
+                   AND action IN (SELECT value FROM json_each(?3))
                  ORDER BY id LIMIT ?2",
             )?;
-            let rows = statement.query_map(params![now.timestamp(), limit as i64], |row| {
-                Ok(Delivery {
-                    id: row.get(0)?,
-                    booking_id: row.get(1)?,
-                    action: row.get(2)?,
-                    attempts: row.get(3)?,
-                    payload: row.get(4)?,
-                    created_at: super::instant(row.get(5)?),
-                })
-            })?;
+            let rows = statement.query_map(
+                params![now.timestamp(), limit as i64, known_actions()],
+                |row| {
+                    Ok(Delivery {
+                        id: row.get(0)?,
+                        booking_id: row.get(1)?,
+                        action: row.get(2)?,
+                        attempts: row.get(3)?,
+                        payload: row.get(4)?,
+                        created_at: super::instant(row.get(5)?),
+                    })
+                },
+            )?;
             rows.collect()
         })
         .context("reading the outbox")
@@ -233,5 +295,47 @@ impl Store {
             .optional()
         })
         .context("reading a calendar state")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_reads_back_as_itself() {
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(Action::parse("mail:unheard_of"), None);
+    }
+
+    #[test]
+    fn a_row_this_version_does_not_know_waits_and_blocks_nothing() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();
+        let now = Utc::now();
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "INSERT INTO bookings (id, service, start_at, end_at, status, created_at,
+                         client_name, client_email, manage_token_hash)
+                     VALUES ('bk_1', 'intro', 0, 900, 'confirmed', 0, 'Sam', 'sam@example.org', x'00');",
+                )?;
+                // The unknown row comes first: without the filter it would
+                // fill the batch of one, or fail to read.
+                c.execute(
+                    "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at)
+                     VALUES ('bk_1', 'mail:from_a_newer_version', ?1, ?1)",
+                    [now.timestamp()],
+                )?;
+                enqueue(c, "bk_1", Action::Release, now)
+            })
+            .unwrap();
+
+        let due = store.due_deliveries(now, 1).unwrap();
+
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].action, Action::Release);
     }
 }

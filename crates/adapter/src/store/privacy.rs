@@ -11,8 +11,6 @@ use serde_json::{json, Map, Value};
 
 use super::bookings::{cancel_live, expire_lapsed_requests};
 use super::idempotency::delete_expired;
-#[cfg(test)]
-use super::outbox::Delivery;
 use super::{instant, Store};
 use crate::sealing::{is_sealed_payload, seal_payload, SealingKey};
 
@@ -231,6 +229,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Action;
 
     #[test]
     fn erasing_a_visitor_whose_request_lapsed_unnoticed_leaves_no_email_to_their_erased_address() {
@@ -276,6 +275,6 @@ mod tests {
                     .collect()
             })
             .unwrap();
-        assert_eq!(waiting, vec![Delivery::RELEASE.to_owned()]);
+        assert_eq!(waiting, vec![Action::Release.as_str().to_owned()]);
     }
 }

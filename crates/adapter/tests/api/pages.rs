@@ -71,6 +71,19 @@ async fn status(app: &TestApp, created: &BookingCreated) -> BookingStatus {
 
 // ---- Answering a request ----
 
+/// Both pages of `link`, shown and pressed, answer 410 with `heading` and
+/// no button to press.
+async fn refused_with(app: &TestApp, link: &str, heading: &str) {
+    let shown = page(app.client.get(link).send().await.unwrap(), 410).await;
+    let pressed = page(app.client.post(link).send().await.unwrap(), 410).await;
+    for html in [shown, pressed] {
+        assert!(
+            html.contains(&format!("<h1>{heading}</h1>")) && !html.contains("<form"),
+            "{html}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_valid_link_shows_the_request_and_a_button_and_changes_nothing() {
     let smtp = SmtpServer::start().await;
@@ -138,11 +151,7 @@ async fn a_declined_request_says_so_on_the_first_page_of_either_link() {
 
     for answer in [Answer::Confirm, Answer::Decline] {
         let link = answer_link(&app, &created, answer);
-        let html = page(app.client.get(&link).send().await.unwrap(), 410).await;
-        assert!(
-            html.contains("<h1>This request was already declined</h1>") && !html.contains("<form"),
-            "{html}"
-        );
+        refused_with(&app, &link, "This request was already declined").await;
     }
     assert_eq!(status(&app, &created).await, BookingStatus::Declined);
 }
@@ -162,13 +171,7 @@ async fn a_request_the_visitor_cancelled_says_so_on_its_first_page() {
     assert_eq!(cancelled.status(), 200);
 
     let confirm = answer_link(&app, &created, Answer::Confirm);
-    let html = page(app.client.get(&confirm).send().await.unwrap(), 410).await;
-    assert!(
-        html.contains("<h1>The visitor cancelled this request</h1>") && !html.contains("<form"),
-        "{html}"
-    );
-    let pressed = page(app.client.post(&confirm).send().await.unwrap(), 410).await;
-    assert!(pressed.contains("cancelled this request"), "{pressed}");
+    refused_with(&app, &confirm, "The visitor cancelled this request").await;
     assert_eq!(status(&app, &created).await, BookingStatus::Cancelled);
 }
 
@@ -183,13 +186,7 @@ async fn a_request_that_expired_unanswered_says_so_on_its_first_page() {
         .unwrap();
 
     let confirm = answer_link(&app, &created, Answer::Confirm);
-    let html = page(app.client.get(&confirm).send().await.unwrap(), 410).await;
-    assert!(
-        html.contains("<h1>This request expired unanswered</h1>") && !html.contains("<form"),
-        "{html}"
-    );
-    let pressed = page(app.client.post(&confirm).send().await.unwrap(), 410).await;
-    assert!(pressed.contains("expired unanswered"), "{pressed}");
+    refused_with(&app, &confirm, "This request expired unanswered").await;
     assert_eq!(status(&app, &created).await, BookingStatus::Expired);
 }
 
@@ -205,14 +202,7 @@ async fn an_expired_link_is_refused_on_both_pages() {
         Utc::now() - Duration::minutes(1),
     ));
 
-    let shown = page(app.client.get(&expired).send().await.unwrap(), 410).await;
-    let pressed = page(app.client.post(&expired).send().await.unwrap(), 410).await;
-    for html in [shown, pressed] {
-        assert!(
-            html.contains("<h1>This link has expired</h1>") && !html.contains("<form"),
-            "{html}"
-        );
-    }
+    refused_with(&app, &expired, "This link has expired").await;
     assert_eq!(status(&app, &created).await, BookingStatus::Pending);
 }
 

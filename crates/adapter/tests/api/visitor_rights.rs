@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use firststep_protocol::BookingCreated;
 use serde_json::Value;
 
 use crate::helpers::{
@@ -41,35 +42,38 @@ fn outbox_of(app: &TestApp, id: &str) -> Vec<(String, bool)> {
     rows.collect::<rusqlite::Result<_>>().unwrap()
 }
 
+/// Sam's request and booking, under two spellings of one address, and
+/// someone else's booking: (Sam's request slot, request, booking, Kim's).
+async fn sam_twice_and_kim(
+    app: &TestApp,
+) -> (
+    chrono::DateTime<chrono::Utc>,
+    BookingCreated,
+    BookingCreated,
+    BookingCreated,
+) {
+    let request_slot = slot_in_days(app, "free-consultation", 1).await;
+    let request = book_as(
+        app,
+        "free-consultation",
+        request_slot,
+        "Sam Lee",
+        "Sam.Lee@Example.org",
+    )
+    .await;
+    let intake = slot_in_days(app, "intake", 2).await;
+    let booked = book_as(app, "intake", intake, "Sam Lee", "sam.lee@example.org").await;
+    let later = slot_in_days(app, "intake", 3).await;
+    let other = book_as(app, "intake", later, "Kim Other", "kim@example.org").await;
+    (request_slot, request, booked, other)
+}
+
 #[tokio::test]
 async fn export_prints_every_stored_field_of_a_visitors_bookings_and_their_outbox_items() {
     // Mail down: the emails about them wait in the outbox.
     let config = with_mail(CONFIG, closed_port());
     let app = spawn_app_with(&config).await;
-    let request = book_as(
-        &app,
-        "free-consultation",
-        slot_in_days(&app, "free-consultation", 1).await,
-        "Sam Lee",
-        "Sam.Lee@Example.org",
-    )
-    .await;
-    let booked = book_as(
-        &app,
-        "intake",
-        slot_in_days(&app, "intake", 2).await,
-        "Sam Lee",
-        "sam.lee@example.org",
-    )
-    .await;
-    let other = book_as(
-        &app,
-        "intake",
-        slot_in_days(&app, "intake", 3).await,
-        "Kim Other",
-        "kim@example.org",
-    )
-    .await;
+    let (_, request, booked, other) = sam_twice_and_kim(&app).await;
 
     // The address matches whatever the case of its letters.
     let export: Value =
@@ -139,31 +143,7 @@ async fn export_prints_every_stored_field_of_a_visitors_bookings_and_their_outbo
 async fn erase_removes_a_visitors_data_cancels_their_requests_and_releases_their_holds() {
     let config = with_mail(CONFIG, closed_port());
     let app = spawn_app_with(&config).await;
-    let request_slot = slot_in_days(&app, "free-consultation", 1).await;
-    let request = book_as(
-        &app,
-        "free-consultation",
-        request_slot,
-        "Sam Lee",
-        "sam.lee@example.org",
-    )
-    .await;
-    let booked = book_as(
-        &app,
-        "intake",
-        slot_in_days(&app, "intake", 2).await,
-        "Sam Lee",
-        "Sam.Lee@example.org",
-    )
-    .await;
-    let other = book_as(
-        &app,
-        "intake",
-        slot_in_days(&app, "intake", 3).await,
-        "Kim Other",
-        "kim@example.org",
-    )
-    .await;
+    let (request_slot, request, booked, other) = sam_twice_and_kim(&app).await;
     assert!(!app
         .open_slots("free-consultation")
         .await

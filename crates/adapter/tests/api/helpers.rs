@@ -195,6 +195,19 @@ impl TestApp {
         response.json().await.expect("a booking")
     }
 
+    /// The visitor cancels, through the protocol.
+    pub async fn cancel(&self, created: &firststep_protocol::BookingCreated) {
+        let path = format!("/v1/bookings/{}", created.booking.id);
+        let response = self
+            .client
+            .delete(self.url(&path))
+            .bearer_auth(&created.manage_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "cancelling {}", created.booking.id);
+    }
+
     pub async fn post_booking(&self, key: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url("/v1/bookings"))

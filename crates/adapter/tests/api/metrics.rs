@@ -80,14 +80,7 @@ async fn a_scrape_shows_bookings_by_status_the_outbox_failures_and_requests_by_r
         "sam@example.org",
     )
     .await;
-    let response = app
-        .client
-        .delete(app.url(&format!("/v1/bookings/{}", cancelled.booking.id)))
-        .bearer_auth(&cancelled.manage_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    app.cancel(&cancelled).await;
     assert_eq!(
         app.get("/v1/bookings/bk_AAAAAAAAAAAAAAAA").await.status(),
         404

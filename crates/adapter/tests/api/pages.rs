@@ -161,14 +161,7 @@ async fn a_request_the_visitor_cancelled_says_so_on_its_first_page() {
     let smtp = SmtpServer::start().await;
     let app = spawn_with_mail(&smtp).await;
     let created = request(&app, "Sam Lee", None).await;
-    let cancelled = app
-        .client
-        .delete(app.url(&format!("/v1/bookings/{}", created.booking.id)))
-        .bearer_auth(&created.manage_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancelled.status(), 200);
+    app.cancel(&created).await;
 
     let confirm = answer_link(&app, &created, Answer::Confirm);
     refused_with(&app, &confirm, "The visitor cancelled this request").await;

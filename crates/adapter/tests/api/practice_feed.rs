@@ -23,12 +23,7 @@ async fn the_practice_feed_lists_live_requests_and_bookings_privately() {
     instant["service"] = json!("intake");
     assert_eq!(app.post_booking(&new_key(), &instant).await.status(), 201);
     let cancelled = app.book(slots[90]).await;
-    app.client
-        .delete(app.url(&format!("/v1/bookings/{}", cancelled.booking.id)))
-        .bearer_auth(&cancelled.manage_token)
-        .send()
-        .await
-        .unwrap();
+    app.cancel(&cancelled).await;
 
     let response = app.get(&format!("/feeds/bookings.ics?token={TOKEN}")).await;
 

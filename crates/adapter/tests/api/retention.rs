@@ -83,14 +83,7 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
         "alex@example.org",
     )
     .await;
-    let response = app
-        .client
-        .delete(app.url(&format!("/v1/bookings/{}", cancelled.booking.id)))
-        .bearer_auth(&cancelled.manage_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    app.cancel(&cancelled).await;
     let past = book_as(
         &app,
         "intake",

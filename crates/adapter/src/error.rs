@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use firststep_protocol::{ErrorCode, Problem, PROBLEM_JSON};
 
-use crate::domain::FieldError;
+use crate::domain::{BookingRefusal, FieldError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -166,6 +166,15 @@ impl ApiError {
 impl From<FieldError> for ApiError {
     fn from(error: FieldError) -> Self {
         Self::InvalidField(error)
+    }
+}
+
+impl From<BookingRefusal> for ApiError {
+    fn from(refusal: BookingRefusal) -> Self {
+        match refusal {
+            BookingRefusal::UnknownService(id) => Self::UnknownService(id),
+            BookingRefusal::Field(error) => Self::InvalidField(error),
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! Parsed values: once a value of these types exists, it is known to be good.
 //! Each `parse` returns a [`FieldError`] naming the offending field.
 
+mod booking_request;
 mod client;
 mod idempotency_key;
 mod tokens;
 
+pub use booking_request::{BookingRefusal, ParsedBooking};
 pub use client::{ClientEmail, ClientName, ClientPhone, ClientTimeZone, Note};
 pub use idempotency_key::IdempotencyKey;
 pub use tokens::{BookingId, ManageToken, TokenHash};

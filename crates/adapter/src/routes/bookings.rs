@@ -9,23 +9,18 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
-use firststep_availability::{BusyTime, Interval};
-use firststep_protocol::visitor_fields;
+use firststep_availability::BusyTime;
 use firststep_protocol::{
-    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, FieldRule,
-    PROBLEM_JSON,
+    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, PROBLEM_JSON,
 };
 use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::client_address::VisitorAddress;
 use crate::config::{PracticeSettings, Service};
-use crate::domain::{
-    BookingId, ClientEmail, ClientName, ClientPhone, ClientTimeZone, FieldError, IdempotencyKey,
-    ManageToken, Note,
-};
+use crate::domain::{BookingId, IdempotencyKey, ManageToken, ParsedBooking};
 use crate::error::{unavailable, ApiError};
-use crate::offer::{bearing_on, is_offered};
+use crate::offer::is_offered;
 use crate::sealing::{payload_key, seal_payload};
 use crate::store::{BookOutcome, BookingRecord, KeyClaim, NewBooking, StoredResponse, Visitor};
 
@@ -98,15 +93,18 @@ async fn place(
     let request: BookingRequest = serde_json::from_slice(body).map_err(|error| {
         ApiError::MalformedJson(format!("the body is not a booking request: {error}"))
     })?;
-    let service = app
-        .settings
-        .service(Some(&request.service))
-        .ok_or_else(|| ApiError::UnknownService(request.service.clone()))?
-        .clone();
     let practice = &app.settings.practice;
-    let parsed = ParsedRequest::parse(&request, practice)?;
-
-    let (slot, around) = requested_slot(request.start, &service)?;
+    let ParsedBooking {
+        service,
+        slot,
+        around,
+        name,
+        email,
+        phone,
+        note,
+        time_zone,
+        locale,
+    } = ParsedBooking::parse(&request, practice)?;
     let (status, expires_at) = match service.mode {
         BookingMode::Request => {
             // An expiry past the range of dates never comes before the slot.
@@ -151,17 +149,12 @@ async fn place(
         created_at: now,
         expires_at,
         visitor: Visitor {
-            name: parsed.name.as_str().to_owned(),
-            email: parsed.email.as_str().to_owned(),
-            phone: parsed.phone.map(|p| p.as_str().to_owned()),
-            time_zone: parsed.time_zone.map(|z| z.name().to_owned()),
-            note: parsed.note.map(|n| n.as_str().to_owned()),
-            // A language tag only; anything else means English.
-            locale: request
-                .locale
-                .as_deref()
-                .and_then(visitor_fields::locale)
-                .map(str::to_owned),
+            name: name.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+            phone: phone.map(|p| p.as_str().to_owned()),
+            time_zone: time_zone.map(|z| z.name().to_owned()),
+            note: note.map(|n| n.as_str().to_owned()),
+            locale,
         },
         manage_token_hash: token.hash(),
         first_mail_payload,
@@ -194,90 +187,6 @@ async fn place(
             Ok(stored_response(reply))
         }
         BookOutcome::SlotUnavailable => Err(ApiError::SlotUnavailable),
-    }
-}
-
-/// The slot asked for, and the span whose bookings bear on it. A start so far
-/// away that date arithmetic cannot reach it is refused as a field.
-fn requested_slot(
-    start: DateTime<Utc>,
-    service: &Service,
-) -> Result<(Interval, Interval), FieldError> {
-    let out_of_range = || FieldError::new("start", "This time is out of range.");
-    let end = start
-        .checked_add_signed(Duration::minutes(service.duration_minutes.into()))
-        .ok_or_else(out_of_range)?;
-    let slot = Interval::new(start, end);
-    let around = bearing_on(slot).ok_or_else(out_of_range)?;
-    Ok((slot, around))
-}
-
-/// The visitor's input, every field parsed.
-struct ParsedRequest {
-    name: ClientName,
-    email: ClientEmail,
-    phone: Option<ClientPhone>,
-    note: Option<Note>,
-    time_zone: Option<ClientTimeZone>,
-}
-
-impl ParsedRequest {
-    fn parse(request: &BookingRequest, practice: &PracticeSettings) -> Result<Self, FieldError> {
-        let name = ClientName::parse(&request.client.name)?;
-        let email = ClientEmail::parse(&request.client.email)?;
-        let phone = optional_field(
-            request.client.phone.as_deref(),
-            practice.form.phone,
-            "client.phone",
-            ClientPhone::parse,
-        )?;
-        let note = optional_field(
-            request.note.as_deref(),
-            practice.form.note,
-            "note",
-            Note::parse,
-        )?;
-        let time_zone = request
-            .client_time_zone
-            .as_deref()
-            .map(ClientTimeZone::parse)
-            .transpose()?;
-        if !request.consent {
-            return Err(FieldError::new(
-                "consent",
-                "Please agree to the privacy notice to send your request.",
-            ));
-        }
-        if !request.website.is_empty() {
-            return Err(FieldError::new("website", "This field must be left empty."));
-        }
-        Ok(Self {
-            name,
-            email,
-            phone,
-            note,
-            time_zone,
-        })
-    }
-}
-
-/// A field the practice may hide, offer or require; blank (nothing visible,
-/// as the widget judges it too) counts as absent.
-fn optional_field<T>(
-    raw: Option<&str>,
-    rule: FieldRule,
-    field: &'static str,
-    parse: impl Fn(&str) -> Result<T, FieldError>,
-) -> Result<Option<T>, FieldError> {
-    let given = raw.filter(|text| !visitor_fields::is_blank(text));
-    match (rule, given) {
-        (FieldRule::Hidden, Some(_)) => Err(FieldError::new(
-            field,
-            "This practice does not take this field.",
-        )),
-        (FieldRule::Required, None) => Err(FieldError::new(field, "This field is required.")),
-        (_, Some(text)) => parse(text).map(Some),
-        (_, None) => Ok(None),
     }
 }
 
@@ -397,43 +306,4 @@ pub(super) fn service_of<'a>(
     booking: &BookingRecord,
 ) -> Option<&'a Service> {
     practice.services.iter().find(|s| s.id == booking.service)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn service() -> Service {
-        Service {
-            id: "intake".into(),
-            title: "Intake".into(),
-            duration_minutes: 50,
-            mode: BookingMode::Instant,
-            location: None,
-            description: None,
-        }
-    }
-
-    #[test]
-    fn a_slot_and_the_span_bearing_on_it() {
-        let start: DateTime<Utc> = "2026-12-01T14:00:00Z".parse().unwrap();
-        let (slot, around) = requested_slot(start, &service()).unwrap();
-        assert_eq!(slot.end - slot.start, Duration::minutes(50));
-        assert_eq!(slot.start - around.start, Duration::hours(26));
-        assert_eq!(around.end - slot.end, Duration::hours(26));
-    }
-
-    /// Unreachable through the protocol's reader (four-digit years), and
-    /// still no panic: the field is named.
-    #[test]
-    fn a_start_at_the_end_of_dates_is_an_invalid_field() {
-        for start in [
-            DateTime::<Utc>::MAX_UTC,
-            DateTime::<Utc>::MAX_UTC - Duration::hours(2),
-            DateTime::<Utc>::MIN_UTC,
-        ] {
-            let error = requested_slot(start, &service()).unwrap_err();
-            assert_eq!(error.field, "start", "{start:?}");
-        }
-    }
 }

@@ -9,9 +9,12 @@ after(async () => { await browser?.close(); await adapter?.stop(); });
 
 test('the demo page shows the widget without console errors', async () => {
   const { page, problems, context } = await strictPage(browser);
+  const wasm = page.waitForResponse((r) => r.url().endsWith('.wasm'));
   const response = await page.goto(adapter.url);
   assert.match(response.headers()['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
   await page.locator('firststep-booking').getByRole('heading', { name: 'Choose a time' }).waitFor();
+  // Chromium takes Brotli even over plain http to 127.0.0.1: it gets the .br copy.
+  assert.equal((await wasm).headers()['content-encoding'], 'br');
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -102,15 +102,24 @@ pub fn router(state: Arc<AppState>) -> Router {
     let mut app = api;
     let server = &state.settings.server;
     if let Some(widget) = &server.widget_dir {
-        // Trunk writes a .gz beside each file; those are sent to browsers that take gzip.
-        let files = ServeDir::new(widget).precompressed_gzip();
+        // Trunk writes a .br and a .gz beside each file: a browser gets the
+        // Brotli copy if it takes br (the smaller), else gzip, else the file.
+        let files = ServeDir::new(widget)
+            .precompressed_br()
+            .precompressed_gzip();
         // Its quick-look page (Trunk's index.html) is not to be framed; the
         // widget's files themselves still load on any practice's page.
         let unframed = SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("frame-ancestors 'none'"),
         );
-        app = app.nest_service("/widget", tower::Layer::layer(&unframed, files));
+        // The copy depends on Accept-Encoding: a shared cache must know it.
+        let varies = SetResponseHeaderLayer::appending(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        );
+        let files = tower::Layer::layer(&varies, tower::Layer::layer(&unframed, files));
+        app = app.nest_service("/widget", files);
     }
     if let Some(demo) = &server.demo_dir {
         let demo = Router::new().fallback_service(ServeDir::new(demo)).layer(

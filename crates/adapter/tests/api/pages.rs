@@ -519,3 +519,51 @@ async fn the_widgets_quick_look_page_cannot_be_framed() {
         assert_eq!(csp, ["frame-ancestors 'none'"], "{path}");
     }
 }
+
+/// The build writes a Brotli and a gzip copy beside each widget file: each
+/// browser gets the smallest copy it can read, as Chromium asks for it.
+#[tokio::test]
+async fn the_widget_is_served_as_brotli_to_browsers_that_take_it_and_as_gzip_to_the_rest() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = |name: &str, bytes: &[u8]| std::fs::write(folder.path().join(name), bytes).unwrap();
+    file("firststep-widget_bg.wasm", b"raw wasm");
+    file("firststep-widget_bg.wasm.gz", b"gzip copy");
+    file("firststep-widget_bg.wasm.br", b"brotli copy");
+    let config = CONFIG.replace(
+        "[server]\n",
+        &format!(
+            "[server]\nwidget_dir = {:?}\n",
+            folder.path().display().to_string()
+        ),
+    );
+    let app = spawn_app_with(&config).await;
+
+    for (accepts, encoding, body) in [
+        (Some("gzip, deflate, br, zstd"), Some("br"), "brotli copy"),
+        (Some("br;q=0.5, gzip"), Some("gzip"), "gzip copy"),
+        (Some("gzip, deflate"), Some("gzip"), "gzip copy"),
+        (None, None, "raw wasm"),
+    ] {
+        let mut request = app.client.get(app.url("/widget/firststep-widget_bg.wasm"));
+        if let Some(accepts) = accepts {
+            request = request.header("accept-encoding", accepts);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{accepts:?}");
+        let headers = response.headers();
+        assert_eq!(
+            headers.get("content-encoding").map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accepts:?}"
+        );
+        assert_eq!(headers["content-type"], "application/wasm", "{accepts:?}");
+        assert!(
+            headers["vary"]
+                .to_str()
+                .unwrap()
+                .contains("accept-encoding"),
+            "{accepts:?}"
+        );
+        assert_eq!(response.text().await.unwrap(), body, "{accepts:?}");
+    }
+}

@@ -1,0 +1,316 @@
+//! The `[calendar]` section checked: which backend holds the practice's
+//! calendar (`local` with its busy feeds, `caldav`, `google`) and, for each,
+//! the keys it needs, its secrets and its endpoints. A backend is a branch
+//! here, its keys are fields of `RawCalendar` (`raw.rs`), its settings a
+//! variant of `CalendarSettings` (`settings.rs`).
+
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::checks::Checker;
+use super::raw::{defaults, RawCalendar};
+use super::urls::UrlUse;
+use super::{
+    read_bounded, CalDavSettings, CalendarSettings, GoogleSettings, Secret, MAX_SECRET_BYTES,
+};
+
+impl Checker<'_> {
+    pub(super) fn calendar(
+        &mut self,
+        raw: Option<RawCalendar>,
+        base: &Path,
+    ) -> Option<CalendarSettings> {
+        let Some(raw) = raw else {
+            return Some(CalendarSettings::Local {
+                busy_feeds: Vec::new(),
+                refresh_seconds: defaults::refresh(),
+            });
+        };
+        let key = |name: &str| format!("calendar.{name}");
+        match raw.backend.get_ref().as_str() {
+            "local" => {
+                let mut feeds = Vec::new();
+                for (i, url) in raw.busy_feeds.iter().enumerate() {
+                    let key = format!("calendar.busy_feeds[{i}]");
+                    if self.url(url, &key, UrlUse::SecretAddress).is_some() {
+                        feeds.push(Secret::new(url.get_ref().clone()));
+                    }
+                }
+                return (feeds.len() == raw.busy_feeds.len()).then(|| CalendarSettings::Local {
+                    busy_feeds: feeds,
+                    refresh_seconds: raw.refresh_seconds.max(5),
+                });
+            }
+            "caldav" => {}
+            "google" => return self.google(raw, base),
+            other => {
+                self.problem(
+                    &raw.backend,
+                    key("backend"),
+                    format!(
+                        "\"{other}\" is not a backend: use \"local\", \"caldav\" or \"google\""
+                    ),
+                );
+                return None;
+            }
+        }
+        let url = match raw.url {
+            Some(url) => {
+                self.url(&url, &key("url"), UrlUse::Secret)?;
+                url.into_inner()
+            }
+            None => {
+                return self.missing(
+                    &raw.backend,
+                    key("url"),
+                    "the CalDAV calendar's address is needed",
+                )
+            }
+        };
+        let Some(user) = raw.user else {
+            return self.missing(&raw.backend, key("user"), "the CalDAV user name is needed");
+        };
+        let password = self.secret(
+            raw.password_env,
+            raw.password_file,
+            base,
+            "calendar.password",
+        )?;
+        Some(CalendarSettings::CalDav(CalDavSettings {
+            url,
+            user,
+            password,
+            refresh_seconds: raw.refresh_seconds.max(5),
+            event_title: raw
+                .event_title
+                .unwrap_or_else(|| "Consultation request".into()),
+            include_client_name: raw.include_client_name,
+        }))
+    }
+
+    fn google(&mut self, raw: RawCalendar, base: &Path) -> Option<CalendarSettings> {
+        use crate::calendar::oauth::{Grant, ServiceAccountKey};
+        let key = |name: &str| format!("calendar.{name}");
+        let mut endpoint = |raw: Option<Spanned<String>>, name: &str, default: &str| match raw {
+            Some(url) => self.url(&url, &key(name), UrlUse::Secret).map(String::from),
+            None => Some(default.to_owned()),
+        };
+        let api_base = endpoint(
+            raw.api_base,
+            "api_base",
+            "https://www.googleapis.com/calendar/v3",
+        );
+        let token_url = endpoint(
+            raw.token_url,
+            "token_url",
+            "https://oauth2.googleapis.com/token",
+        );
+        let auth_url = endpoint(
+            raw.auth_url,
+            "auth_url",
+            "https://accounts.google.com/o/oauth2/v2/auth",
+        );
+        let calendar_id = raw
+            .calendar_id
+            .unwrap_or_else(|| Spanned::new(0..0, "primary".into()));
+        let grant = match raw.service_account_file {
+            Some(file) => {
+                if let Some(other) = raw.client_id.as_ref().or(raw.token_file.as_ref()) {
+                    return self.missing(
+                        other,
+                        key("service_account_file"),
+                        "give either service_account_file or client_id with token_file, not both",
+                    );
+                }
+                if calendar_id.get_ref() == "primary" {
+                    return self.missing(
+                        &file,
+                        key("calendar_id"),
+                        "with a service account, calendar_id is the shared calendar's id (its address), not \"primary\"",
+                    );
+                }
+                let path = base.join(file.get_ref());
+                let parsed = read_bounded(&path, MAX_SECRET_BYTES)
+                    .map_err(|error| format!("cannot read {}: {error}", path.display()))
+                    .and_then(|text| ServiceAccountKey::parse(&text));
+                match parsed {
+                    Ok(key) => Grant::ServiceAccount(key),
+                    Err(problem) => {
+                        return self.missing(&file, key("service_account_file"), problem)
+                    }
+                }
+            }
+            None => {
+                let Some(client_id) = raw.client_id else {
+                    return self.missing(
+                        &raw.backend,
+                        key("client_id"),
+                        "the OAuth client's id is needed (or service_account_file)",
+                    );
+                };
+                let Some(token_file) = raw.token_file else {
+                    return self.missing(
+                        &raw.backend,
+                        key("token_file"),
+                        "where `firststep-adapter connect google` keeps the token is needed",
+                    );
+                };
+                let client_secret = self.secret(
+                    raw.client_secret_env,
+                    raw.client_secret_file,
+                    base,
+                    "calendar.client_secret",
+                )?;
+                Grant::RefreshToken {
+                    client_id: client_id.into_inner(),
+                    client_secret,
+                    token_file: base.join(token_file.get_ref()),
+                }
+            }
+        };
+        Some(CalendarSettings::Google(GoogleSettings {
+            calendar_id: calendar_id.into_inner(),
+            grant,
+            refresh_seconds: raw.refresh_seconds.max(5),
+            event_title: raw
+                .event_title
+                .unwrap_or_else(|| "Consultation request".into()),
+            include_client_name: raw.include_client_name,
+            api_base: api_base?,
+            token_url: token_url?,
+            auth_url: auth_url?,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::{problems, GOOD};
+    use crate::config::{CalendarSettings, Settings};
+    use std::path::Path;
+
+    #[test]
+    fn a_caldav_calendar_needs_its_address_user_and_a_password_that_never_prints() {
+        std::env::set_var("FIRSTSTEP_TEST_CALDAV_PASSWORD", "hunter2");
+        let text = format!(
+            "{GOOD}\n[calendar]\nbackend = \"caldav\"\nurl = \"https://dav.example.org/cal/\"\nuser = \"therapist\"\npassword_env = \"FIRSTSTEP_TEST_CALDAV_PASSWORD\"\n"
+        );
+        let settings = Settings::from_toml(&text, Path::new("/etc")).unwrap();
+        let CalendarSettings::CalDav(caldav) = &settings.calendar else {
+            panic!("a CalDAV calendar")
+        };
+        assert_eq!(caldav.password.expose(), "hunter2");
+        assert_eq!(caldav.event_title, "Consultation request");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+
+        let unset = text.replace(
+            "FIRSTSTEP_TEST_CALDAV_PASSWORD",
+            "FIRSTSTEP_TEST_UNSET_VARIABLE",
+        );
+        let found = problems(&unset);
+        assert_eq!(found[0].key, "calendar.password_env");
+        assert!(found[0]
+            .message
+            .contains("FIRSTSTEP_TEST_UNSET_VARIABLE is not set"));
+        let found = problems(&format!("{GOOD}\n[calendar]\nbackend = \"exchange\"\n"));
+        assert_eq!(found[0].key, "calendar.backend");
+    }
+
+    #[test]
+    fn a_google_calendar_takes_the_issues_keys_and_never_prints_the_client_secret() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(
+            folder.path().join("oauth-client-secret"),
+            "GOCSPX-hunter2\n",
+        )
+        .unwrap();
+        let text = format!(
+            "{GOOD}\n[calendar]\nbackend = \"google\"\nclient_id = \"123.apps.googleusercontent.com\"\n\
+             client_secret_file = \"oauth-client-secret\"\ntoken_file = \"calendar-token.json\"\n\
+             refresh_seconds = 30\nevent_title = \"Hold\"\n"
+        );
+        let settings = Settings::from_toml(&text, folder.path()).unwrap();
+        let CalendarSettings::Google(google) = &settings.calendar else {
+            panic!("a Google calendar")
+        };
+        assert_eq!(google.calendar_id, "primary");
+        assert_eq!(google.api_base, "https://www.googleapis.com/calendar/v3");
+        assert_eq!(google.token_url, "https://oauth2.googleapis.com/token");
+        assert_eq!(
+            google.auth_url,
+            "https://accounts.google.com/o/oauth2/v2/auth"
+        );
+        assert_eq!(
+            (google.refresh_seconds, google.event_title.as_str()),
+            (30, "Hold")
+        );
+        let crate::calendar::oauth::Grant::RefreshToken {
+            client_secret,
+            token_file,
+            ..
+        } = &google.grant
+        else {
+            panic!("the practice's own account")
+        };
+        assert_eq!(client_secret.expose(), "GOCSPX-hunter2");
+        assert_eq!(token_file, &folder.path().join("calendar-token.json"));
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn google_problems_are_reported_at_their_keys() {
+        let folder = tempfile::tempdir().unwrap();
+        let base = format!("{GOOD}\n[calendar]\nbackend = \"google\"\n");
+        let at = |text: &str| -> Vec<(usize, String)> {
+            Settings::from_toml(text, folder.path())
+                .unwrap_err()
+                .into_iter()
+                .map(|p| (p.line, p.key))
+                .collect()
+        };
+        let line = |text: &str, needle: &str| {
+            text.lines().position(|l| l.starts_with(needle)).unwrap() + 1
+        };
+
+        let no_client = base.clone();
+        assert_eq!(
+            at(&no_client),
+            [(line(&no_client, "backend"), "calendar.client_id".to_owned())]
+        );
+
+        let bad_key = format!("{base}calendar_id = \"therapist@practice.example\"\nservice_account_file = \"sa.json\"\n");
+        std::fs::write(folder.path().join("sa.json"), r#"{"client_email": "a@b.iam.gserviceaccount.com", "private_key": "-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n"}"#).unwrap();
+        assert_eq!(
+            at(&bad_key),
+            [(
+                line(&bad_key, "service_account_file"),
+                "calendar.service_account_file".to_owned()
+            )]
+        );
+
+        let primary = format!("{base}service_account_file = \"sa.json\"\n");
+        assert_eq!(
+            at(&primary),
+            [(
+                line(&primary, "service_account_file"),
+                "calendar.calendar_id".to_owned()
+            )]
+        );
+
+        let both = format!("{base}calendar_id = \"x@y.example\"\nclient_id = \"c\"\nservice_account_file = \"sa.json\"\n");
+        assert_eq!(
+            at(&both),
+            [(
+                line(&both, "client_id"),
+                "calendar.service_account_file".to_owned()
+            )]
+        );
+
+        let plain = format!("{base}client_id = \"c\"\nclient_secret_env = \"PATH\"\ntoken_file = \"t\"\ntoken_url = \"http://oauth.example.org/token\"\n");
+        assert_eq!(
+            at(&plain),
+            [(line(&plain, "token_url"), "calendar.token_url".to_owned())]
+        );
+    }
+}

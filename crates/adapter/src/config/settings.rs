@@ -1,0 +1,197 @@
+//! The checked settings the rest of the adapter runs on: each value here
+//! has passed its check (`checks.rs`, `urls.rs`, `calendar.rs`), so a reader
+//! takes it as known-good. Secrets are wrapped in [`Secret`] and never print.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use firststep_availability::Rules;
+use firststep_protocol::{BookingMode, FormSettings};
+use serde::Deserialize;
+
+/// Everything the adapter runs on, known-good.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub practice: PracticeSettings,
+    pub server: ServerSettings,
+    pub calendar: CalendarSettings,
+    /// The practice's private feed of requests and bookings, when configured.
+    pub feed: Option<FeedSettings>,
+    /// Email to the practice and to visitors, when configured.
+    pub mail: Option<MailSettings>,
+    pub privacy: PrivacySettings,
+}
+
+/// How long visitors' personal data is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrivacySettings {
+    /// Days after a booking is over (past, declined, expired, cancelled)
+    /// until its personal fields are erased.
+    pub retention_days: u32,
+}
+
+/// Email through SMTP, and the signed links the emails carry.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub tls: SmtpTls,
+    /// SMTP login, when the server asks for one.
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    /// The sender, like `Riverside Counselling <bookings@example.org>`.
+    pub from: String,
+    /// Where the practice's emails go.
+    pub practice_to: String,
+    /// The adapter's public address, for the links in emails.
+    pub public_url: String,
+    /// The practice's page with the widget, for "choose another time".
+    pub booking_page_url: Option<String>,
+    /// Key of the HMAC that signs confirm and decline links.
+    pub link_secret: Secret,
+    pub link_valid_hours: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a local relay only).
+    None,
+    /// STARTTLS on the submission port (587).
+    Starttls,
+    /// TLS from the first byte (465).
+    Tls,
+}
+
+/// A private iCalendar feed a practice subscribes to from any calendar app.
+#[derive(Debug, Clone)]
+pub struct FeedSettings {
+    /// The secret in the feed's address (`/feeds/bookings.ics?token=…`).
+    pub token: Secret,
+    /// Whether entries show the client's name (off by default).
+    pub include_client_name: bool,
+}
+
+/// Where bookings are written and busy time is read.
+#[derive(Debug, Clone)]
+pub enum CalendarSettings {
+    /// The embedded default: bookings stay in the store; busy time may come
+    /// from ICS feeds (their addresses are secrets).
+    Local {
+        busy_feeds: Vec<Secret>,
+        refresh_seconds: u64,
+    },
+    CalDav(CalDavSettings),
+    Google(GoogleSettings),
+}
+
+/// Google Calendar (`backend = "google"`).
+#[derive(Debug, Clone)]
+pub struct GoogleSettings {
+    /// "primary" (the account's own) or a calendar's id (its address).
+    pub calendar_id: String,
+    /// The practice's account (refresh token from `connect google`) or a service account.
+    pub grant: crate::calendar::oauth::Grant,
+    pub refresh_seconds: u64,
+    pub event_title: String,
+    pub include_client_name: bool,
+    /// Endpoints: Google's public ones unless set (tests, sovereign clouds).
+    pub api_base: String,
+    pub token_url: String,
+    /// The consent page `connect google` sends the practice to.
+    pub auth_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CalDavSettings {
+    /// The calendar collection's URL.
+    pub url: String,
+    pub user: String,
+    pub password: Secret,
+    /// How often busy time is read again.
+    pub refresh_seconds: u64,
+    /// The entries' title; private by default.
+    pub event_title: String,
+    /// Whether the client's name may appear in the entry (off by default:
+    /// calendars sync to third-party servers).
+    pub include_client_name: bool,
+}
+
+/// A secret that never prints: `Debug` shows `Secret(…)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PracticeSettings {
+    pub name: String,
+    pub zone: Tz,
+    pub services: Vec<Service>,
+    pub form: FormSettings,
+    pub notice: Option<String>,
+    pub privacy_url: Option<String>,
+    pub rules: Rules,
+    /// How long an unanswered request holds its slot.
+    pub request_expiry_hours: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub id: String,
+    pub title: String,
+    pub duration_minutes: u32,
+    pub mode: BookingMode,
+    pub location: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub store: PathBuf,
+    /// Origins whose pages may call the API from a browser (CORS).
+    pub allowed_origins: Vec<String>,
+    /// The built widget (Trunk's `dist/`), served under `/widget/` when set.
+    pub widget_dir: Option<PathBuf>,
+    /// A demo practice page, served at `/` when set.
+    pub demo_dir: Option<PathBuf>,
+    /// Booking attempts allowed per client address per minute.
+    pub bookings_per_minute: u32,
+    /// `GET /metrics` on the public listener (off by default).
+    pub metrics: bool,
+    /// A separate address for `/metrics` (then not on the public listener).
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the visitor.
+    pub trusted_proxies: Vec<crate::client_address::Cidr>,
+    /// Timeouts and the connection cap; not in the file (the defaults suit
+    /// any practice), changed by tests.
+    pub connections: crate::connections::ConnectionLimits,
+}
+
+impl Settings {
+    /// The service a request names, or the only one when it names none.
+    pub fn service(&self, id: Option<&str>) -> Option<&Service> {
+        let services = &self.practice.services;
+        match id {
+            Some(id) => services.iter().find(|s| s.id == id),
+            None if services.len() == 1 => services.first(),
+            None => None,
+        }
+    }
+}

@@ -6,9 +6,9 @@
 //! and changed or removed with `If-Match` on the stored ETag.
 //!
 //! Answers are read with a size cap ([`MAX_BODY_BYTES`]) and a timeout; events
-//! in them that cannot be read are skipped and counted.
+//! in them that cannot be read are skipped and counted, and so are events in
+//! a zone not known here (read in the practice's).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
@@ -17,7 +17,7 @@ use quick_xml::events::Event as XmlEvent;
 use reqwest::{Method, StatusCode};
 
 use super::capped_body::{body_text, MAX_BODY_BYTES};
-use super::ical_read::{busy_events_until, BusyRead, MAX_EXPANSION_TIME};
+use super::ical_read::{busy_events_until, BusyRead, LastCount, MAX_EXPANSION_TIME};
 use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 use crate::config::Secret;
 use crate::ical;
@@ -34,7 +34,9 @@ pub struct CalDavCalendar {
     /// The practice's zone, for all-day and floating events.
     zone: Tz,
     /// Events of the last busy-time read that could not be read, so a change is logged once.
-    skipped: AtomicUsize,
+    skipped: LastCount,
+    /// Events of the last read in a zone not known here, likewise.
+    unknown_zones: LastCount,
 }
 
 impl CalDavCalendar {
@@ -55,7 +57,8 @@ impl CalDavCalendar {
             user: user.to_owned(),
             password,
             zone,
-            skipped: AtomicUsize::new(0),
+            skipped: LastCount::default(),
+            unknown_zones: LastCount::default(),
         }
     }
 
@@ -136,6 +139,7 @@ impl CalDavCalendar {
                 let read = busy_events_until(&data, zone, range, deadline);
                 all.events.extend(read.events);
                 all.skipped += read.skipped;
+                all.unknown_zones += read.unknown_zones;
             }
             all
         })
@@ -214,11 +218,16 @@ impl Calendar for CalDavCalendar {
     fn busy(&self, range: Interval) -> CalendarFuture<'_, Vec<Interval>> {
         Box::pin(async move {
             let read = self.events(range).await?;
-            let skipped = read.skipped;
-            if self.skipped.swap(skipped, Ordering::Relaxed) != skipped && skipped > 0 {
+            if let Some(skipped) = self.skipped.changed(read.skipped) {
                 tracing::warn!(
                     skipped,
                     "CalDAV calendar: events that cannot be read were skipped"
+                );
+            }
+            if let Some(unknown_zones) = self.unknown_zones.changed(read.unknown_zones) {
+                tracing::warn!(
+                    unknown_zones,
+                    "CalDAV calendar: events in a time zone not known here were read in the practice's zone"
                 );
             }
             Ok(read

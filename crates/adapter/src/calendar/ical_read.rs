@@ -2,19 +2,24 @@
 //! person unavailable, as intervals in a range. Recurring events (RRULE,
 //! RDATE, EXDATE) are expanded here, and moved or changed occurrences
 //! (RECURRENCE-ID) replace the ones they stand for. (CalDAV servers expand on
-//! their side; ICS feeds do not.)
+//! their side; ICS feeds do not.) Times are read in the zone their TZID
+//! names: an IANA zone, a Windows one, or the text's own VTIMEZONE
+//! (`ical_zone`); in an unknown zone, in the practice's, and counted.
 //!
 //! The text comes from outside: an event that cannot be read (a bad date or
 //! duration, a sum past the range of dates, a recurrence that cannot be
 //! expanded within the bounds below) is skipped and counted, never fatal.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use firststep_availability::Interval;
+
+use super::ical_zone::{DefinedZone, Zone, Zones};
 
 /// One event that makes the practice busy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +36,22 @@ pub struct BusyRead {
     pub events: Vec<BusyEvent>,
     /// Events that could not be read and were left out.
     pub skipped: usize,
+    /// Events read in the practice's zone because a TZID of theirs names no
+    /// zone known here (neither IANA nor Windows, and no VTIMEZONE that can
+    /// be followed): they may be hours off.
+    pub unknown_zones: usize,
+}
+
+/// The last count of something odd in one source's reads, so that the
+/// operator hears of it once when it changes, not at every refresh.
+#[derive(Default)]
+pub(crate) struct LastCount(AtomicUsize);
+
+impl LastCount {
+    /// `Some(now)` when `now` is not zero and differs from the last count.
+    pub(crate) fn changed(&self, now: usize) -> Option<usize> {
+        (self.0.swap(now, Ordering::Relaxed) != now && now > 0).then_some(now)
+    }
 }
 
 /// A recurring event yields at most this many occurrences in the range…
@@ -46,6 +67,7 @@ const MAX_EVENTS: usize = 100_000;
 pub const MAX_EXPANSION_TIME: StdDuration = StdDuration::from_secs(2);
 
 /// An event that cannot be read: skipped and counted.
+#[derive(Debug)]
 pub(crate) struct Unreadable;
 
 /// The busy events of `text` that overlap `range`. Transparent and cancelled
@@ -61,16 +83,24 @@ pub fn busy_events(text: &str, zone: Tz, range: Interval) -> BusyRead {
 /// many texts of one answer).
 pub fn busy_events_until(text: &str, zone: Tz, range: Interval, deadline: Instant) -> BusyRead {
     let mut vevents: Vec<Vec<Property>> = Vec::new();
-    let mut current: Option<Vec<Property>> = None;
+    let mut zones = Zones::new(zone);
+    // The component being read (VEVENT or VTIMEZONE) and its lines so far.
+    let mut current: Option<(String, Vec<Property>)> = None;
     for line in unfold(text) {
         let Some(property) = Property::parse(&line) else {
             continue;
         };
         match (property.name.as_str(), property.value.as_str()) {
-            ("BEGIN", "VEVENT") => current = Some(Vec::new()),
-            ("END", "VEVENT") => vevents.extend(current.take()),
+            ("BEGIN", kind @ ("VEVENT" | "VTIMEZONE")) => {
+                current = Some((kind.to_owned(), Vec::new()))
+            }
+            ("END", kind @ ("VEVENT" | "VTIMEZONE")) => match current.take() {
+                Some((open, props)) if open == kind && kind == "VEVENT" => vevents.push(props),
+                Some((open, props)) if open == kind => zones.define(&props),
+                _ => {}
+            },
             _ => {
-                if let Some(props) = current.as_mut() {
+                if let Some((_, props)) = current.as_mut() {
                     props.push(property);
                 }
             }
@@ -81,14 +111,20 @@ pub fn busy_events_until(text: &str, zone: Tz, range: Interval, deadline: Instan
         .iter()
         .filter_map(|props| {
             let uid = find(props, "UID")?.value.as_str();
-            Some((uid, instant(find(props, "RECURRENCE-ID")?, zone).ok()?.0))
+            Some((uid, instant(find(props, "RECURRENCE-ID")?, &zones).ok()?.0))
         })
         .collect();
     let mut read = BusyRead::default();
     for props in &vevents {
         let room = MAX_EVENTS.saturating_sub(read.events.len());
-        match event_in_range(props, zone, range, &replaced, room, deadline) {
-            Ok(events) => read.events.extend(events),
+        match event_in_range(props, &zones, range, &replaced, room, deadline) {
+            Ok(events) => {
+                read.events.extend(events);
+                let unknown = |id: &str| zones.resolve(id).is_none();
+                if props.iter().filter_map(|p| p.param("TZID")).any(unknown) {
+                    read.unknown_zones += 1;
+                }
+            }
             Err(Unreadable) => read.skipped += 1,
         }
     }
@@ -98,13 +134,13 @@ pub fn busy_events_until(text: &str, zone: Tz, range: Interval, deadline: Instan
 /// The busy occurrences of one VEVENT in `range`, at most `room` of them.
 fn event_in_range(
     props: &[Property],
-    zone: Tz,
+    zones: &Zones,
     range: Interval,
     replaced: &HashSet<(&str, DateTime<Utc>)>,
     room: usize,
     deadline: Instant,
 ) -> Result<Vec<BusyEvent>, Unreadable> {
-    let Some(event) = busy_event(props, zone)? else {
+    let Some(event) = busy_event(props, zones)? else {
         return Ok(Vec::new());
     };
     let overlaps = |i: Interval| i.start < range.end && i.end > range.start;
@@ -116,7 +152,7 @@ fn event_in_range(
             .checked_sub_signed(length)
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
         let mut intervals = Vec::new();
-        for start in occurrences(props, from, range.end, deadline)? {
+        for start in occurrences(props, zones, from, range.end, deadline)? {
             if replaced.contains(&(&*event.uid, start)) {
                 continue;
             }
@@ -150,6 +186,7 @@ fn find<'a>(props: &'a [Property], name: &str) -> Option<&'a Property> {
 /// and the rrule crate steps through every hour (or second) since their start.
 fn occurrences(
     props: &[Property],
+    zones: &Zones,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     deadline: Instant,
@@ -163,11 +200,17 @@ fn occurrences(
     if sub_daily || Instant::now() > deadline {
         return Err(Unreadable);
     }
-    let rule_lines: Vec<&str> = props
+    // An event starting in a zone the text defines is counted in its wall
+    // clock, which the rrule crate cannot know: see `rule_line`.
+    let frame = match find(props, "DTSTART").map(|p| zones.of(p.param("TZID"))) {
+        Some(Zone::Defined(zone)) => Some(zone),
+        _ => None,
+    };
+    let rule_lines = props
         .iter()
         .filter(|p| matches!(p.name.as_str(), "DTSTART" | "RRULE" | "RDATE" | "EXDATE"))
-        .map(|p| p.raw.as_str())
-        .collect();
+        .map(|p| rule_line(p, zones, frame))
+        .collect::<Result<Vec<String>, Unreadable>>()?;
     let set = rule_lines
         .join("\n")
         .parse::<rrule::RRuleSet>()
@@ -181,7 +224,10 @@ fn occurrences(
         if steps > MAX_RULE_STEPS || Instant::now() > deadline {
             return Err(Unreadable);
         }
-        let start = start.with_timezone(&Utc);
+        let start = match frame {
+            None => start.with_timezone(&Utc),
+            Some(zone) => Zone::Defined(zone).to_utc(start.naive_utc())?,
+        };
         if start > to {
             return Ok(starts);
         }
@@ -193,6 +239,72 @@ fn occurrences(
         }
     }
     Ok(starts)
+}
+
+/// A DTSTART, RRULE, RDATE or EXDATE line as the rrule crate can read it:
+/// the crate knows IANA names only. A time in a Windows zone (or an unknown
+/// one, read in the practice's) is given in its IANA zone; a time in a zone
+/// the text defines, in UTC. When the event starts in such a zone (`frame`),
+/// the crate counts in that zone's wall clock instead, written as if it were
+/// UTC, and the caller turns each occurrence back into an instant.
+fn rule_line(
+    prop: &Property,
+    zones: &Zones,
+    frame: Option<&DefinedZone>,
+) -> Result<String, Unreadable> {
+    let name = prop.name.as_str();
+    let utc = |wall: NaiveDateTime| wall.format("%Y%m%dT%H%M%SZ").to_string();
+    if let Some(frame) = frame {
+        let wall = |at: DateTime<Utc>| Zone::Defined(frame).wall(at).ok_or(Unreadable);
+        return match name {
+            "DTSTART" => Ok(format!("DTSTART:{}", utc(parse_wall(&prop.value)?))),
+            "RRULE" => {
+                let parts = prop
+                    .value
+                    .split(';')
+                    .map(|part| match part.split_once('=') {
+                        Some((key, until)) if key.eq_ignore_ascii_case("UNTIL") => {
+                            let at = match until.strip_suffix('Z') {
+                                Some(until) => wall(parse_wall(until)?.and_utc())?,
+                                None => parse_wall(until).or_else(|_| end_of_day(until))?,
+                            };
+                            Ok(format!("UNTIL={}", utc(at)))
+                        }
+                        _ => Ok(part.to_owned()),
+                    });
+                Ok(format!(
+                    "RRULE:{}",
+                    parts.collect::<Result<Vec<_>, _>>()?.join(";")
+                ))
+            }
+            _ => values_line(prop, zones, |at| wall(at)),
+        };
+    }
+    match prop.param("TZID").map(|id| (id, zones.of(Some(id)))) {
+        Some((id, Zone::Named(tz))) if id != tz.name() => {
+            Ok(format!("{name};TZID={}:{}", tz.name(), prop.value))
+        }
+        Some((_, Zone::Defined(_))) => values_line(prop, zones, |at| Ok(at.naive_utc())),
+        _ => Ok(prop.raw.clone()),
+    }
+}
+
+/// An RDATE or EXDATE line with each of its times as an instant, written by
+/// `clock` as UTC.
+fn values_line(
+    prop: &Property,
+    zones: &Zones,
+    clock: impl Fn(DateTime<Utc>) -> Result<NaiveDateTime, Unreadable>,
+) -> Result<String, Unreadable> {
+    let values = prop
+        .value
+        .split(',')
+        .map(|value| {
+            let (at, _) = value_instant(value, prop.param("VALUE"), prop.param("TZID"), zones)?;
+            Ok(clock(at)?.format("%Y%m%dT%H%M%SZ").to_string())
+        })
+        .collect::<Result<Vec<String>, Unreadable>>()?;
+    Ok(format!("{}:{}", prop.name, values.join(",")))
 }
 
 /// Content lines with folding undone (a line starting with a space or tab
@@ -210,16 +322,16 @@ fn unfold(text: &str) -> Vec<String> {
 }
 
 #[derive(Debug, Clone)]
-struct Property {
+pub(crate) struct Property {
     /// The whole unfolded line, for the recurrence parser.
     raw: String,
-    name: String,
+    pub(crate) name: String,
     params: Vec<(String, String)>,
-    value: String,
+    pub(crate) value: String,
 }
 
 impl Property {
-    fn parse(line: &str) -> Option<Self> {
+    pub(crate) fn parse(line: &str) -> Option<Self> {
         // The value starts after the first colon outside a quoted parameter.
         let mut quoted = false;
         let split = line.char_indices().find(|(_, c)| {
@@ -243,7 +355,7 @@ impl Property {
         })
     }
 
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == name)
@@ -253,7 +365,7 @@ impl Property {
 
 /// The event's first occurrence; `None` when it is free time (transparent,
 /// cancelled, or without length).
-fn busy_event(props: &[Property], zone: Tz) -> Result<Option<BusyEvent>, Unreadable> {
+fn busy_event(props: &[Property], zones: &Zones) -> Result<Option<BusyEvent>, Unreadable> {
     let get = |name: &str| props.iter().find(|p| p.name == name);
     let value = |name: &str| get(name).map(|p| p.value.to_ascii_uppercase());
     if value("TRANSP").as_deref() == Some("TRANSPARENT")
@@ -261,9 +373,9 @@ fn busy_event(props: &[Property], zone: Tz) -> Result<Option<BusyEvent>, Unreada
     {
         return Ok(None);
     }
-    let (start, all_day) = instant(get("DTSTART").ok_or(Unreadable)?, zone)?;
+    let (start, all_day) = instant(get("DTSTART").ok_or(Unreadable)?, zones)?;
     let end = match (get("DTEND"), get("DURATION")) {
-        (Some(end), _) => instant(end, zone)?.0,
+        (Some(end), _) => instant(end, zones)?.0,
         (None, Some(duration)) => start
             .checked_add_signed(parse_duration(&duration.value).ok_or(Unreadable)?)
             .ok_or(Unreadable)?,
@@ -284,23 +396,41 @@ fn busy_event(props: &[Property], zone: Tz) -> Result<Option<BusyEvent>, Unreada
 }
 
 /// A DTSTART/DTEND value as an instant, and whether it was a date only.
-fn instant(prop: &Property, zone: Tz) -> Result<(DateTime<Utc>, bool), Unreadable> {
-    let text = prop.value.as_str();
-    if prop.param("VALUE") == Some("DATE") || text.len() == 8 {
-        let date = NaiveDate::parse_from_str(text, "%Y%m%d").map_err(|_| Unreadable)?;
-        let midnight = date.and_hms_opt(0, 0, 0).ok_or(Unreadable)?;
-        return Ok((local(zone, midnight)?, true));
+fn instant(prop: &Property, zones: &Zones) -> Result<(DateTime<Utc>, bool), Unreadable> {
+    value_instant(&prop.value, prop.param("VALUE"), prop.param("TZID"), zones)
+}
+
+/// One date or date-time value, with its property's VALUE and TZID
+/// parameters, as an instant, and whether it was a date only. A date starts
+/// at midnight in the practice's zone.
+fn value_instant(
+    text: &str,
+    value_type: Option<&str>,
+    tzid: Option<&str>,
+    zones: &Zones,
+) -> Result<(DateTime<Utc>, bool), Unreadable> {
+    if value_type == Some("DATE") || text.len() == 8 {
+        let midnight = parse_date(text)?.and_hms_opt(0, 0, 0).ok_or(Unreadable)?;
+        return Ok((local(zones.practice, midnight)?, true));
     }
     if let Some(utc) = text.strip_suffix('Z') {
-        let naive = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").map_err(|_| Unreadable)?;
-        return Ok((naive.and_utc(), false));
+        return Ok((parse_wall(utc)?.and_utc(), false));
     }
-    let naive = NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%S").map_err(|_| Unreadable)?;
-    let in_zone = prop
-        .param("TZID")
-        .and_then(|id| id.parse::<Tz>().ok())
-        .unwrap_or(zone);
-    Ok((local(in_zone, naive)?, false))
+    Ok((zones.of(tzid).to_utc(parse_wall(text)?)?, false))
+}
+
+/// `20261201T100000`: a date and time, in no zone yet.
+pub(crate) fn parse_wall(text: &str) -> Result<NaiveDateTime, Unreadable> {
+    NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%S").map_err(|_| Unreadable)
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, Unreadable> {
+    NaiveDate::parse_from_str(text, "%Y%m%d").map_err(|_| Unreadable)
+}
+
+/// `20261201` as an UNTIL: the last second of that date.
+pub(crate) fn end_of_day(text: &str) -> Result<NaiveDateTime, Unreadable> {
+    parse_date(text)?.and_hms_opt(23, 59, 59).ok_or(Unreadable)
 }
 
 pub(crate) fn local(zone: Tz, naive: NaiveDateTime) -> Result<DateTime<Utc>, Unreadable> {
@@ -559,6 +689,171 @@ mod tests {
         assert!(read.events.len() <= MAX_EVENTS);
     }
 
+    fn zoned_calendar(vtimezones: &str, events: &[&str]) -> String {
+        calendar(events).replacen(
+            "VERSION:2.0\r\n",
+            &format!("VERSION:2.0\r\n{vtimezones}"),
+            1,
+        )
+    }
+
+    fn starts(read: &BusyRead) -> Vec<(&str, DateTime<Utc>)> {
+        let mut starts: Vec<(&str, DateTime<Utc>)> = read
+            .events
+            .iter()
+            .map(|e| (&*e.uid, e.interval.start))
+            .collect();
+        starts.sort();
+        starts
+    }
+
+    /// Outlook names its zones the Windows way, with or without quotes; the
+    /// practice here is in Tokyo, where they used to be read.
+    #[test]
+    fn windows_zone_names_are_read_in_their_iana_zones() {
+        let text = calendar(&[
+            "UID:a-eastern\r\nDTSTART;TZID=Eastern Standard Time:20270302T100000\r\nDTEND;TZID=Eastern Standard Time:20270302T110000\r\n",
+            "UID:b-eastern-summer\r\nDTSTART;TZID=\"Eastern Standard Time\":20270702T100000\r\nDTEND;TZID=\"Eastern Standard Time\":20270702T110000\r\n",
+            "UID:c-berlin\r\nDTSTART;TZID=W. Europe Standard Time:20270302T100000\r\nDURATION:PT1H\r\n",
+            "UID:d-berlin-summer\r\nDTSTART;TZID=\"W. Europe Standard Time\":20270702T100000\r\nDURATION:PT1H\r\n",
+            "UID:e-london\r\nDTSTART;TZID=GMT Standard Time:20270302T100000\r\nDURATION:PT1H\r\n",
+            "UID:f-london-summer\r\nDTSTART;TZID=GMT Standard Time:20270702T100000\r\nDURATION:PT1H\r\n",
+        ]);
+
+        let read = busy_events(&text, chrono_tz::Asia::Tokyo, wide());
+
+        assert_eq!(
+            starts(&read),
+            [
+                ("a-eastern", at("2027-03-02T15:00:00Z")),
+                ("b-eastern-summer", at("2027-07-02T14:00:00Z")),
+                ("c-berlin", at("2027-03-02T09:00:00Z")),
+                ("d-berlin-summer", at("2027-07-02T08:00:00Z")),
+                ("e-london", at("2027-03-02T10:00:00Z")),
+                ("f-london-summer", at("2027-07-02T09:00:00Z")),
+            ]
+        );
+        assert_eq!(read.events[0].interval.end, at("2027-03-02T16:00:00Z"));
+        assert_eq!((read.skipped, read.unknown_zones), (0, 0));
+    }
+
+    /// A weekly meeting as Exchange publishes it: its zone defined beside
+    /// it, an exception, an occurrence moved, across the switch to summer time.
+    #[test]
+    fn recurring_events_in_a_windows_zone_follow_its_clock() {
+        use crate::calendar::ical_zone::tests::EXCHANGE_EASTERN;
+        let text = zoned_calendar(
+            EXCHANGE_EASTERN,
+            &[
+                "UID:weekly\r\nRRULE:FREQ=WEEKLY;UNTIL=20270330T140000Z;INTERVAL=1;BYDAY=TU;WKST=SU\r\n\
+                 EXDATE;TZID=Eastern Standard Time:20270309T100000\r\n\
+                 DTSTART;TZID=Eastern Standard Time:20270302T100000\r\nDTEND;TZID=Eastern Standard Time:20270302T110000\r\n",
+                "UID:weekly\r\nRECURRENCE-ID;TZID=Eastern Standard Time:20270323T100000\r\n\
+                 DTSTART;TZID=Eastern Standard Time:20270323T150000\r\nDTEND;TZID=Eastern Standard Time:20270323T160000\r\n",
+            ],
+        );
+
+        let read = busy_events(&text, chrono_tz::UTC, wide());
+
+        let starts: Vec<DateTime<Utc>> = starts(&read).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            starts,
+            [
+                at("2027-03-02T15:00:00Z"), // 10:00 EST
+                at("2027-03-16T14:00:00Z"), // 10:00 EDT
+                at("2027-03-23T19:00:00Z"), // moved to 15:00 EDT
+                at("2027-03-30T14:00:00Z"), // the last, by UNTIL
+            ]
+        );
+        assert_eq!((read.skipped, read.unknown_zones), (0, 0));
+    }
+
+    /// A zone only the text defines, on both sides of its switches to and
+    /// from summer time (the last Sundays of March and October 2027).
+    #[test]
+    fn a_zone_the_text_defines_is_followed_on_both_sides_of_its_switches() {
+        use crate::calendar::ical_zone::tests::CUSTOM_CENTRAL_EUROPE;
+        let tz = "TZID=Customized Time Zone";
+        let once = |uid: &str, day: &str| {
+            format!("UID:{uid}\r\nDTSTART;{tz}:{day}T090000\r\nDTEND;{tz}:{day}T100000\r\n")
+        };
+        let daily = format!(
+            "UID:daily\r\nDTSTART;{tz}:20271029T120000\r\nDURATION:PT1H\r\n\
+             RRULE:FREQ=DAILY;UNTIL=20271101T110000Z\r\nEXDATE;{tz}:20271030T120000\r\n"
+        );
+        let events = [
+            once("a-before-spring", "20270327"),
+            once("b-after-spring", "20270329"),
+            once("c-before-autumn", "20271030"),
+            once("d-after-autumn", "20271101"),
+            daily,
+        ];
+        let events: Vec<&str> = events.iter().map(String::as_str).collect();
+
+        let read = busy_events(
+            &zoned_calendar(CUSTOM_CENTRAL_EUROPE, &events),
+            chrono_tz::America::New_York,
+            wide(),
+        );
+
+        assert_eq!(
+            starts(&read),
+            [
+                ("a-before-spring", at("2027-03-27T08:00:00Z")),
+                ("b-after-spring", at("2027-03-29T07:00:00Z")),
+                ("c-before-autumn", at("2027-10-30T07:00:00Z")),
+                ("d-after-autumn", at("2027-11-01T08:00:00Z")),
+                ("daily", at("2027-10-29T10:00:00Z")),
+                ("daily", at("2027-10-31T11:00:00Z")),
+                ("daily", at("2027-11-01T11:00:00Z")),
+            ]
+        );
+        assert_eq!((read.skipped, read.unknown_zones), (0, 0));
+    }
+
+    /// A zone known neither by name nor by a definition that can be
+    /// followed: its times are read in the practice's zone, as before, and
+    /// the event is counted so the operator hears of it.
+    #[test]
+    fn an_unknown_zone_is_read_in_the_practices_and_counted() {
+        let unusable = "BEGIN:VTIMEZONE\r\nTZID:Monthly Time\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\n\
+             TZOFFSETFROM:+0300\r\nTZOFFSETTO:+0300\r\nRRULE:FREQ=MONTHLY\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n";
+        let text = zoned_calendar(
+            unusable,
+            &[
+                "UID:a-nowhere\r\nDTSTART;TZID=Nowhere Standard Time:20270302T100000\r\nDURATION:PT1H\r\n",
+                "UID:b-monthly\r\nDTSTART;TZID=Monthly Time:20270302T100000\r\nDURATION:PT1H\r\n",
+                "UID:c-weekly\r\nDTSTART;TZID=Nowhere Standard Time:20270302T100000\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=2\r\n",
+                "UID:d-known\r\nDTSTART;TZID=America/New_York:20270302T100000\r\nDURATION:PT1H\r\n",
+            ],
+        );
+
+        let read = busy_events(&text, chrono_tz::America::New_York, wide());
+
+        assert_eq!(
+            starts(&read),
+            [
+                ("a-nowhere", at("2027-03-02T15:00:00Z")),
+                ("b-monthly", at("2027-03-02T15:00:00Z")),
+                ("c-weekly", at("2027-03-02T15:00:00Z")),
+                ("c-weekly", at("2027-03-09T15:00:00Z")),
+                ("d-known", at("2027-03-02T15:00:00Z")),
+            ]
+        );
+        assert_eq!((read.skipped, read.unknown_zones), (0, 3));
+    }
+
+    #[test]
+    fn a_count_is_heard_of_once_when_it_changes() {
+        let last = LastCount::default();
+        assert_eq!(last.changed(0), None);
+        assert_eq!(last.changed(2), Some(2));
+        assert_eq!(last.changed(2), None);
+        assert_eq!(last.changed(3), Some(3));
+        assert_eq!(last.changed(0), None);
+        assert_eq!(last.changed(3), Some(3));
+    }
+
     mod never_panics {
         use super::*;
         use proptest::prelude::*;
@@ -597,6 +892,9 @@ mod tests {
                 Just(";TZID=America/New_York"),
                 Just(";TZID=Nowhere/Else"),
                 Just(";TZID=\"a:b\""),
+                Just(";TZID=Eastern Standard Time"),
+                Just(";TZID=\"W. Europe Standard Time\""),
+                Just(";TZID=Defined"),
             ];
             (name, params, value()).prop_map(|(n, p, v)| format!("{n}{p}:{v}\r\n"))
         }
@@ -610,15 +908,17 @@ mod tests {
                 prop_assert!(read.events.is_empty());
             }
 
+            /// Events in any zone, the one named `Defined` defined by the text in any way.
             #[test]
             fn on_events_with_any_values(
                 events in prop::collection::vec(prop::collection::vec(property(), 0..8), 0..6),
                 range_start in -9_000_000_000_000i64..9_000_000_000_000,
                 range_days in 0i64..4000,
+                defined in crate::calendar::ical_zone::tests::vtimezone("Defined"),
             ) {
                 let events: Vec<String> = events.into_iter().map(|e| e.concat()).collect();
                 let events: Vec<&str> = events.iter().map(String::as_str).collect();
-                let text = calendar(&events);
+                let text = zoned_calendar(&defined, &events);
                 let Some(start) = DateTime::from_timestamp(range_start, 0) else {
                     return Ok(());
                 };

@@ -3,9 +3,9 @@
 //! calendar's secret iCal address), fetched with conditional GETs; a feed that
 //! breaks (unreachable, too slow, over [`MAX_BODY_BYTES`]) keeps its last good
 //! copy in force and is reported, never fatal. Events in a feed that cannot be
-//! read are skipped and counted.
+//! read are skipped and counted; events in a zone not known here are read in
+//! the practice's and counted.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use firststep_availability::Interval;
 use reqwest::StatusCode;
 
 use super::capped_body::{body_text, MAX_BODY_BYTES};
-use super::ical_read::busy_events;
+use super::ical_read::{busy_events, LastCount};
 use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 use crate::config::Secret;
 
@@ -32,7 +32,9 @@ struct Feed {
     number: usize,
     last_good: Mutex<Option<FeedCopy>>,
     /// Events of the last read that could not be read, so a change is logged once.
-    skipped: AtomicUsize,
+    skipped: LastCount,
+    /// Events of the last read in a zone not known here, likewise.
+    unknown_zones: LastCount,
 }
 
 #[derive(Clone)]
@@ -57,7 +59,8 @@ impl LocalCalendar {
                 url: url.clone(),
                 number: i + 1,
                 last_good: Mutex::new(None),
-                skipped: AtomicUsize::new(0),
+                skipped: LastCount::default(),
+                unknown_zones: LastCount::default(),
             })
             .collect();
         Self {
@@ -149,13 +152,18 @@ impl Calendar for LocalCalendar {
                                 feed.number
                             ))
                         })?;
-                    if feed.skipped.swap(read.skipped, Ordering::Relaxed) != read.skipped
-                        && read.skipped > 0
-                    {
+                    if let Some(skipped) = feed.skipped.changed(read.skipped) {
                         tracing::warn!(
                             feed = feed.number,
-                            skipped = read.skipped,
+                            skipped,
                             "busy feed: events that cannot be read were skipped"
+                        );
+                    }
+                    if let Some(unknown_zones) = feed.unknown_zones.changed(read.unknown_zones) {
+                        tracing::warn!(
+                            feed = feed.number,
+                            unknown_zones,
+                            "busy feed: events in a time zone not known here were read in the practice's zone"
                         );
                     }
                     busy.extend(read.events.into_iter().map(|e| e.interval));

@@ -12,6 +12,7 @@
 //! - [`oauth`]: OAuth 2.0 access tokens (refresh token or service-account
 //!   JWT), cached and renewed; the consent step of `connect`.
 //! - [`ical_read`]: busy time read out of iCalendar text.
+//! - `ical_zone`: the zones its TZIDs name (IANA, Windows, its own VTIMEZONEs).
 //! - [`busy_cache`]: the calendar's busy time, refreshed in the background,
 //!   so slot requests never wait on a remote server.
 //! - [`capped_body`]: answers of calendar servers, read with a size cap.
@@ -21,6 +22,7 @@ pub mod caldav;
 pub mod capped_body;
 pub mod google;
 pub mod ical_read;
+mod ical_zone;
 pub mod local;
 pub mod oauth;
 

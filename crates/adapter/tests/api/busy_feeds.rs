@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use chrono::{Duration, Utc};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use firststep_adapter::calendar::busy_cache::BusyCache;
 use firststep_adapter::calendar::capped_body::MAX_BODY_BYTES;
 use firststep_adapter::calendar::local::LocalCalendar;
@@ -304,12 +304,142 @@ async fn an_oversized_feed_fails_its_refresh_and_the_last_good_copy_stays() {
     assert_eq!(calendar.busy(range).await.unwrap(), []);
 }
 
-/// The operator hears of skipped events, by the feed's number: its address
-/// is a secret and never logged.
+/// A calendar as Outlook on the web publishes it ("Publish calendar", ICS
+/// link), written by hand: zones named the Windows way with their VTIMEZONE
+/// blocks beside them, a custom zone only the feed defines, folded lines and
+/// Exchange's own properties. `day` is the first day of its events.
+fn outlook_feed(day: NaiveDate) -> String {
+    let date = |days: i64| (day + Duration::days(days)).format("%Y%m%d").to_string();
+    let (first, second, week_ago) = (date(0), date(1), date(-7));
+    let until = date(3);
+    let event = |uid: &str, start: &str, end: &str, rule: &str, busy: &str| {
+        let transp = if busy == "FREE" {
+            "TRANSPARENT"
+        } else {
+            "OPAQUE"
+        };
+        format!(
+            "BEGIN:VEVENT\r\nDESCRIPTION:\\n\r\n{rule}UID:040000008200E00074C5B7101A82E00800000000{uid}\r\n \
+             0000000000000000100000006C2A1F0B8E5B3A4C9D2E7F6A5B4C3D2E\r\nSUMMARY:Busy\r\n\
+             DTSTART;{start}\r\nDTEND;{end}\r\nCLASS:PUBLIC\r\nPRIORITY:5\r\nDTSTAMP:20261130T120000Z\r\n\
+             TRANSP:{transp}\r\nSTATUS:CONFIRMED\r\nSEQUENCE:0\r\nLOCATION:\r\n\
+             X-MICROSOFT-CDO-APPT-SEQUENCE:0\r\nX-MICROSOFT-CDO-BUSYSTATUS:{busy}\r\n\
+             X-MICROSOFT-CDO-INTENDEDSTATUS:{busy}\r\nX-MICROSOFT-CDO-ALLDAYEVENT:FALSE\r\n\
+             X-MICROSOFT-CDO-IMPORTANCE:1\r\nX-MICROSOFT-CDO-INSTTYPE:0\r\n\
+             X-MICROSOFT-DONOTFORWARDMEETING:FALSE\r\nX-MICROSOFT-DISALLOW-COUNTER:FALSE\r\nEND:VEVENT\r\n"
+        )
+    };
+    let eastern = "TZID=Eastern Standard Time";
+    let europe = "TZID=W. Europe Standard Time";
+    let custom = "TZID=\"Customized Time Zone\"";
+    [
+        "BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\n\
+         X-WR-CALNAME:Calendar\r\n"
+            .to_owned(),
+        vtimezone("Eastern Standard Time", ("-0500", "-0400"), ("1SU;BYMONTH=11", "2SU;BYMONTH=3")),
+        vtimezone("W. Europe Standard Time", ("+0100", "+0200"), ("-1SU;BYMONTH=10", "-1SU;BYMONTH=3")),
+        vtimezone("Customized Time Zone", ("+0100", "+0200"), ("-1SU;BYMONTH=10", "-1SU;BYMONTH=3")),
+        // A session at 10:00 in New York.
+        event("10", &format!("{eastern}:{first}T100000"), &format!("{eastern}:{first}T110000"), "", "BUSY"),
+        // Free time at 18:00 in New York.
+        event("11", &format!("{eastern}:{first}T180000"), &format!("{eastern}:{first}T190000"), "", "FREE"),
+        // Every day at 08:00 in Berlin since a week ago, until the third day.
+        event(
+            "12",
+            &format!("{europe}:{week_ago}T080000"),
+            &format!("{europe}:{week_ago}T090000"),
+            &format!("RRULE:FREQ=DAILY;UNTIL={until}T070000Z;INTERVAL=1\r\n"),
+            "BUSY",
+        ),
+        // The next day at 12:00 in the zone only the feed defines.
+        event("13", &format!("{custom}:{second}T120000"), &format!("{custom}:{second}T130000"), "", "BUSY"),
+        "END:VCALENDAR\r\n".to_owned(),
+    ]
+    .concat()
+}
+
+/// A VTIMEZONE as Exchange writes it: `(standard, daylight)` offsets and the
+/// BYDAY;BYMONTH of each switch.
+fn vtimezone(
+    tzid: &str,
+    (standard, daylight): (&str, &str),
+    (to_standard, to_daylight): (&str, &str),
+) -> String {
+    format!(
+        "BEGIN:VTIMEZONE\r\nTZID:{tzid}\r\n\
+         BEGIN:STANDARD\r\nDTSTART:16010101T030000\r\nTZOFFSETFROM:{daylight}\r\nTZOFFSETTO:{standard}\r\n\
+         RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY={to_standard}\r\nEND:STANDARD\r\n\
+         BEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:{standard}\r\nTZOFFSETTO:{daylight}\r\n\
+         RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY={to_daylight}\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n"
+    )
+}
+
+/// The instant of `hour`:00 on `day` in `zone`, by the tz database.
+fn at_hour(zone: chrono_tz::Tz, day: NaiveDate, hour: u32) -> chrono::DateTime<Utc> {
+    zone.from_local_datetime(&day.and_hms_opt(hour, 0, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Outlook's zones used to be read in the practice's (UTC here): the New York
+/// session hid 10:00 UTC and left 15:00 UTC (or 14:00 in summer) open.
 #[tokio::test]
-async fn skipped_events_are_logged_with_the_feeds_number_never_its_address() {
-    let (url, _answer) =
-        serve_changing_feed(FeedAnswer::Text(with_hostile_durations(&daily_noon()))).await;
+async fn an_outlook_feed_hides_its_events_at_their_own_zones_hours() {
+    let tomorrow = (Utc::now() + Duration::days(1)).date_naive();
+    let (url, _answer) = serve_changing_feed(FeedAnswer::Text(outlook_feed(tomorrow))).await;
+    let config = format!("{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{url}\"]\n");
+    let app = spawn_app_with(&config).await;
+
+    let open = app.open_slots("free-consultation").await;
+
+    let next_day = tomorrow + Duration::days(1);
+    let busy = [
+        (
+            "New York 10:00",
+            at_hour(chrono_tz::America::New_York, tomorrow, 10),
+        ),
+        (
+            "Berlin 08:00, daily",
+            at_hour(chrono_tz::Europe::Berlin, tomorrow, 8),
+        ),
+        (
+            "Berlin 08:00, daily",
+            at_hour(chrono_tz::Europe::Berlin, next_day, 8),
+        ),
+        (
+            "the feed's own zone, 12:00",
+            at_hour(chrono_tz::Europe::Berlin, next_day, 12),
+        ),
+    ];
+    for (what, start) in busy {
+        for minutes in [0, 15, 30, 45] {
+            let slot = start + Duration::minutes(minutes);
+            assert!(!open.contains(&slot), "{what}: {slot} is busy");
+        }
+        assert!(
+            open.contains(&(start + Duration::hours(1))),
+            "{what}: the hour after is open"
+        );
+    }
+    // Where the practice's zone put them, and the free event: open.
+    let utc = |day: NaiveDate, hour: u32| at_hour(chrono_tz::UTC, day, hour);
+    for slot in [utc(tomorrow, 10), utc(tomorrow, 8), utc(next_day, 12)] {
+        assert!(open.contains(&slot), "{slot} is free");
+    }
+    assert!(open.contains(&at_hour(chrono_tz::America::New_York, tomorrow, 18)));
+}
+
+/// The operator hears of skipped events, and of events read in the
+/// practice's zone because theirs is not known, by the feed's number: its
+/// address is a secret and never logged.
+#[tokio::test]
+async fn skipped_events_and_unknown_zones_are_logged_with_the_feeds_number_never_its_address() {
+    let elsewhere =
+        "BEGIN:VEVENT\r\nUID:elsewhere\r\nDTSTART;TZID=Nowhere Standard Time:20270302T100000\r\n\
+                     DURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR";
+    let feed = with_hostile_durations(&daily_noon()).replace("END:VCALENDAR", elsewhere);
+    let (url, _answer) = serve_changing_feed(FeedAnswer::Text(feed)).await;
     let folder = tempfile::tempdir().unwrap();
     let config = folder.path().join("practice.toml");
     std::fs::write(
@@ -345,6 +475,14 @@ async fn skipped_events_are_logged_with_the_feeds_number_never_its_address() {
         .unwrap_or_else(|| panic!("no line on skipped events in:\n{logs}"));
     assert!(
         line.contains("feed=1") && line.contains("skipped=2"),
+        "{line}"
+    );
+    let line = logs
+        .lines()
+        .find(|line| line.contains("time zone not known"))
+        .unwrap_or_else(|| panic!("no line on unknown zones in:\n{logs}"));
+    assert!(
+        line.contains("feed=1") && line.contains("unknown_zones=1"),
         "{line}"
     );
     assert!(!logs.contains("secret-xyz"), "{logs}");

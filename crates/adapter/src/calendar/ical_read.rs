@@ -94,11 +94,14 @@ pub fn busy_events_until(text: &str, zone: Tz, range: Interval, deadline: Instan
             ("BEGIN", kind @ ("VEVENT" | "VTIMEZONE")) => {
                 current = Some((kind.to_owned(), Vec::new()))
             }
-            ("END", kind @ ("VEVENT" | "VTIMEZONE")) => match current.take() {
-                Some((open, props)) if open == kind && kind == "VEVENT" => vevents.push(props),
-                Some((open, props)) if open == kind => zones.define(&props),
-                _ => {}
-            },
+            ("END", kind) if current.as_ref().is_some_and(|(open, _)| open == kind) => {
+                if let Some((_, props)) = current.take() {
+                    match kind {
+                        "VEVENT" => vevents.push(props),
+                        _ => zones.define(&props),
+                    }
+                }
+            }
             _ => {
                 if let Some((_, props)) = current.as_mut() {
                     props.push(property);
@@ -242,18 +245,17 @@ fn occurrences(
 }
 
 /// A DTSTART, RRULE, RDATE or EXDATE line as the rrule crate can read it:
-/// the crate knows IANA names only. A time in a Windows zone (or an unknown
-/// one, read in the practice's) is given in its IANA zone; a time in a zone
-/// the text defines, in UTC. When the event starts in such a zone (`frame`),
-/// the crate counts in that zone's wall clock instead, written as if it were
-/// UTC, and the caller turns each occurrence back into an instant.
+/// the crate knows IANA names only, unquoted. A time in a Windows zone (or
+/// an unknown one, read in the practice's) is given in its IANA zone; a time
+/// in a zone the text defines, in UTC. When the event starts in such a zone
+/// (`frame`), the crate counts in that zone's wall clock instead, written as
+/// if it were UTC, and the caller turns each occurrence back into an instant.
 fn rule_line(
     prop: &Property,
     zones: &Zones,
     frame: Option<&DefinedZone>,
 ) -> Result<String, Unreadable> {
     let name = prop.name.as_str();
-    let utc = |wall: NaiveDateTime| wall.format("%Y%m%dT%H%M%SZ").to_string();
     if let Some(frame) = frame {
         let wall = |at: DateTime<Utc>| Zone::Defined(frame).wall(at).ok_or(Unreadable);
         return match name {
@@ -277,16 +279,19 @@ fn rule_line(
                     parts.collect::<Result<Vec<_>, _>>()?.join(";")
                 ))
             }
-            _ => values_line(prop, zones, |at| wall(at)),
+            _ => values_line(prop, zones, wall),
         };
     }
-    match prop.param("TZID").map(|id| (id, zones.of(Some(id)))) {
-        Some((id, Zone::Named(tz))) if id != tz.name() => {
-            Ok(format!("{name};TZID={}:{}", tz.name(), prop.value))
-        }
-        Some((_, Zone::Defined(_))) => values_line(prop, zones, |at| Ok(at.naive_utc())),
-        _ => Ok(prop.raw.clone()),
+    match prop.param("TZID").map(|id| zones.of(Some(id))) {
+        Some(Zone::Named(tz)) => Ok(format!("{name};TZID={}:{}", tz.name(), prop.value)),
+        Some(Zone::Defined(_)) => values_line(prop, zones, |at| Ok(at.naive_utc())),
+        None => Ok(prop.raw.clone()),
     }
+}
+
+/// `20261201T100000Z`: a time given to the rrule crate as UTC.
+fn utc(time: NaiveDateTime) -> String {
+    time.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
 /// An RDATE or EXDATE line with each of its times as an instant, written by
@@ -301,7 +306,7 @@ fn values_line(
         .split(',')
         .map(|value| {
             let (at, _) = value_instant(value, prop.param("VALUE"), prop.param("TZID"), zones)?;
-            Ok(clock(at)?.format("%Y%m%dT%H%M%SZ").to_string())
+            Ok(utc(clock(at)?))
         })
         .collect::<Result<Vec<String>, Unreadable>>()?;
     Ok(format!("{}:{}", prop.name, values.join(",")))
@@ -488,7 +493,7 @@ mod tests {
         let text = calendar(&[
             // Weekly on Tuesdays at 10:00 New York time, across the DST change in March.
             "UID:weekly\r\nDTSTART;TZID=America/New_York:20270302T100000\r\nDTEND;TZID=America/New_York:20270302T110000\r\n\
-             RRULE:FREQ=WEEKLY;COUNT=4\r\nEXDATE;TZID=America/New_York:20270309T100000\r\n",
+             RRULE:FREQ=WEEKLY;COUNT=4\r\nEXDATE;TZID=\"America/New_York\":20270309T100000\r\n",
             // The third occurrence moved to the afternoon.
             "UID:weekly\r\nRECURRENCE-ID;TZID=America/New_York:20270316T100000\r\n\
              DTSTART;TZID=America/New_York:20270316T150000\r\nDTEND;TZID=America/New_York:20270316T160000\r\n",
@@ -841,6 +846,15 @@ mod tests {
             ]
         );
         assert_eq!((read.skipped, read.unknown_zones), (0, 3));
+    }
+
+    #[test]
+    fn a_stray_end_line_does_not_drop_the_event_around_it() {
+        let text = calendar(&[
+            "UID:kept\r\nEND:VTIMEZONE\r\nDTSTART:20261201T150000Z\r\nDTEND:20261201T160000Z\r\n",
+        ]);
+        let read = busy_events(&text, New_York, wide());
+        assert_eq!(starts(&read), [("kept", at("2026-12-01T15:00:00Z"))]);
     }
 
     #[test]

@@ -469,21 +469,20 @@ async fn skipped_events_and_unknown_zones_are_logged_with_the_feeds_number_never
         .status();
     let logs = String::from_utf8_lossy(&adapter.wait_with_output().unwrap().stderr).to_string();
 
-    let line = logs
-        .lines()
-        .find(|line| line.contains("were skipped"))
-        .unwrap_or_else(|| panic!("no line on skipped events in:\n{logs}"));
+    let line_on = |about: &str| {
+        logs.lines()
+            .find(|line| line.contains(about))
+            .unwrap_or_else(|| panic!("no line on {about:?} in:\n{logs}"))
+    };
+    let skipped = line_on("were skipped");
     assert!(
-        line.contains("feed=1") && line.contains("skipped=2"),
-        "{line}"
+        skipped.contains("feed=1") && skipped.contains("skipped=2"),
+        "{skipped}"
     );
-    let line = logs
-        .lines()
-        .find(|line| line.contains("time zone not known"))
-        .unwrap_or_else(|| panic!("no line on unknown zones in:\n{logs}"));
+    let unknown = line_on("time zone not known");
     assert!(
-        line.contains("feed=1") && line.contains("unknown_zones=1"),
-        "{line}"
+        unknown.contains("feed=1") && unknown.contains("unknown_zones=1"),
+        "{unknown}"
     );
     assert!(!logs.contains("secret-xyz"), "{logs}");
 }

@@ -8,6 +8,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::clock::Clock;
 use crate::store::{Store, Sweep};
 
 /// An outbox item waiting longer than this is worth an operator's look.
@@ -52,16 +53,24 @@ pub async fn round(
     Ok(Round { sweep, stuck })
 }
 
-/// Runs a round every `every` until the process ends.
-pub fn spawn(store: Store, retention_days: u32, every: StdDuration) -> tokio::task::JoinHandle<()> {
+/// Runs a round every `every`, and when `clock` jumps, until the process ends.
+pub fn spawn(
+    store: Store,
+    retention_days: u32,
+    every: StdDuration,
+    mut clock: Clock,
+) -> tokio::task::JoinHandle<()> {
     let retention = Duration::days(retention_days.into());
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         loop {
-            ticks.tick().await;
-            let store = store.clone();
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = clock.jumped() => {}
+            }
+            let (store, now) = (store.clone(), clock.now());
             let done = crate::background::round("housekeeping", async move {
-                round(&store, retention, Utc::now()).await
+                round(&store, retention, now).await
             });
             if let Some(Err(error)) = done.await {
                 tracing::error!(error = format!("{error:#}"), "housekeeping round");

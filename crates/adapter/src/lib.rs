@@ -2,6 +2,8 @@
 //! the widget, over the embedded default calendar (bookings kept in SQLite).
 //!
 //! # Layout
+//! - [`clock`]: where the present comes from — the system clock, or one
+//!   that tests move forward.
 //! - [`calendar`]: the `Calendar` trait and its backends (local, CalDAV, Google),
 //!   iCalendar reading, and the background copy of busy time.
 //! - [`outbox`]: delivery of calendar writes and emails, with retries; expiry.
@@ -31,6 +33,7 @@
 mod background;
 pub mod calendar;
 mod client_address;
+pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod domain;

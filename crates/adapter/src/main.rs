@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use firststep_adapter::clock::Clock;
 use firststep_adapter::config::Settings;
 use firststep_adapter::Application;
 use tracing_subscriber::EnvFilter;
@@ -259,7 +260,7 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
         }
         VisitorAction::Erase { store, email } => {
             let store = Store::open(&store.path()?)?;
-            let erased = store.erase_visitor(&email, chrono::Utc::now())?;
+            let erased = store.erase_visitor(&email, Clock::system().now())?;
             println!(
                 "Erased {} booking(s); {} cancelled with their calendar holds released; {} unsent email(s) dropped.",
                 erased.bookings, erased.cancelled, erased.mails_dropped
@@ -279,7 +280,7 @@ fn requests(
 
     let settings = Settings::load(config)?;
     let store = Store::open(&store.unwrap_or(settings.server.store))?;
-    let now = chrono::Utc::now();
+    let now = Clock::system().now();
     let zone = settings.practice.zone;
     let (id, answer) = match action {
         RequestAction::List => {

@@ -17,7 +17,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::Utc;
 use tokio::net::TcpListener;
 
 use crate::config::ServerSettings;
@@ -116,7 +115,7 @@ pub fn spawn_separate(listener: TcpListener, state: Arc<AppState>) -> tokio::tas
 }
 
 async fn scrape(State(app): State<Arc<AppState>>) -> Response {
-    let now = Utc::now();
+    let now = app.clock.now();
     match app.store.call(move |s| s.figures(now)).await {
         Ok(figures) => (
             [(header::CONTENT_TYPE, TEXT_FORMAT)],

@@ -21,6 +21,7 @@ use firststep_protocol::BookingStatus;
 use tokio::sync::Notify;
 
 use crate::calendar::{Calendar, CalendarEntry, CalendarError, Placement};
+use crate::clock::Clock;
 use crate::config::{MailSettings, PracticeSettings};
 use crate::mail::compose::compose;
 use crate::mail::Mailer;
@@ -329,18 +330,24 @@ impl Outbox {
         Ok(("placed", placement.etag))
     }
 
-    /// Delivers due rows now and then, and whenever woken, until [`Outbox::stop`].
-    pub fn spawn_worker(self: Arc<Self>, every: StdDuration) -> tokio::task::JoinHandle<()> {
+    /// Delivers due rows now and then, and whenever woken or `clock` jumps,
+    /// until [`Outbox::stop`].
+    pub fn spawn_worker(
+        self: Arc<Self>,
+        every: StdDuration,
+        mut clock: Clock,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             while !self.stopping() {
-                let outbox = self.clone();
+                let (outbox, now) = (self.clone(), clock.now());
                 crate::background::round("outbox deliveries", async move {
-                    outbox.deliver_due(Utc::now()).await
+                    outbox.deliver_due(now).await
                 })
                 .await;
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(every) => {}
+                    _ = clock.jumped() => {}
                 }
             }
         })

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 use tokio::net::TcpListener;
 
 use crate::calendar::busy_cache::BusyCache;
@@ -15,6 +14,7 @@ use crate::calendar::caldav::CalDavCalendar;
 use crate::calendar::google::{GoogleCalendar, GoogleOptions};
 use crate::calendar::local::LocalCalendar;
 use crate::calendar::{Calendar, CalendarError};
+use crate::clock::Clock;
 use crate::config::{CalendarSettings, Settings};
 use crate::housekeeping;
 use crate::mail::Mailer;
@@ -71,6 +71,11 @@ impl Application {
     /// the start; one that is merely unreachable does not (bookings are kept
     /// and delivered when it answers again).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// [`Application::build`] on `clock`: tests pass a movable one.
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let calendar = calendar_of(&settings);
         match calendar.check().await {
             Err(error @ CalendarError::Misconfigured(_)) => {
@@ -87,7 +92,7 @@ impl Application {
             calendar.clone(),
             settings.practice.rules.horizon_days,
         ));
-        if let Err(error) = busy.refresh(Utc::now()).await {
+        if let Err(error) = busy.refresh(clock.now()).await {
             tracing::warn!(%error, "reading busy time at start failed; will retry");
         }
         let (text, refresh_every) = match &settings.calendar {
@@ -136,6 +141,7 @@ impl Application {
             busy,
             outbox,
             settings,
+            clock,
         });
         Ok(Self {
             listener,
@@ -174,12 +180,22 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let refresher = self.state.busy.clone().spawn_refresher(self.refresh_every);
-        let worker = self.state.outbox.clone().spawn_worker(OUTBOX_ROUND);
+        let clock = &self.state.clock;
+        let refresher = self
+            .state
+            .busy
+            .clone()
+            .spawn_refresher(self.refresh_every, clock.clone());
+        let worker = self
+            .state
+            .outbox
+            .clone()
+            .spawn_worker(OUTBOX_ROUND, clock.clone());
         let housekeeping = housekeeping::spawn(
             self.state.store.clone(),
             self.state.settings.privacy.retention_days,
             HOUSEKEEPING_ROUND,
+            clock.clone(),
         );
         let metrics = self
             .metrics_listener

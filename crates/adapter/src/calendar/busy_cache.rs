@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use firststep_availability::Interval;
 
 use super::{Calendar, CalendarError};
+use crate::clock::Clock;
 
 pub struct BusyCache {
     calendar: Arc<dyn Calendar>,
@@ -90,18 +91,26 @@ impl BusyCache {
         }
     }
 
-    /// Refreshes every `every` until the process ends. The first refresh is
-    /// one period after the start, which has just read busy time itself: an
-    /// immediate second read could land late and replace the copy a caller
-    /// has just reasoned about.
-    pub fn spawn_refresher(self: Arc<Self>, every: StdDuration) -> tokio::task::JoinHandle<()> {
+    /// Refreshes every `every`, and when `clock` jumps, until the process
+    /// ends. The first refresh is one period after the start, which has just
+    /// read busy time itself: an immediate second read could land late and
+    /// replace the copy a caller has just reasoned about.
+    pub fn spawn_refresher(
+        self: Arc<Self>,
+        every: StdDuration,
+        mut clock: Clock,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
-                ticks.tick().await;
-                let cache = self.clone();
+                // A jump of the clock moves the window to read.
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = clock.jumped() => {}
+                }
+                let (cache, now) = (self.clone(), clock.now());
                 let refreshed = crate::background::round("busy-time refresh", async move {
-                    cache.refresh(Utc::now()).await
+                    cache.refresh(now).await
                 });
                 match refreshed.await {
                     None | Some(Ok(_)) => {}

@@ -364,6 +364,8 @@ impl GoogleCalendar {
 impl Calendar for GoogleCalendar {
     fn check(&self) -> CalendarFuture<'_, ()> {
         Box::pin(async move {
+            // Google's present, not the adapter's Clock: this only keeps
+            // the answer to one event.
             let query = [
                 ("maxResults", "1".to_owned()),
                 ("timeMin", rfc3339(Utc::now())),

@@ -228,6 +228,8 @@ impl TokenSource {
                 ),
                 (
                     "assertion",
+                    // The token server checks the assertion's times against
+                    // its own clock: the wall clock, never the adapter's Clock.
                     key.assertion(&self.scope, &self.token_url, chrono::Utc::now().timestamp())?,
                 ),
             ],

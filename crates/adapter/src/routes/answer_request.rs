@@ -11,7 +11,6 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use chrono::Utc;
 use firststep_protocol::BookingStatus;
 
 use super::html::Html;
@@ -53,7 +52,7 @@ async fn handle(
     let (Some(expires), Some(signature)) = (expires, params.get("sig")) else {
         return invalid();
     };
-    let now = Utc::now();
+    let now = app.clock.now();
     match verify(
         mail.link_secret.expose(),
         &id,

@@ -38,7 +38,7 @@ pub async fn create(
         _ => ApiError::MalformedJson("the request body could not be read".into()),
     })?;
 
-    let now = Utc::now();
+    let now = app.clock.now();
     let request_hash = Sha256::digest(&body).to_vec();
     let claim_key = key.clone();
     match app
@@ -231,7 +231,7 @@ pub async fn show(
 ) -> Result<Json<BookingView>, ApiError> {
     let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
     let token = bearer(&headers).ok_or(ApiError::NotFound)?;
-    let now = Utc::now();
+    let now = app.clock.now();
     let found = app
         .store
         .call(move |s| s.booking(id.as_str(), now))
@@ -248,7 +248,7 @@ pub async fn cancel(
 ) -> Result<Json<BookingView>, ApiError> {
     let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
     let token = bearer(&headers).ok_or(ApiError::NotFound)?;
-    let now = Utc::now();
+    let now = app.clock.now();
     // Check the token before changing anything.
     let lookup = id.clone();
     let found = app

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use chrono::Utc;
 use firststep_protocol::BookingStatus;
 
 use super::bookings::{owned_by, service_of};
@@ -23,7 +22,7 @@ pub async fn download(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
     let token = ManageToken::from_presented(params.get("token").ok_or(ApiError::NotFound)?);
-    let now = Utc::now();
+    let now = app.clock.now();
     let found = app
         .store
         .call(move |s| s.booking(id.as_str(), now))

@@ -10,7 +10,6 @@ use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Form;
-use chrono::Utc;
 use chrono_tz::Tz;
 
 use super::html::Html;
@@ -50,7 +49,7 @@ pub async fn cancel(
     let Some(booking_id) = BookingId::parse(&details.id) else {
         return not_found();
     };
-    let now = Utc::now();
+    let now = app.clock.now();
     let after = match app.store.call(move |s| s.cancel(&booking_id, now)).await {
         Ok(Some(after)) => after,
         Ok(None) => return not_found(),
@@ -74,7 +73,7 @@ pub async fn cancel(
 /// The booking, if `token` is its manage token.
 async fn owned(app: &Arc<AppState>, id: &str, token: &str) -> Option<BookingRecord> {
     let id = BookingId::parse(id)?;
-    let now = Utc::now();
+    let now = app.clock.now();
     let found = app
         .store
         .call(move |s| s.booking(id.as_str(), now))

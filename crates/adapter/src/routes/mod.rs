@@ -64,6 +64,8 @@ pub struct AppState {
     pub practice_body: Vec<u8>,
     /// Requests answered, for `/metrics`.
     pub request_counts: crate::metrics::RequestCounts,
+    /// The present, for every route (the system clock but in tests).
+    pub clock: crate::clock::Clock,
 }
 
 /// The page policy the demo is served with: the same a practice's own site

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use firststep_availability::Interval;
 use firststep_protocol::BookingStatus;
 
@@ -29,7 +29,7 @@ pub async fn bookings(
     {
         return Err(ApiError::NotFound);
     }
-    let now = Utc::now();
+    let now = app.clock.now();
     let horizon = i64::from(app.settings.practice.rules.horizon_days) + 1;
     let range = Interval::new(now - Duration::days(31), now + Duration::days(horizon));
     let bookings = app

@@ -39,7 +39,7 @@ pub async fn list(
             None => ApiError::UnknownService("(none given; this practice offers several)".into()),
         })?;
 
-    let now = Utc::now();
+    let now = app.clock.now();
     let window = Interval::new(from, to);
     let around = bearing_on(window).ok_or_else(|| {
         ApiError::InvalidRange("`from` and `to` are too far away to look up".into())

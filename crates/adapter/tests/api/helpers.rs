@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Once;
 
 use chrono::{DateTime, Duration, Utc};
+use firststep_adapter::clock::{Clock, ClockHand};
 use firststep_adapter::config::Settings;
 use firststep_adapter::Application;
 use firststep_protocol::{Problem, SlotList};
@@ -64,6 +65,10 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub store: PathBuf,
+    /// Moves the server's clock: tests let time pass with [`TestApp::advance`].
+    clock: ClockHand,
+    /// The server's clock, read by [`TestApp::now`].
+    now: Clock,
     /// Keeps the temporary folder (and its store) alive as long as the app.
     _folder: std::sync::Arc<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -96,7 +101,10 @@ pub async fn spawn_tuned(
     tune(&mut settings);
     settings.server.store = folder.path().join("bookings.sqlite3");
     let store = settings.server.store.clone();
-    let app = Application::build(settings).await.expect("the app starts");
+    let (now, clock) = Clock::movable();
+    let app = Application::build_with_clock(settings, now.clone())
+        .await
+        .expect("the app starts");
     let address = format!("http://{}", app.address());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -110,6 +118,8 @@ pub async fn spawn_tuned(
         address,
         client: reqwest::Client::new(),
         store,
+        clock,
+        now,
         _folder: folder,
         stop: Some(stop),
         server: Some(server),
@@ -137,6 +147,22 @@ impl TestApp {
         self._folder.clone()
     }
 
+    /// The present, as the server sees it.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now.now()
+    }
+
+    /// Lets `by` pass on the server's clock; its background rounds wake and
+    /// do what fell due.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Lets time pass on the server's clock until a second after `at`.
+    pub fn advance_past(&self, at: DateTime<Utc>) {
+        self.advance(at - self.now() + Duration::seconds(1));
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -151,11 +177,15 @@ impl TestApp {
 
     /// Open slots of `service` for the next two days.
     pub async fn open_slots(&self, service: &str) -> Vec<DateTime<Utc>> {
-        let now = Utc::now();
+        self.open_slots_from(service, self.now()).await
+    }
+
+    /// Open slots of `service` for two days from `from`.
+    pub async fn open_slots_from(&self, service: &str, from: DateTime<Utc>) -> Vec<DateTime<Utc>> {
         let path = format!(
             "/v1/slots?service={service}&from={}&to={}",
-            iso(now),
-            iso(now + Duration::days(2))
+            iso(from),
+            iso(from + Duration::days(2))
         );
         let list: SlotList = self.get(&path).await.json().await.expect("a slot list");
         list.slots.into_iter().map(|s| s.start).collect()
@@ -163,9 +193,14 @@ impl TestApp {
 
     /// A free slot of the 15-minute service, a day from now.
     pub async fn a_free_slot(&self) -> DateTime<Utc> {
-        let soon = Utc::now() + Duration::days(1);
+        self.a_free_slot_in(Duration::days(1)).await
+    }
+
+    /// A free slot of the 15-minute service, `ahead` from now.
+    pub async fn a_free_slot_in(&self, ahead: Duration) -> DateTime<Utc> {
+        let soon = self.now() + ahead;
         *self
-            .open_slots("free-consultation")
+            .open_slots_from("free-consultation", soon)
             .await
             .iter()
             .find(|s| **s > soon)

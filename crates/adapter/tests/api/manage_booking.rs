@@ -1,9 +1,13 @@
+use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::{BookingCreated, BookingStatus, BookingView, ErrorCode};
 
 use crate::helpers::{booking_body, new_key, problem, spawn_app, TestApp};
 
 async fn book(app: &TestApp) -> BookingCreated {
-    let slot = app.a_free_slot().await;
+    book_at(app, app.a_free_slot().await).await
+}
+
+async fn book_at(app: &TestApp, slot: DateTime<Utc>) -> BookingCreated {
     app.post_booking(&new_key(), &booking_body(slot))
         .await
         .json()
@@ -107,12 +111,11 @@ async fn cancelling_frees_the_slot_and_is_idempotent() {
 #[tokio::test]
 async fn a_lapsed_request_shows_as_expired_and_frees_its_slot() {
     let app = spawn_app().await;
-    let created = book(&app).await;
-    // Let the request lapse, as 48 hours without an answer would.
-    rusqlite::Connection::open(&app.store)
-        .unwrap()
-        .execute("UPDATE bookings SET expires_at = expires_at - 100000", [])
-        .unwrap();
+    // Three days ahead, so the request lapses (after 48 hours) before its slot.
+    let created = book_at(&app, app.a_free_slot_in(Duration::days(3)).await).await;
+    let expires = created.booking.expires_at.expect("a request lapses");
+    assert!(expires < created.booking.start);
+    app.advance_past(expires);
 
     let view = app.view(&created).await;
 

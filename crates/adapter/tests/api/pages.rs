@@ -3,7 +3,7 @@
 //! each is sent with its exact policy headers, tells the truth about the
 //! booking, and shows visitors' text escaped.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use firststep_adapter::mail::signed_link;
 use firststep_adapter::store::Answer;
 use firststep_protocol::{BookingCreated, BookingStatus};
@@ -54,7 +54,7 @@ fn answer_link(app: &TestApp, created: &BookingCreated, answer: Answer) -> Strin
         SECRET,
         &created.booking.id,
         answer,
-        Utc::now() + Duration::hours(1),
+        app.now() + Duration::hours(1),
     ))
 }
 
@@ -173,10 +173,7 @@ async fn a_request_that_expired_unanswered_says_so_on_its_first_page() {
     let smtp = SmtpServer::start().await;
     let app = spawn_with_mail(&smtp).await;
     let created = request(&app, "Sam Lee", None).await;
-    rusqlite::Connection::open(&app.store)
-        .unwrap()
-        .execute("UPDATE bookings SET expires_at = expires_at - 200000", [])
-        .unwrap();
+    app.advance_past(created.booking.expires_at.expect("a request lapses"));
 
     let confirm = answer_link(&app, &created, Answer::Confirm);
     refused_with(&app, &confirm, "This request expired unanswered").await;
@@ -188,12 +185,8 @@ async fn an_expired_link_is_refused_on_both_pages() {
     let smtp = SmtpServer::start().await;
     let app = spawn_with_mail(&smtp).await;
     let created = request(&app, "Sam Lee", None).await;
-    let expired = app.url(&signed_link::path(
-        SECRET,
-        &created.booking.id,
-        Answer::Confirm,
-        Utc::now() - Duration::minutes(1),
-    ));
+    let expired = answer_link(&app, &created, Answer::Confirm);
+    app.advance(Duration::hours(1) + Duration::minutes(1));
 
     refused_with(&app, &expired, "This link has expired").await;
     assert_eq!(status(&app, &created).await, BookingStatus::Pending);
@@ -216,7 +209,7 @@ async fn forged_and_malformed_links_are_refused_on_both_pages() {
             "some-other-secret-of-32-characters!!",
             id,
             Answer::Confirm,
-            Utc::now() + Duration::hours(1),
+            app.now() + Duration::hours(1),
         )),
         // Not UTF-8 once decoded: refused by the page, not by the router's plain text.
         app.url("/requests/%FF%FE/confirm?expires=1&sig=00"),
@@ -239,7 +232,7 @@ async fn a_signed_link_to_a_request_that_does_not_exist_is_refused() {
         SECRET,
         "bk_0000000000000000",
         Answer::Confirm,
-        Utc::now() + Duration::hours(1),
+        app.now() + Duration::hours(1),
     ));
 
     for method in [reqwest::Method::GET, reqwest::Method::POST] {
@@ -422,13 +415,7 @@ async fn the_manage_page_of_a_closed_request_offers_no_button() {
     let app = spawn_with_mail(&smtp).await;
     let expired = request(&app, "Sam Lee", None).await;
     let declined = request(&app, "Sam Lee", None).await;
-    rusqlite::Connection::open(&app.store)
-        .unwrap()
-        .execute(
-            "UPDATE bookings SET expires_at = expires_at - 200000 WHERE id = ?1",
-            [&expired.booking.id],
-        )
-        .unwrap();
+    app.advance_past(expired.booking.expires_at.expect("a request lapses"));
     let decline = answer_link(&app, &declined, Answer::Decline);
     page(app.client.post(&decline).send().await.unwrap(), 200).await;
 

@@ -79,6 +79,62 @@ impl ClockHand {
 mod tests {
     use super::*;
 
+    /// Files that may read the wall clock themselves, because a remote
+    /// server checks what they send against its own clock.
+    const REMOTE_CLOCKS: &[&str] = &["calendar/google.rs", "calendar/oauth.rs"];
+
+    /// Where, outside the unit tests at the end of each file, the system
+    /// time is read: `path:line` for each.
+    fn wall_clock_reads(src: &std::path::Path) -> Vec<String> {
+        let mut reads = Vec::new();
+        let mut folders = vec![src.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                let relative = path.strip_prefix(src).unwrap().to_string_lossy();
+                let source = std::fs::read_to_string(&path).unwrap();
+                let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+                for (at, line) in code.lines().enumerate() {
+                    if line.contains("Utc::now()") || line.contains("SystemTime::now()") {
+                        reads.push(format!("{relative}:{}", at + 1));
+                    }
+                }
+            }
+        }
+        reads.sort();
+        reads
+    }
+
+    #[test]
+    fn the_present_is_read_only_through_the_clock() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let elsewhere: Vec<String> = wall_clock_reads(&src)
+            .into_iter()
+            .filter(|read| !read.starts_with("clock.rs:"))
+            .filter(|read| {
+                !REMOTE_CLOCKS
+                    .iter()
+                    .any(|f| read.starts_with(&format!("{f}:")))
+            })
+            .collect();
+        assert!(
+            elsewhere.is_empty(),
+            "read the time from the Clock instead: {elsewhere:?}"
+        );
+        assert_eq!(
+            wall_clock_reads(&src)
+                .iter()
+                .filter(|read| read.starts_with("clock.rs:"))
+                .count(),
+            1,
+            "the clock reads the system time in one place"
+        );
+    }
+
     #[test]
     fn the_system_clock_is_the_system_time() {
         let before = Utc::now();

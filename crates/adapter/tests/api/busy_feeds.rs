@@ -14,7 +14,7 @@ use firststep_adapter::calendar::Calendar;
 use firststep_adapter::config::Secret;
 use firststep_availability::Interval;
 
-use crate::helpers::{spawn_app_with, CONFIG};
+use crate::helpers::{eventually, spawn_app_with, CONFIG};
 
 /// A calendar's secret iCal address, as a test double of a real calendar service.
 struct FeedServer {
@@ -149,6 +149,33 @@ async fn slots_skip_the_feeds_events() {
     assert!(!open.contains(&(tomorrow_noon + Duration::minutes(45))));
     assert!(open.contains(&(tomorrow_noon + Duration::hours(1))));
     assert!(open.contains(&(tomorrow_noon - Duration::minutes(15))));
+}
+
+#[tokio::test]
+async fn when_the_clock_moves_on_busy_time_is_read_for_the_days_now_ahead() {
+    let feed = serve_feed().await;
+    let config = format!(
+        "{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{}\"]\n",
+        feed.url
+    );
+    let app = spawn_app_with(&config).await;
+
+    // Past the horizon read at start (30 days and a day).
+    app.advance(Duration::days(40));
+    let tomorrow_noon = (app.now() + Duration::days(1))
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+
+    eventually("busy time read for the new days", 10, || async {
+        !app.open_slots("free-consultation")
+            .await
+            .contains(&tomorrow_noon)
+    })
+    .await;
+    let open = app.open_slots("free-consultation").await;
+    assert!(open.contains(&(tomorrow_noon + Duration::hours(1))));
 }
 
 /// What [`serve_changing_feed`] answers; the test changes it between reads.

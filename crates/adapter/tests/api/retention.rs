@@ -1,6 +1,7 @@
 //! Retention: personal fields of bookings that are over are erased after
 //! `privacy.retention_days`, keeping service, time and status for counting.
-//! The clock is moved by passing `now` to the housekeeping round.
+//! The clock is moved by passing `now` to the housekeeping round, and once
+//! by moving the running server's.
 
 use chrono::{DateTime, Duration, Utc};
 use firststep_adapter::housekeeping;
@@ -8,7 +9,9 @@ use firststep_adapter::store::Store;
 use firststep_protocol::{BookingCreated, SlotList};
 use serde_json::json;
 
-use crate::helpers::{booking_body, contains, iso, new_key, raw_store_bytes, spawn_app, TestApp};
+use crate::helpers::{
+    booking_body, contains, eventually, iso, new_key, raw_store_bytes, spawn_app, TestApp,
+};
 
 /// Books `service` at `start` as a visitor called `name`, with every field filled.
 pub async fn book_as(
@@ -30,7 +33,7 @@ pub async fn book_as(
 
 /// The first open slot of `service` from `days` days ahead.
 pub async fn slot_in_days(app: &TestApp, service: &str, days: i64) -> DateTime<Utc> {
-    let from = Utc::now() + Duration::days(days);
+    let from = app.now() + Duration::days(days);
     let path = format!(
         "/v1/slots?service={service}&from={}&to={}",
         iso(from),
@@ -162,6 +165,31 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
         .await
         .unwrap();
     assert_eq!(round.sweep.erased, 0);
+}
+
+#[tokio::test]
+async fn the_running_server_erases_by_itself_once_its_clock_passes_the_retention_period() {
+    let app = spawn_app().await;
+    let cancelled = book_as(
+        &app,
+        "free-consultation",
+        slot_in_days(&app, "free-consultation", 1).await,
+        "Alex Gone",
+        "alex@example.org",
+    )
+    .await;
+    app.cancel(&cancelled).await;
+    assert_ne!(row(&app, &cancelled.booking.id).0, blank());
+
+    // Default retention: 30 days after the cancellation.
+    app.advance(Duration::days(30) + Duration::minutes(1));
+
+    eventually(
+        "the cancelled booking's personal fields erased",
+        10,
+        || async { row(&app, &cancelled.booking.id).0 == blank() },
+    )
+    .await;
 }
 
 #[tokio::test]

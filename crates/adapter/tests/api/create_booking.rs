@@ -1,4 +1,4 @@
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use firststep_protocol::{BookingCreated, BookingStatus, ErrorCode};
 use serde_json::json;
 
@@ -26,7 +26,7 @@ async fn a_request_is_stored_pending_with_its_location_and_token() {
         .expires_at
         .expect("a pending request expires");
     assert!(
-        expires <= slot && expires > Utc::now(),
+        expires <= slot && expires > app.now(),
         "expires before the slot starts: {expires}"
     );
     assert!(created.manage_token.len() >= 22, "at least 128 bits");
@@ -173,7 +173,7 @@ async fn a_key_whose_first_request_still_runs_gets_409_in_progress() {
     store
         .execute(
             "INSERT INTO idempotency_records (key_hash, request_hash, started_at) VALUES (?1, ?2, ?3)",
-            rusqlite::params![key_hash, hash, Utc::now().timestamp()],
+            rusqlite::params![key_hash, hash, app.now().timestamp()],
         )
         .unwrap();
 

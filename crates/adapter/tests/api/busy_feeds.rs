@@ -75,6 +75,11 @@ async fn serve_feed() -> FeedServer {
     }
 }
 
+/// The test practice on the local calendar, busy when the feed at `url` says.
+fn with_feed(url: &str) -> String {
+    format!("{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{url}\"]\n")
+}
+
 #[tokio::test]
 async fn feed_events_are_busy_unchanged_feeds_are_not_fetched_again_and_a_broken_feed_keeps_its_last_copy(
 ) {
@@ -132,16 +137,8 @@ async fn a_feed_that_cannot_be_reached_is_not_fatal() {
 #[tokio::test]
 async fn slots_skip_the_feeds_events() {
     let feed = serve_feed().await;
-    let config = format!(
-        "{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{}\"]\n",
-        feed.url
-    );
-    let app = spawn_app_with(&config).await;
-    let tomorrow_noon = (Utc::now() + Duration::days(1))
-        .date_naive()
-        .and_hms_opt(12, 0, 0)
-        .unwrap()
-        .and_utc();
+    let app = spawn_app_with(&with_feed(&feed.url)).await;
+    let tomorrow_noon = tomorrow_at(12);
 
     let open = app.open_slots("free-consultation").await;
 
@@ -154,19 +151,11 @@ async fn slots_skip_the_feeds_events() {
 #[tokio::test]
 async fn when_the_clock_moves_on_busy_time_is_read_for_the_days_now_ahead() {
     let feed = serve_feed().await;
-    let config = format!(
-        "{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{}\"]\n",
-        feed.url
-    );
-    let app = spawn_app_with(&config).await;
+    let app = spawn_app_with(&with_feed(&feed.url)).await;
 
     // Past the horizon read at start (30 days and a day).
     app.advance(Duration::days(40));
-    let tomorrow_noon = (app.now() + Duration::days(1))
-        .date_naive()
-        .and_hms_opt(12, 0, 0)
-        .unwrap()
-        .and_utc();
+    let tomorrow_noon = day_after_at(app.now(), 12);
 
     eventually("busy time read for the new days", 10, || async {
         !app.open_slots("free-consultation")
@@ -239,7 +228,12 @@ fn with_hostile_durations(good: &str) -> String {
 }
 
 fn tomorrow_at(hour: u32) -> chrono::DateTime<Utc> {
-    (Utc::now() + Duration::days(1))
+    day_after_at(Utc::now(), hour)
+}
+
+/// `hour` o'clock UTC on the day after `now`.
+fn day_after_at(now: chrono::DateTime<Utc>, hour: u32) -> chrono::DateTime<Utc> {
+    (now + Duration::days(1))
         .date_naive()
         .and_hms_opt(hour, 0, 0)
         .unwrap()
@@ -250,9 +244,8 @@ fn tomorrow_at(hour: u32) -> chrono::DateTime<Utc> {
 async fn hostile_durations_in_the_feed_at_start_are_skipped_and_slots_are_served() {
     let (url, _answer) =
         serve_changing_feed(FeedAnswer::Text(with_hostile_durations(&daily_noon()))).await;
-    let config = format!("{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{url}\"]\n");
 
-    let app = spawn_app_with(&config).await;
+    let app = spawn_app_with(&with_feed(&url)).await;
 
     let open = app.open_slots("free-consultation").await;
     assert!(
@@ -469,11 +462,7 @@ async fn skipped_events_and_unknown_zones_are_logged_with_the_feeds_number_never
     let (url, _answer) = serve_changing_feed(FeedAnswer::Text(feed)).await;
     let folder = tempfile::tempdir().unwrap();
     let config = folder.path().join("practice.toml");
-    std::fs::write(
-        &config,
-        format!("{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{url}\"]\n"),
-    )
-    .unwrap();
+    std::fs::write(&config, with_feed(&url)).unwrap();
     let mut adapter = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
         .args(["serve", "--config"])
         .arg(&config)

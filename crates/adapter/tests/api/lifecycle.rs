@@ -199,14 +199,19 @@ async fn forged_and_expired_links_are_refused_with_a_clear_page() {
     let valid_until = app.now() + Duration::hours(1);
     let good = signed_link::path(SECRET, id, Answer::Confirm, valid_until);
 
+    // Pressing a link: its status and page.
+    let press = |link: &str| {
+        let sent = app.client.post(app.url(link)).send();
+        async move {
+            let response = sent.await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+
     let forged = good.replace("/confirm?", "/decline?");
-    let response = app.client.post(app.url(&forged)).send().await.unwrap();
-    assert_eq!(response.status(), 403);
-    assert!(response
-        .text()
-        .await
-        .unwrap()
-        .contains("This link is not valid"));
+    let (status_code, page) = press(&forged).await;
+    assert_eq!(status_code, 403);
+    assert!(page.contains("This link is not valid"), "{page}");
 
     let other_secret = signed_link::path(
         "some-other-secret-of-32-characters!!",
@@ -214,24 +219,12 @@ async fn forged_and_expired_links_are_refused_with_a_clear_page() {
         Answer::Confirm,
         valid_until,
     );
-    assert_eq!(
-        app.client
-            .post(app.url(&other_secret))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(press(&other_secret).await.0, 403);
 
     app.advance_past(valid_until);
-    let response = app.client.post(app.url(&good)).send().await.unwrap();
-    assert_eq!(response.status(), 410);
-    assert!(response
-        .text()
-        .await
-        .unwrap()
-        .contains("This link has expired"));
+    let (status_code, page) = press(&good).await;
+    assert_eq!(status_code, 410);
+    assert!(page.contains("This link has expired"), "{page}");
     assert_eq!(
         status(&app, &created).await,
         BookingStatus::Pending,

@@ -43,6 +43,20 @@ pub async fn slot_in_days(app: &TestApp, service: &str, days: i64) -> DateTime<U
     list.slots[0].start
 }
 
+/// A request for tomorrow that Alex cancels today.
+async fn cancelled_today(app: &TestApp) -> BookingCreated {
+    let cancelled = book_as(
+        app,
+        "free-consultation",
+        slot_in_days(app, "free-consultation", 1).await,
+        "Alex Gone",
+        "alex@example.org",
+    )
+    .await;
+    app.cancel(&cancelled).await;
+    cancelled
+}
+
 /// The stored row of booking `id`: personal fields, then what is kept.
 fn row(app: &TestApp, id: &str) -> (Vec<Option<String>>, (String, i64, String)) {
     let store = rusqlite::Connection::open(&app.store).unwrap();
@@ -78,15 +92,7 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
     let now = Utc::now();
     // A request the visitor cancels today; an instant booking that ends within
     // three days; an instant booking in 25 days, still to come.
-    let cancelled = book_as(
-        &app,
-        "free-consultation",
-        slot_in_days(&app, "free-consultation", 1).await,
-        "Alex Gone",
-        "alex@example.org",
-    )
-    .await;
-    app.cancel(&cancelled).await;
+    let cancelled = cancelled_today(&app).await;
     let past = book_as(
         &app,
         "intake",
@@ -170,15 +176,7 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
 #[tokio::test]
 async fn the_running_server_erases_by_itself_once_its_clock_passes_the_retention_period() {
     let app = spawn_app().await;
-    let cancelled = book_as(
-        &app,
-        "free-consultation",
-        slot_in_days(&app, "free-consultation", 1).await,
-        "Alex Gone",
-        "alex@example.org",
-    )
-    .await;
-    app.cancel(&cancelled).await;
+    let cancelled = cancelled_today(&app).await;
     assert_ne!(row(&app, &cancelled.booking.id).0, blank());
 
     // Default retention: 30 days after the cancellation.

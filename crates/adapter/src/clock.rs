@@ -46,9 +46,13 @@ impl Clock {
             None => system,
             Some(moved) => {
                 let by = *moved.borrow();
-                system
-                    .checked_add_signed(by)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                // Moved past the range of dates: its end.
+                let end = if by < Duration::zero() {
+                    DateTime::<Utc>::MIN_UTC
+                } else {
+                    DateTime::<Utc>::MAX_UTC
+                };
+                system.checked_add_signed(by).unwrap_or(end)
             }
         }
     }

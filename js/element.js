@@ -2,12 +2,29 @@
 // to the Rust side: `mount(host)` renders the widget into the host's shadow
 // root and returns a handle with `update()` and `destroy()`.
 // Imported by firststep.js, and by the browser tests (tests/app.rs).
+//
+// A widget starts at once when the loader already asked for its data or the
+// page says loading="eager"; otherwise when it comes within about one screen
+// of view, so a widget at the foot of a long page costs nothing until then.
 export function defineBookingElement(mount) {
   if (customElements.get('firststep-booking')) return;
+  const start = (host) => { host.firststep ??= mount(host); };
+  const nearView = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      if (entry.isIntersecting) { nearView.unobserve(entry.target); start(entry.target); }
+    }
+  }, { rootMargin: '100% 0px' });
   customElements.define('firststep-booking', class extends HTMLElement {
     static get observedAttributes() { return ['api', 'service', 'locale']; }
-    connectedCallback() { if (!this.firststep) this.firststep = mount(this); }
-    disconnectedCallback() { this.firststep?.destroy(); this.firststep = undefined; }
+    connectedCallback() {
+      if (this.firststepEarly || this.getAttribute('loading') === 'eager') start(this);
+      else nearView.observe(this);
+    }
+    disconnectedCallback() {
+      nearView.unobserve(this);
+      this.firststep?.destroy();
+      this.firststep = undefined;
+    }
     attributeChangedCallback() { this.firststep?.update(); }
   });
 }

@@ -10,6 +10,33 @@ const wasm = fetch(new URL('firststep-widget_bg.wasm', import.meta.url));
 const bindings = import('./firststep-widget.js');
 const element = import('./element.js');
 
+// Each widget that will start at once (in view or about a screen away, or
+// loading="eager") has its practice and first slots asked for now, beside the
+// download. The widget takes these answers for the very same URLs it would
+// ask for (src/browser/http.rs: base without trailing '/', instants as the
+// browser's ISO text without ".000"; src/app.rs: a window of WINDOW_DAYS = 14
+// days from the start of the minute); e2e/smoke.test.mjs checks it asks for
+// nothing twice.
+const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+for (const host of document.querySelectorAll('firststep-booking')) {
+  const eager = host.getAttribute('loading') === 'eager';
+  if (!eager && host.getBoundingClientRect().top > 2 * innerHeight) continue;
+  const attribute = (name) => (host.getAttribute(name) ?? '').trim() ? host.getAttribute(name) : null;
+  let base;
+  try {
+    base = new URL(attribute('api') ?? '/', document.baseURI).href.replace(/\/+$/, '');
+  } catch { continue; } // the widget will say what is wrong with its address
+  const now = Date.now();
+  const opened = now - (now % 6e4);
+  const service = attribute('service');
+  const slots = `${base}/v1/slots?from=${iso(opened)}&to=${iso(opened + 14 * 864e5)}`
+    + (service === null ? '' : `&service=${encodeURIComponent(service)}`);
+  const answers = Object.fromEntries([`${base}/v1/practice`, slots].map((url) => [url, fetch(url)]));
+  // An answer the widget never takes must not be reported as unhandled.
+  for (const answer of Object.values(answers)) answer.catch(() => {});
+  host.firststepEarly = answers;
+}
+
 const { default: init, mount } = await bindings;
 await init({ module_or_path: wasm });
 (await element).defineBookingElement(mount);

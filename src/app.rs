@@ -40,8 +40,12 @@ enum Step {
     Done,
 }
 
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+/// The window of slots opens at the start of the minute, as the loader
+/// (js/firststep.js) opens the one it asks for before the wasm arrives: the
+/// same URL, so the widget takes the loader's answer.
+fn this_minute() -> DateTime<Utc> {
+    let ms = js_sys::Date::now() as i64;
+    DateTime::from_timestamp_millis(ms - ms.rem_euclid(60_000)).unwrap_or_default()
 }
 
 fn browser_language() -> String {
@@ -52,8 +56,10 @@ fn browser_language() -> String {
 
 #[component]
 pub fn App(props: &AppProps) -> Html {
-    let state = use_reducer(|| BookingState::new(now()));
-    let client = use_memo(props.api.clone(), |api| AdapterClient::new(api));
+    let client = use_memo(props.api.clone(), |api| {
+        AdapterClient::new(api, &props.host)
+    });
+    let state = use_reducer(|| BookingState::new(this_minute()));
     let locale = props
         .locale
         .as_ref()

@@ -8,8 +8,9 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use support::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
+use web_sys::Response;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -433,7 +434,14 @@ async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attribute
         .unwrap();
     element.set_attribute("locale", "en").unwrap();
     document().body().unwrap().append_child(&element).unwrap();
-    let shadow = element.shadow_root().expect("an open shadow root");
+    // In view, it starts on the observer's next round.
+    eventually(
+        "an open shadow root",
+        || element.shadow_root().is_some(),
+        String::new,
+    )
+    .await;
+    let shadow = element.shadow_root().unwrap();
     let text = || shadow.text_content().unwrap_or_default();
 
     eventually("the widget", || text().contains("Choose a time"), text).await;
@@ -470,7 +478,7 @@ async fn several_elements_on_one_page_work_independently() {
         element
     };
     let (english, spanish) = (make("en"), make("es"));
-    let text = |e: &web_sys::Element| e.shadow_root().unwrap().text_content().unwrap_or_default();
+    let text = shadow_text;
     let both =
         || text(&english).contains("Choose a time") && text(&spanish).contains("Elija un horario");
     eventually("both widgets", both, || {
@@ -567,4 +575,123 @@ async fn the_page_hears_each_step_as_an_event_without_personal_data() {
             "no personal data: {detail}"
         );
     }
+}
+
+/// A `<firststep-booking>` with `api` and `service` set, not yet on the page.
+fn booking_element() -> web_sys::Element {
+    let element = document().create_element("firststep-booking").unwrap();
+    element
+        .set_attribute("api", "https://adapter.test/")
+        .unwrap();
+    element
+        .set_attribute("service", "free-consultation")
+        .unwrap();
+    element
+}
+
+fn shadow_text(element: &web_sys::Element) -> String {
+    element
+        .shadow_root()
+        .and_then(|shadow| shadow.text_content())
+        .unwrap_or_default()
+}
+
+/// The loader (js/firststep.js) asks for the practice and the first slots
+/// while the wasm downloads and leaves the answers on the element: the
+/// widget takes them instead of asking again, its window opening at the
+/// start of the minute as the loader's does (so the URLs are the same).
+#[wasm_bindgen_test]
+async fn answers_the_loader_asked_for_are_taken_instead_of_asking_again() {
+    let adapter = adapter(|_| created_json("pending"));
+    define_element();
+    // Not in a minute's last second: the widget must open in the same minute.
+    while js_sys::Date::now() % 60_000.0 > 59_000.0 {
+        next_task().await;
+    }
+    let now = js_sys::Date::now();
+    let opened = now - now % 60_000.0;
+    let iso = |ms: f64| {
+        let text = String::from(js_sys::Date::new(&ms.into()).to_iso_string());
+        text.replace(".000Z", "Z")
+    };
+    let slots_url = format!(
+        "https://adapter.test/v1/slots?from={}&to={}&service=free-consultation",
+        iso(opened),
+        iso(opened + 14.0 * 86_400_000.0)
+    );
+    let starts = upcoming_starts();
+    let starts: Vec<&str> = starts.iter().map(String::as_str).collect();
+    let answer = |body: String| {
+        let response = Response::new_with_opt_str(Some(&body)).unwrap();
+        JsValue::from(js_sys::Promise::resolve(&response))
+    };
+    let answers = js_sys::Object::new();
+    let add = |url: &str, body| js_sys::Reflect::set(&answers, &url.into(), &answer(body)).unwrap();
+    add(
+        "https://adapter.test/v1/practice",
+        practice_json("optional"),
+    );
+    add(&slots_url, slots_json(&starts[..1]));
+    let element = booking_element();
+    js_sys::Reflect::set(&element, &"firststepEarly".into(), &answers).unwrap();
+    document().body().unwrap().append_child(&element).unwrap();
+
+    let one_time = || {
+        element
+            .shadow_root()
+            .map(|shadow| shadow.query_selector_all(".fs-time").unwrap().length())
+            == Some(1)
+    };
+    eventually("the loader's one slot", one_time, || shadow_text(&element)).await;
+    assert!(
+        adapter.sent_to("GET", "/v1/").is_empty(),
+        "asked again: {:?}",
+        adapter.sent.borrow()
+    );
+    assert_eq!(
+        js_sys::Object::keys(&answers).length(),
+        0,
+        "both answers taken"
+    );
+    assert!(
+        js_sys::Reflect::get(&element, &"firststepEarly".into())
+            .unwrap()
+            .is_undefined(),
+        "taken once: a widget mounted again asks afresh"
+    );
+    element.remove();
+}
+
+/// Below the fold a widget costs nothing until it comes about a screen from view.
+#[wasm_bindgen_test]
+async fn a_widget_far_below_the_fold_starts_only_when_it_comes_near_view() {
+    let adapter = adapter(|_| created_json("pending"));
+    define_element();
+    let spacer = document().create_element("div").unwrap();
+    spacer.set_attribute("style", "height: 500vh").unwrap();
+    let element = booking_element();
+    let body = document().body().unwrap();
+    body.append_child(&spacer).unwrap();
+    body.append_child(&element).unwrap();
+
+    // The observer has judged it after a frame or two; nothing may start.
+    for _ in 0..3 {
+        next_frame().await;
+        yew::scheduler::flush().await;
+    }
+    assert!(element.shadow_root().is_none(), "started while far away");
+    assert!(
+        adapter.sent.borrow().is_empty(),
+        "asked for data while far away"
+    );
+
+    element.scroll_into_view();
+    let started = || shadow_text(&element).contains("Choose a time");
+    eventually("the widget, once in view", started, || {
+        shadow_text(&element)
+    })
+    .await;
+    spacer.remove();
+    element.remove();
+    window().scroll_to_with_x_and_y(0.0, 0.0);
 }

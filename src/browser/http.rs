@@ -8,7 +8,7 @@ use firststep_protocol::{
     IDEMPOTENCY_KEY_HEADER,
 };
 use gloo_net::http::{Request, Response};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue, UnwrapThrowExt};
 use wasm_bindgen_futures::JsFuture;
 
 use super::json::{self, instant_text, FromJson};
@@ -18,22 +18,42 @@ use crate::model::api_error::ApiError;
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdapterClient {
     base: String,
+    /// What the loader (`js/firststep.js`) asked for while the wasm
+    /// downloaded: an object, URL → `Promise<Response>`, each taken once.
+    early: Option<js_sys::Object>,
 }
 
 impl AdapterClient {
-    pub fn new(base: &str) -> Self {
+    /// The client of the widget on `host`, taking what the loader left on
+    /// it (`firststepEarly`): a widget mounted again asks afresh.
+    pub fn new(base: &str, host: &web_sys::Element) -> Self {
+        let key = JsValue::from_str("firststepEarly");
+        let early = js_sys::Reflect::get(host, &key).unwrap_or_default();
+        let _ = js_sys::Reflect::delete_property(host, &key);
         Self {
             base: base.trim_end_matches('/').to_owned(),
+            early: early.is_object().then(|| early.unchecked_into()),
         }
     }
 
     pub async fn practice(&self) -> Result<PracticeInfo, ApiError> {
-        answer(
-            Request::get(&format!("{}/v1/practice", self.base))
-                .send()
-                .await,
-        )
-        .await
+        answer(self.get(&format!("{}/v1/practice", self.base)).await).await
+    }
+
+    /// A GET, answered by the loader's request for the very same URL if it
+    /// made one; later ones (a retry, a new window) go to the network.
+    async fn get(&self, url: &str) -> Result<Response, gloo_net::Error> {
+        let url_key = JsValue::from_str(url);
+        let early = self.early.as_ref().and_then(|answers| {
+            let answer = js_sys::Reflect::get(answers, &url_key).ok()?;
+            let _ = js_sys::Reflect::delete_property(answers, &url_key);
+            (!answer.is_undefined()).then(|| js_sys::Promise::from(answer))
+        });
+        let sent = early.unwrap_or_else(|| web_sys::window().unwrap_throw().fetch_with_str(url));
+        JsFuture::from(sent)
+            .await
+            .map(|raw| raw.unchecked_into::<web_sys::Response>().into())
+            .map_err(|_| gloo_net::Error::GlooError(String::new()))
     }
 
     pub async fn slots(
@@ -52,7 +72,7 @@ impl AdapterClient {
             url.push_str("&service=");
             url.push_str(&String::from(js_sys::encode_uri_component(service)));
         }
-        answer(Request::get(&url).send().await).await
+        answer(self.get(&url).await).await
     }
 
     pub async fn book(

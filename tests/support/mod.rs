@@ -27,7 +27,7 @@ pub type Answer = (u16, String);
 /// Stands in for the adapter by replacing `window.fetch` until dropped.
 pub struct FakeAdapter {
     pub sent: Rc<RefCell<Vec<Sent>>>,
-    _fetch: Closure<dyn Fn(Request) -> Promise>,
+    _fetch: Closure<dyn Fn(JsValue) -> Promise>,
 }
 
 impl FakeAdapter {
@@ -35,7 +35,12 @@ impl FakeAdapter {
         let sent = Rc::new(RefCell::new(Vec::new()));
         let answer = Rc::new(answer);
         let log = sent.clone();
-        let fetch = Closure::<dyn Fn(Request) -> Promise>::new(move |request: Request| {
+        let fetch = Closure::<dyn Fn(JsValue) -> Promise>::new(move |input: JsValue| {
+            // As `fetch` takes it: a Request, or a URL.
+            let request = match input.as_string() {
+                Some(url) => Request::new_with_str(&url).unwrap(),
+                None => input.unchecked_into::<Request>(),
+            };
             let (log, answer) = (log.clone(), answer.clone());
             wasm_bindgen_futures::future_to_promise(async move {
                 let body = match request.text() {
@@ -261,6 +266,14 @@ pub async fn next_task() {
         window()
             .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
             .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+/// Resolves at the browser's next frame, after observers' callbacks.
+pub async fn next_frame() {
+    let promise = Promise::new(&mut |resolve, _| {
+        window().request_animation_frame(&resolve).unwrap();
     });
     JsFuture::from(promise).await.unwrap();
 }

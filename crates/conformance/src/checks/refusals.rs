@@ -1,0 +1,215 @@
+//! Every documented refusal: unknown paths and methods, and each way a
+//! booking request can be wrong. None of these books anything.
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::context::{instant, Context};
+use crate::http::Method;
+use crate::verdict::{self, ensure, Verdict};
+
+pub async fn unknown_path(context: &Context) -> Verdict {
+    let answer = context.probe.get("/v1/no-such-endpoint").await?;
+    verdict::problem(&answer, 404, "not_found", "GET /v1/no-such-endpoint")?;
+    Ok(())
+}
+
+pub async fn method_not_allowed(context: &Context) -> Verdict {
+    for (method, path) in [(Method::PUT, "/v1/practice"), (Method::DELETE, "/v1/slots")] {
+        let what = format!("{method} {path}");
+        let answer = context.probe.send(context.probe.request(method, path)).await?;
+        verdict::problem(&answer, 405, "method_not_allowed", &what)?;
+        let allowed = answer.header_list("allow");
+        ensure(
+            allowed.iter().any(|m| m == "get"),
+            format!("{what}: Allow listing GET"),
+            || format!("Allow: {:?}", answer.header("allow")),
+        )?;
+    }
+    Ok(())
+}
+
+pub async fn missing_idempotency_key(context: &Context) -> Verdict {
+    let start = context.some_start().await;
+    let body = context.booking_body(start, |_| {}).await?;
+    let too_long = "k".repeat(256);
+    let cases: [(&str, Option<&str>); 4] = [
+        ("no Idempotency-Key", None),
+        ("an empty Idempotency-Key", Some("")),
+        ("a 256-character Idempotency-Key", Some(&too_long)),
+        ("an Idempotency-Key with a space", Some("two words")),
+    ];
+    for (case, key) in cases {
+        let answer = context.probe.post_booking(key, &body).await?;
+        let what = format!("POST /v1/bookings with {case}");
+        verdict::problem(&answer, 400, "missing_idempotency_key", &what)?;
+    }
+    // The longest key is taken: the request goes on to its next refusal.
+    let longest = format!("{:k<255}", context.new_key());
+    let refused = context
+        .booking_body(start, |body| body["consent"] = json!(false))
+        .await?;
+    let answer = context.probe.post_booking(Some(&longest), &refused).await?;
+    verdict::problem(
+        &answer,
+        422,
+        "invalid_field",
+        "POST /v1/bookings with a 255-character key and consent false",
+    )?;
+    Ok(())
+}
+
+pub async fn malformed_json(context: &Context) -> Verdict {
+    let start = context.some_start().await;
+    let with = |change: fn(&mut Value)| context.booking_body(start, change);
+    let cases = [
+        ("a body that is not JSON", b"{\"service\": ".to_vec()),
+        ("an unknown member", with(|b| b["admin"] = json!(true)).await?),
+        ("no client", with(|b| drop(b.as_object_mut().map(|o| o.remove("client")))).await?),
+        ("a six-digit year", with(|b| b["start"] = json!("+262142-12-31T23:59:59Z")).await?),
+        ("a space for T", with(|b| b["start"] = json!("2030-01-07 10:00:00Z")).await?),
+        ("a start without offset", with(|b| b["start"] = json!("2030-01-07T10:00:00")).await?),
+    ];
+    for (case, body) in cases {
+        let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
+        verdict::problem(
+            &answer,
+            400,
+            "malformed_json",
+            &format!("POST /v1/bookings with {case}"),
+        )?;
+    }
+    Ok(())
+}
+
+pub async fn payload_too_large(context: &Context) -> Verdict {
+    let start = context.some_start().await;
+    let body = context
+        .booking_body(start, |body| body["note"] = json!("x".repeat(17 * 1024)))
+        .await?;
+    let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
+    verdict::problem(&answer, 413, "payload_too_large", "POST /v1/bookings of 17 KiB")?;
+    Ok(())
+}
+
+pub async fn unknown_service(context: &Context) -> Verdict {
+    let start = context.some_start().await;
+    let body = context
+        .booking_body(start, |body| body["service"] = json!("no-such-service-conformance"))
+        .await?;
+    let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
+    verdict::problem(&answer, 404, "unknown_service", "POST /v1/bookings of a service the practice lacks")?;
+    Ok(())
+}
+
+/// Sends the valid request changed by `change`; it must be `422
+/// invalid_field` naming `field`.
+async fn refused_field(
+    context: &Context,
+    case: &str,
+    field: &str,
+    change: impl FnOnce(&mut Value),
+) -> Verdict {
+    let start = context.some_start().await;
+    let body = context.booking_body(start, change).await?;
+    let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
+    let what = format!("POST /v1/bookings with {case}");
+    let problem = verdict::problem(&answer, 422, "invalid_field", &what)?;
+    let named = problem.get("field").and_then(Value::as_str);
+    ensure(
+        named == Some(field),
+        format!("{what}: `field` {field:?}"),
+        || answer.describe(),
+    )
+}
+
+pub async fn invalid_field(context: &Context) -> Verdict {
+    let practice = context.practice().await?;
+    refused_field(context, "consent false", "consent", |b| b["consent"] = json!(false)).await?;
+    refused_field(context, "an empty name", "client.name", |b| b["client"]["name"] = json!("  ")).await?;
+    refused_field(context, "a 101-character name", "client.name", |b| {
+        b["client"]["name"] = json!("n".repeat(101))
+    })
+    .await?;
+    refused_field(context, "a control character in the name", "client.name", |b| {
+        b["client"]["name"] = json!("Quinn\u{7}")
+    })
+    .await?;
+    refused_field(context, "an email without @", "client.email", |b| {
+        b["client"]["email"] = json!("quinn.example.org")
+    })
+    .await?;
+    refused_field(context, "a filled honeypot", "website", |b| {
+        b["website"] = json!("https://spam.example")
+    })
+    .await?;
+    refused_field(context, "a time zone that does not exist", "client_time_zone", |b| {
+        b["client_time_zone"] = json!("Mars/Olympus_Mons")
+    })
+    .await?;
+    if practice.phone != "hidden" {
+        refused_field(context, "a phone without digits", "client.phone", |b| {
+            b["client"]["phone"] = json!("call me")
+        })
+        .await?;
+    }
+    if practice.note != "hidden" {
+        refused_field(context, "a 1001-character note", "note", |b| {
+            b["note"] = json!("n".repeat(1001))
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn form_rules(context: &Context) -> Verdict {
+    let practice = context.practice().await?;
+    let mut tried = false;
+    for (field, member, rule) in [
+        ("client.phone", "phone", &practice.phone),
+        ("note", "note", &practice.note),
+    ] {
+        let given = json!(if member == "phone" { "+1 555 010 9999" } else { "A note." });
+        let put = move |body: &mut Value, value: Value| {
+            if member == "phone" {
+                body["client"]["phone"] = value;
+            } else {
+                body["note"] = value;
+            }
+        };
+        match rule.as_str() {
+            "required" => {
+                let case = format!("{field} left out while the form requires it");
+                refused_field(context, &case, field, |b| put(b, Value::Null)).await?;
+            }
+            "hidden" => {
+                let case = format!("{field} given while the form hides it");
+                refused_field(context, &case, field, |b| put(b, given)).await?;
+            }
+            _ => continue,
+        }
+        tried = true;
+    }
+    if tried {
+        Ok(())
+    } else {
+        Err(verdict::NotPassed::Skipped(
+            "the practice's form neither requires nor hides a field".into(),
+        ))
+    }
+}
+
+pub async fn slot_unavailable(context: &Context) -> Verdict {
+    let start = context.some_start().await;
+    let cases = [
+        ("a start four weeks ago", start - Duration::weeks(4)),
+        ("a start a thousand years ahead", start + Duration::weeks(52 * 1000)),
+    ];
+    for (case, at) in cases {
+        let body = context.booking_body(at, |_| {}).await?;
+        let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
+        let what = format!("POST /v1/bookings with {case} ({})", instant(at));
+        verdict::problem(&answer, 409, "slot_unavailable", &what)?;
+    }
+    Ok(())
+}

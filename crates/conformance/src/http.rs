@@ -1,0 +1,175 @@
+//! [`Probe`]: every request of a run goes through it, so each answer is read
+//! the same way (bounded in size and time) and what must hold for every
+//! answer (no cookie, `nosniff`) is noted as it passes.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub use reqwest::Method;
+use reqwest::header::HeaderMap;
+
+use crate::verdict::{failed, NotPassed};
+
+/// The most of a body the kit reads; the protocol's answers are far smaller.
+const BODY_CAP: usize = 1024 * 1024;
+/// The longest the kit waits for one answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// One answer, read whole.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// `METHOD /path`, for messages.
+    pub request: String,
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// A header's value as text (the first, if repeated).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// Every value of a comma-separated list header, lower-cased.
+    pub fn header_list(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(|item| item.trim().to_ascii_lowercase())
+            .filter(|item| !item.is_empty())
+            .collect()
+    }
+
+    /// `409 application/problem+json {"type":…}`, the body cut short, for messages.
+    pub fn describe(&self) -> String {
+        const SHOWN: usize = 300;
+        let text = String::from_utf8_lossy(&self.body);
+        let mut shown: String = text.chars().take(SHOWN).collect();
+        if text.chars().count() > SHOWN {
+            shown.push('…');
+        }
+        let kind = self.header("content-type").unwrap_or("(no Content-Type)");
+        format!("{} → {} {kind} {shown}", self.request, self.status)
+    }
+}
+
+/// The server under test, and what was seen of it.
+pub struct Probe {
+    client: reqwest::Client,
+    base: String,
+    seen: Mutex<Seen>,
+}
+
+/// Answers that broke a rule every answer must keep, by request.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    /// Requests (each once) answered with `Set-Cookie`.
+    pub cookies: Vec<String>,
+    /// Requests (each once) answered without `X-Content-Type-Options: nosniff`.
+    pub sniffable: Vec<String>,
+    /// How many answers were read.
+    pub answers: usize,
+}
+
+impl Probe {
+    /// `base` is the server's address, like `https://adapter.example.org`.
+    pub fn new(base: &str) -> Result<Self, String> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!("{base:?} is not an http:// or https:// address"));
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|error| format!("setting up the HTTP client: {error}"))?;
+        Ok(Self {
+            client,
+            base,
+            seen: Mutex::default(),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A request to `path` (with its query) on the server.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Sends `request` and reads its answer; a transport error fails the check.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, NotPassed> {
+        let request = request
+            .build()
+            .map_err(|error| failed("a request the kit can send", error.to_string()))?;
+        let label = format!("{} {}", request.method(), request.url().path());
+        let mut response = self.client.execute(request).await.map_err(|error| {
+            failed(
+                format!("{label}: an answer"),
+                format!("no answer: {error}"),
+            )
+        })?;
+        let mut body = Vec::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|error| {
+                failed(format!("{label}: a whole body"), format!("reading it failed: {error}"))
+            })?;
+            let Some(chunk) = chunk else { break };
+            if body.len().saturating_add(chunk.len()) > BODY_CAP {
+                return Err(failed(
+                    format!("{label}: a body under {BODY_CAP} bytes"),
+                    "a larger one",
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let answer = Answer {
+            request: label,
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body,
+        };
+        self.note(&answer);
+        Ok(answer)
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Answer, NotPassed> {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    /// `POST /v1/bookings` with `body` as it is, and the key if given.
+    pub async fn post_booking(&self, key: Option<&str>, body: &[u8]) -> Result<Answer, NotPassed> {
+        let mut request = self
+            .request(Method::POST, "/v1/bookings")
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        self.send(request).await
+    }
+
+    /// What was seen so far.
+    pub fn seen(&self) -> Seen {
+        self.seen.lock().map(|seen| seen.clone()).unwrap_or_default()
+    }
+
+    fn note(&self, answer: &Answer) {
+        let Ok(mut seen) = self.seen.lock() else {
+            return;
+        };
+        seen.answers = seen.answers.saturating_add(1);
+        if answer.headers.contains_key("set-cookie") && !seen.cookies.contains(&answer.request) {
+            seen.cookies.push(answer.request.clone());
+        }
+        let sniffable = answer.header("x-content-type-options") != Some("nosniff");
+        if sniffable && !seen.sniffable.contains(&answer.request) {
+            seen.sniffable.push(answer.request.clone());
+        }
+    }
+}

@@ -31,14 +31,14 @@ impl Component {
             .find(|property| property.name.eq_ignore_ascii_case(name))
     }
 
-    /// Every property value of this component and those inside it, as TEXT
-    /// reads (for what must not be anywhere in the file).
+    /// Every property value and parameter value of this component and those
+    /// inside it, values read as TEXT (for what must be nowhere in the file).
     pub fn all_texts(&self) -> Vec<String> {
-        let mut texts: Vec<String> = self
-            .properties
-            .iter()
-            .map(|property| unescape_text(&property.value))
-            .collect();
+        let mut texts = Vec::new();
+        for property in &self.properties {
+            texts.push(unescape_text(&property.value));
+            texts.extend(property.parameters.iter().map(|(_, value)| value.clone()));
+        }
         for child in &self.children {
             texts.extend(child.all_texts());
         }

@@ -1,0 +1,78 @@
+//! The project's own adapter passes every check, with writes allowed.
+
+use firststep_conformance::{run, Options, Outcome, ALL};
+
+use crate::servers::{start_adapter, start_stub, ORIGIN};
+
+fn options(url: &str, service: Option<&str>) -> Options {
+    Options {
+        base_url: url.to_owned(),
+        service: service.map(str::to_owned),
+        allow_writes: true,
+        origin: Some(ORIGIN.to_owned()),
+    }
+}
+
+fn assert_every_check_passed(report: &firststep_conformance::Report) {
+    assert_eq!(report.results.len(), ALL.len());
+    assert!(report.all_passed() && report.skipped() == 0, "{}", report.text());
+}
+
+#[tokio::test]
+async fn the_adapter_passes_every_check_for_a_request_service() {
+    let adapter = start_adapter().await;
+    let report = run(options(&adapter.url, None), None).await.expect("a run");
+    assert_every_check_passed(&report);
+}
+
+#[tokio::test]
+async fn the_adapter_passes_every_check_for_an_instant_service() {
+    let adapter = start_adapter().await;
+    let report = run(options(&adapter.url, Some("intake")), None).await.expect("a run");
+    assert_every_check_passed(&report);
+}
+
+/// The stub forwarding faithfully passes too: the failures in
+/// `misbehaving.rs` come from each misbehaviour, not from the stub.
+#[tokio::test]
+async fn the_stub_without_a_fault_passes_every_check() {
+    let adapter = start_adapter().await;
+    let stub = start_stub(&adapter.url, |_, _| {}).await;
+    let report = run(options(&stub, None), None).await.expect("a run");
+    assert_every_check_passed(&report);
+}
+
+#[tokio::test]
+async fn without_allow_writes_nothing_is_booked_and_the_booking_checks_are_skipped() {
+    let adapter = start_adapter().await;
+    let mut options = options(&adapter.url, None);
+    options.allow_writes = false;
+    let report = run(options, None).await.expect("a run");
+    assert!(report.all_passed(), "{}", report.text());
+    for check in ALL {
+        let skipped = matches!(report.outcome(check.id), Some(Outcome::Skip { .. }));
+        assert_eq!(skipped, check.writes, "{}", check.id);
+    }
+    // No slot was taken: the whole fortnight is still open.
+    let client = reqwest::Client::new();
+    let from = chrono::Utc::now() + chrono::Duration::hours(2);
+    let path = |f: chrono::DateTime<chrono::Utc>| {
+        format!(
+            "{}/v1/slots?service=free-consultation&from={}&to={}",
+            adapter.url,
+            f.format("%Y-%m-%dT%H:%M:%SZ"),
+            (f + chrono::Duration::days(14)).format("%Y-%m-%dT%H:%M:%SZ")
+        )
+    };
+    let listed = client.get(path(from)).send().await.unwrap().bytes().await.unwrap();
+    let fresh = start_adapter().await;
+    let fresh_listed = client
+        .get(path(from).replace(&adapter.url, &fresh.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(listed, fresh_listed, "a run without writes left the slots as a fresh store has them");
+}

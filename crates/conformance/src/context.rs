@@ -111,12 +111,18 @@ impl Context {
                     answer.describe(),
                 )
             })?;
-        let text = |value: Option<&Value>| value.and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text =
+            |value: Option<&Value>| value.and_then(Value::as_str).unwrap_or_default().to_owned();
         let minutes = chosen
             .get("duration_minutes")
             .and_then(Value::as_i64)
             .filter(|minutes| (1..=24 * 60).contains(minutes))
-            .ok_or_else(|| failed(format!("{needed}: a duration in minutes"), answer.describe()))?;
+            .ok_or_else(|| {
+                failed(
+                    format!("{needed}: a duration in minutes"),
+                    answer.describe(),
+                )
+            })?;
         let form = body.get("form");
         Ok(Practice {
             name: text(body.get("name")),
@@ -171,7 +177,9 @@ impl Context {
             .lock()
             .ok()
             .and_then(|mut starts| starts.pop())
-            .ok_or_else(|| NotPassed::Skipped("no open slot left in the next two weeks to book".into()))
+            .ok_or_else(|| {
+                NotPassed::Skipped("no open slot left in the next two weeks to book".into())
+            })
     }
 
     /// A start to put in bodies the server must refuse for another reason:
@@ -243,7 +251,10 @@ impl Context {
     /// manage token fails the check.
     pub async fn book(&self, start: DateTime<Utc>) -> Result<Booked, NotPassed> {
         let body = self.booking_body(start, |_| {}).await?;
-        let answer = self.probe.post_booking(Some(&self.new_key()), &body).await?;
+        let answer = self
+            .probe
+            .post_booking(Some(&self.new_key()), &body)
+            .await?;
         booked(answer, start)
     }
 
@@ -252,7 +263,10 @@ impl Context {
         self.probe
             .send(
                 self.probe
-                    .request(Method::DELETE, &format!("/v1/bookings/{}", escape(&booking.id)))
+                    .request(
+                        Method::DELETE,
+                        &format!("/v1/bookings/{}", escape(&booking.id)),
+                    )
                     .bearer_auth(&booking.manage_token),
             )
             .await

@@ -5,8 +5,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-pub use reqwest::Method;
 use reqwest::header::HeaderMap;
+pub use reqwest::Method;
 
 use crate::verdict::{failed, NotPassed};
 
@@ -109,15 +109,15 @@ impl Probe {
             .map_err(|error| failed("a request the kit can send", error.to_string()))?;
         let label = format!("{} {}", request.method(), request.url().path());
         let mut response = self.client.execute(request).await.map_err(|error| {
-            failed(
-                format!("{label}: an answer"),
-                format!("no answer: {error}"),
-            )
+            failed(format!("{label}: an answer"), format!("no answer: {error}"))
         })?;
         let mut body = Vec::new();
         loop {
             let chunk = response.chunk().await.map_err(|error| {
-                failed(format!("{label}: a whole body"), format!("reading it failed: {error}"))
+                failed(
+                    format!("{label}: a whole body"),
+                    format!("reading it failed: {error}"),
+                )
             })?;
             let Some(chunk) = chunk else { break };
             if body.len().saturating_add(chunk.len()) > BODY_CAP {
@@ -156,7 +156,10 @@ impl Probe {
 
     /// What was seen so far.
     pub fn seen(&self) -> Seen {
-        self.seen.lock().map(|seen| seen.clone()).unwrap_or_default()
+        self.seen
+            .lock()
+            .map(|seen| seen.clone())
+            .unwrap_or_default()
     }
 
     fn note(&self, answer: &Answer) {

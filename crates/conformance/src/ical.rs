@@ -62,12 +62,18 @@ pub fn parse(text: &str) -> Result<Component, String> {
     for (index, physical) in body.split("\r\n").enumerate() {
         let number = index + 1;
         if physical.contains(['\r', '\n']) {
-            return Err(format!("line {number}: a bare CR or LF (lines end with CRLF)"));
+            return Err(format!(
+                "line {number}: a bare CR or LF (lines end with CRLF)"
+            ));
         }
         match physical.strip_prefix([' ', '\t']) {
             Some(continued) => match lines.last_mut() {
                 Some((_, line)) => line.push_str(continued),
-                None => return Err(format!("line {number}: a continuation with nothing before it")),
+                None => {
+                    return Err(format!(
+                        "line {number}: a continuation with nothing before it"
+                    ))
+                }
             },
             None => lines.push((number, physical.to_owned())),
         }
@@ -76,9 +82,12 @@ pub fn parse(text: &str) -> Result<Component, String> {
     let mut open: Vec<Component> = Vec::new();
     let mut done: Option<Component> = None;
     for (number, line) in lines {
-        let property = content_line(&line).map_err(|problem| format!("line {number}: {problem}"))?;
+        let property =
+            content_line(&line).map_err(|problem| format!("line {number}: {problem}"))?;
         if done.is_some() {
-            return Err(format!("line {number}: content after the END of the calendar"));
+            return Err(format!(
+                "line {number}: content after the END of the calendar"
+            ));
         }
         if property.name.eq_ignore_ascii_case("BEGIN") {
             open.push(Component {
@@ -112,7 +121,10 @@ pub fn parse(text: &str) -> Result<Component, String> {
     }
     let calendar = done.ok_or("no component at all")?;
     if calendar.name != "VCALENDAR" {
-        return Err(format!("the object is a {}, not a VCALENDAR", calendar.name));
+        return Err(format!(
+            "the object is a {}, not a VCALENDAR",
+            calendar.name
+        ));
     }
     Ok(calendar)
 }

@@ -36,15 +36,16 @@ pub fn ensure(holds: bool, expected: impl Into<String>, got: impl FnOnce() -> St
 
 /// The answer has `status`.
 pub fn status(answer: &Answer, status: u16, what: &str) -> Verdict {
-    ensure(
-        answer.status == status,
-        format!("{what}: {status}"),
-        || answer.describe(),
-    )
+    ensure(answer.status == status, format!("{what}: {status}"), || {
+        answer.describe()
+    })
 }
 
 /// The answer is a JSON object (with status 2xx checked by the caller).
-pub fn json_object(answer: &Answer, what: &str) -> Result<serde_json::Map<String, Value>, NotPassed> {
+pub fn json_object(
+    answer: &Answer,
+    what: &str,
+) -> Result<serde_json::Map<String, Value>, NotPassed> {
     match serde_json::from_slice::<Value>(&answer.body) {
         Ok(Value::Object(object)) => Ok(object),
         _ => Err(failed(format!("{what}: a JSON object"), answer.describe())),
@@ -69,14 +70,13 @@ pub fn problem(
     let body = json_object(answer, &expected)?;
     let shape_problem = problem_shape(&body, status);
     if let Some(problem) = shape_problem {
-        return Err(failed(
-            format!("{expected} ({problem})"),
-            answer.describe(),
-        ));
+        return Err(failed(format!("{expected} ({problem})"), answer.describe()));
     }
-    ensure(body.get("code") == Some(&Value::from(code)), expected, || {
-        answer.describe()
-    })?;
+    ensure(
+        body.get("code") == Some(&Value::from(code)),
+        expected,
+        || answer.describe(),
+    )?;
     Ok(body)
 }
 
@@ -130,7 +130,8 @@ pub fn json_media_type(answer: &Answer, what: &str) -> Verdict {
 
 /// `value` is an instant as the protocol writes them: RFC 3339, in UTC with `Z`.
 pub fn utc_instant(value: Option<&Value>, what: &str) -> Result<DateTime<Utc>, NotPassed> {
-    let expected = || format!("{what}: an RFC 3339 instant in UTC with Z, like 2026-12-01T14:00:00Z");
+    let expected =
+        || format!("{what}: an RFC 3339 instant in UTC with Z, like 2026-12-01T14:00:00Z");
     let text = value
         .and_then(Value::as_str)
         .ok_or_else(|| failed(expected(), format!("{value:?}")))?;

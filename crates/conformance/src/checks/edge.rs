@@ -11,20 +11,33 @@ const FLOOD: usize = 150;
 
 /// A preflight from `origin` for `method` on `path`, asking for every request
 /// header the widget sends.
-async fn preflight(context: &Context, origin: &str, method: &str, path: &str) -> Result<Answer, NotPassed> {
+async fn preflight(
+    context: &Context,
+    origin: &str,
+    method: &str,
+    path: &str,
+) -> Result<Answer, NotPassed> {
     let request = context
         .probe
         .request(Method::OPTIONS, path)
         .header("origin", origin)
         .header("access-control-request-method", method)
-        .header("access-control-request-headers", "content-type,authorization,idempotency-key");
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization,idempotency-key",
+        );
     context.probe.send(request).await
 }
 
 async fn get_from(context: &Context, origin: &str, path: &str) -> Result<Answer, NotPassed> {
     context
         .probe
-        .send(context.probe.request(Method::GET, path).header("origin", origin))
+        .send(
+            context
+                .probe
+                .request(Method::GET, path)
+                .header("origin", origin),
+        )
         .await
 }
 
@@ -41,7 +54,8 @@ fn allows_origin(answer: &Answer, origin: &str, what: &str) -> Verdict {
 fn lists(answer: &Answer, name: &str, wanted: &[&str], what: &str) -> Verdict {
     let listed = answer.header_list(name);
     ensure(
-        listed.iter().any(|item| item == "*") || wanted.iter().all(|w| listed.iter().any(|item| item == w)),
+        listed.iter().any(|item| item == "*")
+            || wanted.iter().all(|w| listed.iter().any(|item| item == w)),
         format!("{what}: {name} listing {}", wanted.join(", ")),
         || format!("{name}: {listed:?}"),
     )
@@ -49,7 +63,9 @@ fn lists(answer: &Answer, name: &str, wanted: &[&str], what: &str) -> Verdict {
 
 pub async fn cors_allowed_origin(context: &Context) -> Verdict {
     let Some(origin) = context.options.origin.as_deref() else {
-        return Err(NotPassed::Skipped("give --origin, an origin the server lists".into()));
+        return Err(NotPassed::Skipped(
+            "give --origin, an origin the server lists".into(),
+        ));
     };
     let simple = get_from(context, origin, "/v1/practice").await?;
     let what = "GET /v1/practice from the --origin";
@@ -61,7 +77,10 @@ pub async fn cors_allowed_origin(context: &Context) -> Verdict {
         &["location", "retry-after", "idempotent-replayed"],
         what,
     )?;
-    for (method, path) in [("POST", "/v1/bookings"), ("DELETE", "/v1/bookings/bk_conformance")] {
+    for (method, path) in [
+        ("POST", "/v1/bookings"),
+        ("DELETE", "/v1/bookings/bk_conformance"),
+    ] {
         let answer = preflight(context, origin, method, path).await?;
         let what = format!("a preflight from the --origin for {method} {path}");
         ensure(
@@ -70,7 +89,12 @@ pub async fn cors_allowed_origin(context: &Context) -> Verdict {
             || answer.describe(),
         )?;
         allows_origin(&answer, origin, &what)?;
-        lists(&answer, "access-control-allow-methods", &[&method.to_ascii_lowercase()], &what)?;
+        lists(
+            &answer,
+            "access-control-allow-methods",
+            &[&method.to_ascii_lowercase()],
+            &what,
+        )?;
         lists(
             &answer,
             "access-control-allow-headers",
@@ -90,7 +114,10 @@ pub async fn cors_allowed_origin(context: &Context) -> Verdict {
 pub async fn cors_other_origin(context: &Context) -> Verdict {
     let simple = get_from(context, OTHER_ORIGIN, "/v1/practice").await?;
     let flight = preflight(context, OTHER_ORIGIN, "POST", "/v1/bookings").await?;
-    for (what, answer) in [("GET /v1/practice", &simple), ("a preflight for POST /v1/bookings", &flight)] {
+    for (what, answer) in [
+        ("GET /v1/practice", &simple),
+        ("a preflight for POST /v1/bookings", &flight),
+    ] {
         let allowed = answer.header("access-control-allow-origin");
         ensure(
             allowed.is_none(),
@@ -101,27 +128,61 @@ pub async fn cors_other_origin(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn rate_limited(context: &Context) -> Verdict {
+/// Sends booking attempts until one is `429`; `None` when none is within [`FLOOD`].
+async fn flood_until_limited(context: &Context) -> Result<Option<Answer>, NotPassed> {
     for _ in 0..FLOOD {
         // Without a key: refused (400) while the limit lets it in, never stored.
         let answer = context.probe.post_booking(None, b"{}").await?;
-        if answer.status != 429 {
-            continue;
+        if answer.status == 429 {
+            return Ok(Some(answer));
         }
-        verdict::problem(&answer, 429, "rate_limited", "a booking attempt over the rate limit")?;
-        let retry_after = answer.header("retry-after");
-        return ensure(
-            retry_after.is_some_and(|value| {
-                value.trim().parse::<u64>().is_ok()
-                    || chrono::DateTime::parse_from_rfc2822(value).is_ok()
-            }),
-            "429: Retry-After, in seconds or as an HTTP date",
-            || format!("Retry-After: {retry_after:?}"),
-        );
     }
-    Err(NotPassed::Skipped(format!(
+    Ok(None)
+}
+
+fn no_limit_met() -> NotPassed {
+    NotPassed::Skipped(format!(
         "no 429 within {FLOOD} booking attempts: the limit, if any, is higher"
-    )))
+    ))
+}
+
+pub async fn rate_limited(context: &Context) -> Verdict {
+    let answer = flood_until_limited(context)
+        .await?
+        .ok_or_else(no_limit_met)?;
+    verdict::problem(
+        &answer,
+        429,
+        "rate_limited",
+        "a booking attempt over the rate limit",
+    )?;
+    let retry_after = answer.header("retry-after");
+    ensure(
+        retry_after.is_some_and(|value| {
+            value.trim().parse::<u64>().is_ok()
+                || chrono::DateTime::parse_from_rfc2822(value).is_ok()
+        }),
+        "429: Retry-After, in seconds or as an HTTP date",
+        || format!("Retry-After: {retry_after:?}"),
+    )
+}
+
+pub async fn preflight_not_limited(context: &Context) -> Verdict {
+    flood_until_limited(context)
+        .await?
+        .ok_or_else(no_limit_met)?;
+    let origin = context.options.origin.as_deref().unwrap_or(OTHER_ORIGIN);
+    let answer = preflight(context, origin, "POST", "/v1/bookings").await?;
+    let what = "a preflight for POST /v1/bookings while the kit is rate-limited";
+    ensure(
+        (200..300).contains(&answer.status),
+        format!("{what}: a 2xx answer"),
+        || answer.describe(),
+    )?;
+    if let Some(origin) = context.options.origin.as_deref() {
+        allows_origin(&answer, origin, &format!("{what}, from the --origin"))?;
+    }
+    Ok(())
 }
 
 /// A few answers of every kind, so the checks below see some even when run alone.
@@ -129,7 +190,12 @@ async fn sample(context: &Context) -> Verdict {
     for path in ["/healthz", "/v1/practice", "/v1/no-such-endpoint"] {
         context.probe.get(path).await?;
     }
-    context.slots(chrono::Utc::now(), chrono::Utc::now() + chrono::Duration::days(1)).await?;
+    context
+        .slots(
+            chrono::Utc::now(),
+            chrono::Utc::now() + chrono::Duration::days(1),
+        )
+        .await?;
     Ok(())
 }
 
@@ -138,7 +204,10 @@ pub async fn no_cookies(context: &Context) -> Verdict {
     let seen = context.probe.seen();
     ensure(
         seen.cookies.is_empty(),
-        format!("no Set-Cookie on any of the {} answers of this run", seen.answers),
+        format!(
+            "no Set-Cookie on any of the {} answers of this run",
+            seen.answers
+        ),
         || format!("Set-Cookie on {}", seen.cookies.join(", ")),
     )
 }
@@ -148,7 +217,10 @@ pub async fn nosniff(context: &Context) -> Verdict {
     let seen = context.probe.seen();
     ensure(
         seen.sniffable.is_empty(),
-        format!("X-Content-Type-Options: nosniff on all {} answers of this run", seen.answers),
+        format!(
+            "X-Content-Type-Options: nosniff on all {} answers of this run",
+            seen.answers
+        ),
         || format!("not on {}", seen.sniffable.join(", ")),
     )
 }

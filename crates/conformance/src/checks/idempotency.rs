@@ -18,22 +18,38 @@ fn is_replay_of(again: &Answer, first: &Answer) -> Verdict {
     ensure(
         first.header("idempotent-replayed").is_none(),
         "the first answer without Idempotent-Replayed",
-        || format!("Idempotent-Replayed: {:?}", first.header("idempotent-replayed")),
+        || {
+            format!(
+                "Idempotent-Replayed: {:?}",
+                first.header("idempotent-replayed")
+            )
+        },
     )?;
     ensure(
         again.status == first.status && again.body == first.body,
-        format!("{what}: the first answer byte for byte ({})", first.describe()),
+        format!(
+            "{what}: the first answer byte for byte ({})",
+            first.describe()
+        ),
         || again.describe(),
     )?;
     ensure(
         again.header("location") == first.header("location"),
-        format!("{what}: the first answer's Location {:?}", first.header("location")),
+        format!(
+            "{what}: the first answer's Location {:?}",
+            first.header("location")
+        ),
         || format!("Location {:?}", again.header("location")),
     )?;
     ensure(
         again.header("idempotent-replayed") == Some("true"),
         format!("{what}: Idempotent-Replayed: true"),
-        || format!("Idempotent-Replayed: {:?}", again.header("idempotent-replayed")),
+        || {
+            format!(
+                "Idempotent-Replayed: {:?}",
+                again.header("idempotent-replayed")
+            )
+        },
     )
 }
 
@@ -44,7 +60,12 @@ pub async fn refusal_replayed(context: &Context) -> Verdict {
         .await?;
     let key = context.new_key();
     let first = context.probe.post_booking(Some(&key), &body).await?;
-    verdict::problem(&first, 422, "invalid_field", "POST /v1/bookings with consent false")?;
+    verdict::problem(
+        &first,
+        422,
+        "invalid_field",
+        "POST /v1/bookings with consent false",
+    )?;
     let again = context.probe.post_booking(Some(&key), &body).await?;
     is_replay_of(&again, &first)
 }
@@ -56,7 +77,12 @@ pub async fn key_reused(context: &Context) -> Verdict {
         .booking_body(start, |b| b["consent"] = json!(false))
         .await?;
     let answer = context.probe.post_booking(Some(&key), &first).await?;
-    verdict::problem(&answer, 422, "invalid_field", "POST /v1/bookings with consent false")?;
+    verdict::problem(
+        &answer,
+        422,
+        "invalid_field",
+        "POST /v1/bookings with consent false",
+    )?;
     let other = context
         .booking_body(start, |b| {
             b["consent"] = json!(false);
@@ -93,7 +119,10 @@ pub async fn in_progress(context: &Context) -> Verdict {
     let body = context.booking_body(start, |_| {}).await?;
     let key = context.new_key();
     let copies = (0..AT_ONCE).map(|_| context.probe.post_booking(Some(&key), &body));
-    let answers: Vec<Answer> = join_all(copies).await.into_iter().collect::<Result<_, _>>()?;
+    let answers: Vec<Answer> = join_all(copies)
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let (firsts, others): (Vec<&Answer>, Vec<&Answer>) = answers
         .iter()
         .partition(|a| a.header("idempotent-replayed").is_none() && a.status != 409);
@@ -112,10 +141,17 @@ pub async fn in_progress(context: &Context) -> Verdict {
             format!("{} such answers: {}", firsts.len(), seen.join(" | "))
         },
     )?;
-    let Some(created) = created else { return Ok(()) };
+    let Some(created) = created else {
+        return Ok(());
+    };
     for other in others {
         if other.status == 409 {
-            verdict::problem(other, 409, "request_in_progress", "a copy sent while the first runs")?;
+            verdict::problem(
+                other,
+                409,
+                "request_in_progress",
+                "a copy sent while the first runs",
+            )?;
         } else {
             is_replay_of(other, created)?;
         }

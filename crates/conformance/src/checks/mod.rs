@@ -50,6 +50,7 @@ pub static ALL: &[Check] = &[
     check!("slots.unknown_service", "GET /v1/slots", "an unknown service is 404 unknown_service; leaving it out works only for one service", writes: false, reading::slots_unknown_service),
     check!("errors.not_found", "Clarifications and additions: Every error under /v1 is problem+json", "an unknown path under /v1 is 404 not_found", writes: false, refusals::unknown_path),
     check!("errors.method_not_allowed", "Clarifications and additions: Every error under /v1 is problem+json", "another method is 405 method_not_allowed with Allow", writes: false, refusals::method_not_allowed),
+    check!("errors.bad_request", "Clarifications and additions: Every error under /v1 is problem+json", "a path that is not UTF-8 once decoded is 400 bad_request", writes: false, refusals::bad_request),
     check!("bookings.missing_idempotency_key", "POST /v1/bookings", "no key, or not 1–255 visible ASCII, is 400 missing_idempotency_key; 255 characters are taken", writes: false, refusals::missing_idempotency_key),
     check!("bookings.malformed_json", "POST /v1/bookings", "a body that is not the booking request (unknown member, non-RFC 3339 start) is 400 malformed_json", writes: false, refusals::malformed_json),
     check!("bookings.payload_too_large", "POST /v1/bookings", "a body over 16 KiB is 413 payload_too_large", writes: false, refusals::payload_too_large),
@@ -69,6 +70,7 @@ pub static ALL: &[Check] = &[
     check!("cors.allowed_origin", "Clarifications and additions: CORS", "the --origin gets Access-Control-Allow-Origin, the exposed and allowed headers, an hour's preflight cache", writes: false, edge::cors_allowed_origin),
     check!("cors.other_origin", "Conventions", "an origin not listed gets no Access-Control-Allow-Origin", writes: false, edge::cors_other_origin),
     check!("bookings.rate_limited", "POST /v1/bookings", "a flood of booking attempts is 429 rate_limited with Retry-After", writes: true, edge::rate_limited),
+    check!("cors.preflight_not_limited", "Conventions", "preflights are answered while the visitor is rate-limited", writes: true, edge::preflight_not_limited),
     check!("headers.no_cookies", "Conventions", "no answer of the run set a cookie", writes: false, edge::no_cookies),
     check!("headers.nosniff", "Clarifications and additions: Every response carries X-Content-Type-Options: nosniff", "every answer of the run said X-Content-Type-Options: nosniff", writes: false, edge::nosniff),
 ];

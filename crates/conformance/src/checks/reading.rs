@@ -33,7 +33,12 @@ pub async fn practice_shape(context: &Context) -> Verdict {
         .get("services")
         .and_then(Value::as_array)
         .filter(|services| !services.is_empty())
-        .ok_or_else(|| failed(format!("{what}: `services` a non-empty list"), answer.describe()))?;
+        .ok_or_else(|| {
+            failed(
+                format!("{what}: `services` a non-empty list"),
+                answer.describe(),
+            )
+        })?;
     for service in services {
         let problem = service_problem(service);
         if let Some(problem) = problem {
@@ -47,7 +52,8 @@ pub async fn practice_shape(context: &Context) -> Verdict {
     for field in ["phone", "note"] {
         let rule = body.get("form").and_then(|form| form.get(field));
         ensure(
-            rule.and_then(Value::as_str).is_some_and(|rule| rules.contains(&rule)),
+            rule.and_then(Value::as_str)
+                .is_some_and(|rule| rules.contains(&rule)),
             format!("{what}: `form.{field}` one of hidden, optional, required"),
             || format!("{rule:?}"),
         )?;
@@ -66,16 +72,19 @@ pub async fn practice_shape(context: &Context) -> Verdict {
 /// What a service of `GET /v1/practice` lacks, if anything.
 fn service_problem(service: &Value) -> Option<&'static str> {
     let text = |name| service.get(name).and_then(Value::as_str);
-    let text_or_null =
-        |name| service.get(name).is_none_or(|v: &Value| v.is_null() || v.is_string());
+    let text_or_null = |name| {
+        service
+            .get(name)
+            .is_none_or(|v: &Value| v.is_null() || v.is_string())
+    };
     if text("id").is_none_or(str::is_empty) {
         Some("an `id`")
     } else if text("title").is_none_or(str::is_empty) {
         Some("a `title`")
-    } else if !service
+    } else if service
         .get("duration_minutes")
         .and_then(Value::as_u64)
-        .is_some_and(|minutes| minutes > 0)
+        .is_none_or(|minutes| minutes == 0)
     {
         Some("`duration_minutes` a whole number above 0")
     } else if !matches!(text("mode"), Some("request" | "instant")) {
@@ -105,7 +114,10 @@ pub async fn slots_shape(context: &Context) -> Verdict {
     let zone = body.get("time_zone").and_then(Value::as_str);
     ensure(
         zone == Some(practice.time_zone.as_str()),
-        format!("{what}: `time_zone` the practice's {:?}", practice.time_zone),
+        format!(
+            "{what}: `time_zone` the practice's {:?}",
+            practice.time_zone
+        ),
         || format!("{zone:?}"),
     )?;
     let slots = body
@@ -132,7 +144,13 @@ pub async fn slots_shape(context: &Context) -> Verdict {
         ensure(
             previous.is_none_or(|previous| previous < start),
             "slots in ascending order, each once",
-            || format!("{} after {}", instant(start), previous.map(instant).unwrap_or_default()),
+            || {
+                format!(
+                    "{} after {}",
+                    instant(start),
+                    previous.map(instant).unwrap_or_default()
+                )
+            },
         )?;
         previous = Some(start);
     }
@@ -178,7 +196,13 @@ pub async fn slots_offsets(context: &Context) -> Verdict {
     ensure(
         slots(&in_offset).is_some() && slots(&in_offset) == slots(&in_utc),
         "the same slots, in UTC with Z, as for the same window written in UTC",
-        || format!("{} — while in UTC: {}", in_offset.describe(), in_utc.describe()),
+        || {
+            format!(
+                "{} — while in UTC: {}",
+                in_offset.describe(),
+                in_utc.describe()
+            )
+        },
     )
 }
 
@@ -189,7 +213,12 @@ pub async fn slots_range_too_large(context: &Context) -> Verdict {
     let wider = context
         .slots(from, from + Duration::days(62) + Duration::minutes(1))
         .await?;
-    verdict::problem(&wider, 422, "range_too_large", "GET /v1/slots for 62 days and a minute")?;
+    verdict::problem(
+        &wider,
+        422,
+        "range_too_large",
+        "GET /v1/slots for 62 days and a minute",
+    )?;
     Ok(())
 }
 
@@ -203,17 +232,34 @@ pub async fn slots_invalid_range(context: &Context) -> Verdict {
         ("no from", format!("to={b}")),
         ("no to", format!("from={a}")),
         ("a word for from", format!("from=tomorrow&to={b}")),
-        ("a six-digit year", format!("from=%2B262142-12-31T23:59:59Z&to={b}")),
-        ("a space for T", format!("from={}&to={b}", a.replace('T', "%20"))),
-        ("no offset", format!("from={}&to={b}", a.trim_end_matches('Z'))),
-        ("a lower-case t", format!("from={}&to={b}", a.replace('T', "t"))),
+        (
+            "a six-digit year",
+            format!("from=%2B262142-12-31T23:59:59Z&to={b}"),
+        ),
+        (
+            "a space for T",
+            format!("from={}&to={b}", a.replace('T', "%20")),
+        ),
+        (
+            "no offset",
+            format!("from={}&to={b}", a.trim_end_matches('Z')),
+        ),
+        (
+            "a lower-case t",
+            format!("from={}&to={b}", a.replace('T', "t")),
+        ),
     ];
     for (case, query) in cases {
         let answer = context
             .probe
             .get(&format!("/v1/slots?service={service}&{query}"))
             .await?;
-        verdict::problem(&answer, 422, "invalid_range", &format!("GET /v1/slots with {case}"))?;
+        verdict::problem(
+            &answer,
+            422,
+            "invalid_range",
+            &format!("GET /v1/slots with {case}"),
+        )?;
     }
     Ok(())
 }
@@ -221,15 +267,30 @@ pub async fn slots_invalid_range(context: &Context) -> Verdict {
 pub async fn slots_unknown_service(context: &Context) -> Verdict {
     let practice = context.practice().await?;
     let from = Utc::now() + Duration::days(1);
-    let window = format!("from={}&to={}", instant(from), instant(from + Duration::days(1)));
+    let window = format!(
+        "from={}&to={}",
+        instant(from),
+        instant(from + Duration::days(1))
+    );
     let unknown = context
         .probe
-        .get(&format!("/v1/slots?service=no-such-service-conformance&{window}"))
+        .get(&format!(
+            "/v1/slots?service=no-such-service-conformance&{window}"
+        ))
         .await?;
-    verdict::problem(&unknown, 404, "unknown_service", "GET /v1/slots of a service the practice lacks")?;
+    verdict::problem(
+        &unknown,
+        404,
+        "unknown_service",
+        "GET /v1/slots of a service the practice lacks",
+    )?;
     let unnamed = context.probe.get(&format!("/v1/slots?{window}")).await?;
     if practice.service_count == 1 {
-        verdict::status(&unnamed, 200, "GET /v1/slots without service, the practice having one")?;
+        verdict::status(
+            &unnamed,
+            200,
+            "GET /v1/slots without service, the practice having one",
+        )?;
     } else {
         verdict::problem(
             &unnamed,

@@ -17,7 +17,10 @@ pub async fn unknown_path(context: &Context) -> Verdict {
 pub async fn method_not_allowed(context: &Context) -> Verdict {
     for (method, path) in [(Method::PUT, "/v1/practice"), (Method::DELETE, "/v1/slots")] {
         let what = format!("{method} {path}");
-        let answer = context.probe.send(context.probe.request(method, path)).await?;
+        let answer = context
+            .probe
+            .send(context.probe.request(method, path))
+            .await?;
         verdict::problem(&answer, 405, "method_not_allowed", &what)?;
         let allowed = answer.header_list("allow");
         ensure(
@@ -26,6 +29,22 @@ pub async fn method_not_allowed(context: &Context) -> Verdict {
             || format!("Allow: {:?}", answer.header("allow")),
         )?;
     }
+    Ok(())
+}
+
+pub async fn bad_request(context: &Context) -> Verdict {
+    // %FF decodes to a byte that is not UTF-8.
+    let request = context
+        .probe
+        .request(Method::GET, "/v1/bookings/bk_%FF")
+        .bearer_auth("conformance");
+    let answer = context.probe.send(request).await?;
+    verdict::problem(
+        &answer,
+        400,
+        "bad_request",
+        "GET /v1/bookings/bk_%FF (not UTF-8 once decoded)",
+    )?;
     Ok(())
 }
 
@@ -64,14 +83,32 @@ pub async fn malformed_json(context: &Context) -> Verdict {
     let with = |change: fn(&mut Value)| context.booking_body(start, change);
     let cases = [
         ("a body that is not JSON", b"{\"service\": ".to_vec()),
-        ("an unknown member", with(|b| b["admin"] = json!(true)).await?),
-        ("no client", with(|b| drop(b.as_object_mut().map(|o| o.remove("client")))).await?),
-        ("a six-digit year", with(|b| b["start"] = json!("+262142-12-31T23:59:59Z")).await?),
-        ("a space for T", with(|b| b["start"] = json!("2030-01-07 10:00:00Z")).await?),
-        ("a start without offset", with(|b| b["start"] = json!("2030-01-07T10:00:00")).await?),
+        (
+            "an unknown member",
+            with(|b| b["admin"] = json!(true)).await?,
+        ),
+        (
+            "no client",
+            with(|b| drop(b.as_object_mut().map(|o| o.remove("client")))).await?,
+        ),
+        (
+            "a six-digit year",
+            with(|b| b["start"] = json!("+262142-12-31T23:59:59Z")).await?,
+        ),
+        (
+            "a space for T",
+            with(|b| b["start"] = json!("2030-01-07 10:00:00Z")).await?,
+        ),
+        (
+            "a start without offset",
+            with(|b| b["start"] = json!("2030-01-07T10:00:00")).await?,
+        ),
     ];
     for (case, body) in cases {
-        let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
+        let answer = context
+            .probe
+            .post_booking(Some(&context.new_key()), &body)
+            .await?;
         verdict::problem(
             &answer,
             400,
@@ -87,18 +124,36 @@ pub async fn payload_too_large(context: &Context) -> Verdict {
     let body = context
         .booking_body(start, |body| body["note"] = json!("x".repeat(17 * 1024)))
         .await?;
-    let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
-    verdict::problem(&answer, 413, "payload_too_large", "POST /v1/bookings of 17 KiB")?;
+    let answer = context
+        .probe
+        .post_booking(Some(&context.new_key()), &body)
+        .await?;
+    verdict::problem(
+        &answer,
+        413,
+        "payload_too_large",
+        "POST /v1/bookings of 17 KiB",
+    )?;
     Ok(())
 }
 
 pub async fn unknown_service(context: &Context) -> Verdict {
     let start = context.some_start().await;
     let body = context
-        .booking_body(start, |body| body["service"] = json!("no-such-service-conformance"))
+        .booking_body(start, |body| {
+            body["service"] = json!("no-such-service-conformance")
+        })
         .await?;
-    let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
-    verdict::problem(&answer, 404, "unknown_service", "POST /v1/bookings of a service the practice lacks")?;
+    let answer = context
+        .probe
+        .post_booking(Some(&context.new_key()), &body)
+        .await?;
+    verdict::problem(
+        &answer,
+        404,
+        "unknown_service",
+        "POST /v1/bookings of a service the practice lacks",
+    )?;
     Ok(())
 }
 
@@ -112,7 +167,10 @@ async fn refused_field(
 ) -> Verdict {
     let start = context.some_start().await;
     let body = context.booking_body(start, change).await?;
-    let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
+    let answer = context
+        .probe
+        .post_booking(Some(&context.new_key()), &body)
+        .await?;
     let what = format!("POST /v1/bookings with {case}");
     let problem = verdict::problem(&answer, 422, "invalid_field", &what)?;
     let named = problem.get("field").and_then(Value::as_str);
@@ -125,15 +183,42 @@ async fn refused_field(
 
 pub async fn invalid_field(context: &Context) -> Verdict {
     let practice = context.practice().await?;
-    refused_field(context, "consent false", "consent", |b| b["consent"] = json!(false)).await?;
-    refused_field(context, "an empty name", "client.name", |b| b["client"]["name"] = json!("  ")).await?;
+    refused_field(context, "consent false", "consent", |b| {
+        b["consent"] = json!(false)
+    })
+    .await?;
+    refused_field(context, "an empty name", "client.name", |b| {
+        b["client"]["name"] = json!("  ")
+    })
+    .await?;
     refused_field(context, "a 101-character name", "client.name", |b| {
         b["client"]["name"] = json!("n".repeat(101))
     })
     .await?;
-    refused_field(context, "a control character in the name", "client.name", |b| {
-        b["client"]["name"] = json!("Quinn\u{7}")
+    refused_field(
+        context,
+        "a control character in the name",
+        "client.name",
+        |b| b["client"]["name"] = json!("Quinn\u{7}"),
+    )
+    .await?;
+    refused_field(
+        context,
+        "a name of zero-width spaces only",
+        "client.name",
+        |b| b["client"]["name"] = json!("\u{200B}\u{200B}"),
+    )
+    .await?;
+    refused_field(context, "a bidi override in the name", "client.name", |b| {
+        b["client"]["name"] = json!("Quinn \u{202E}nosrep")
     })
+    .await?;
+    refused_field(
+        context,
+        "an email with a doubled dot",
+        "client.email",
+        |b| b["client"]["email"] = json!("quinn..c@example.org"),
+    )
     .await?;
     refused_field(context, "an email without @", "client.email", |b| {
         b["client"]["email"] = json!("quinn.example.org")
@@ -143,9 +228,12 @@ pub async fn invalid_field(context: &Context) -> Verdict {
         b["website"] = json!("https://spam.example")
     })
     .await?;
-    refused_field(context, "a time zone that does not exist", "client_time_zone", |b| {
-        b["client_time_zone"] = json!("Mars/Olympus_Mons")
-    })
+    refused_field(
+        context,
+        "a time zone that does not exist",
+        "client_time_zone",
+        |b| b["client_time_zone"] = json!("Mars/Olympus_Mons"),
+    )
     .await?;
     if practice.phone != "hidden" {
         refused_field(context, "a phone without digits", "client.phone", |b| {
@@ -169,7 +257,11 @@ pub async fn form_rules(context: &Context) -> Verdict {
         ("client.phone", "phone", &practice.phone),
         ("note", "note", &practice.note),
     ] {
-        let given = json!(if member == "phone" { "+1 555 010 9999" } else { "A note." });
+        let given = json!(if member == "phone" {
+            "+1 555 010 9999"
+        } else {
+            "A note."
+        });
         let put = move |body: &mut Value, value: Value| {
             if member == "phone" {
                 body["client"]["phone"] = value;
@@ -203,11 +295,17 @@ pub async fn slot_unavailable(context: &Context) -> Verdict {
     let start = context.some_start().await;
     let cases = [
         ("a start four weeks ago", start - Duration::weeks(4)),
-        ("a start a thousand years ahead", start + Duration::weeks(52 * 1000)),
+        (
+            "a start a thousand years ahead",
+            start + Duration::weeks(52 * 1000),
+        ),
     ];
     for (case, at) in cases {
         let body = context.booking_body(at, |_| {}).await?;
-        let answer = context.probe.post_booking(Some(&context.new_key()), &body).await?;
+        let answer = context
+            .probe
+            .post_booking(Some(&context.new_key()), &body)
+            .await?;
         let what = format!("POST /v1/bookings with {case} ({})", instant(at));
         verdict::problem(&answer, 409, "slot_unavailable", &what)?;
     }

@@ -15,7 +15,11 @@ fn options(url: &str, service: Option<&str>) -> Options {
 
 fn assert_every_check_passed(report: &firststep_conformance::Report) {
     assert_eq!(report.results.len(), ALL.len());
-    assert!(report.all_passed() && report.skipped() == 0, "{}", report.text());
+    assert!(
+        report.all_passed() && report.skipped() == 0,
+        "{}",
+        report.text()
+    );
 }
 
 #[tokio::test]
@@ -28,7 +32,9 @@ async fn the_adapter_passes_every_check_for_a_request_service() {
 #[tokio::test]
 async fn the_adapter_passes_every_check_for_an_instant_service() {
     let adapter = start_adapter().await;
-    let report = run(options(&adapter.url, Some("intake")), None).await.expect("a run");
+    let report = run(options(&adapter.url, Some("intake")), None)
+        .await
+        .expect("a run");
     assert_every_check_passed(&report);
 }
 
@@ -64,7 +70,14 @@ async fn without_allow_writes_nothing_is_booked_and_the_booking_checks_are_skipp
             (f + chrono::Duration::days(14)).format("%Y-%m-%dT%H:%M:%SZ")
         )
     };
-    let listed = client.get(path(from)).send().await.unwrap().bytes().await.unwrap();
+    let listed = client
+        .get(path(from))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let fresh = start_adapter().await;
     let fresh_listed = client
         .get(path(from).replace(&adapter.url, &fresh.url))
@@ -74,5 +87,72 @@ async fn without_allow_writes_nothing_is_booked_and_the_booking_checks_are_skipp
         .bytes()
         .await
         .unwrap();
-    assert_eq!(listed, fresh_listed, "a run without writes left the slots as a fresh store has them");
+    assert_eq!(
+        listed, fresh_listed,
+        "a run without writes left the slots as a fresh store has them"
+    );
+}
+
+/// Runs the built `firststep-conformance` with `arguments`; its exit code and output.
+pub async fn run_binary(arguments: Vec<String>) -> (Option<i32>, String) {
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-conformance"))
+            .args(arguments)
+            .output()
+            .expect("the binary runs");
+        let text = String::from_utf8(output.stdout).expect("UTF-8 output");
+        (output.status.code(), text)
+    })
+    .await
+    .expect("the binary's run finishes")
+}
+
+#[tokio::test]
+async fn the_binary_prints_a_line_per_check_and_a_summary_and_exits_0() {
+    let adapter = start_adapter().await;
+    let arguments = vec![
+        adapter.url.clone(),
+        "--allow-writes".into(),
+        "--origin".into(),
+        ORIGIN.into(),
+    ];
+    let (code, text) = run_binary(arguments).await;
+    assert_eq!(code, Some(0), "{text}");
+    for check in ALL {
+        let line = text
+            .lines()
+            .find(|line| line.split_whitespace().nth(1) == Some(check.id))
+            .unwrap_or_else(|| panic!("no line for {}:\n{text}", check.id));
+        assert!(line.starts_with("pass "), "{line}");
+        assert!(
+            line.ends_with(&format!("[docs/protocol.md § {}]", check.section)),
+            "{line}"
+        );
+    }
+    let summary = format!(
+        "{} checks, {} passed, 0 failed, 0 skipped",
+        ALL.len(),
+        ALL.len()
+    );
+    assert!(text.trim_end().ends_with(&summary), "{text}");
+}
+
+#[tokio::test]
+async fn the_binary_without_writes_skips_the_booking_checks_in_json() {
+    let adapter = start_adapter().await;
+    let (code, text) = run_binary(vec![adapter.url.clone(), "--json".into()]).await;
+    assert_eq!(code, Some(0), "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    // The checks that book, and the allowed-origin check (no --origin given).
+    let writes = ALL.iter().filter(|c| c.writes).count();
+    assert_eq!(report["skipped"], writes + 1, "{text}");
+    assert_eq!(report["failed"], 0);
+    assert_eq!(report["checks"].as_array().map(Vec::len), Some(ALL.len()));
+    let create = report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["id"] == "bookings.create"))
+        .expect("bookings.create listed");
+    assert_eq!(create["outcome"], "skip");
+    assert_eq!(create["section"], "POST /v1/bookings");
+    assert_eq!(create["reason"], "writes bookings: run with --allow-writes");
 }

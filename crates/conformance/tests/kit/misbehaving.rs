@@ -80,6 +80,12 @@ const CASES: &[Case] = &[
     Case { check: "errors.method_not_allowed", misbehaviour: "405 without Allow", fault: |_, reply| {
         reply.headers.remove("allow");
     }},
+    Case { check: "errors.bad_request", misbehaviour: "an unreadable path is 404 not_found", fault: |_, reply| {
+        if reply.code().as_deref() == Some("bad_request") {
+            reply.status = StatusCode::NOT_FOUND;
+            reply.edit_json(|p| { p["status"] = json!(404); p["code"] = json!("not_found"); });
+        }
+    }},
     Case { check: "bookings.missing_idempotency_key", misbehaviour: "a missing key called malformed_json", fault: |_, reply| {
         if reply.code().as_deref() == Some("missing_idempotency_key") {
             reply.edit_json(|p| p["code"] = json!("malformed_json"));
@@ -210,6 +216,12 @@ const CASES: &[Case] = &[
     Case { check: "bookings.rate_limited", misbehaviour: "429 without Retry-After", fault: |_, reply| {
         reply.headers.remove("retry-after");
     }},
+    Case { check: "cors.preflight_not_limited", misbehaviour: "preflights counted by the rate limit", fault: |asked, reply| {
+        if asked.method == Method::OPTIONS {
+            reply.status = StatusCode::TOO_MANY_REQUESTS;
+            reply.headers.insert("retry-after", HeaderValue::from_static("60"));
+        }
+    }},
     Case { check: "headers.no_cookies", misbehaviour: "a session cookie on the practice", fault: |asked, reply| {
         if asked.path == "/v1/practice" {
             reply.headers.insert("set-cookie", HeaderValue::from_static("session=1; HttpOnly"));
@@ -235,12 +247,20 @@ async fn each_misbehaviour_fails_the_check_for_its_rule() {
         let report = run(options, Some(&[case.check])).await.expect("a run");
         match report.outcome(case.check) {
             Some(Outcome::Fail { expected, got }) => {
-                assert!(!expected.is_empty() && !got.is_empty(), "{}: says what differs", case.check);
+                assert!(
+                    !expected.is_empty() && !got.is_empty(),
+                    "{}: says what differs",
+                    case.check
+                );
             }
             other => wrong.push(format!("{} ({}): {other:?}", case.check, case.misbehaviour)),
         }
     }
-    assert!(wrong.is_empty(), "checks that did not fail:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "checks that did not fail:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -251,4 +271,42 @@ fn every_check_is_seen_failing_by_some_misbehaviour() {
         .filter(|id| CASES.iter().all(|case| case.check != *id))
         .collect();
     assert!(unseen.is_empty(), "no misbehaviour fails {unseen:?}");
+}
+
+#[tokio::test]
+async fn the_binary_exits_1_and_shows_the_failed_check_with_expected_and_got() {
+    let adapter = start_adapter().await;
+    let stub = start_stub(&adapter.url, |asked, reply| {
+        if asked.path == "/v1/slots" {
+            reply.headers.insert(
+                "cache-control",
+                HeaderValue::from_static("public, max-age=600"),
+            );
+        }
+    })
+    .await;
+    let (code, text) = crate::against_the_adapter::run_binary(vec![stub]).await;
+    assert_eq!(code, Some(1), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    let failed = lines
+        .iter()
+        .position(|line| line.starts_with("FAIL  slots.cache_control"))
+        .unwrap_or_else(|| panic!("no FAIL line:\n{text}"));
+    assert!(
+        lines[failed].ends_with("[docs/protocol.md § Clarifications and additions: GET /v1/slots]")
+    );
+    assert_eq!(
+        lines[failed + 1].trim(),
+        "expected: Cache-Control: no-store (or max-age of at most 10 s)"
+    );
+    assert_eq!(
+        lines[failed + 2].trim(),
+        "got:      Cache-Control: Some(\"public, max-age=600\")"
+    );
+    assert!(text.contains(", 1 failed, "), "{text}");
+    assert_eq!(
+        lines.iter().filter(|line| line.starts_with("FAIL")).count(),
+        1,
+        "{text}"
+    );
 }

@@ -24,9 +24,12 @@ pub struct Adapter {
 
 pub async fn start_adapter() -> Adapter {
     let folder = tempfile::tempdir().expect("a temporary folder");
-    let mut settings = Settings::from_toml(PRACTICE, folder.path()).expect("tests/practice.toml is valid");
+    let mut settings =
+        Settings::from_toml(PRACTICE, folder.path()).expect("tests/practice.toml is valid");
     settings.server.store = folder.path().join("bookings.sqlite3");
-    let app = Application::build(settings).await.expect("the adapter starts");
+    let app = Application::build(settings)
+        .await
+        .expect("the adapter starts");
     let url = format!("http://{}", app.address());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
@@ -90,7 +93,9 @@ pub async fn start_stub(upstream: &str, fault: Fault) -> String {
         fault,
     });
     let app = axum::Router::new().fallback(forward).with_state(stub);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
     let address: SocketAddr = listener.local_addr().expect("an address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{address}")
@@ -98,7 +103,9 @@ pub async fn start_stub(upstream: &str, fault: Fault) -> String {
 
 async fn forward(State(stub): State<Arc<Stub>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .unwrap_or_default();
     let asked = Asked {
         method: parts.method.clone(),
         path: parts.uri.path().to_owned(),

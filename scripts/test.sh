@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every check and test of First Step:
-# format, lints, native tests, browser tests in headless Chromium, the static
+# format, lints, native tests, the conformance kit against the adapter,
+# browser tests in headless Chromium, the static
 # binary, and the end-to-end tests (real Chromium, release-built widget, real
 # adapter, behind Caddy too).
 # Stops at the first failure with a non-zero exit.
@@ -18,6 +19,9 @@ cargo clippy --locked -p firststep-widget --target wasm32-unknown-unknown --all-
 
 step "Native tests"
 cargo test --locked --workspace
+
+step "Conformance kit against the adapter (firststep-conformance, SQLite store, writes allowed)"
+scripts/conformance-check.sh --no-build   # the native tests built both binaries
 
 step "Browser tests (wasm-bindgen-test in headless Chromium)"
 cargo test --locked -p firststep-widget --target wasm32-unknown-unknown

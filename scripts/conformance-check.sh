@@ -24,17 +24,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-target/debug/firststep-adapter serve --config crates/conformance/tests/practice.toml \
-  --store "$folder/bookings.sqlite3" --listen 127.0.0.1:0 >"$folder/stdout" 2>"$folder/stderr" &
-adapter=$!
-url=
-for _ in $(seq 300); do
-  url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$folder/stdout")
-  [ -n "$url" ] && break
-  kill -0 "$adapter" 2>/dev/null || fail "the adapter exited: $(cat "$folder/stderr")"
-  sleep 0.1
-done
-[ -n "$url" ] || fail "the adapter did not say where it listens within 30 s"
+start_adapter target/debug/firststep-adapter "$folder" \
+  --config crates/conformance/tests/practice.toml --store "$folder/bookings.sqlite3" \
+  || fail "the adapter did not start"
 
 # The practice allows this origin (its [server] allowed_origins).
 target/debug/firststep-conformance "$url" --allow-writes --origin https://practice.example.org

@@ -35,17 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$binary" serve --config examples/riverside-counselling.toml --store "$folder/bookings.sqlite3" \
-  --listen 127.0.0.1:0 >"$folder/stdout" 2>"$folder/stderr" &
-adapter=$!
-url=
-for _ in $(seq 300); do
-  url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$folder/stdout")
-  [ -n "$url" ] && break
-  kill -0 "$adapter" 2>/dev/null || fail "the adapter exited: $(cat "$folder/stderr")"
-  sleep 0.1
-done
-[ -n "$url" ] || fail "the adapter did not say where it listens within 30 s"
+start_adapter "$binary" "$folder" --config examples/riverside-counselling.toml \
+  --store "$folder/bookings.sqlite3" || fail "the static binary did not start"
 
 for path in /healthz /v1/practice; do
   status=$(curl --silent --output "$folder/body" --write-out '%{http_code}' --max-time 10 "$url$path")

@@ -199,28 +199,34 @@ async fn sample(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn no_cookies(context: &Context) -> Verdict {
+/// Every answer of the run (and of a [`sample`]) kept a rule: none is in
+/// the list `broken` picks from what the probe saw.
+async fn every_answer(
+    context: &Context,
+    rule: &str,
+    broken: fn(&crate::http::Seen) -> &Vec<String>,
+    broke: &str,
+) -> Verdict {
     sample(context).await?;
     let seen = context.probe.seen();
+    let requests = broken(&seen);
     ensure(
-        seen.cookies.is_empty(),
-        format!(
-            "no Set-Cookie on any of the {} answers of this run",
-            seen.answers
-        ),
-        || format!("Set-Cookie on {}", seen.cookies.join(", ")),
+        requests.is_empty(),
+        format!("{rule} on all {} answers of this run", seen.answers),
+        || format!("{broke} on {}", requests.join(", ")),
     )
 }
 
+pub async fn no_cookies(context: &Context) -> Verdict {
+    every_answer(context, "no Set-Cookie", |seen| &seen.cookies, "Set-Cookie").await
+}
+
 pub async fn nosniff(context: &Context) -> Verdict {
-    sample(context).await?;
-    let seen = context.probe.seen();
-    ensure(
-        seen.sniffable.is_empty(),
-        format!(
-            "X-Content-Type-Options: nosniff on all {} answers of this run",
-            seen.answers
-        ),
-        || format!("not on {}", seen.sniffable.join(", ")),
+    every_answer(
+        context,
+        "X-Content-Type-Options: nosniff",
+        |seen| &seen.sniffable,
+        "not",
     )
+    .await
 }

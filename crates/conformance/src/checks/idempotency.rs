@@ -5,6 +5,7 @@
 use futures::future::join_all;
 use serde_json::json;
 
+use super::refusals::refused_for_consent;
 use crate::context::{booked, Context};
 use crate::http::Answer;
 use crate::verdict::{self, ensure, Verdict};
@@ -54,35 +55,16 @@ fn is_replay_of(again: &Answer, first: &Answer) -> Verdict {
 }
 
 pub async fn refusal_replayed(context: &Context) -> Verdict {
-    let start = context.some_start().await;
-    let body = context
-        .booking_body(start, |b| b["consent"] = json!(false))
-        .await?;
     let key = context.new_key();
-    let first = context.probe.post_booking(Some(&key), &body).await?;
-    verdict::problem(
-        &first,
-        422,
-        "invalid_field",
-        "POST /v1/bookings with consent false",
-    )?;
+    let (body, first) = refused_for_consent(context, &key, |_| {}).await?;
     let again = context.probe.post_booking(Some(&key), &body).await?;
     is_replay_of(&again, &first)
 }
 
 pub async fn key_reused(context: &Context) -> Verdict {
-    let start = context.some_start().await;
     let key = context.new_key();
-    let first = context
-        .booking_body(start, |b| b["consent"] = json!(false))
-        .await?;
-    let answer = context.probe.post_booking(Some(&key), &first).await?;
-    verdict::problem(
-        &answer,
-        422,
-        "invalid_field",
-        "POST /v1/bookings with consent false",
-    )?;
+    refused_for_consent(context, &key, |_| {}).await?;
+    let start = context.some_start().await;
     let other = context
         .booking_body(start, |b| {
             b["consent"] = json!(false);

@@ -65,17 +65,33 @@ pub async fn missing_idempotency_key(context: &Context) -> Verdict {
     }
     // The longest key is taken: the request goes on to its next refusal.
     let longest = format!("{:k<255}", context.new_key());
-    let refused = context
-        .booking_body(start, |body| body["consent"] = json!(false))
+    refused_for_consent(context, &longest, |_| {}).await?;
+    Ok(())
+}
+
+/// Sends the valid request, with consent false and changed by `change`,
+/// under `key`: it must be `422 invalid_field` (stored for the key, as a
+/// final answer). Returns the body sent and the answer.
+pub(super) async fn refused_for_consent(
+    context: &Context,
+    key: &str,
+    change: impl FnOnce(&mut Value),
+) -> Result<(Vec<u8>, crate::http::Answer), crate::verdict::NotPassed> {
+    let start = context.some_start().await;
+    let body = context
+        .booking_body(start, |body| {
+            body["consent"] = json!(false);
+            change(body);
+        })
         .await?;
-    let answer = context.probe.post_booking(Some(&longest), &refused).await?;
+    let answer = context.probe.post_booking(Some(key), &body).await?;
     verdict::problem(
         &answer,
         422,
         "invalid_field",
-        "POST /v1/bookings with a 255-character key and consent false",
+        "POST /v1/bookings with consent false",
     )?;
-    Ok(())
+    Ok((body, answer))
 }
 
 pub async fn malformed_json(context: &Context) -> Verdict {
@@ -183,69 +199,49 @@ async fn refused_field(
 
 pub async fn invalid_field(context: &Context) -> Verdict {
     let practice = context.practice().await?;
-    refused_field(context, "consent false", "consent", |b| {
-        b["consent"] = json!(false)
-    })
-    .await?;
-    refused_field(context, "an empty name", "client.name", |b| {
-        b["client"]["name"] = json!("  ")
-    })
-    .await?;
-    refused_field(context, "a 101-character name", "client.name", |b| {
-        b["client"]["name"] = json!("n".repeat(101))
-    })
-    .await?;
-    refused_field(
-        context,
-        "a control character in the name",
-        "client.name",
-        |b| b["client"]["name"] = json!("Quinn\u{7}"),
-    )
-    .await?;
-    refused_field(
-        context,
-        "a name of zero-width spaces only",
-        "client.name",
-        |b| b["client"]["name"] = json!("\u{200B}\u{200B}"),
-    )
-    .await?;
-    refused_field(context, "a bidi override in the name", "client.name", |b| {
-        b["client"]["name"] = json!("Quinn \u{202E}nosrep")
-    })
-    .await?;
-    refused_field(
-        context,
-        "an email with a doubled dot",
-        "client.email",
-        |b| b["client"]["email"] = json!("quinn..c@example.org"),
-    )
-    .await?;
-    refused_field(context, "an email without @", "client.email", |b| {
-        b["client"]["email"] = json!("quinn.example.org")
-    })
-    .await?;
-    refused_field(context, "a filled honeypot", "website", |b| {
-        b["website"] = json!("https://spam.example")
-    })
-    .await?;
-    refused_field(
-        context,
-        "a time zone that does not exist",
-        "client_time_zone",
-        |b| b["client_time_zone"] = json!("Mars/Olympus_Mons"),
-    )
-    .await?;
+    type Change = fn(&mut Value);
+    let mut cases: Vec<(&str, &str, Change)> = vec![
+        ("consent false", "consent", |b| b["consent"] = json!(false)),
+        ("an empty name", "client.name", |b| {
+            b["client"]["name"] = json!("  ")
+        }),
+        ("a 101-character name", "client.name", |b| {
+            b["client"]["name"] = json!("n".repeat(101))
+        }),
+        ("a control character in the name", "client.name", |b| {
+            b["client"]["name"] = json!("Quinn\u{7}")
+        }),
+        ("a name of zero-width spaces only", "client.name", |b| {
+            b["client"]["name"] = json!("\u{200B}\u{200B}")
+        }),
+        ("a bidi override in the name", "client.name", |b| {
+            b["client"]["name"] = json!("Quinn \u{202E}nosrep")
+        }),
+        ("an email without @", "client.email", |b| {
+            b["client"]["email"] = json!("quinn.example.org")
+        }),
+        ("an email with a doubled dot", "client.email", |b| {
+            b["client"]["email"] = json!("quinn..c@example.org")
+        }),
+        ("a filled honeypot", "website", |b| {
+            b["website"] = json!("https://spam.example")
+        }),
+        ("a time zone that does not exist", "client_time_zone", |b| {
+            b["client_time_zone"] = json!("Mars/Olympus_Mons")
+        }),
+    ];
     if practice.phone != "hidden" {
-        refused_field(context, "a phone without digits", "client.phone", |b| {
+        cases.push(("a phone without digits", "client.phone", |b| {
             b["client"]["phone"] = json!("call me")
-        })
-        .await?;
+        }));
     }
     if practice.note != "hidden" {
-        refused_field(context, "a 1001-character note", "note", |b| {
+        cases.push(("a 1001-character note", "note", |b| {
             b["note"] = json!("n".repeat(1001))
-        })
-        .await?;
+        }));
+    }
+    for (case, field, change) in cases {
+        refused_field(context, case, field, change).await?;
     }
     Ok(())
 }

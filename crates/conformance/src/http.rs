@@ -97,6 +97,15 @@ impl Probe {
         &self.base
     }
 
+    /// Whether `location` (absolute, or relative to the server's address)
+    /// names `path` on the server, also when the server lives under a prefix.
+    pub fn leads_to(&self, location: &str, path: &str) -> bool {
+        let resolved =
+            reqwest::Url::parse(&format!("{}/", self.base)).and_then(|base| base.join(location));
+        let wanted = reqwest::Url::parse(&format!("{}{path}", self.base));
+        matches!((resolved, wanted), (Ok(resolved), Ok(wanted)) if resolved == wanted)
+    }
+
     /// A request to `path` (with its query) on the server.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))
@@ -173,6 +182,32 @@ impl Probe {
         let sniffable = answer.header("x-content-type-options") != Some("nosniff");
         if sniffable && !seen.sniffable.contains(&answer.request) {
             seen.sniffable.push(answer.request.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Probe;
+
+    #[test]
+    fn a_location_leads_to_a_path_absolute_or_relative_also_under_a_prefix() {
+        let probe = Probe::new("https://a.example/p/riverside/").unwrap();
+        let path = "/v1/bookings/bk_1";
+        for location in [
+            "/p/riverside/v1/bookings/bk_1",
+            "v1/bookings/bk_1",
+            "https://a.example/p/riverside/v1/bookings/bk_1",
+        ] {
+            assert!(probe.leads_to(location, path), "{location}");
+        }
+        for location in [
+            "/v1/bookings/bk_1",
+            "/p/riverside/v1/bookings/bk_2",
+            "https://b.example/p/riverside/v1/bookings/bk_1",
+            "",
+        ] {
+            assert!(!probe.leads_to(location, path), "{location}");
         }
     }
 }

@@ -77,8 +77,7 @@ pub async fn create(context: &Context) -> Verdict {
         let location = answer.header("location");
         let wanted = format!("/v1/bookings/{}", booking.id);
         ensure(
-            location
-                .is_some_and(|l| l == wanted || l == format!("{}{wanted}", context.probe.base())),
+            location.is_some_and(|l| l == wanted || context.probe.leads_to(l, &wanted)),
             format!("{what}: Location: {wanted}"),
             || format!("Location: {location:?}"),
         )?;

@@ -28,13 +28,13 @@ pub struct Options {
 
 /// The visitor every booking of the kit is made for; the calendar file must
 /// hold none of it.
-pub const VISITOR_NAME: &str = "Quinn Conformance";
-pub const VISITOR_EMAIL: &str = "quinn.conformance@example.org";
-pub const VISITOR_PHONE: &str = "+1 555 010 4477";
+pub(crate) const VISITOR_NAME: &str = "Quinn Conformance";
+pub(crate) const VISITOR_EMAIL: &str = "quinn.conformance@example.org";
+pub(crate) const VISITOR_PHONE: &str = "+1 555 010 4477";
 
 pub struct Context {
-    pub options: Options,
-    pub probe: Probe,
+    pub(crate) options: Options,
+    pub(crate) probe: Probe,
     practice: OnceCell<Result<Practice, NotPassed>>,
     /// Open slots of the service not yet handed to a check.
     free: OnceCell<Mutex<Vec<DateTime<Utc>>>>,
@@ -43,7 +43,7 @@ pub struct Context {
 
 /// What the checks need to know of the practice.
 #[derive(Debug, Clone)]
-pub struct Practice {
+pub(crate) struct Practice {
     pub name: String,
     pub time_zone: String,
     pub service_count: usize,
@@ -55,7 +55,7 @@ pub struct Practice {
 }
 
 #[derive(Debug, Clone)]
-pub struct Service {
+pub(crate) struct Service {
     pub id: String,
     pub title: String,
     pub duration: Duration,
@@ -65,7 +65,7 @@ pub struct Service {
 
 /// A booking a check made: cancel it when done ([`Context::cancel`]).
 #[derive(Debug, Clone)]
-pub struct Booked {
+pub(crate) struct Booked {
     pub id: String,
     pub manage_token: String,
     pub start: DateTime<Utc>,
@@ -73,7 +73,7 @@ pub struct Booked {
 }
 
 impl Context {
-    pub fn new(options: Options) -> Result<Self, String> {
+    pub(crate) fn new(options: Options) -> Result<Self, String> {
         Ok(Self {
             probe: Probe::new(&options.base_url)?,
             options,
@@ -84,7 +84,7 @@ impl Context {
     }
 
     /// The practice, read once; a check that needs it fails when it cannot be read.
-    pub async fn practice(&self) -> Result<&Practice, NotPassed> {
+    pub(crate) async fn practice(&self) -> Result<&Practice, NotPassed> {
         self.practice
             .get_or_init(|| self.read_practice())
             .await
@@ -140,7 +140,11 @@ impl Context {
     }
 
     /// `GET /v1/slots` of the run's service for `[from, to)`.
-    pub async fn slots(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Answer, NotPassed> {
+    pub(crate) async fn slots(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Answer, NotPassed> {
         let service = &self.practice().await?.service.id;
         let path = format!(
             "/v1/slots?service={}&from={}&to={}",
@@ -152,7 +156,7 @@ impl Context {
     }
 
     /// The starts of `GET /v1/slots` for `[from, to)`, which must answer 200.
-    pub async fn slot_starts(
+    pub(crate) async fn slot_starts(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -171,7 +175,7 @@ impl Context {
 
     /// An open slot no other check of this run was given; skips the check
     /// when the practice offers none in the next two weeks.
-    pub async fn free_slot(&self) -> Result<DateTime<Utc>, NotPassed> {
+    pub(crate) async fn free_slot(&self) -> Result<DateTime<Utc>, NotPassed> {
         self.free_slots()
             .await?
             .lock()
@@ -185,7 +189,7 @@ impl Context {
     /// A start to put in bodies the server must refuse for another reason:
     /// the next open slot, left for others (so the slot is not what is
     /// wrong), or tomorrow at noon when none is open.
-    pub async fn some_start(&self) -> DateTime<Utc> {
+    pub(crate) async fn some_start(&self) -> DateTime<Utc> {
         let next = match self.free_slots().await {
             Ok(pool) => pool.lock().ok().and_then(|starts| starts.last().copied()),
             Err(_) => None,
@@ -212,7 +216,7 @@ impl Context {
     }
 
     /// A fresh `Idempotency-Key`, unique to this run and its moment.
-    pub fn new_key(&self) -> String {
+    pub(crate) fn new_key(&self) -> String {
         let count = self.keys.fetch_add(1, Ordering::Relaxed);
         let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
         format!("conformance-{}-{nanos:x}-{count}", std::process::id())
@@ -220,7 +224,7 @@ impl Context {
 
     /// A booking request the server must take for `start`, as JSON (the
     /// phone and note as the practice's form asks).
-    pub async fn booking_value(&self, start: DateTime<Utc>) -> Result<Value, NotPassed> {
+    pub(crate) async fn booking_value(&self, start: DateTime<Utc>) -> Result<Value, NotPassed> {
         let practice = self.practice().await?;
         let phone = (practice.phone == "required").then_some(VISITOR_PHONE);
         let note = (practice.note == "required").then_some("Checked by firststep-conformance.");
@@ -237,7 +241,7 @@ impl Context {
     }
 
     /// [`Self::booking_value`] changed by `change`, as the bytes to send.
-    pub async fn booking_body(
+    pub(crate) async fn booking_body(
         &self,
         start: DateTime<Utc>,
         change: impl FnOnce(&mut Value),
@@ -249,7 +253,7 @@ impl Context {
 
     /// Books `start` with a fresh key; anything but a 201 with an id and a
     /// manage token fails the check.
-    pub async fn book(&self, start: DateTime<Utc>) -> Result<Booked, NotPassed> {
+    pub(crate) async fn book(&self, start: DateTime<Utc>) -> Result<Booked, NotPassed> {
         let body = self.booking_body(start, |_| {}).await?;
         let answer = self
             .probe
@@ -259,7 +263,7 @@ impl Context {
     }
 
     /// Cancels a booking the check made (the run leaves no booking behind).
-    pub async fn cancel(&self, booking: &Booked) -> Result<Answer, NotPassed> {
+    pub(crate) async fn cancel(&self, booking: &Booked) -> Result<Answer, NotPassed> {
         self.probe
             .send(
                 self.probe
@@ -274,7 +278,7 @@ impl Context {
 }
 
 /// Reads a `201` of `POST /v1/bookings` for `start`.
-pub fn booked(answer: Answer, start: DateTime<Utc>) -> Result<Booked, NotPassed> {
+pub(crate) fn booked(answer: Answer, start: DateTime<Utc>) -> Result<Booked, NotPassed> {
     let what = "POST /v1/bookings of an open slot";
     verdict::status(&answer, 201, what)?;
     let body = verdict::json_object(&answer, what)?;
@@ -287,13 +291,13 @@ pub fn booked(answer: Answer, start: DateTime<Utc>) -> Result<Booked, NotPassed>
 }
 
 /// An instant as the protocol writes it.
-pub fn instant(t: DateTime<Utc>) -> String {
+pub(crate) fn instant(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986 §2.3), for
 /// a query value or a path segment.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
-pub use reqwest::Method;
+pub(crate) use reqwest::Method;
 
 use crate::verdict::{failed, NotPassed};
 
@@ -17,22 +17,22 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// One answer, read whole.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// `METHOD /path`, for messages.
-    pub request: String,
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    pub(crate) request: String,
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
     /// A header's value as text (the first, if repeated).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
     /// Every value of a comma-separated list header, lower-cased.
-    pub fn header_list(&self, name: &str) -> Vec<String> {
+    pub(crate) fn header_list(&self, name: &str) -> Vec<String> {
         self.headers
             .get_all(name)
             .iter()
@@ -44,7 +44,7 @@ impl Answer {
     }
 
     /// `409 application/problem+json {"type":…}`, the body cut short, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         const SHOWN: usize = 300;
         let text = String::from_utf8_lossy(&self.body);
         let mut shown: String = text.chars().take(SHOWN).collect();
@@ -57,7 +57,7 @@ impl Answer {
 }
 
 /// The server under test, and what was seen of it.
-pub struct Probe {
+pub(crate) struct Probe {
     client: reqwest::Client,
     base: String,
     seen: Mutex<Seen>,
@@ -65,18 +65,18 @@ pub struct Probe {
 
 /// Answers that broke a rule every answer must keep, by request.
 #[derive(Debug, Default, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     /// Requests (each once) answered with `Set-Cookie`.
-    pub cookies: Vec<String>,
+    pub(crate) cookies: Vec<String>,
     /// Requests (each once) answered without `X-Content-Type-Options: nosniff`.
-    pub sniffable: Vec<String>,
+    pub(crate) sniffable: Vec<String>,
     /// How many answers were read.
-    pub answers: usize,
+    pub(crate) answers: usize,
 }
 
 impl Probe {
     /// `base` is the server's address, like `https://adapter.example.org`.
-    pub fn new(base: &str) -> Result<Self, String> {
+    pub(crate) fn new(base: &str) -> Result<Self, String> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(format!("{base:?} is not an http:// or https:// address"));
@@ -93,13 +93,13 @@ impl Probe {
         })
     }
 
-    pub fn base(&self) -> &str {
+    pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// Whether `location` (absolute, or relative to the server's address)
     /// names `path` on the server, also when the server lives under a prefix.
-    pub fn leads_to(&self, location: &str, path: &str) -> bool {
+    pub(crate) fn leads_to(&self, location: &str, path: &str) -> bool {
         let resolved =
             reqwest::Url::parse(&format!("{}/", self.base)).and_then(|base| base.join(location));
         let wanted = reqwest::Url::parse(&format!("{}{path}", self.base));
@@ -107,12 +107,12 @@ impl Probe {
     }
 
     /// A request to `path` (with its query) on the server.
-    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, format!("{}{path}", self.base))
     }
 
     /// Sends `request` and reads its answer; a transport error fails the check.
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, NotPassed> {
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, NotPassed> {
         let request = request
             .build()
             .map_err(|error| failed("a request the kit can send", error.to_string()))?;
@@ -147,12 +147,16 @@ impl Probe {
         Ok(answer)
     }
 
-    pub async fn get(&self, path: &str) -> Result<Answer, NotPassed> {
+    pub(crate) async fn get(&self, path: &str) -> Result<Answer, NotPassed> {
         self.send(self.request(Method::GET, path)).await
     }
 
     /// `POST /v1/bookings` with `body` as it is, and the key if given.
-    pub async fn post_booking(&self, key: Option<&str>, body: &[u8]) -> Result<Answer, NotPassed> {
+    pub(crate) async fn post_booking(
+        &self,
+        key: Option<&str>,
+        body: &[u8],
+    ) -> Result<Answer, NotPassed> {
         let mut request = self
             .request(Method::POST, "/v1/bookings")
             .header("content-type", "application/json")
@@ -164,7 +168,7 @@ impl Probe {
     }
 
     /// What was seen so far.
-    pub fn seen(&self) -> Seen {
+    pub(crate) fn seen(&self) -> Seen {
         self.seen
             .lock()
             .map(|seen| seen.clone())

@@ -8,24 +8,24 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 /// A component (`VCALENDAR`, `VEVENT`, …) with its properties and children.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Component {
-    pub name: String,
-    pub properties: Vec<Property>,
-    pub children: Vec<Component>,
+pub(crate) struct Component {
+    pub(crate) name: String,
+    pub(crate) properties: Vec<Property>,
+    pub(crate) children: Vec<Component>,
 }
 
 /// One content line: `NAME;PARAM=VALUE:value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Property {
-    pub name: String,
-    pub parameters: Vec<(String, String)>,
+pub(crate) struct Property {
+    pub(crate) name: String,
+    pub(crate) parameters: Vec<(String, String)>,
     /// As written: TEXT values are still escaped (see [`unescape_text`]).
-    pub value: String,
+    pub(crate) value: String,
 }
 
 impl Component {
     /// The first property called `name` (case-insensitive).
-    pub fn property(&self, name: &str) -> Option<&Property> {
+    pub(crate) fn property(&self, name: &str) -> Option<&Property> {
         self.properties
             .iter()
             .find(|property| property.name.eq_ignore_ascii_case(name))
@@ -33,7 +33,7 @@ impl Component {
 
     /// Every property value and parameter value of this component and those
     /// inside it, values read as TEXT (for what must be nowhere in the file).
-    pub fn all_texts(&self) -> Vec<String> {
+    pub(crate) fn all_texts(&self) -> Vec<String> {
         let mut texts = Vec::new();
         for property in &self.properties {
             texts.push(unescape_text(&property.value));
@@ -46,7 +46,10 @@ impl Component {
     }
 
     /// The children called `name`.
-    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Component> {
+    pub(crate) fn children_named<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Component> {
         self.children
             .iter()
             .filter(move |child| child.name.eq_ignore_ascii_case(name))
@@ -54,7 +57,7 @@ impl Component {
 }
 
 /// Reads a whole iCalendar object: one `VCALENDAR`, nothing around it.
-pub fn parse(text: &str) -> Result<Component, String> {
+pub(crate) fn parse(text: &str) -> Result<Component, String> {
     let Some(body) = text.strip_suffix("\r\n") else {
         return Err("the last line does not end with CRLF".into());
     };
@@ -172,7 +175,7 @@ fn content_line(line: &str) -> Result<Property, String> {
 }
 
 /// A TEXT value as the person reads it: `\\`, `\;`, `\,` and `\n` undone.
-pub fn unescape_text(value: &str) -> String {
+pub(crate) fn unescape_text(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut chars = value.chars();
     while let Some(c) = chars.next() {
@@ -190,7 +193,7 @@ pub fn unescape_text(value: &str) -> String {
 }
 
 /// A DATE-TIME in UTC form, `20261201T140000Z` (§3.3.5, form #2).
-pub fn utc_date_time(value: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn utc_date_time(value: &str) -> Option<DateTime<Utc>> {
     let local = value.strip_suffix('Z')?;
     NaiveDateTime::parse_from_str(local, "%Y%m%dT%H%M%S")
         .ok()

@@ -8,29 +8,30 @@
 //! same list, all of it or by id ([`run`]).
 //!
 //! # Layout
-//! - [`context`]: the run's options and what checks share: the probe, the
+//! - `context`: the run's options and what checks share: the probe, the
 //!   practice as the server describes it, free slots to book, booking bodies.
-//! - [`checks`]: the list [`checks::ALL`], in the order they run, by theme:
+//! - `checks`: the list [`ALL`], in the order they run, by theme:
 //!   reading (practice, slots, health), refusals (every documented error),
 //!   idempotency, bookings (create, manage, cancel, calendar file,
 //!   concurrency), edge (CORS, rate limit, cookies, `nosniff`).
-//! - [`http`]: the one way requests are sent and answers read; notes what
+//! - `http`: the one way requests are sent and answers read; notes what
 //!   every answer must hold.
-//! - [`verdict`]: pass, fail (expected vs got) or skip, and the shared
+//! - `verdict`: pass, fail (expected vs got) or skip, and the shared
 //!   expectations (problem+json, instants in UTC).
-//! - [`ical`]: a small iCalendar reader for the booking's `calendar.ics`.
-//! - [`report`]: the outcomes, as lines for a person or JSON for machines.
+//! - `ical`: a small iCalendar reader for the booking's `calendar.ics`.
+//! - `report`: the outcomes, as lines for a person or JSON for machines.
 
-pub mod checks;
-pub mod context;
-pub mod http;
-pub mod ical;
-pub mod report;
-pub mod verdict;
+mod checks;
+mod context;
+mod http;
+mod ical;
+mod report;
+mod verdict;
 
 pub use checks::{Check, ALL};
 pub use context::{Context, Options};
 pub use report::{Outcome, Report, Result as CheckResult};
+pub use verdict::{NotPassed, Verdict};
 
 /// Runs the checks whose id is in `only` (every check when `None`), in the
 /// order of [`ALL`], one after the other.

@@ -18,7 +18,7 @@ pub enum NotPassed {
 /// `Ok(())` is a pass.
 pub type Verdict = Result<(), NotPassed>;
 
-pub fn failed(expected: impl Into<String>, got: impl Into<String>) -> NotPassed {
+pub(crate) fn failed(expected: impl Into<String>, got: impl Into<String>) -> NotPassed {
     NotPassed::Failed {
         expected: expected.into(),
         got: got.into(),
@@ -26,7 +26,11 @@ pub fn failed(expected: impl Into<String>, got: impl Into<String>) -> NotPassed 
 }
 
 /// Fails with `expected` and `got` unless `holds`.
-pub fn ensure(holds: bool, expected: impl Into<String>, got: impl FnOnce() -> String) -> Verdict {
+pub(crate) fn ensure(
+    holds: bool,
+    expected: impl Into<String>,
+    got: impl FnOnce() -> String,
+) -> Verdict {
     if holds {
         Ok(())
     } else {
@@ -35,14 +39,14 @@ pub fn ensure(holds: bool, expected: impl Into<String>, got: impl FnOnce() -> St
 }
 
 /// The answer has `status`.
-pub fn status(answer: &Answer, status: u16, what: &str) -> Verdict {
+pub(crate) fn status(answer: &Answer, status: u16, what: &str) -> Verdict {
     ensure(answer.status == status, format!("{what}: {status}"), || {
         answer.describe()
     })
 }
 
 /// The answer is a JSON object (with status 2xx checked by the caller).
-pub fn json_object(
+pub(crate) fn json_object(
     answer: &Answer,
     what: &str,
 ) -> Result<serde_json::Map<String, Value>, NotPassed> {
@@ -54,7 +58,7 @@ pub fn json_object(
 
 /// The answer is an RFC 9457 problem of the protocol's shape with `status`
 /// and `code`; returns its members (for `field`).
-pub fn problem(
+pub(crate) fn problem(
     answer: &Answer,
     status: u16,
     code: &str,
@@ -109,7 +113,7 @@ fn problem_shape(body: &serde_json::Map<String, Value>, status: u16) -> Option<&
 }
 
 /// `application/json; charset=utf-8` → `application/json`.
-pub fn media_type(content_type: &str) -> String {
+pub(crate) fn media_type(content_type: &str) -> String {
     content_type
         .split(';')
         .next()
@@ -119,7 +123,7 @@ pub fn media_type(content_type: &str) -> String {
 }
 
 /// The answer says `Content-Type: application/json`.
-pub fn json_media_type(answer: &Answer, what: &str) -> Verdict {
+pub(crate) fn json_media_type(answer: &Answer, what: &str) -> Verdict {
     let kind = answer.header("content-type").map(media_type);
     ensure(
         kind.as_deref() == Some("application/json"),
@@ -129,7 +133,7 @@ pub fn json_media_type(answer: &Answer, what: &str) -> Verdict {
 }
 
 /// `value` is an instant as the protocol writes them: RFC 3339, in UTC with `Z`.
-pub fn utc_instant(value: Option<&Value>, what: &str) -> Result<DateTime<Utc>, NotPassed> {
+pub(crate) fn utc_instant(value: Option<&Value>, what: &str) -> Result<DateTime<Utc>, NotPassed> {
     let expected =
         || format!("{what}: an RFC 3339 instant in UTC with Z, like 2026-12-01T14:00:00Z");
     let text = value
@@ -142,7 +146,7 @@ pub fn utc_instant(value: Option<&Value>, what: &str) -> Result<DateTime<Utc>, N
 }
 
 /// A string member that must be there and not be empty.
-pub fn text<'a>(
+pub(crate) fn text<'a>(
     body: &'a serde_json::Map<String, Value>,
     name: &str,
     what: &str,

@@ -69,7 +69,7 @@ async fn booking_members(
     )
 }
 
-pub async fn create(context: &Context) -> Verdict {
+pub(crate) async fn create(context: &Context) -> Verdict {
     with_booking(context, |context, booking| async move {
         let answer = &booking.answer;
         let what = "201 of POST /v1/bookings";
@@ -128,7 +128,7 @@ pub async fn create(context: &Context) -> Verdict {
     .await
 }
 
-pub async fn one_per_slot(context: &Context) -> Verdict {
+pub(crate) async fn one_per_slot(context: &Context) -> Verdict {
     let start = context.free_slot().await?;
     let mut bodies = Vec::new();
     for _ in 0..RACERS {
@@ -186,7 +186,7 @@ async fn show_with(
     context.probe.send(request).await
 }
 
-pub async fn show(context: &Context) -> Verdict {
+pub(crate) async fn show(context: &Context) -> Verdict {
     with_booking(context, |context, booking| async move {
         let bearer = format!("Bearer {}", booking.manage_token);
         let answer = show_with(context, &booking.id, Some(&bearer), "").await?;
@@ -254,7 +254,7 @@ pub async fn show(context: &Context) -> Verdict {
     .await
 }
 
-pub async fn cancel(context: &Context) -> Verdict {
+pub(crate) async fn cancel(context: &Context) -> Verdict {
     let start = context.free_slot().await?;
     let booking = context.book(start).await?;
     let path = format!("/v1/bookings/{}", escape(&booking.id));
@@ -328,7 +328,7 @@ pub async fn cancel(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn calendar_file(context: &Context) -> Verdict {
+pub(crate) async fn calendar_file(context: &Context) -> Verdict {
     let start = context.free_slot().await?;
     let booking = context.book(start).await?;
     let held = read_calendar_file(context, &booking).await;

@@ -61,7 +61,7 @@ fn lists(answer: &Answer, name: &str, wanted: &[&str], what: &str) -> Verdict {
     )
 }
 
-pub async fn cors_allowed_origin(context: &Context) -> Verdict {
+pub(crate) async fn cors_allowed_origin(context: &Context) -> Verdict {
     let Some(origin) = context.options.origin.as_deref() else {
         return Err(NotPassed::Skipped(
             "give --origin, an origin the server lists".into(),
@@ -111,7 +111,7 @@ pub async fn cors_allowed_origin(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn cors_other_origin(context: &Context) -> Verdict {
+pub(crate) async fn cors_other_origin(context: &Context) -> Verdict {
     let simple = get_from(context, OTHER_ORIGIN, "/v1/practice").await?;
     let flight = preflight(context, OTHER_ORIGIN, "POST", "/v1/bookings").await?;
     for (what, answer) in [
@@ -146,7 +146,7 @@ fn no_limit_met() -> NotPassed {
     ))
 }
 
-pub async fn rate_limited(context: &Context) -> Verdict {
+pub(crate) async fn rate_limited(context: &Context) -> Verdict {
     let answer = flood_until_limited(context)
         .await?
         .ok_or_else(no_limit_met)?;
@@ -167,7 +167,7 @@ pub async fn rate_limited(context: &Context) -> Verdict {
     )
 }
 
-pub async fn preflight_not_limited(context: &Context) -> Verdict {
+pub(crate) async fn preflight_not_limited(context: &Context) -> Verdict {
     flood_until_limited(context)
         .await?
         .ok_or_else(no_limit_met)?;
@@ -217,11 +217,11 @@ async fn every_answer(
     )
 }
 
-pub async fn no_cookies(context: &Context) -> Verdict {
+pub(crate) async fn no_cookies(context: &Context) -> Verdict {
     every_answer(context, "no Set-Cookie", |seen| &seen.cookies, "Set-Cookie").await
 }
 
-pub async fn nosniff(context: &Context) -> Verdict {
+pub(crate) async fn nosniff(context: &Context) -> Verdict {
     every_answer(
         context,
         "X-Content-Type-Options: nosniff",

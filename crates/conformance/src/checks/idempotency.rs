@@ -54,14 +54,14 @@ fn is_replay_of(again: &Answer, first: &Answer) -> Verdict {
     )
 }
 
-pub async fn refusal_replayed(context: &Context) -> Verdict {
+pub(crate) async fn refusal_replayed(context: &Context) -> Verdict {
     let key = context.new_key();
     let (body, first) = refused_for_consent(context, &key, |_| {}).await?;
     let again = context.probe.post_booking(Some(&key), &body).await?;
     is_replay_of(&again, &first)
 }
 
-pub async fn key_reused(context: &Context) -> Verdict {
+pub(crate) async fn key_reused(context: &Context) -> Verdict {
     let key = context.new_key();
     refused_for_consent(context, &key, |_| {}).await?;
     let start = context.some_start().await;
@@ -81,7 +81,7 @@ pub async fn key_reused(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn created_replayed(context: &Context) -> Verdict {
+pub(crate) async fn created_replayed(context: &Context) -> Verdict {
     let start = context.free_slot().await?;
     let body = context.booking_body(start, |_| {}).await?;
     let key = context.new_key();
@@ -96,7 +96,7 @@ pub async fn created_replayed(context: &Context) -> Verdict {
     verdict
 }
 
-pub async fn in_progress(context: &Context) -> Verdict {
+pub(crate) async fn in_progress(context: &Context) -> Verdict {
     let start = context.free_slot().await?;
     let body = context.booking_body(start, |_| {}).await?;
     let key = context.new_key();

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::context::{escape, instant, Context};
 use crate::verdict::{self, ensure, failed, Verdict};
 
-pub async fn health(context: &Context) -> Verdict {
+pub(crate) async fn health(context: &Context) -> Verdict {
     let answer = context.probe.get("/healthz").await?;
     verdict::status(&answer, 200, "GET /healthz")?;
     ensure(
@@ -16,7 +16,7 @@ pub async fn health(context: &Context) -> Verdict {
     )
 }
 
-pub async fn practice_shape(context: &Context) -> Verdict {
+pub(crate) async fn practice_shape(context: &Context) -> Verdict {
     let answer = context.probe.get("/v1/practice").await?;
     let what = "GET /v1/practice";
     verdict::status(&answer, 200, what)?;
@@ -96,7 +96,7 @@ fn service_problem(service: &Value) -> Option<&'static str> {
     }
 }
 
-pub async fn slots_shape(context: &Context) -> Verdict {
+pub(crate) async fn slots_shape(context: &Context) -> Verdict {
     let practice = context.practice().await?;
     let from = Utc::now();
     let to = from + Duration::days(7);
@@ -157,7 +157,7 @@ pub async fn slots_shape(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn slots_cache_control(context: &Context) -> Verdict {
+pub(crate) async fn slots_cache_control(context: &Context) -> Verdict {
     let now = Utc::now();
     let answer = context.slots(now, now + Duration::days(1)).await?;
     verdict::status(&answer, 200, "GET /v1/slots")?;
@@ -174,7 +174,7 @@ pub async fn slots_cache_control(context: &Context) -> Verdict {
     )
 }
 
-pub async fn slots_offsets(context: &Context) -> Verdict {
+pub(crate) async fn slots_offsets(context: &Context) -> Verdict {
     let service = &context.practice().await?.service.id;
     let from = Utc::now() + Duration::hours(1);
     let to = from + Duration::days(3);
@@ -206,7 +206,7 @@ pub async fn slots_offsets(context: &Context) -> Verdict {
     )
 }
 
-pub async fn slots_range_too_large(context: &Context) -> Verdict {
+pub(crate) async fn slots_range_too_large(context: &Context) -> Verdict {
     let from = Utc::now();
     let widest = context.slots(from, from + Duration::days(62)).await?;
     verdict::status(&widest, 200, "GET /v1/slots for exactly 62 days")?;
@@ -222,7 +222,7 @@ pub async fn slots_range_too_large(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn slots_invalid_range(context: &Context) -> Verdict {
+pub(crate) async fn slots_invalid_range(context: &Context) -> Verdict {
     let service = escape(&context.practice().await?.service.id);
     let from = Utc::now() + Duration::days(1);
     let (a, b) = (instant(from), instant(from + Duration::days(1)));
@@ -264,7 +264,7 @@ pub async fn slots_invalid_range(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn slots_unknown_service(context: &Context) -> Verdict {
+pub(crate) async fn slots_unknown_service(context: &Context) -> Verdict {
     let practice = context.practice().await?;
     let from = Utc::now() + Duration::days(1);
     let window = format!(

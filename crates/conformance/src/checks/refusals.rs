@@ -8,13 +8,13 @@ use crate::context::{instant, Context};
 use crate::http::Method;
 use crate::verdict::{self, ensure, Verdict};
 
-pub async fn unknown_path(context: &Context) -> Verdict {
+pub(crate) async fn unknown_path(context: &Context) -> Verdict {
     let answer = context.probe.get("/v1/no-such-endpoint").await?;
     verdict::problem(&answer, 404, "not_found", "GET /v1/no-such-endpoint")?;
     Ok(())
 }
 
-pub async fn method_not_allowed(context: &Context) -> Verdict {
+pub(crate) async fn method_not_allowed(context: &Context) -> Verdict {
     for (method, path) in [(Method::PUT, "/v1/practice"), (Method::DELETE, "/v1/slots")] {
         let what = format!("{method} {path}");
         let answer = context
@@ -32,7 +32,7 @@ pub async fn method_not_allowed(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn bad_request(context: &Context) -> Verdict {
+pub(crate) async fn bad_request(context: &Context) -> Verdict {
     // %FF decodes to a byte that is not UTF-8.
     let request = context
         .probe
@@ -48,7 +48,7 @@ pub async fn bad_request(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn missing_idempotency_key(context: &Context) -> Verdict {
+pub(crate) async fn missing_idempotency_key(context: &Context) -> Verdict {
     let start = context.some_start().await;
     let body = context.booking_body(start, |_| {}).await?;
     let too_long = "k".repeat(256);
@@ -94,7 +94,7 @@ pub(super) async fn refused_for_consent(
     Ok((body, answer))
 }
 
-pub async fn malformed_json(context: &Context) -> Verdict {
+pub(crate) async fn malformed_json(context: &Context) -> Verdict {
     let start = context.some_start().await;
     let with = |change: fn(&mut Value)| context.booking_body(start, change);
     let cases = [
@@ -135,7 +135,7 @@ pub async fn malformed_json(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn payload_too_large(context: &Context) -> Verdict {
+pub(crate) async fn payload_too_large(context: &Context) -> Verdict {
     let start = context.some_start().await;
     let body = context
         .booking_body(start, |body| body["note"] = json!("x".repeat(17 * 1024)))
@@ -153,7 +153,7 @@ pub async fn payload_too_large(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn unknown_service(context: &Context) -> Verdict {
+pub(crate) async fn unknown_service(context: &Context) -> Verdict {
     let start = context.some_start().await;
     let body = context
         .booking_body(start, |body| {
@@ -197,7 +197,7 @@ async fn refused_field(
     )
 }
 
-pub async fn invalid_field(context: &Context) -> Verdict {
+pub(crate) async fn invalid_field(context: &Context) -> Verdict {
     let practice = context.practice().await?;
     type Change = fn(&mut Value);
     let mut cases: Vec<(&str, &str, Change)> = vec![
@@ -246,7 +246,7 @@ pub async fn invalid_field(context: &Context) -> Verdict {
     Ok(())
 }
 
-pub async fn form_rules(context: &Context) -> Verdict {
+pub(crate) async fn form_rules(context: &Context) -> Verdict {
     let practice = context.practice().await?;
     let mut tried = false;
     for (field, member, rule) in [
@@ -287,7 +287,7 @@ pub async fn form_rules(context: &Context) -> Verdict {
     }
 }
 
-pub async fn slot_unavailable(context: &Context) -> Verdict {
+pub(crate) async fn slot_unavailable(context: &Context) -> Verdict {
     let start = context.some_start().await;
     let cases = [
         ("a start four weeks ago", start - Duration::weeks(4)),

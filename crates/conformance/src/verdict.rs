@@ -159,3 +159,72 @@ pub(crate) fn text<'a>(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of docs/protocol.md § Conventions.
+    fn example() -> serde_json::Map<String, Value> {
+        let example = r#"{"type":"about:blank","title":"Slot no longer available","status":409,"code":"slot_unavailable","detail":"…","field":null,"retryable":false}"#;
+        serde_json::from_str(example).unwrap()
+    }
+
+    #[test]
+    fn the_protocols_example_is_a_problem_and_each_missing_or_wrong_member_is_named() {
+        assert_eq!(problem_shape(&example(), 409), None);
+        assert_eq!(
+            problem_shape(&example(), 422),
+            Some("`status` equal to the HTTP status")
+        );
+        let broken: [(&str, Value, &str); 7] = [
+            ("type", Value::Null, "`type` a string"),
+            ("title", json_number(), "`title` a string"),
+            ("detail", Value::Null, "`detail` a string"),
+            ("code", json_number(), "`code` a string"),
+            (
+                "status",
+                Value::from("409"),
+                "`status` equal to the HTTP status",
+            ),
+            ("field", json_number(), "`field` a string or null"),
+            ("retryable", Value::from("no"), "`retryable` a boolean"),
+        ];
+        for (member, value, named) in broken {
+            let mut changed = example();
+            changed.insert(member.into(), value);
+            assert_eq!(
+                problem_shape(&changed, 409),
+                Some(named),
+                "{member} changed"
+            );
+            let mut missing = example();
+            missing.remove(member);
+            assert_eq!(
+                problem_shape(&missing, 409),
+                Some(named),
+                "{member} missing"
+            );
+        }
+    }
+
+    fn json_number() -> Value {
+        Value::from(1)
+    }
+
+    #[test]
+    fn instants_must_be_rfc_3339_in_utc_with_z() {
+        let read = |text: &str| utc_instant(Some(&Value::from(text)), "t");
+        assert!(read("2026-12-01T14:00:00Z").is_ok());
+        for refused in [
+            "2026-12-01T14:00:00+00:00",
+            "2026-12-01T15:00:00+01:00",
+            "2026-12-01 14:00:00Z",
+            "+262142-12-31T23:59:59Z",
+            "2026-12-01T14:00:00z",
+        ] {
+            assert!(read(refused).is_err(), "{refused}");
+        }
+        assert!(utc_instant(None, "t").is_err());
+    }
+}

@@ -19,7 +19,7 @@ fail() { echo "conformance-check: $*" >&2; exit 1; }
 folder=$(mktemp -d)
 adapter=
 cleanup() {
-  if [ -n "$adapter" ]; then kill -TERM "$adapter" 2>/dev/null || true; wait "$adapter" 2>/dev/null || true; fi
+  stop_adapter
   rm -rf "$folder"
 }
 trap cleanup EXIT

@@ -8,10 +8,12 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # Starts `BINARY serve ARGS… --listen 127.0.0.1:0` in the background, its
 # output in FOLDER; sets $adapter (its pid) and $url once it says where it
 # listens. Returns non-zero, with the reason on stderr, if it exits or takes
-# over 30 s. Usage: start_adapter BINARY FOLDER ARGS…
+# over 30 s. Usage: start_adapter BINARY FOLDER ARGS…; stop_adapter stops it
+# (call it from the script's EXIT trap).
 start_adapter() {
   local binary=$1 folder=$2
   shift 2
+  : >"$folder/stdout"   # there before the first look, whenever the background job opens it
   "$binary" serve "$@" --listen 127.0.0.1:0 >"$folder/stdout" 2>"$folder/stderr" &
   adapter=$!
   url=
@@ -26,4 +28,12 @@ start_adapter() {
   done
   echo "the adapter did not say where it listens within 30 s" >&2
   return 1
+}
+
+# Stops the adapter start_adapter started, if any, and waits for it.
+stop_adapter() {
+  if [ -n "${adapter:-}" ]; then
+    kill -TERM "$adapter" 2>/dev/null || true
+    wait "$adapter" 2>/dev/null || true
+  fi
 }

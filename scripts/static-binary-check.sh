@@ -30,7 +30,7 @@ echo "size: $(stat --format=%s "$binary") bytes"
 folder=$(mktemp -d)
 adapter=
 cleanup() {
-  if [ -n "$adapter" ]; then kill -TERM "$adapter" 2>/dev/null || true; wait "$adapter" 2>/dev/null || true; fi
+  stop_adapter
   rm -rf "$folder"
 }
 trap cleanup EXIT

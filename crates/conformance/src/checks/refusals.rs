@@ -95,105 +95,95 @@ pub(super) async fn refused_for_consent(
 }
 
 pub(crate) async fn malformed_json(context: &Context) -> Verdict {
-    let start = context.some_start().await;
-    let with = |change: fn(&mut Value)| context.booking_body(start, change);
-    let cases = [
-        ("a body that is not JSON", b"{\"service\": ".to_vec()),
-        (
-            "an unknown member",
-            with(|b| b["admin"] = json!(true)).await?,
-        ),
-        (
-            "no client",
-            with(|b| drop(b.as_object_mut().map(|o| o.remove("client")))).await?,
-        ),
-        (
-            "a six-digit year",
-            with(|b| b["start"] = json!("+262142-12-31T23:59:59Z")).await?,
-        ),
-        (
-            "a space for T",
-            with(|b| b["start"] = json!("2030-01-07 10:00:00Z")).await?,
-        ),
-        (
-            "a start without offset",
-            with(|b| b["start"] = json!("2030-01-07T10:00:00")).await?,
-        ),
+    let not_json = context
+        .probe
+        .post_booking(Some(&context.new_key()), b"{\"service\": ")
+        .await?;
+    let what = "POST /v1/bookings with a body that is not JSON";
+    verdict::problem(&not_json, 400, "malformed_json", what)?;
+    type Change = fn(&mut Value);
+    let cases: [(&str, Change); 5] = [
+        ("an unknown member", |b| b["admin"] = json!(true)),
+        ("no client", |b| {
+            drop(b.as_object_mut().map(|o| o.remove("client")))
+        }),
+        ("a six-digit year", |b| {
+            b["start"] = json!("+262142-12-31T23:59:59Z")
+        }),
+        ("a space for T", |b| {
+            b["start"] = json!("2030-01-07 10:00:00Z")
+        }),
+        ("a start without offset", |b| {
+            b["start"] = json!("2030-01-07T10:00:00")
+        }),
     ];
-    for (case, body) in cases {
-        let answer = context
-            .probe
-            .post_booking(Some(&context.new_key()), &body)
-            .await?;
-        verdict::problem(
-            &answer,
-            400,
-            "malformed_json",
-            &format!("POST /v1/bookings with {case}"),
-        )?;
+    for (case, change) in cases {
+        refused(context, case, 400, "malformed_json", change).await?;
     }
     Ok(())
 }
 
 pub(crate) async fn payload_too_large(context: &Context) -> Verdict {
-    let start = context.some_start().await;
-    let body = context
-        .booking_body(start, |body| body["note"] = json!("x".repeat(17 * 1024)))
-        .await?;
-    let answer = context
-        .probe
-        .post_booking(Some(&context.new_key()), &body)
-        .await?;
-    verdict::problem(
-        &answer,
+    refused(
+        context,
+        "a body of 17 KiB",
         413,
         "payload_too_large",
-        "POST /v1/bookings of 17 KiB",
-    )?;
+        |body| body["note"] = json!("x".repeat(17 * 1024)),
+    )
+    .await?;
     Ok(())
 }
 
 pub(crate) async fn unknown_service(context: &Context) -> Verdict {
-    let start = context.some_start().await;
-    let body = context
-        .booking_body(start, |body| {
-            body["service"] = json!("no-such-service-conformance")
-        })
-        .await?;
-    let answer = context
-        .probe
-        .post_booking(Some(&context.new_key()), &body)
-        .await?;
-    verdict::problem(
-        &answer,
+    refused(
+        context,
+        "a service the practice lacks",
         404,
         "unknown_service",
-        "POST /v1/bookings of a service the practice lacks",
-    )?;
+        |body| body["service"] = json!("no-such-service-conformance"),
+    )
+    .await?;
     Ok(())
 }
 
-/// Sends the valid request changed by `change`; it must be `422
-/// invalid_field` naming `field`.
-async fn refused_field(
+/// Sends the valid request (for the next open slot) changed by `change`,
+/// with a fresh key; it must be refused with `status` and `code`. Returns
+/// the problem's members.
+async fn refused(
     context: &Context,
     case: &str,
-    field: &str,
+    status: u16,
+    code: &str,
     change: impl FnOnce(&mut Value),
-) -> Verdict {
+) -> Result<serde_json::Map<String, Value>, crate::verdict::NotPassed> {
     let start = context.some_start().await;
     let body = context.booking_body(start, change).await?;
     let answer = context
         .probe
         .post_booking(Some(&context.new_key()), &body)
         .await?;
-    let what = format!("POST /v1/bookings with {case}");
-    let problem = verdict::problem(&answer, 422, "invalid_field", &what)?;
+    verdict::problem(
+        &answer,
+        status,
+        code,
+        &format!("POST /v1/bookings with {case}"),
+    )
+}
+
+/// [`refused`] as `422 invalid_field`, naming `field`.
+async fn refused_field(
+    context: &Context,
+    case: &str,
+    field: &str,
+    change: impl FnOnce(&mut Value),
+) -> Verdict {
+    let problem = refused(context, case, 422, "invalid_field", change).await?;
     let named = problem.get("field").and_then(Value::as_str);
     ensure(
         named == Some(field),
-        format!("{what}: `field` {field:?}"),
-        || answer.describe(),
+        format!("POST /v1/bookings with {case}: `field` {field:?}"),
+        || format!("`field` {named:?}"),
     )
 }
 

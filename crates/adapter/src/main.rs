@@ -346,7 +346,7 @@ async fn connect(service: ConnectService, config: &std::path::Path) -> anyhow::R
     };
     let Grant::RefreshToken {
         client_id,
-        client_secret,
+        client_secret: Some(client_secret),
         token_file,
     } = &google.grant
     else {

@@ -13,11 +13,9 @@
 //! earlier attempt made; changes carry `If-Match` with the stored etag.
 //! 429, 403 `rateLimitExceeded`/`userRateLimitExceeded` and 5xx are
 //! "unreachable" (the outbox retries with backoff); a `Retry-After` is
-//! honoured here: no request leaves before that time.
+//! honoured by [`super::authorized`]: no request leaves before that time.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -26,7 +24,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::capped_body::{body_text, MAX_BODY_BYTES};
+use super::authorized::AuthorizedClient;
 use super::oauth::{printable, Grant, TokenSource};
 use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 
@@ -38,8 +36,6 @@ const MARK: &str = "firststepBooking";
 const PAGE_SIZE: u32 = 250;
 /// Pages read per listing at most: past that the answer is refused, not cut.
 const MAX_PAGES: usize = 40;
-/// Longest `Retry-After` believed.
-const MAX_RETRY_AFTER: u64 = 3600;
 
 /// Where and how to reach the calendar.
 pub struct GoogleOptions<'a> {
@@ -50,16 +46,13 @@ pub struct GoogleOptions<'a> {
 }
 
 pub struct GoogleCalendar {
-    client: reqwest::Client,
     /// `…/calendars/{calendar_id}/events`, the id escaped.
     events_url: String,
     /// The calendar's id: when it is an address, the attendee with it is the practice.
     calendar_id: String,
-    tokens: TokenSource,
+    api: AuthorizedClient,
     /// The practice's zone, for all-day events.
     zone: Tz,
-    /// Google asked (429 `Retry-After`) for no requests before this.
-    quiet_until: Mutex<Option<Instant>>,
 }
 
 /// An event as the API describes it; every field optional, so an odd one
@@ -115,29 +108,25 @@ struct Answer {
 
 impl GoogleCalendar {
     pub fn new(options: GoogleOptions<'_>, zone: Tz) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("an HTTP client");
+        let client = super::authorized::http_client();
         let mut events_url = url::Url::parse(options.api_base)
             .expect("api_base was checked as a URL in the configuration");
         if let Ok(mut path) = events_url.path_segments_mut() {
             path.pop_if_empty()
                 .extend(["calendars", options.calendar_id, "events"]);
         }
+        let tokens = TokenSource::new(
+            client.clone(),
+            options.token_url,
+            options.grant,
+            SCOPE,
+            "connect google",
+        );
         Self {
-            tokens: TokenSource::new(
-                client.clone(),
-                options.token_url,
-                options.grant,
-                SCOPE,
-                "connect google",
-            ),
-            client,
+            api: AuthorizedClient::new(client, tokens, "Google Calendar"),
             events_url: events_url.into(),
             calendar_id: options.calendar_id.to_owned(),
             zone,
-            quiet_until: Mutex::new(None),
         }
     }
 
@@ -145,8 +134,8 @@ impl GoogleCalendar {
         format!("{}/{}", self.events_url, event_id(booking_id))
     }
 
-    /// Sends with a token; after a 401 once more with a fresh one. Sorts
-    /// failures into the three kinds and gives the rest back.
+    /// Sends with a token (see [`AuthorizedClient::send`]); sorts failures
+    /// into the three kinds and gives the rest back.
     async fn call(
         &self,
         what: &str,
@@ -156,84 +145,47 @@ impl GoogleCalendar {
         body: Option<&Value>,
         if_match: Option<&str>,
     ) -> Result<Answer, CalendarError> {
-        if let Some(until) = *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner()) {
-            if Instant::now() < until {
-                return Err(CalendarError::Unreachable(format!(
-                    "{what}: Google asked to wait {} s more (Retry-After)",
-                    until.saturating_duration_since(Instant::now()).as_secs()
-                )));
-            }
-        }
-        let mut retried = false;
-        loop {
-            let token = self.tokens.access_token().await?;
-            let mut request = self
-                .client
-                .request(method.clone(), url)
-                .query(query)
-                .bearer_auth(token.expose());
-            if let Some(body) = body {
-                request = request
-                    .header("Content-Type", "application/json")
-                    .body(body.to_string());
-            }
-            if let Some(etag) = if_match {
-                request = request.header("If-Match", etag);
-            }
-            let response = request.send().await.map_err(|error| {
-                CalendarError::Unreachable(format!(
-                    "{what}: Google Calendar: {}",
-                    error.without_url()
-                ))
-            })?;
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| s.min(MAX_RETRY_AFTER));
-            let body = body_text(response, MAX_BODY_BYTES)
-                .await
-                .map_err(|error| {
-                    CalendarError::Unreachable(format!("{what}: reading Google's answer: {error}"))
-                })?
-                .into_bytes();
-            if status == StatusCode::UNAUTHORIZED && !retried {
-                // The token lapsed or was revoked: fetch another and try once more.
-                self.tokens.forget(&token).await;
-                retried = true;
-                continue;
-            }
-            let (reason, message) = error_reason(&body);
-            let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
-                || (status == StatusCode::FORBIDDEN
-                    && matches!(
-                        reason.as_str(),
-                        "rateLimitExceeded" | "userRateLimitExceeded"
-                    ));
-            if rate_limited || status.is_server_error() {
-                if let Some(seconds) = retry_after {
-                    *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner()) =
-                        Some(Instant::now() + Duration::from_secs(seconds));
+        let reply = self
+            .api
+            .send(what, |http| {
+                let mut request = http.request(method.clone(), url).query(query);
+                if let Some(body) = body {
+                    request = request
+                        .header("Content-Type", "application/json")
+                        .body(body.to_string());
                 }
-                return Err(CalendarError::Unreachable(format!(
-                    "{what}: Google Calendar answered {status} {reason}"
-                )));
-            }
-            return match status {
-                StatusCode::UNAUTHORIZED => Err(CalendarError::Misconfigured(format!(
-                    "{what}: Google refused a fresh access token (401 {message}); run firststep-adapter connect google again"
-                ))),
-                StatusCode::FORBIDDEN => Err(CalendarError::Misconfigured(format!(
-                    "{what}: Google Calendar refused access to calendar \"{}\" (403 {reason}: {message}); is it shared with the account, allowed to make changes?",
-                    self.calendar_id
-                ))),
-                StatusCode::BAD_REQUEST => Err(CalendarError::Misconfigured(format!(
-                    "{what}: Google Calendar refused the request (400 {reason}: {message})"
-                ))),
-                _ => Ok(Answer { status, body }),
-            };
+                if let Some(etag) = if_match {
+                    request = request.header("If-Match", etag);
+                }
+                request
+            })
+            .await?;
+        let status = reply.status;
+        let (reason, message) = error_reason(&reply.body);
+        let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::FORBIDDEN
+                && matches!(
+                    reason.as_str(),
+                    "rateLimitExceeded" | "userRateLimitExceeded"
+                ));
+        if rate_limited || status.is_server_error() {
+            return Err(self.api.unavailable(what, &reply, &reason));
+        }
+        match status {
+            StatusCode::UNAUTHORIZED => Err(CalendarError::Misconfigured(format!(
+                "{what}: Google refused a fresh access token (401 {message}); run firststep-adapter connect google again"
+            ))),
+            StatusCode::FORBIDDEN => Err(CalendarError::Misconfigured(format!(
+                "{what}: Google Calendar refused access to calendar \"{}\" (403 {reason}: {message}); is it shared with the account, allowed to make changes?",
+                self.calendar_id
+            ))),
+            StatusCode::BAD_REQUEST => Err(CalendarError::Misconfigured(format!(
+                "{what}: Google Calendar refused the request (400 {reason}: {message})"
+            ))),
+            _ => Ok(Answer {
+                status,
+                body: reply.body,
+            }),
         }
     }
 
@@ -598,7 +550,7 @@ mod tests {
                 calendar_id: "therapist@practice.example",
                 grant: Grant::RefreshToken {
                     client_id: "c".into(),
-                    client_secret: crate::config::Secret::new("s"),
+                    client_secret: Some(crate::config::Secret::new("s")),
                     token_file: "/nonexistent".into(),
                 },
             },

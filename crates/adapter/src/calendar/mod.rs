@@ -9,14 +9,20 @@
 //! - [`local`]: the embedded default — bookings stay in the store; nothing to write.
 //! - [`caldav`]: Nextcloud, iCloud, Fastmail, Radicale, Baïkal.
 //! - [`google`]: Google Calendar (API v3), the practice's account or a service account.
-//! - [`oauth`]: OAuth 2.0 access tokens (refresh token or service-account
-//!   JWT), cached and renewed; the consent step of `connect`.
+//! - [`microsoft`]: Microsoft 365 / Outlook (Graph v1.0), the practice's
+//!   account or a tenant's app registration.
+//! - [`oauth`]: OAuth 2.0 access tokens (refresh token, service-account
+//!   JWT or client credentials), cached and renewed; the consent steps of
+//!   `connect` (loopback redirect, device code).
+//! - [`authorized`]: requests carrying those tokens: a 401 renews once,
+//!   `Retry-After` holds further requests back.
 //! - [`ical_read`]: busy time read out of iCalendar text.
 //! - `ical_zone`: the zones its TZIDs name (IANA, Windows, its own VTIMEZONEs).
 //! - [`busy_cache`]: the calendar's busy time, refreshed in the background,
 //!   so slot requests never wait on a remote server.
 //! - [`capped_body`]: answers of calendar servers, read with a size cap.
 
+pub mod authorized;
 pub mod busy_cache;
 pub mod caldav;
 pub mod capped_body;
@@ -24,6 +30,7 @@ pub mod google;
 pub mod ical_read;
 mod ical_zone;
 pub mod local;
+pub mod microsoft;
 pub mod oauth;
 
 use std::future::Future;

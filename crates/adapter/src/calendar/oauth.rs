@@ -1,12 +1,14 @@
-//! OAuth 2.0 access tokens for calendar services (Google now; Microsoft
-//! Graph can reuse it): a cached access token, refreshed before it expires
-//! and after any 401, from either a refresh token the practice granted with
-//! `firststep-adapter connect …` (kept in the token file) or a service
-//! account's key (a JWT signed RS256, RFC 7523). A refused grant
+//! OAuth 2.0 access tokens for calendar services (Google, Microsoft Graph):
+//! a cached access token, refreshed before it expires and after any 401,
+//! from a refresh token the practice granted with `firststep-adapter
+//! connect …` (kept in the token file, replaced when the service rotates
+//! it), a service account's key (a JWT signed RS256, RFC 7523), or an app's
+//! own secret (client credentials, RFC 6749 §4.4). A refused grant
 //! (`invalid_grant`) is [`CalendarError::Misconfigured`] with what to do.
 //!
-//! Also here: the consent step of `connect` for installed apps — a loopback
-//! redirect with PKCE (RFC 7636, S256) — and the token file, written 0600.
+//! Also here: the consent steps of `connect` — for installed apps a
+//! loopback redirect with PKCE (RFC 7636, S256), for devices the
+//! device-authorization grant (RFC 8628) — and the token file, written 0600.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -35,13 +37,20 @@ const MAX_TOKEN_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub enum Grant {
     /// The practice's own account: the refresh token `connect` stored.
+    /// A public client (Microsoft's device code) has no secret.
     RefreshToken {
         client_id: String,
-        client_secret: Secret,
+        client_secret: Option<Secret>,
         token_file: PathBuf,
     },
     /// A service account's key: a signed JWT is exchanged for a token.
     ServiceAccount(ServiceAccountKey),
+    /// The app's own secret (a Microsoft 365 tenant's app registration with
+    /// an application permission): no practice's consent, no refresh token.
+    ClientCredentials {
+        client_id: String,
+        client_secret: Secret,
+    },
 }
 
 /// A service account's key file (the JSON Google Cloud console downloads).
@@ -210,17 +219,24 @@ impl TokenSource {
                 client_id,
                 client_secret,
                 token_file,
-            } => vec![
-                ("grant_type", "refresh_token".into()),
-                ("client_id", client_id.clone()),
-                ("client_secret", client_secret.expose().to_owned()),
-                (
-                    "refresh_token",
-                    read_refresh_token(token_file, self.connect)?
-                        .expose()
-                        .to_owned(),
-                ),
-            ],
+            } => {
+                // RFC 6749 §6: the scope may be named again (Microsoft wants it).
+                let mut form = vec![
+                    ("grant_type", "refresh_token".into()),
+                    ("client_id", client_id.clone()),
+                    (
+                        "refresh_token",
+                        read_refresh_token(token_file, self.connect)?
+                            .expose()
+                            .to_owned(),
+                    ),
+                    ("scope", self.scope.clone()),
+                ];
+                if let Some(secret) = client_secret {
+                    form.push(("client_secret", secret.expose().to_owned()));
+                }
+                form
+            }
             Grant::ServiceAccount(key) => vec![
                 (
                     "grant_type",
@@ -233,8 +249,28 @@ impl TokenSource {
                     key.assertion(&self.scope, &self.token_url, chrono::Utc::now().timestamp())?,
                 ),
             ],
+            Grant::ClientCredentials {
+                client_id,
+                client_secret,
+            } => vec![
+                ("grant_type", "client_credentials".into()),
+                ("client_id", client_id.clone()),
+                ("client_secret", client_secret.expose().to_owned()),
+                ("scope", self.scope.clone()),
+            ],
         };
         let answer = post_form(&self.client, &self.token_url, &form, self.advice()).await?;
+        if let (Grant::RefreshToken { token_file, .. }, Some(rotated)) =
+            (&self.grant, answer.refresh_token.as_ref().filter(|t| !t.is_empty()))
+        {
+            // The service replaced the refresh token (Microsoft may): keep the new one.
+            write_token_file(token_file, &Secret::new(rotated.clone())).map_err(|error| {
+                CalendarError::Misconfigured(format!(
+                    "storing the renewed refresh token in {}: {error}",
+                    token_file.display()
+                ))
+            })?;
+        }
         let token = answer
             .access_token
             .filter(|t| !t.is_empty())
@@ -255,6 +291,9 @@ impl TokenSource {
                 "the service account {} was refused: check service_account_file (a deleted or disabled key?)",
                 key.client_email
             ),
+            Grant::ClientCredentials { .. } => {
+                "the app's credentials were refused: check client_id, the client secret and tenant".into()
+            }
         }
     }
 }
@@ -268,6 +307,34 @@ async fn post_form(
     form: &[(&str, String)],
     advice: String,
 ) -> Result<TokenAnswer, CalendarError> {
+    let (status, answer) = request_token(client, token_url, form).await?;
+    match answer.error.as_deref() {
+        None if status.is_success() => Ok(answer),
+        Some("invalid_grant") => Err(CalendarError::Misconfigured(advice)),
+        error => Err(refused(token_url, status, error, &answer)),
+    }
+}
+
+fn refused(
+    token_url: &str,
+    status: reqwest::StatusCode,
+    error: Option<&str>,
+    answer: &TokenAnswer,
+) -> CalendarError {
+    CalendarError::Misconfigured(format!(
+        "{token_url} refused the request ({status}, {}: {}); check client_id and the client secret",
+        error.unwrap_or("no error code"),
+        printable(answer.error_description.as_deref().unwrap_or(""), 200),
+    ))
+}
+
+/// Posts a form to a token endpoint; its answer, error or not. 429, 5xx or
+/// no answer → unreachable; an answer that is not JSON → misconfigured.
+async fn request_token(
+    client: &reqwest::Client,
+    token_url: &str,
+    form: &[(&str, String)],
+) -> Result<(reqwest::StatusCode, TokenAnswer), CalendarError> {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
         .finish();
@@ -278,7 +345,10 @@ async fn post_form(
         .send()
         .await
         .map_err(|error| {
-            CalendarError::Unreachable(format!("asking {token_url} for a token: {error}"))
+            CalendarError::Unreachable(format!(
+                "asking {token_url} for a token: {}",
+                error.without_url()
+            ))
         })?;
     let status = response.status();
     if status.as_u16() == 429 || status.is_server_error() {
@@ -293,18 +363,10 @@ async fn post_form(
         })?;
     let answer: TokenAnswer = serde_json::from_str(&text).map_err(|_| {
         CalendarError::Misconfigured(format!(
-            "{token_url} answered {status} without a token answer (is token_url right?)"
+            "{token_url} answered {status} without a token answer (is the address right?)"
         ))
     })?;
-    match answer.error.as_deref() {
-        None if status.is_success() => Ok(answer),
-        Some("invalid_grant") => Err(CalendarError::Misconfigured(advice)),
-        error => Err(CalendarError::Misconfigured(format!(
-            "{token_url} refused the request ({status}, {}: {}); check client_id and the client secret",
-            error.unwrap_or("no error code"),
-            printable(answer.error_description.as_deref().unwrap_or(""), 200),
-        ))),
-    }
+    Ok((status, answer))
 }
 
 /// A server's text, cut to `max` characters and without control characters
@@ -423,9 +485,7 @@ impl Consent {
             ("client_id", client.client_id.to_owned()),
             ("client_secret", client.client_secret.expose().to_owned()),
         ];
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()?;
+        let http = connect_http()?;
         let answer = post_form(
             &http,
             client.token_url,
@@ -492,6 +552,140 @@ impl Consent {
             }
         }
     }
+}
+
+/// What identifies the app in the device-authorization grant (RFC 8628).
+pub struct DeviceClient<'a> {
+    /// Where a code is asked for (Microsoft: `{authority}/{tenant}/oauth2/v2.0/devicecode`).
+    pub device_url: &'a str,
+    pub token_url: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a str,
+}
+
+/// One device-code sign-in: the code the practice enters on another device,
+/// then the polling until they have (RFC 8628 §3.2–§3.5).
+pub struct DeviceCode {
+    /// What the practice types in at [`DeviceCode::verification_uri`].
+    pub user_code: String,
+    pub verification_uri: String,
+    device_code: Secret,
+    interval: Duration,
+    expires_at: Instant,
+}
+
+/// The device-authorization answer (RFC 8628 §3.2; Microsoft's has the same fields).
+#[derive(Deserialize)]
+struct DeviceAnswer {
+    device_code: Option<String>,
+    user_code: Option<String>,
+    verification_uri: Option<String>,
+    expires_in: Option<u64>,
+    interval: Option<u64>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Longest wait believed for a device code (Microsoft's last 15 minutes).
+const LONGEST_DEVICE_CODE: u64 = 30 * 60;
+/// Longest polling interval believed.
+const LONGEST_INTERVAL: u64 = 60;
+
+impl DeviceCode {
+    /// Asks for a code for `scope`.
+    pub async fn begin(client: &DeviceClient<'_>) -> anyhow::Result<Self> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", client.client_id)
+            .append_pair("scope", client.scope)
+            .finish();
+        let response = connect_http()?
+            .post(client.device_url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("asking {} for a code: {}", client.device_url, e.without_url()))?;
+        let status = response.status();
+        let text = super::capped_body::body_text(response, MAX_TOKEN_BYTES).await?;
+        let answer: DeviceAnswer = serde_json::from_str(&text).map_err(|_| {
+            anyhow::anyhow!("{} answered {status} without a device code (is authority right?)", client.device_url)
+        })?;
+        if let Some(error) = answer.error {
+            anyhow::bail!(
+                "{} refused ({status}, {}: {}); check client_id, tenant, and that the app registration allows public client flows",
+                client.device_url,
+                printable(&error, 60),
+                printable(answer.error_description.as_deref().unwrap_or(""), 200)
+            );
+        }
+        let (Some(device_code), Some(user_code), Some(verification_uri)) =
+            (answer.device_code, answer.user_code, answer.verification_uri)
+        else {
+            anyhow::bail!("{} gave no device code", client.device_url);
+        };
+        let lifetime = answer.expires_in.unwrap_or(900).min(LONGEST_DEVICE_CODE);
+        Ok(Self {
+            user_code: printable(&user_code, 40),
+            verification_uri: printable(&verification_uri, 200),
+            device_code: Secret::new(device_code),
+            // RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
+            interval: Duration::from_secs(answer.interval.unwrap_or(5).clamp(1, LONGEST_INTERVAL)),
+            expires_at: Instant::now() + Duration::from_secs(lifetime),
+        })
+    }
+
+    /// Polls the token endpoint every `interval` until the practice has
+    /// signed in (or declined, or the code lapsed), then stores the refresh
+    /// token in `token_file`.
+    pub async fn finish(mut self, client: &DeviceClient<'_>, token_file: &Path) -> anyhow::Result<()> {
+        let http = connect_http()?;
+        let form = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code".to_owned()),
+            ("client_id", client.client_id.to_owned()),
+            ("device_code", self.device_code.expose().to_owned()),
+        ];
+        loop {
+            if Instant::now() >= self.expires_at {
+                anyhow::bail!("the code expired before it was entered; run connect again");
+            }
+            tokio::time::sleep(self.interval).await;
+            let (status, answer) = match request_token(&http, client.token_url, &form).await {
+                Ok(answer) => answer,
+                // Out of reach for a moment: ask again at the next interval.
+                Err(CalendarError::Unreachable(_)) => continue,
+                Err(error) => return Err(error.into()),
+            };
+            match answer.error.as_deref() {
+                None if status.is_success() => {
+                    let refresh = answer.refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+                        anyhow::anyhow!("{} gave no refresh_token (was offline_access granted?)", client.token_url)
+                    })?;
+                    write_token_file(token_file, &Secret::new(refresh))?;
+                    return Ok(());
+                }
+                // RFC 8628 §3.5: keep polling; slow_down adds 5 seconds for good.
+                Some("authorization_pending") => {}
+                Some("slow_down") => {
+                    self.interval = (self.interval + Duration::from_secs(5))
+                        .min(Duration::from_secs(LONGEST_INTERVAL));
+                }
+                Some("expired_token") => {
+                    anyhow::bail!("the code expired before it was entered; run connect again")
+                }
+                Some("authorization_declined" | "access_denied") => {
+                    anyhow::bail!("access was declined at the sign-in page")
+                }
+                error => return Err(refused(client.token_url, status, error, &answer).into()),
+            }
+        }
+    }
+}
+
+/// The HTTP client of the `connect` steps.
+fn connect_http() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
 }
 
 /// `bytes` random bytes as URL-safe text (PKCE verifiers take 43–128 characters).

@@ -378,7 +378,7 @@ fn calendar_on(google: &GoogleStandIn, folder: &std::path::Path) -> GoogleCalend
             calendar_id: "primary",
             grant: Grant::RefreshToken {
                 client_id: CLIENT_ID.into(),
-                client_secret: Secret::new(CLIENT_SECRET),
+                client_secret: Some(Secret::new(CLIENT_SECRET)),
                 token_file,
             },
         },

@@ -1,0 +1,128 @@
+//! Requests to a calendar service's REST API (Google Calendar, Microsoft
+//! Graph) that carry an OAuth access token: after a 401 once more with a
+//! fresh token; a `Retry-After` the service gave is honoured here — no
+//! request leaves before that time — and answers are read under a cap. What
+//! a status means is left to each backend.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::{RequestBuilder, StatusCode};
+
+use super::capped_body::{body_text, MAX_BODY_BYTES};
+use super::oauth::TokenSource;
+use super::CalendarError;
+
+/// Longest `Retry-After` believed.
+const MAX_RETRY_AFTER: u64 = 3600;
+
+/// A service's API, reached with tokens from one [`TokenSource`].
+pub struct AuthorizedClient {
+    pub http: reqwest::Client,
+    pub tokens: TokenSource,
+    /// The service's name, for messages ("Google Calendar").
+    service: &'static str,
+    /// The service asked (`Retry-After`) for no requests before this.
+    quiet_until: Mutex<Option<Instant>>,
+}
+
+/// An answer for the backend to interpret.
+pub struct Reply {
+    pub status: StatusCode,
+    /// `Retry-After` in seconds, when given as a number.
+    pub retry_after: Option<u64>,
+    pub body: Vec<u8>,
+}
+
+impl AuthorizedClient {
+    pub fn new(http: reqwest::Client, tokens: TokenSource, service: &'static str) -> Self {
+        Self {
+            http,
+            tokens,
+            service,
+            quiet_until: Mutex::new(None),
+        }
+    }
+
+    /// Sends the request `build` makes, with a bearer token; after a 401
+    /// once more with a fresh one. Refused without sending while the
+    /// service's `Retry-After` runs.
+    pub async fn send(
+        &self,
+        what: &str,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Reply, CalendarError> {
+        if let Some(until) = *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner()) {
+            if Instant::now() < until {
+                return Err(CalendarError::Unreachable(format!(
+                    "{what}: {} asked to wait {} s more (Retry-After)",
+                    self.service,
+                    until.saturating_duration_since(Instant::now()).as_secs()
+                )));
+            }
+        }
+        let mut retried = false;
+        loop {
+            let token = self.tokens.access_token().await?;
+            let response = build(&self.http)
+                .bearer_auth(token.expose())
+                .send()
+                .await
+                .map_err(|error| {
+                    CalendarError::Unreachable(format!(
+                        "{what}: {}: {}",
+                        self.service,
+                        error.without_url()
+                    ))
+                })?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| s.min(MAX_RETRY_AFTER));
+            let body = body_text(response, MAX_BODY_BYTES)
+                .await
+                .map_err(|error| {
+                    CalendarError::Unreachable(format!(
+                        "{what}: reading {}'s answer: {error}",
+                        self.service
+                    ))
+                })?
+                .into_bytes();
+            if status == StatusCode::UNAUTHORIZED && !retried {
+                // The token lapsed or was revoked: fetch another and try once more.
+                self.tokens.forget(&token).await;
+                retried = true;
+                continue;
+            }
+            return Ok(Reply {
+                status,
+                retry_after,
+                body,
+            });
+        }
+    }
+
+    /// The service is overloaded or down: unreachable, and when it said how
+    /// long to wait, nothing is sent before then.
+    pub fn unavailable(&self, what: &str, reply: &Reply, code: &str) -> CalendarError {
+        if let Some(seconds) = reply.retry_after {
+            *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(Instant::now() + Duration::from_secs(seconds));
+        }
+        CalendarError::Unreachable(format!(
+            "{what}: {} answered {} {code}",
+            self.service, reply.status
+        ))
+    }
+}
+
+/// The HTTP client of a calendar API: every request bounded in time.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("an HTTP client")
+}

@@ -9,17 +9,8 @@ use firststep_adapter::config::Settings;
 use firststep_adapter::Application;
 use firststep_protocol::BookingCreated;
 
-use crate::helpers::{booking_body, eventually, new_key, spawn_on, TestApp};
+use crate::helpers::{booking_body, eventually, new_key, spawn_on, tomorrow_at, TestApp};
 use crate::radicale::{caldav_config, Radicale, PASSWORD};
-
-/// Tomorrow at `hh:mm` UTC (the test practice is open around the clock in UTC).
-fn tomorrow_at(hh: u32, mm: u32) -> DateTime<Utc> {
-    (Utc::now() + Span::days(1))
-        .date_naive()
-        .and_hms_opt(hh, mm, 0)
-        .unwrap()
-        .and_utc()
-}
 
 fn ical(t: DateTime<Utc>) -> String {
     t.format("%Y%m%dT%H%M%SZ").to_string()

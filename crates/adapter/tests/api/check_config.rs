@@ -4,15 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::helpers::CONFIG;
-
-fn check_config(file: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
-        .arg("check-config")
-        .arg(file)
-        .output()
-        .unwrap()
-}
+use crate::helpers::{check_config, CONFIG};
 
 #[test]
 fn every_unknown_key_and_bad_url_is_listed_in_line_order() {

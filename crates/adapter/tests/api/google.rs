@@ -20,16 +20,9 @@ use serde_json::json;
 use crate::google_standin::{
     live_ids, Failure, GoogleStandIn, CALENDAR_ADDRESS, CLIENT_ID, CLIENT_SECRET,
 };
-use crate::helpers::{booking_body, eventually, new_key, spawn_on, TestApp};
-
-/// Tomorrow at `hh:mm` UTC (the test practice is open around the clock in UTC).
-fn tomorrow_at(hh: u32, mm: u32) -> DateTime<Utc> {
-    (Utc::now() + Span::days(1))
-        .date_naive()
-        .and_hms_opt(hh, mm, 0)
-        .unwrap()
-        .and_utc()
-}
+use crate::helpers::{
+    booking_body, check_config, eventually, new_key, spawn_on, tomorrow_at, TestApp,
+};
 
 fn timed(start: DateTime<Utc>, minutes: i64) -> serde_json::Value {
     json!({
@@ -254,14 +247,6 @@ async fn against_the_stand_in_an_access_token_is_renewed_before_it_lapses_and_af
         Some("placed"),
         "the 401 was answered by a new token and the write went through"
     );
-}
-
-fn check_config(file: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
-        .arg("check-config")
-        .arg(file)
-        .output()
-        .unwrap()
 }
 
 #[tokio::test]

@@ -359,3 +359,21 @@ where
     }
     panic!("{what} did not happen within {seconds} s");
 }
+
+/// Tomorrow at `hh:mm` UTC (the test practice is open around the clock in UTC).
+pub fn tomorrow_at(hh: u32, mm: u32) -> DateTime<Utc> {
+    (Utc::now() + Duration::days(1))
+        .date_naive()
+        .and_hms_opt(hh, mm, 0)
+        .unwrap()
+        .and_utc()
+}
+
+/// `firststep-adapter check-config FILE`, run to its end.
+pub fn check_config(file: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .arg("check-config")
+        .arg(file)
+        .output()
+        .unwrap()
+}

@@ -19,6 +19,8 @@ mod lifecycle;
 mod mail_safety;
 mod manage_booking;
 mod metrics;
+mod microsoft;
+mod microsoft_standin;
 mod pages;
 mod parsers_never_panic;
 mod practice;

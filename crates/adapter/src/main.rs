@@ -60,8 +60,8 @@ enum Command {
         action: VisitorAction,
     },
     /// Grant the adapter access to the practice's calendar account: prints
-    /// an address to open in a browser, then stores the token in the
-    /// configuration's `token_file`.
+    /// an address to open in a browser (Microsoft: and a code to enter
+    /// there), then stores the token in the configuration's `token_file`.
     Connect {
         service: ConnectService,
         /// The practice's configuration file.
@@ -105,6 +105,7 @@ impl StoreArgs {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ConnectService {
     Google,
+    Microsoft,
 }
 
 #[derive(Subcommand)]
@@ -332,15 +333,23 @@ fn requests(
     Ok(())
 }
 
-/// The installed-app consent: prints the address, waits for the browser's
-/// return on 127.0.0.1, stores the refresh token (0600).
+/// Grants access to the configured calendar account and stores the
+/// refresh token (0600) where the configuration says.
 #[tokio::main]
 async fn connect(service: ConnectService, config: &std::path::Path) -> anyhow::Result<()> {
+    let settings = Settings::load(config)?;
+    match service {
+        ConnectService::Google => connect_google(&settings, config).await,
+        ConnectService::Microsoft => connect_microsoft(&settings, config).await,
+    }
+}
+
+/// The installed-app consent: prints the address, waits for the browser's
+/// return on 127.0.0.1.
+async fn connect_google(settings: &Settings, config: &std::path::Path) -> anyhow::Result<()> {
     use firststep_adapter::calendar::oauth::{Consent, Grant, InstalledClient};
     use firststep_adapter::config::CalendarSettings;
 
-    let settings = Settings::load(config)?;
-    let ConnectService::Google = service;
     let CalendarSettings::Google(google) = &settings.calendar else {
         anyhow::bail!("{}: [calendar] backend is not \"google\"", config.display());
     };
@@ -371,6 +380,54 @@ async fn connect(service: ConnectService, config: &std::path::Path) -> anyhow::R
     consent
         .finish(&client, token_file, std::time::Duration::from_secs(600))
         .await?;
+    println!(
+        "Connected. The token is in {} (readable by this user only).",
+        token_file.display()
+    );
+    Ok(())
+}
+
+/// The device-code sign-in: prints the address and the code to enter
+/// there (on any device), then waits until the practice has signed in.
+async fn connect_microsoft(settings: &Settings, config: &std::path::Path) -> anyhow::Result<()> {
+    use firststep_adapter::calendar::microsoft;
+    use firststep_adapter::calendar::oauth::{DeviceClient, DeviceCode, Grant};
+    use firststep_adapter::config::CalendarSettings;
+
+    let CalendarSettings::Microsoft(graph) = &settings.calendar else {
+        anyhow::bail!(
+            "{}: [calendar] backend is not \"microsoft\"",
+            config.display()
+        );
+    };
+    let Grant::RefreshToken {
+        client_id,
+        token_file,
+        ..
+    } = &graph.grant
+    else {
+        anyhow::bail!(
+            "{}: a tenant's app (client secret) needs no connect: an admin grants it Calendars.ReadWrite instead",
+            config.display()
+        );
+    };
+    let (device_url, token_url) = (
+        microsoft::device_url(&graph.authority, &graph.tenant),
+        microsoft::token_url(&graph.authority, &graph.tenant),
+    );
+    let client = DeviceClient {
+        device_url: &device_url,
+        token_url: &token_url,
+        client_id,
+        scope: microsoft::DELEGATED_SCOPE,
+    };
+    let code = DeviceCode::begin(&client).await?;
+    println!(
+        "On any device, open this address, enter the code, and sign in with the practice's Microsoft account:\n\n{}\nCode: {}\n",
+        code.verification_uri, code.user_code
+    );
+    println!("Waiting for the sign-in…");
+    code.finish(&client, token_file).await?;
     println!(
         "Connected. The token is in {} (readable by this user only).",
         token_file.display()

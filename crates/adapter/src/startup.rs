@@ -13,6 +13,7 @@ use crate::calendar::busy_cache::BusyCache;
 use crate::calendar::caldav::CalDavCalendar;
 use crate::calendar::google::{GoogleCalendar, GoogleOptions};
 use crate::calendar::local::LocalCalendar;
+use crate::calendar::microsoft::{self, MicrosoftCalendar, MicrosoftOptions};
 use crate::calendar::{Calendar, CalendarError};
 use crate::clock::Clock;
 use crate::config::{CalendarSettings, Settings};
@@ -59,6 +60,16 @@ pub fn calendar_of(settings: &Settings) -> Arc<dyn Calendar> {
                 token_url: &google.token_url,
                 calendar_id: &google.calendar_id,
                 grant: google.grant.clone(),
+            },
+            settings.practice.zone,
+        )),
+        CalendarSettings::Microsoft(graph) => Arc::new(MicrosoftCalendar::new(
+            MicrosoftOptions {
+                graph_base: &graph.graph_base,
+                token_url: &microsoft::token_url(&graph.authority, &graph.tenant),
+                calendar_id: graph.calendar_id.as_deref(),
+                user: graph.user.as_deref(),
+                grant: graph.grant.clone(),
             },
             settings.practice.zone,
         )),
@@ -118,6 +129,13 @@ impl Application {
                     include_client_name: google.include_client_name,
                 },
                 Duration::from_secs(google.refresh_seconds),
+            ),
+            CalendarSettings::Microsoft(graph) => (
+                EntryText {
+                    title: graph.event_title.clone(),
+                    include_client_name: graph.include_client_name,
+                },
+                Duration::from_secs(graph.refresh_seconds),
             ),
         };
         let mail = match &settings.mail {

@@ -51,7 +51,10 @@ const MAX_PAGES: usize = 40;
 
 /// The token endpoint of a tenant (`common`, `organizations` or its id).
 pub fn token_url(authority: &str, tenant: &str) -> String {
-    format!("{}/{tenant}/oauth2/v2.0/token", authority.trim_end_matches('/'))
+    format!(
+        "{}/{tenant}/oauth2/v2.0/token",
+        authority.trim_end_matches('/')
+    )
 }
 
 /// The device-authorization endpoint of a tenant.
@@ -548,10 +551,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 fn etag_of(event: &Value) -> Option<String> {
-    event
-        .get("@odata.etag")?
-        .as_str()
-        .map(str::to_owned)
+    event.get("@odata.etag")?.as_str().map(str::to_owned)
 }
 
 /// The code and message of Graph's error body
@@ -621,7 +621,8 @@ mod tests {
         assert!(graph
             .busy_interval(&timed(json!({"showAs": "busy", "isCancelled": true})))
             .is_none());
-        let nonsense = event(json!({"start": {"dateTime": "x"}, "end": {"dateTime": "2026-13-45"}}));
+        let nonsense =
+            event(json!({"start": {"dateTime": "x"}, "end": {"dateTime": "2026-13-45"}}));
         assert!(graph.busy_interval(&nonsense).is_none());
         let unknown_zone = event(json!({
             "start": {"dateTime": "2026-12-01T15:00:00", "timeZone": "Nowhere Standard Time"},
@@ -645,8 +646,12 @@ mod tests {
 
     #[test]
     fn ours_are_the_events_whose_transaction_id_is_a_booking_id() {
-        assert!(is_ours(&timed(json!({"transactionId": "bk_AAAAAAAAAAAAAAAA"}))));
-        assert!(!is_ours(&timed(json!({"transactionId": "another-apps-id"}))));
+        assert!(is_ours(&timed(
+            json!({"transactionId": "bk_AAAAAAAAAAAAAAAA"})
+        )));
+        assert!(!is_ours(&timed(
+            json!({"transactionId": "another-apps-id"})
+        )));
         assert!(!is_ours(&timed(json!({}))));
     }
 

@@ -260,9 +260,10 @@ impl TokenSource {
             ],
         };
         let answer = post_form(&self.client, &self.token_url, &form, self.advice()).await?;
-        if let (Grant::RefreshToken { token_file, .. }, Some(rotated)) =
-            (&self.grant, answer.refresh_token.as_ref().filter(|t| !t.is_empty()))
-        {
+        if let (Grant::RefreshToken { token_file, .. }, Some(rotated)) = (
+            &self.grant,
+            answer.refresh_token.as_ref().filter(|t| !t.is_empty()),
+        ) {
             // The service replaced the refresh token (Microsoft may): keep the new one.
             write_token_file(token_file, &Secret::new(rotated.clone())).map_err(|error| {
                 CalendarError::Misconfigured(format!(
@@ -604,11 +605,20 @@ impl DeviceCode {
             .body(body)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("asking {} for a code: {}", client.device_url, e.without_url()))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "asking {} for a code: {}",
+                    client.device_url,
+                    e.without_url()
+                )
+            })?;
         let status = response.status();
         let text = super::capped_body::body_text(response, MAX_TOKEN_BYTES).await?;
         let answer: DeviceAnswer = serde_json::from_str(&text).map_err(|_| {
-            anyhow::anyhow!("{} answered {status} without a device code (is authority right?)", client.device_url)
+            anyhow::anyhow!(
+                "{} answered {status} without a device code (is authority right?)",
+                client.device_url
+            )
         })?;
         if let Some(error) = answer.error {
             anyhow::bail!(
@@ -618,9 +628,11 @@ impl DeviceCode {
                 printable(answer.error_description.as_deref().unwrap_or(""), 200)
             );
         }
-        let (Some(device_code), Some(user_code), Some(verification_uri)) =
-            (answer.device_code, answer.user_code, answer.verification_uri)
-        else {
+        let (Some(device_code), Some(user_code), Some(verification_uri)) = (
+            answer.device_code,
+            answer.user_code,
+            answer.verification_uri,
+        ) else {
             anyhow::bail!("{} gave no device code", client.device_url);
         };
         let lifetime = answer.expires_in.unwrap_or(900).min(LONGEST_DEVICE_CODE);
@@ -637,10 +649,17 @@ impl DeviceCode {
     /// Polls the token endpoint every `interval` until the practice has
     /// signed in (or declined, or the code lapsed), then stores the refresh
     /// token in `token_file`.
-    pub async fn finish(mut self, client: &DeviceClient<'_>, token_file: &Path) -> anyhow::Result<()> {
+    pub async fn finish(
+        mut self,
+        client: &DeviceClient<'_>,
+        token_file: &Path,
+    ) -> anyhow::Result<()> {
         let http = connect_http()?;
         let form = [
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code".to_owned()),
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:device_code".to_owned(),
+            ),
             ("client_id", client.client_id.to_owned()),
             ("device_code", self.device_code.expose().to_owned()),
         ];
@@ -657,9 +676,16 @@ impl DeviceCode {
             };
             match answer.error.as_deref() {
                 None if status.is_success() => {
-                    let refresh = answer.refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| {
-                        anyhow::anyhow!("{} gave no refresh_token (was offline_access granted?)", client.token_url)
-                    })?;
+                    let refresh =
+                        answer
+                            .refresh_token
+                            .filter(|t| !t.is_empty())
+                            .ok_or_else(|| {
+                                anyhow::anyhow!(
+                                    "{} gave no refresh_token (was offline_access granted?)",
+                                    client.token_url
+                                )
+                            })?;
                     write_token_file(token_file, &Secret::new(refresh))?;
                     return Ok(());
                 }

@@ -1,5 +1,5 @@
 //! The `[calendar]` section checked: which backend holds the practice's
-//! calendar (`local` with its busy feeds, `caldav`, `google`) and, for each,
+//! calendar (`local` with its busy feeds, `caldav`, `google`, `microsoft`) and, for each,
 //! the keys it needs, its secrets and its endpoints. A backend is a branch
 //! here, its keys are fields of `RawCalendar` (`raw.rs`), its settings a
 //! variant of `CalendarSettings` (`settings.rs`).
@@ -12,7 +12,8 @@ use super::checks::Checker;
 use super::raw::{defaults, RawCalendar};
 use super::urls::UrlUse;
 use super::{
-    read_bounded, CalDavSettings, CalendarSettings, GoogleSettings, Secret, MAX_SECRET_BYTES,
+    read_bounded, CalDavSettings, CalendarSettings, GoogleSettings, MicrosoftSettings, Secret,
+    MAX_SECRET_BYTES,
 };
 
 impl Checker<'_> {
@@ -44,12 +45,13 @@ impl Checker<'_> {
             }
             "caldav" => {}
             "google" => return self.google(raw, base),
+            "microsoft" => return self.microsoft(raw, base),
             other => {
                 self.problem(
                     &raw.backend,
                     key("backend"),
                     format!(
-                        "\"{other}\" is not a backend: use \"local\", \"caldav\" or \"google\""
+                        "\"{other}\" is not a backend: use \"local\", \"caldav\", \"google\" or \"microsoft\""
                     ),
                 );
                 return None;
@@ -68,7 +70,7 @@ impl Checker<'_> {
                 )
             }
         };
-        let Some(user) = raw.user else {
+        let Some(user) = raw.user.map(Spanned::into_inner) else {
             return self.missing(&raw.backend, key("user"), "the CalDAV user name is needed");
         };
         let password = self.secret(
@@ -180,6 +182,155 @@ impl Checker<'_> {
             api_base: api_base?,
             token_url: token_url?,
             auth_url: auth_url?,
+        }))
+    }
+
+    /// Microsoft Graph: the practice's own account (device code: client_id
+    /// and token_file) or the tenant's app (client credentials: client_id,
+    /// a client secret, user and a named tenant).
+    fn microsoft(&mut self, raw: RawCalendar, base: &Path) -> Option<CalendarSettings> {
+        use crate::calendar::oauth::Grant;
+        let key = |name: &str| format!("calendar.{name}");
+        for (other, name) in [
+            (&raw.service_account_file, "service_account_file"),
+            (&raw.api_base, "api_base"),
+            (&raw.token_url, "token_url"),
+            (&raw.auth_url, "auth_url"),
+        ] {
+            if let Some(other) = other {
+                self.problem(
+                    other,
+                    key(name),
+                    format!("{name} is a Google key; Microsoft's endpoints are graph_base and authority"),
+                );
+            }
+        }
+        let mut endpoint = |raw: Option<Spanned<String>>, name: &str, default: &str| match raw {
+            Some(url) => self
+                .url(&url, &key(name), UrlUse::Secret)
+                .map(|url| String::from(url).trim_end_matches('/').to_owned()),
+            None => Some(default.to_owned()),
+        };
+        let graph_base = endpoint(
+            raw.graph_base,
+            "graph_base",
+            "https://graph.microsoft.com/v1.0",
+        );
+        let authority = endpoint(
+            raw.authority,
+            "authority",
+            "https://login.microsoftonline.com",
+        );
+        let tenant = raw
+            .tenant
+            .unwrap_or_else(|| Spanned::new(raw.backend.span(), "common".into()));
+        let tenant_shaped = !tenant.get_ref().is_empty()
+            && tenant
+                .get_ref()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !tenant_shaped {
+            self.problem(
+                &tenant,
+                key("tenant"),
+                "tenant is \"common\", \"organizations\", \"consumers\", or the tenant's id or domain",
+            );
+        }
+        let calendar_id = match raw.calendar_id {
+            Some(id) if id.get_ref().trim().is_empty() => {
+                return self.missing(
+                    &id,
+                    key("calendar_id"),
+                    "calendar_id is a calendar's id; leave it out for the default calendar",
+                )
+            }
+            id => id.map(Spanned::into_inner),
+        };
+        let Some(client_id) = raw.client_id else {
+            return self.missing(
+                &raw.backend,
+                key("client_id"),
+                "the app registration's id (Application (client) ID) is needed",
+            );
+        };
+        let client_id = client_id.into_inner();
+        let with_secret = raw.client_secret_env.is_some() || raw.client_secret_file.is_some();
+        let (grant, user) = if with_secret {
+            // Client credentials: the app reads the mailbox `user` of a named tenant.
+            if let Some(file) = &raw.token_file {
+                self.problem(
+                    file,
+                    key("token_file"),
+                    "token_file is for an account connected with `connect microsoft`; with a client secret (a tenant's app) leave it out",
+                );
+            }
+            let Some(user) = raw.user else {
+                return self.missing(
+                    &raw.backend,
+                    key("user"),
+                    "with a client secret (a tenant's app), user = the mailbox whose calendar is used is needed",
+                );
+            };
+            if matches!(
+                tenant.get_ref().as_str(),
+                "common" | "organizations" | "consumers"
+            ) {
+                self.problem(
+                    &tenant,
+                    key("tenant"),
+                    "with a client secret (a tenant's app), tenant is the tenant's id or domain, not \"common\", \"organizations\" or \"consumers\"",
+                );
+            }
+            let client_secret = self.secret(
+                raw.client_secret_env,
+                raw.client_secret_file,
+                base,
+                "calendar.client_secret",
+            )?;
+            (
+                Grant::ClientCredentials {
+                    client_id,
+                    client_secret,
+                },
+                Some(user.into_inner()),
+            )
+        } else {
+            // The practice's own account, signed in with `connect microsoft`.
+            if let Some(user) = &raw.user {
+                self.problem(
+                    user,
+                    key("user"),
+                    "user is for a tenant's app (with client_secret_file); an account connected with `connect microsoft` uses its own calendar",
+                );
+            }
+            let Some(token_file) = raw.token_file else {
+                return self.missing(
+                    &raw.backend,
+                    key("token_file"),
+                    "where `firststep-adapter connect microsoft` keeps the token is needed (or client_secret_file with user, for a tenant's app)",
+                );
+            };
+            (
+                Grant::RefreshToken {
+                    client_id,
+                    client_secret: None,
+                    token_file: base.join(token_file.get_ref()),
+                },
+                None,
+            )
+        };
+        Some(CalendarSettings::Microsoft(MicrosoftSettings {
+            calendar_id,
+            user,
+            tenant: tenant.into_inner(),
+            grant,
+            refresh_seconds: raw.refresh_seconds.max(5),
+            event_title: raw
+                .event_title
+                .unwrap_or_else(|| "Consultation request".into()),
+            include_client_name: raw.include_client_name,
+            graph_base: graph_base?,
+            authority: authority?,
         }))
     }
 }

@@ -23,8 +23,9 @@ mod settings;
 mod urls;
 
 pub use settings::{
-    CalDavSettings, CalendarSettings, FeedSettings, GoogleSettings, MailSettings, PracticeSettings,
-    PrivacySettings, Secret, ServerSettings, Service, Settings, SmtpTls,
+    CalDavSettings, CalendarSettings, FeedSettings, GoogleSettings, MailSettings,
+    MicrosoftSettings, PracticeSettings, PrivacySettings, Secret, ServerSettings, Service,
+    Settings, SmtpTls,
 };
 
 use std::fmt;

@@ -205,7 +205,8 @@ pub(super) struct RawCalendar {
     #[serde(default)]
     pub(super) busy_feeds: Vec<Spanned<String>>,
     pub(super) url: Option<Spanned<String>>,
-    pub(super) user: Option<String>,
+    /// CalDAV: the user name; Microsoft with client credentials: the mailbox.
+    pub(super) user: Option<Spanned<String>>,
     /// The name of an environment variable holding the password.
     pub(super) password_env: Option<Spanned<String>>,
     /// A file holding the password (relative to the configuration file).
@@ -215,19 +216,24 @@ pub(super) struct RawCalendar {
     pub(super) event_title: Option<String>,
     #[serde(default)]
     pub(super) include_client_name: bool,
-    /// Google: "primary" or the calendar's id.
+    /// Google: "primary" or the calendar's id; Microsoft: a calendar's id
+    /// (left out: the default calendar).
     pub(super) calendar_id: Option<Spanned<String>>,
-    /// Google: the OAuth client of `connect google`.
+    /// The OAuth client of `connect google`; the app registration (Microsoft).
     pub(super) client_id: Option<Spanned<String>>,
     pub(super) client_secret_env: Option<Spanned<String>>,
     pub(super) client_secret_file: Option<Spanned<String>>,
-    /// Google: where `connect google` stores the refresh token.
+    /// Where `connect google` / `connect microsoft` stores the refresh token.
     pub(super) token_file: Option<Spanned<String>>,
     /// Google: a service account's key file, instead of client_id/token_file.
     pub(super) service_account_file: Option<Spanned<String>>,
     pub(super) api_base: Option<Spanned<String>>,
     pub(super) token_url: Option<Spanned<String>>,
     pub(super) auth_url: Option<Spanned<String>>,
+    /// Microsoft: "common", "organizations" or a tenant id.
+    pub(super) tenant: Option<Spanned<String>>,
+    pub(super) graph_base: Option<Spanned<String>>,
+    pub(super) authority: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

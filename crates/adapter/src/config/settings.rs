@@ -84,6 +84,7 @@ pub enum CalendarSettings {
     },
     CalDav(CalDavSettings),
     Google(GoogleSettings),
+    Microsoft(MicrosoftSettings),
 }
 
 /// Google Calendar (`backend = "google"`).
@@ -101,6 +102,26 @@ pub struct GoogleSettings {
     pub token_url: String,
     /// The consent page `connect google` sends the practice to.
     pub auth_url: String,
+}
+
+/// Microsoft 365 / Outlook through Graph (`backend = "microsoft"`).
+#[derive(Debug, Clone)]
+pub struct MicrosoftSettings {
+    /// `None`: the mailbox's default calendar.
+    pub calendar_id: Option<String>,
+    /// The mailbox, with client credentials; `None`: the signed-in account.
+    pub user: Option<String>,
+    /// "common", "organizations", "consumers", or the tenant's id or domain.
+    pub tenant: String,
+    /// The practice's account (refresh token from `connect microsoft`) or
+    /// the tenant's app registration (client credentials).
+    pub grant: crate::calendar::oauth::Grant,
+    pub refresh_seconds: u64,
+    pub event_title: String,
+    pub include_client_name: bool,
+    /// Endpoints: Microsoft's public ones unless set (tests, national clouds).
+    pub graph_base: String,
+    pub authority: String,
 }
 
 #[derive(Debug, Clone)]

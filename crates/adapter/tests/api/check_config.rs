@@ -2,7 +2,6 @@
 //! line order, each at its place; the example file passes.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use crate::helpers::{check_config, CONFIG};
 

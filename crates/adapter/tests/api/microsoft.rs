@@ -21,9 +21,7 @@ use serde_json::{json, Value};
 use crate::helpers::{
     booking_body, check_config, eventually, new_key, spawn_on, tomorrow_at, TestApp,
 };
-use crate::microsoft_standin::{
-    Failure, MicrosoftStandIn, CLIENT_ID, SECOND_CALENDAR,
-};
+use crate::microsoft_standin::{Failure, MicrosoftStandIn, CLIENT_ID, SECOND_CALENDAR};
 
 /// An event as Outlook keeps it: times in UTC (`dateTimeTimeZone`).
 fn timed(start: DateTime<Utc>, minutes: i64) -> Value {
@@ -87,12 +85,18 @@ async fn against_the_stand_in_other_events_hide_slots_unless_free_or_cancelled()
         timed(tomorrow_at(14, 0), 30),
         json!({"showAs": "tentative"}),
     ));
-    graph.add_event(with(timed(tomorrow_at(15, 0), 30), json!({"showAs": "oof"})));
+    graph.add_event(with(
+        timed(tomorrow_at(15, 0), 30),
+        json!({"showAs": "oof"}),
+    ));
     graph.add_event(with(
         timed(tomorrow_at(16, 0), 30),
         json!({"showAs": "workingElsewhere"}),
     ));
-    graph.add_event(with(timed(tomorrow_at(17, 0), 30), json!({"showAs": "free"})));
+    graph.add_event(with(
+        timed(tomorrow_at(17, 0), 30),
+        json!({"showAs": "free"}),
+    ));
     graph.add_event(with(
         timed(tomorrow_at(18, 0), 30),
         json!({"isCancelled": true}),
@@ -596,7 +600,12 @@ async fn against_the_stand_in_a_foreign_event_in_the_slot_after_placing_withdraw
 /// `connect microsoft` as a process, its printed lines passed on as they come.
 fn connect(file: &std::path::Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
-        .args(["connect", "microsoft", "--config", &file.display().to_string()])
+        .args([
+            "connect",
+            "microsoft",
+            "--config",
+            &file.display().to_string(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -610,7 +619,10 @@ fn connect(file: &std::path::Path) -> (std::process::Child, std::sync::mpsc::Rec
     ] {
         let lines = lines.clone();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stream)
+                .lines()
+                .map_while(Result::ok)
+            {
                 let _ = lines.send(line);
             }
         });
@@ -631,7 +643,8 @@ async fn printed_code(lines: &std::sync::mpsc::Receiver<String>, seen: &mut Vec<
     }
 }
 
-#[tokio::test]
+// The printed lines are awaited blocking: the stand-in answers from another worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_microsoft_completes_against_the_stand_ins_device_code_endpoint_and_stores_the_token_0600(
 ) {
     use std::os::unix::fs::PermissionsExt;
@@ -655,7 +668,10 @@ async fn connect_microsoft_completes_against_the_stand_ins_device_code_endpoint_
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let polls = |graph: &MicrosoftStandIn| graph.grants().len();
     assert_eq!(polls(&graph), 0, "no token before the sign-in");
-    assert!(child.try_wait().unwrap().is_none(), "still waiting: {seen:?}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still waiting: {seen:?}"
+    );
     graph.answer_sign_in(&code, true);
 
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
@@ -684,7 +700,8 @@ async fn connect_microsoft_completes_against_the_stand_ins_device_code_endpoint_
     );
 }
 
-#[tokio::test]
+// The printed lines are awaited blocking: the stand-in answers from another worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_microsoft_says_so_when_the_sign_in_is_declined_and_writes_no_token() {
     let graph = MicrosoftStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
@@ -701,10 +718,7 @@ async fn connect_microsoft_says_so_when_the_sign_in_is_declined_and_writes_no_to
         .unwrap();
     seen.extend(lines.try_iter());
     assert!(!status.success());
-    assert!(
-        seen.iter().any(|l| l.contains("declined")),
-        "{seen:?}"
-    );
+    assert!(seen.iter().any(|l| l.contains("declined")), "{seen:?}");
     assert!(!folder.path().join("calendar-token.json").exists());
 }
 
@@ -760,6 +774,6 @@ async fn against_the_stand_in_a_calendar_that_is_not_there_stops_the_start_with_
         .expect("the start is refused");
 
     let text = format!("{error:#}");
-    assert!(text.contains("404 ErrorItemNotFound"), "{text}");
+    assert!(text.contains("404 Not Found ErrorItemNotFound"), "{text}");
     assert!(text.contains("calendar_id"), "{text}");
 }

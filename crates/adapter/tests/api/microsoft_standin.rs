@@ -400,7 +400,10 @@ async fn device_code(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            &format!("Application with identifier '{}' was not found in the directory '{tenant}'.", value("client_id")),
+            &format!(
+                "Application with identifier '{}' was not found in the directory '{tenant}'.",
+                value("client_id")
+            ),
         );
     }
     let scopes: Vec<String> = value("scope").split(' ').map(str::to_owned).collect();
@@ -535,7 +538,10 @@ async fn token(
                     "The refresh token has expired due to inactivity or was revoked.",
                 );
             }
-            if !value("scope").split(' ').any(|s| s == "Calendars.ReadWrite") {
+            if !value("scope")
+                .split(' ')
+                .any(|s| s == "Calendars.ReadWrite")
+            {
                 return token_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_scope",
@@ -612,12 +618,7 @@ struct Target {
 /// token or that user's own; `/me` needs a user's token ([auth]: "/me
 /// request is only valid with delegated authentication flow").
 fn target(path: &str, access: Access) -> Result<Target, Response> {
-    let parts: Vec<String> = path
-        .split('/')
-        .map(|p| {
-            percent_decode(p)
-        })
-        .collect();
+    let parts: Vec<String> = path.split('/').map(|p| percent_decode(p)).collect();
     let (owner_is_me, rest) = match parts.first().map(String::as_str) {
         Some("me") => (true, &parts[1..]),
         Some("users") if parts.len() > 1 => {
@@ -696,13 +697,7 @@ async fn graph(
         .map(str::to_owned);
     let raw_path = uri.path().trim_start_matches("/v1.0/").to_owned();
     let (what, response) = answer(
-        &mut inner,
-        &base,
-        &method,
-        &headers,
-        &raw_path,
-        &query,
-        &body,
+        &mut inner, &base, &method, &headers, &raw_path, &query, &body,
     );
     inner.requests.push((
         method.to_string(),
@@ -789,7 +784,9 @@ fn answer(
         ("events.list", _) => list_marked(inner, &target.calendar, query),
         ("events.create", _) => {
             let created = create(inner, &target.calendar, body);
-            if created.status().is_success() && matches!(inner.failures.front(), Some(Failure::AnswerLost)) {
+            if created.status().is_success()
+                && matches!(inner.failures.front(), Some(Failure::AnswerLost))
+            {
                 inner.failures.pop_front();
                 graph_error(
                     StatusCode::GATEWAY_TIMEOUT,
@@ -860,7 +857,7 @@ fn instant(time: &Value) -> Option<DateTime<Utc>> {
 
 /// [event] `dateTime` in answers: "2017-04-15T11:00:00.0000000".
 fn graph_time(t: DateTime<Utc>) -> Value {
-    json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S%.7f").to_string(), "timeZone": "UTC"})
+    json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S.0000000").to_string(), "timeZone": "UTC"})
 }
 
 /// [view]: "Get the occurrences, exceptions, and single instances of events
@@ -871,7 +868,10 @@ fn occurrences(event: &Value) -> Vec<Value> {
     let Some(recurrence) = event.get("recurrence").filter(|r| !r.is_null()) else {
         return vec![event.clone()];
     };
-    assert_eq!(recurrence["pattern"]["type"], "daily", "the stand-in knows daily only");
+    assert_eq!(
+        recurrence["pattern"]["type"], "daily",
+        "the stand-in knows daily only"
+    );
     let count = recurrence["range"]["numberOfOccurrences"]
         .as_i64()
         .expect("a numbered range");
@@ -886,7 +886,10 @@ fn occurrences(event: &Value) -> Vec<Value> {
             let mut one = event.clone();
             let fields = one.as_object_mut().unwrap();
             fields.remove("recurrence");
-            fields.insert("id".into(), format!("{}_{n}", event["id"].as_str().unwrap()).into());
+            fields.insert(
+                "id".into(),
+                format!("{}_{n}", event["id"].as_str().unwrap()).into(),
+            );
             fields.insert("type".into(), "occurrence".into());
             fields.insert("seriesMasterId".into(), event["id"].clone());
             fields.insert("start".into(), graph_time(start + shift));
@@ -907,9 +910,15 @@ fn shaped(event: &Value, select: Option<&str>) -> Value {
     fields.retain(|k, v| !k.starts_with('_') && !v.is_null());
     if event["isAllDay"] == true {
         for key in ["start", "end"] {
-            let day = event[key]["dateTime"].as_str().and_then(|t| t.get(..10)).unwrap_or("");
+            let day = event[key]["dateTime"]
+                .as_str()
+                .and_then(|t| t.get(..10))
+                .unwrap_or("");
             if let Ok(day) = NaiveDate::parse_from_str(day, "%Y-%m-%d") {
-                fields.insert(key.into(), graph_time(day.and_hms_opt(0, 0, 0).unwrap().and_utc()));
+                fields.insert(
+                    key.into(),
+                    graph_time(day.and_hms_opt(0, 0, 0).unwrap().and_utc()),
+                );
             }
         }
     }
@@ -1021,7 +1030,11 @@ fn list_marked(inner: &mut Inner, calendar: &str, query: &HashMap<String, String
         .filter(|e| {
             e["singleValueExtendedProperties"]
                 .as_array()
-                .is_some_and(|props| props.iter().any(|p| p["id"] == id && p["value"] == value.as_str()))
+                .is_some_and(|props| {
+                    props
+                        .iter()
+                        .any(|p| p["id"] == id && p["value"] == value.as_str())
+                })
         })
         .map(|e| shaped(e, select))
         .collect();
@@ -1073,7 +1086,13 @@ fn create(inner: &mut Inner, calendar: &str, body: &[u8]) -> Response {
 /// doesn't match the resource's current state." An unknown id is 404
 /// `ErrorItemNotFound`. [event] `transactionId` "cannot change … in a
 /// subsequent update".
-fn update(inner: &mut Inner, calendar: &str, id: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+fn update(
+    inner: &mut Inner,
+    calendar: &str,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let Ok(Value::Object(changes)) = serde_json::from_slice::<Value>(body) else {
         return graph_error(
             StatusCode::BAD_REQUEST,
@@ -1082,7 +1101,11 @@ fn update(inner: &mut Inner, calendar: &str, id: &str, headers: &HeaderMap, body
         );
     };
     let etag = next_etag(inner);
-    let Some(event) = inner.events.get_mut(id).filter(|e| e["_calendar"] == calendar) else {
+    let Some(event) = inner
+        .events
+        .get_mut(id)
+        .filter(|e| e["_calendar"] == calendar)
+    else {
         return not_found();
     };
     if let Some(expected) = headers.get("if-match").and_then(|v| v.to_str().ok()) {
@@ -1114,7 +1137,10 @@ fn update(inner: &mut Inner, calendar: &str, id: &str, headers: &HeaderMap, body
 /// [delete] `DELETE …/events/{id}`: "If successful, this method returns 204
 /// No Content"; the event is gone (404 afterwards).
 fn delete(inner: &mut Inner, calendar: &str, id: &str) -> Response {
-    let owned = inner.events.get(id).is_some_and(|e| e["_calendar"] == calendar);
+    let owned = inner
+        .events
+        .get(id)
+        .is_some_and(|e| e["_calendar"] == calendar);
     if !owned {
         return not_found();
     }

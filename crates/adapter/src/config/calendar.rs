@@ -338,7 +338,7 @@ impl Checker<'_> {
 #[cfg(test)]
 mod tests {
     use crate::config::tests::{problems, GOOD};
-    use crate::config::{CalendarSettings, Settings};
+    use crate::config::{CalendarSettings, Secret, Settings};
     use std::path::Path;
 
     #[test]
@@ -465,6 +465,137 @@ mod tests {
         assert_eq!(
             at(&plain),
             [(line(&plain, "token_url"), "calendar.token_url".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_microsoft_calendar_takes_the_issues_keys_with_microsofts_endpoints_by_default() {
+        use crate::calendar::oauth::Grant;
+        let folder = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{GOOD}\n[calendar]\nbackend = \"microsoft\"\nclient_id = \"6731de76-14a6-49ae-97bc-6eba6914391e\"\n\
+             token_file = \"calendar-token.json\"\nrefresh_seconds = 1\nevent_title = \"Hold\"\n"
+        );
+        let settings = Settings::from_toml(&text, folder.path()).unwrap();
+        let CalendarSettings::Microsoft(graph) = &settings.calendar else {
+            panic!("a Microsoft calendar")
+        };
+        assert_eq!(graph.calendar_id, None, "the default calendar");
+        assert_eq!(graph.user, None);
+        assert_eq!(graph.tenant, "common");
+        assert_eq!(graph.graph_base, "https://graph.microsoft.com/v1.0");
+        assert_eq!(graph.authority, "https://login.microsoftonline.com");
+        assert_eq!(
+            (graph.refresh_seconds, graph.event_title.as_str()),
+            (5, "Hold"),
+            "busy time is read at most every 5 s"
+        );
+        let Grant::RefreshToken {
+            client_secret,
+            token_file,
+            ..
+        } = &graph.grant
+        else {
+            panic!("the practice's own account")
+        };
+        assert!(client_secret.is_none(), "a public client: no secret");
+        assert_eq!(token_file, &folder.path().join("calendar-token.json"));
+    }
+
+    #[test]
+    fn a_tenants_app_takes_a_secret_a_mailbox_and_a_calendar_and_never_prints_the_secret() {
+        use crate::calendar::oauth::Grant;
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("graph-secret"), "Qx8Q~hunter2\n").unwrap();
+        let text = format!(
+            "{GOOD}\n[calendar]\nbackend = \"microsoft\"\nclient_id = \"c\"\nclient_secret_file = \"graph-secret\"\n\
+             tenant = \"practice.onmicrosoft.com\"\nuser = \"therapist@practice.example\"\ncalendar_id = \"AAMkAGI2\"\n\
+             graph_base = \"https://graph.microsoft.us/v1.0/\"\nauthority = \"https://login.microsoftonline.us\"\n"
+        );
+        let settings = Settings::from_toml(&text, folder.path()).unwrap();
+        let CalendarSettings::Microsoft(graph) = &settings.calendar else {
+            panic!("a Microsoft calendar")
+        };
+        assert_eq!(graph.user.as_deref(), Some("therapist@practice.example"));
+        assert_eq!(graph.calendar_id.as_deref(), Some("AAMkAGI2"));
+        assert_eq!(graph.tenant, "practice.onmicrosoft.com");
+        assert_eq!(graph.graph_base, "https://graph.microsoft.us/v1.0");
+        assert_eq!(graph.authority, "https://login.microsoftonline.us");
+        let Grant::ClientCredentials { client_secret, .. } = &graph.grant else {
+            panic!("client credentials")
+        };
+        assert_eq!(client_secret.expose(), "Qx8Q~hunter2");
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn microsoft_problems_are_reported_at_their_keys() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("graph-secret"), "Qx8Q~hunter2\n").unwrap();
+        let base = format!("{GOOD}\n[calendar]\nbackend = \"microsoft\"\n");
+        let at = |text: &str| -> Vec<(usize, String)> {
+            let problems = Settings::from_toml(text, folder.path()).unwrap_err();
+            for problem in &problems {
+                assert!(!problem.message.contains("hunter2"), "{problem:?}");
+            }
+            problems.into_iter().map(|p| (p.line, p.key)).collect()
+        };
+        let line = |text: &str, needle: &str| {
+            text.lines().position(|l| l.starts_with(needle)).unwrap() + 1
+        };
+        let expect = |text: &str, needle: &str, key: &str| {
+            assert_eq!(
+                at(text),
+                [(line(text, needle), format!("calendar.{key}"))],
+                "{text}"
+            );
+        };
+
+        expect(&base, "backend", "client_id");
+        let device = format!("{base}client_id = \"c\"\n");
+        expect(&device, "backend", "token_file");
+        expect(
+            &format!("{device}token_file = \"t\"\nuser = \"someone@practice.example\"\n"),
+            "user",
+            "user",
+        );
+        expect(
+            &format!("{device}token_file = \"t\"\ntenant = \"a/b\"\n"),
+            "tenant",
+            "tenant",
+        );
+        expect(
+            &format!("{device}token_file = \"t\"\ncalendar_id = \" \"\n"),
+            "calendar_id",
+            "calendar_id",
+        );
+        expect(
+            &format!("{device}token_file = \"t\"\napi_base = \"https://www.googleapis.com/calendar/v3\"\n"),
+            "api_base",
+            "api_base",
+        );
+        expect(
+            &format!("{device}token_file = \"t\"\ngraph_base = \"http://graph.example.org/v1.0\"\n"),
+            "graph_base",
+            "graph_base",
+        );
+
+        let app = format!("{device}client_secret_file = \"graph-secret\"\n");
+        expect(&app, "backend", "user");
+        let with_user = format!("{app}user = \"therapist@practice.example\"\n");
+        // The default tenant, "common", cannot issue an app's own token.
+        expect(&with_user, "backend", "tenant");
+        expect(
+            &format!("{with_user}tenant = \"organizations\"\n"),
+            "tenant",
+            "tenant",
+        );
+        let named = format!("{with_user}tenant = \"9188040d-6c67-4c5b-b112-36a304b66dad\"\n");
+        assert!(Settings::from_toml(&named, folder.path()).is_ok());
+        expect(
+            &format!("{named}token_file = \"t\"\n"),
+            "token_file",
+            "token_file",
         );
     }
 }

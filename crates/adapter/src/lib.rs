@@ -4,7 +4,7 @@
 //! # Layout
 //! - [`clock`]: where the present comes from — the system clock, or one
 //!   that tests move forward.
-//! - [`calendar`]: the `Calendar` trait and its backends (local, CalDAV, Google),
+//! - [`calendar`]: the `Calendar` trait and its backends (local, CalDAV, Google, Microsoft),
 //!   iCalendar reading, and the background copy of busy time.
 //! - [`outbox`]: delivery of calendar writes and emails, with retries; expiry.
 //! - [`mail`]: emails from template files, signed links, SMTP.

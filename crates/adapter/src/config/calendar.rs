@@ -575,7 +575,9 @@ mod tests {
             "api_base",
         );
         expect(
-            &format!("{device}token_file = \"t\"\ngraph_base = \"http://graph.example.org/v1.0\"\n"),
+            &format!(
+                "{device}token_file = \"t\"\ngraph_base = \"http://graph.example.org/v1.0\"\n"
+            ),
             "graph_base",
             "graph_base",
         );

@@ -617,53 +617,53 @@ struct Target {
 /// ([calendar] "HTTP request"); a user's calendars need an application
 /// token or that user's own; `/me` needs a user's token ([auth]: "/me
 /// request is only valid with delegated authentication flow").
-fn target(path: &str, access: Access) -> Result<Target, Response> {
-    let parts: Vec<String> = path.split('/').map(|p| percent_decode(p)).collect();
+fn target(path: &str, access: Access) -> Result<Target, Box<Response>> {
+    let parts: Vec<String> = path.split('/').map(percent_decode).collect();
     let (owner_is_me, rest) = match parts.first().map(String::as_str) {
         Some("me") => (true, &parts[1..]),
         Some("users") if parts.len() > 1 => {
             if !parts[1].eq_ignore_ascii_case(MAILBOX) {
-                return Err(graph_error(
+                return Err(Box::new(graph_error(
                     StatusCode::NOT_FOUND,
                     "ErrorInvalidUser",
                     &format!("The requested user '{}' is invalid.", parts[1]),
-                ));
+                )));
             }
             (false, &parts[2..])
         }
         _ => {
-            return Err(graph_error(
+            return Err(Box::new(graph_error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 "Resource not found for the segment.",
-            ))
+            )))
         }
     };
     if owner_is_me && access == Access::Application {
-        return Err(graph_error(
+        return Err(Box::new(graph_error(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "/me request is only valid with delegated authentication flow.",
-        ));
+        )));
     }
     let (calendar, rest) = match rest.first().map(String::as_str) {
         Some("calendar") => (DEFAULT_CALENDAR.to_owned(), &rest[1..]),
         Some("calendars") if rest.len() > 1 => {
             if rest[1] != DEFAULT_CALENDAR && rest[1] != SECOND_CALENDAR {
-                return Err(graph_error(
+                return Err(Box::new(graph_error(
                     StatusCode::NOT_FOUND,
                     "ErrorItemNotFound",
                     "The specified object was not found in the store.",
-                ));
+                )));
             }
             (rest[1].clone(), &rest[2..])
         }
         _ => {
-            return Err(graph_error(
+            return Err(Box::new(graph_error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 "Resource not found for the segment.",
-            ))
+            )))
         }
     };
     Ok(Target {
@@ -751,7 +751,7 @@ fn answer(
     };
     let target = match target(path, access) {
         Ok(target) => target,
-        Err(refusal) => return (unknown(), refusal),
+        Err(refusal) => return (unknown(), *refusal),
     };
     let rest: Vec<&str> = target.rest.iter().map(String::as_str).collect();
     let what = match (method.as_str(), rest.as_slice()) {

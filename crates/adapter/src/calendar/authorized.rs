@@ -7,7 +7,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use reqwest::{RequestBuilder, StatusCode};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
 
 use super::capped_body::{body_text, MAX_BODY_BYTES};
 use super::oauth::TokenSource;
@@ -22,11 +23,14 @@ pub struct AuthorizedClient {
     pub tokens: TokenSource,
     /// The service's name, for messages ("Google Calendar").
     service: &'static str,
+    /// Headers every request carries (Graph: the zone of times in answers).
+    headers: &'static [(&'static str, &'static str)],
     /// The service asked (`Retry-After`) for no requests before this.
     quiet_until: Mutex<Option<Instant>>,
 }
 
-/// An answer for the backend to interpret.
+/// An answer for the backend to interpret (2xx and the statuses that mean
+/// something for the call, such as 404, 409, 412).
 pub struct Reply {
     pub status: StatusCode,
     /// `Retry-After` in seconds, when given as a number.
@@ -35,22 +39,32 @@ pub struct Reply {
 }
 
 impl AuthorizedClient {
-    pub fn new(http: reqwest::Client, tokens: TokenSource, service: &'static str) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        tokens: TokenSource,
+        service: &'static str,
+        headers: &'static [(&'static str, &'static str)],
+    ) -> Self {
         Self {
             http,
             tokens,
             service,
+            headers,
             quiet_until: Mutex::new(None),
         }
     }
 
-    /// Sends the request `build` makes, with a bearer token; after a 401
-    /// once more with a fresh one. Refused without sending while the
-    /// service's `Retry-After` runs.
+    /// Sends a request (a JSON `body`, conditional on `if_match`) with a
+    /// bearer token; after a 401 once more with a fresh one. Refused without
+    /// sending while the service's `Retry-After` runs.
     pub async fn send(
         &self,
         what: &str,
-        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        method: &Method,
+        url: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        if_match: Option<&str>,
     ) -> Result<Reply, CalendarError> {
         if let Some(until) = *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner()) {
             if Instant::now() < until {
@@ -64,17 +78,29 @@ impl AuthorizedClient {
         let mut retried = false;
         loop {
             let token = self.tokens.access_token().await?;
-            let response = build(&self.http)
-                .bearer_auth(token.expose())
-                .send()
-                .await
-                .map_err(|error| {
-                    CalendarError::Unreachable(format!(
-                        "{what}: {}: {}",
-                        self.service,
-                        error.without_url()
-                    ))
-                })?;
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .query(query)
+                .bearer_auth(token.expose());
+            for (name, value) in self.headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(body) = body {
+                request = request
+                    .header("Content-Type", "application/json")
+                    .body(body.to_string());
+            }
+            if let Some(etag) = if_match {
+                request = request.header("If-Match", etag);
+            }
+            let response = request.send().await.map_err(|error| {
+                CalendarError::Unreachable(format!(
+                    "{what}: {}: {}",
+                    self.service,
+                    error.without_url()
+                ))
+            })?;
             let status = response.status();
             let retry_after = response
                 .headers()
@@ -125,4 +151,9 @@ pub fn http_client() -> reqwest::Client {
         .timeout(Duration::from_secs(20))
         .build()
         .expect("an HTTP client")
+}
+
+/// An instant as the calendar APIs take it in queries (RFC 3339, UTC, seconds).
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

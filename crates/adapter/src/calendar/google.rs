@@ -24,7 +24,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::authorized::AuthorizedClient;
+use super::authorized::{rfc3339, AuthorizedClient, Reply};
 use super::oauth::{printable, Grant, TokenSource};
 use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 
@@ -99,13 +99,6 @@ struct EventPage {
     next_page_token: Option<String>,
 }
 
-/// An answer the caller interprets (2xx and the statuses that mean
-/// something for the call: 404, 409, 410, 412).
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
-}
-
 impl GoogleCalendar {
     pub fn new(options: GoogleOptions<'_>, zone: Tz) -> Self {
         let client = super::authorized::http_client();
@@ -123,7 +116,7 @@ impl GoogleCalendar {
             "connect google",
         );
         Self {
-            api: AuthorizedClient::new(client, tokens, "Google Calendar"),
+            api: AuthorizedClient::new(client, tokens, "Google Calendar", &[]),
             events_url: events_url.into(),
             calendar_id: options.calendar_id.to_owned(),
             zone,
@@ -144,21 +137,10 @@ impl GoogleCalendar {
         query: &[(&str, String)],
         body: Option<&Value>,
         if_match: Option<&str>,
-    ) -> Result<Answer, CalendarError> {
+    ) -> Result<Reply, CalendarError> {
         let reply = self
             .api
-            .send(what, |http| {
-                let mut request = http.request(method.clone(), url).query(query);
-                if let Some(body) = body {
-                    request = request
-                        .header("Content-Type", "application/json")
-                        .body(body.to_string());
-                }
-                if let Some(etag) = if_match {
-                    request = request.header("If-Match", etag);
-                }
-                request
-            })
+            .send(what, &method, url, query, body, if_match)
             .await?;
         let status = reply.status;
         let (reason, message) = error_reason(&reply.body);
@@ -182,10 +164,7 @@ impl GoogleCalendar {
             StatusCode::BAD_REQUEST => Err(CalendarError::Misconfigured(format!(
                 "{what}: Google Calendar refused the request (400 {reason}: {message})"
             ))),
-            _ => Ok(Answer {
-                status,
-                body: reply.body,
-            }),
+            _ => Ok(reply),
         }
     }
 
@@ -273,7 +252,7 @@ impl GoogleCalendar {
         super::ical_read::local(self.zone, day.and_hms_opt(0, 0, 0)?).ok()
     }
 
-    fn unexpected(&self, what: &str, answer: &Answer) -> CalendarError {
+    fn unexpected(&self, what: &str, answer: &Reply) -> CalendarError {
         let (reason, message) = error_reason(&answer.body);
         CalendarError::Misconfigured(format!(
             "{what}: Google Calendar answered {} {reason}: {message} (is calendar_id \"{}\" right?)",
@@ -300,7 +279,7 @@ impl GoogleCalendar {
         booking_id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> Result<Answer, CalendarError> {
+    ) -> Result<Reply, CalendarError> {
         self.call(
             "changing a booking's event",
             Method::PATCH,
@@ -493,10 +472,6 @@ pub fn event_id(booking_id: &str) -> String {
         out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
     }
     out
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn etag_of(body: &[u8]) -> Option<String> {

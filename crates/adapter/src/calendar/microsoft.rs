@@ -31,7 +31,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::authorized::AuthorizedClient;
+use super::authorized::{rfc3339, AuthorizedClient, Reply};
 use super::oauth::{printable, Grant, TokenSource};
 use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 use crate::domain::BookingId;
@@ -44,6 +44,8 @@ pub const APP_SCOPE: &str = "https://graph.microsoft.com/.default";
 /// The extended property that holds the booking id of our events (a named
 /// string property in our own property set).
 pub const MARK: &str = "String {2f7c8a61-5e0b-4d39-9a4e-1b6f3c2d8e57} Name firststepBooking";
+/// Times in answers in UTC (https://learn.microsoft.com/en-us/graph/api/user-list-calendarview).
+const PREFER_UTC: &[(&str, &str)] = &[("Prefer", "outlook.timezone=\"UTC\"")];
 /// Events asked for per page.
 const PAGE_SIZE: u32 = 100;
 /// Pages read per listing at most: past that the answer is refused, not cut.
@@ -120,13 +122,6 @@ struct EventPage {
     next_link: Option<String>,
 }
 
-/// An answer the caller interprets (2xx and the statuses that mean
-/// something for the call: 404, 412).
-struct Answer {
-    status: StatusCode,
-    body: Vec<u8>,
-}
-
 /// Our event, as found by its mark.
 struct Found {
     id: String,
@@ -177,7 +172,7 @@ impl MicrosoftCalendar {
             origin,
             described,
             on_refusal,
-            api: AuthorizedClient::new(client, tokens, "Microsoft Graph"),
+            api: AuthorizedClient::new(client, tokens, "Microsoft Graph", PREFER_UTC),
             zone,
         }
     }
@@ -200,25 +195,10 @@ impl MicrosoftCalendar {
         query: &[(&str, String)],
         body: Option<&Value>,
         if_match: Option<&str>,
-    ) -> Result<Answer, CalendarError> {
+    ) -> Result<Reply, CalendarError> {
         let reply = self
             .api
-            .send(what, |http| {
-                let mut request = http
-                    .request(method.clone(), url)
-                    .query(query)
-                    // Times in answers in UTC (https://learn.microsoft.com/en-us/graph/api/user-list-calendarview).
-                    .header("Prefer", "outlook.timezone=\"UTC\"");
-                if let Some(body) = body {
-                    request = request
-                        .header("Content-Type", "application/json")
-                        .body(body.to_string());
-                }
-                if let Some(etag) = if_match {
-                    request = request.header("If-Match", etag);
-                }
-                request
-            })
+            .send(what, &method, url, query, body, if_match)
             .await?;
         let status = reply.status;
         let (code, message) = graph_error(&reply.body);
@@ -237,14 +217,11 @@ impl MicrosoftCalendar {
             StatusCode::BAD_REQUEST => Err(CalendarError::Misconfigured(format!(
                 "{what}: Microsoft Graph refused the request (400 {code}: {message})"
             ))),
-            _ => Ok(Answer {
-                status,
-                body: reply.body,
-            }),
+            _ => Ok(reply),
         }
     }
 
-    fn unexpected(&self, what: &str, answer: &Answer) -> CalendarError {
+    fn unexpected(&self, what: &str, answer: &Reply) -> CalendarError {
         let (code, message) = graph_error(&answer.body);
         CalendarError::Misconfigured(format!(
             "{what}: Microsoft Graph answered {} {code}: {message} for {} (are calendar_id and user right?)",
@@ -371,7 +348,7 @@ impl MicrosoftCalendar {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> Result<Answer, CalendarError> {
+    ) -> Result<Reply, CalendarError> {
         self.call(
             "changing a booking's event",
             Method::PATCH,
@@ -544,10 +521,6 @@ fn instant(time: &GraphTime) -> Option<DateTime<Utc>> {
 
 fn graph_time(t: DateTime<Utc>) -> Value {
     json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"})
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn etag_of(event: &Value) -> Option<String> {

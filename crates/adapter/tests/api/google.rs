@@ -10,19 +10,16 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, Utc};
 use firststep_adapter::calendar::google::{GoogleCalendar, GoogleOptions};
 use firststep_adapter::calendar::oauth::Grant;
-use firststep_adapter::calendar::{Calendar, CalendarEntry, CalendarError};
-use firststep_adapter::config::{Secret, Settings};
+use firststep_adapter::calendar::{Calendar, CalendarError};
+use firststep_adapter::config::Secret;
 use firststep_adapter::store::{Answer, Store};
-use firststep_adapter::Application;
-use firststep_availability::Interval;
 use serde_json::json;
 
 use crate::google_standin::{
     live_ids, Failure, GoogleStandIn, CALENDAR_ADDRESS, CLIENT_ID, CLIENT_SECRET,
 };
-use crate::helpers::{
-    booking_body, check_config, eventually, new_key, spawn_on, tomorrow_at, TestApp,
-};
+use crate::helpers::{check_config, eventually, spawn_on, tomorrow_at};
+use crate::oauth_calendars::{self, spawn_connected, ServiceStandIn};
 
 fn timed(start: DateTime<Utc>, minutes: i64) -> serde_json::Value {
     json!({
@@ -38,26 +35,6 @@ fn with(mut event: serde_json::Value, extra: serde_json::Value) -> serde_json::V
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
     event
-}
-
-/// The tests' practice on the stand-in's calendar, as the practice's own account.
-fn google_config(
-    google: &GoogleStandIn,
-    folder: &std::path::Path,
-    refresh_token: Option<&str>,
-) -> String {
-    format!(
-        "{}\n{}",
-        crate::helpers::CONFIG,
-        google.calendar_table(folder, refresh_token)
-    )
-}
-
-/// An adapter on the stand-in, connected as the practice's own account.
-async fn spawn_with_google(google: &GoogleStandIn) -> TestApp {
-    let folder = Arc::new(tempfile::tempdir().unwrap());
-    let config = google_config(google, folder.path(), Some(&google.issue_refresh_token()));
-    spawn_on(&config, folder).await
 }
 
 fn status_of(google: &GoogleStandIn, booking: &str) -> Option<String> {
@@ -103,7 +80,7 @@ async fn against_the_stand_in_other_events_hide_slots_unless_free_cancelled_or_d
         "end": {"date": away.succ_opt().unwrap().to_string()},
     }));
 
-    let app = spawn_with_google(&google).await;
+    let app = spawn_connected(&google).await;
     let open = app.open_slots("free-consultation").await;
 
     for busy in [
@@ -152,7 +129,7 @@ async fn against_the_stand_in_other_events_hide_slots_unless_free_cancelled_or_d
 #[tokio::test]
 async fn against_the_stand_in_a_request_appears_tentative_and_private_is_confirmed_then_removed() {
     let google = GoogleStandIn::start().await;
-    let app = spawn_with_google(&google).await;
+    let app = spawn_connected(&google).await;
     let slot = app.a_free_slot().await;
 
     let created = app.book(slot).await;
@@ -210,139 +187,29 @@ async fn against_the_stand_in_a_request_appears_tentative_and_private_is_confirm
 
 #[tokio::test]
 async fn against_the_stand_in_an_access_token_is_renewed_before_it_lapses_and_after_a_401() {
-    let google = GoogleStandIn::start().await;
-    // Tokens that live 61 s: with a minute's margin, each is renewed after a second.
-    google.set_token_lifetime(61);
-    let app = spawn_with_google(&google).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let first = app.book(app.a_free_slot().await).await;
-    eventually("the first event", 10, || async {
-        google.booking_event(&first.booking.id).is_some()
-    })
+    oauth_calendars::tokens_are_renewed_before_they_lapse_and_after_a_401(
+        &GoogleStandIn::start().await,
+    )
     .await;
-    assert!(
-        google.grants().len() >= 2,
-        "a token was renewed: {:?}",
-        google.grants()
-    );
-    assert_eq!(
-        google.unauthorized(),
-        0,
-        "renewed before it lapsed, never refused"
-    );
-
-    // Now the tokens lapse unannounced (the stand-in's clock jumps an hour).
-    google.set_token_lifetime(3600);
-    google.advance(3600);
-    let slots = app.open_slots("free-consultation").await;
-    let second = app.book(slots[30]).await;
-    eventually("the second event", 10, || async {
-        google.booking_event(&second.booking.id).is_some()
-    })
-    .await;
-    assert!(google.unauthorized() >= 1, "the lapsed token was refused");
-    let store = Store::open(&app.store).unwrap();
-    assert_eq!(
-        store.calendar_state(&second.booking.id).unwrap().as_deref(),
-        Some("placed"),
-        "the 401 was answered by a new token and the write went through"
-    );
 }
 
 #[tokio::test]
 async fn against_the_stand_in_a_revoked_refresh_token_stops_check_config_and_serve_with_the_advice()
 {
-    let google = GoogleStandIn::start().await;
-    let folder = tempfile::tempdir().unwrap();
-    let refresh = google.issue_refresh_token();
-    let config = google_config(&google, folder.path(), Some(&refresh));
-    let file = folder.path().join("practice.toml");
-    std::fs::write(&file, &config).unwrap();
-    let output = tokio::task::spawn_blocking({
-        let file = file.clone();
-        move || check_config(&file)
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-
-    google.revoke_refresh_tokens();
-
-    let output = tokio::task::spawn_blocking({
-        let file = file.clone();
-        move || check_config(&file)
-    })
-    .await
-    .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("run firststep-adapter connect google again"),
-        "{stderr}"
-    );
-    for secret in [refresh.as_str(), CLIENT_SECRET] {
-        assert!(!stderr.contains(secret), "a secret was printed: {stderr}");
-    }
-    let settings = Settings::from_toml(&config, folder.path()).unwrap();
-    let error = Application::build(settings)
-        .await
-        .err()
-        .expect("the start is refused");
-    assert!(
-        format!("{error:#}").contains("connect google again"),
-        "{error:#}"
-    );
+    oauth_calendars::a_revoked_refresh_token_stops_check_config_and_serve_with_the_advice(
+        &GoogleStandIn::start().await,
+        &[CLIENT_SECRET],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn against_the_stand_in_healthz_fails_while_the_token_is_revoked_and_bookings_are_still_taken(
 ) {
-    let google = GoogleStandIn::start().await;
-    let app = spawn_with_google(&google).await;
-    assert_eq!(app.get("/healthz").await.status(), 200);
-
-    google.revoke_refresh_tokens();
-    google.advance(3600);
-
-    eventually("/healthz failing", 15, || async {
-        app.get("/healthz").await.status() == 503
-    })
+    oauth_calendars::healthz_fails_while_the_token_is_revoked_and_bookings_are_still_taken(
+        &GoogleStandIn::start().await,
+    )
     .await;
-    let body = app.get("/healthz").await.text().await.unwrap();
-    assert!(body.contains("calendar"), "{body}");
-    let response = app
-        .post_booking(&new_key(), &booking_body(app.a_free_slot().await))
-        .await;
-    assert_eq!(
-        response.status(),
-        201,
-        "bookings are still taken into the outbox"
-    );
-    let created: firststep_protocol::BookingCreated = response.json().await.unwrap();
-    let store = Store::open(&app.store).unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        store
-            .calendar_state(&created.booking.id)
-            .unwrap()
-            .as_deref(),
-        Some("owed")
-    );
-}
-
-fn entry(booking_id: &str, start: DateTime<Utc>) -> CalendarEntry {
-    CalendarEntry {
-        booking_id: booking_id.to_owned(),
-        slot: Interval::new(start, start + Span::minutes(15)),
-        title: "Consultation request".into(),
-        description: "Booked through First Step.".into(),
-        confirmed: false,
-        stamp: Utc::now(),
-    }
 }
 
 fn calendar_on(google: &GoogleStandIn, folder: &std::path::Path) -> GoogleCalendar {
@@ -377,7 +244,7 @@ async fn against_the_stand_in_rate_limits_and_server_errors_are_unreachable_and_
     let google = GoogleStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
     let calendar = calendar_on(&google, folder.path());
-    let hold = entry("bk_rate_limited", tomorrow_at(9, 0));
+    let hold = oauth_calendars::hold("bk_rate_limited", tomorrow_at(9, 0));
 
     google.fail_next(Failure::TooManyRequests { retry_after: 2 });
     let first = calendar.place(&hold).await;
@@ -431,7 +298,7 @@ async fn against_the_stand_in_confirming_a_hold_the_practice_edited_keeps_their_
     let google = GoogleStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
     let calendar = calendar_on(&google, folder.path());
-    let mut hold = entry("bk_edited_by_the_practice", tomorrow_at(9, 0));
+    let mut hold = oauth_calendars::hold("bk_edited_by_the_practice", tomorrow_at(9, 0));
     let placed = calendar.place(&hold).await.unwrap();
     let id = firststep_adapter::calendar::google::event_id(&hold.booking_id);
     google.edit_event(&id, json!({"summary": "Consultation request (call first)"}));
@@ -483,115 +350,33 @@ async fn against_the_stand_in_confirming_a_hold_the_practice_edited_keeps_their_
 
 #[tokio::test]
 async fn check_config_without_a_token_file_says_to_run_connect_google() {
-    let google = GoogleStandIn::start().await;
-    let folder = tempfile::tempdir().unwrap();
-    let file = folder.path().join("practice.toml");
-    std::fs::write(&file, google_config(&google, folder.path(), None)).unwrap();
-
-    let output = tokio::task::spawn_blocking(move || check_config(&file))
-        .await
-        .unwrap();
-
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("calendar-token.json"), "{stderr}");
-    assert!(
-        stderr.contains("run firststep-adapter connect google --config"),
-        "{stderr}"
-    );
+    oauth_calendars::check_config_without_a_token_file_says_to_run_connect(
+        &GoogleStandIn::start().await,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn against_the_stand_in_google_down_a_while_then_back_gets_every_booking_once_also_across_a_restart(
 ) {
-    let google = GoogleStandIn::start().await;
-    let folder = Arc::new(tempfile::tempdir().unwrap());
-    let config = google_config(&google, folder.path(), Some(&google.issue_refresh_token()));
-    let app = spawn_on(&config, folder).await;
-    let slots = app.open_slots("free-consultation").await;
-    google.set_down(true);
-    let before = app.book(slots[10]).await;
-    let also = app.book(slots[20]).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let store = Store::open(&app.store).unwrap();
-    assert_eq!(
-        store.calendar_state(&before.booking.id).unwrap().as_deref(),
-        Some("owed")
-    );
-
-    // Back, with one answer lost on the way: still exactly one event each.
-    google.set_down(false);
-    google.fail_next(Failure::AnswerLost);
-    eventually("both events after the outage", 30, || async {
-        google.booking_event(&before.booking.id).is_some()
-            && google.booking_event(&also.booking.id).is_some()
-    })
+    oauth_calendars::down_a_while_then_back_gets_every_booking_once_also_across_a_restart(
+        &GoogleStandIn::start().await,
+    )
     .await;
-
-    google.set_down(true);
-    let third = app.book(slots[30]).await;
-    let folder = app.stop().await;
-    google.set_down(false);
-    let restarted = spawn_on(&config, folder).await;
-    eventually("delivery by the restarted adapter", 15, || async {
-        google.booking_event(&third.booking.id).is_some()
-    })
-    .await;
-    let store = Store::open(&restarted.store).unwrap();
-    eventually("all recorded as placed", 10, || async {
-        [&before, &also, &third]
-            .iter()
-            .all(|b| store.calendar_state(&b.booking.id).unwrap().as_deref() == Some("placed"))
-    })
-    .await;
-    assert_eq!(
-        live_ids(&google).len(),
-        3,
-        "every booking landed exactly once"
-    );
-    assert_eq!(google.event_count(), 3);
 }
 
 #[tokio::test]
 async fn against_the_stand_in_google_down_at_start_is_a_warning_and_serve_starts() {
-    let google = GoogleStandIn::start().await;
-    google.set_down(true);
-
-    let app = spawn_with_google(&google).await;
-
-    let created = app.book(app.a_free_slot().await).await;
-    google.set_down(false);
-    eventually("delivery once Google answers", 15, || async {
-        google.booking_event(&created.booking.id).is_some()
-    })
-    .await;
+    oauth_calendars::down_at_start_is_a_warning_and_serve_starts(&GoogleStandIn::start().await)
+        .await;
 }
 
 #[tokio::test]
 async fn against_the_stand_in_a_foreign_event_in_the_slot_after_placing_withdraws_the_hold() {
-    let google = GoogleStandIn::start().await;
-    let app = spawn_with_google(&google).await;
-    let slot = app.a_free_slot().await;
-    // The practice books the same time elsewhere; the adapter's copy of busy time is older.
-    let dentist = google.add_event(timed(slot, 30));
-
-    let created = app.book(slot).await;
-
-    let store = Store::open(&app.store).unwrap();
-    let id = created.booking.id.clone();
-    eventually("the conflict noticed", 10, || async {
-        store.calendar_state(&id).unwrap().as_deref() == Some("conflicted")
-    })
+    oauth_calendars::a_foreign_event_in_the_slot_after_placing_withdraws_the_hold(
+        &GoogleStandIn::start().await,
+    )
     .await;
-    assert_eq!(
-        status_of(&google, &id).as_deref(),
-        Some("cancelled"),
-        "the hold was withdrawn"
-    );
-    assert!(
-        live_ids(&google).contains(&dentist),
-        "the practice's own event stays"
-    );
 }
 
 #[tokio::test]
@@ -602,7 +387,11 @@ async fn connect_google_completes_against_the_stand_ins_consent_page_and_stores_
     let google = GoogleStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("practice.toml");
-    std::fs::write(&file, google_config(&google, folder.path(), None)).unwrap();
+    std::fs::write(
+        &file,
+        oauth_calendars::config_for(&google, folder.path(), None),
+    )
+    .unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
         .args(["connect", "google", "--config", &file.display().to_string()])
         .stdout(std::process::Stdio::piped())
@@ -745,4 +534,56 @@ async fn against_the_stand_in_a_service_account_reads_and_writes_the_shared_cale
         "{:?}",
         google.grants()
     );
+}
+
+impl ServiceStandIn for GoogleStandIn {
+    const SERVICE: &'static str = "google";
+
+    fn calendar_table(&self, folder: &std::path::Path, refresh_token: Option<&str>) -> String {
+        GoogleStandIn::calendar_table(self, folder, refresh_token)
+    }
+
+    fn issue_refresh_token(&self) -> String {
+        GoogleStandIn::issue_refresh_token(self)
+    }
+
+    fn revoke_refresh_tokens(&self) {
+        GoogleStandIn::revoke_refresh_tokens(self)
+    }
+
+    fn advance(&self, seconds: i64) {
+        GoogleStandIn::advance(self, seconds)
+    }
+
+    fn set_token_lifetime(&self, seconds: i64) {
+        GoogleStandIn::set_token_lifetime(self, seconds)
+    }
+
+    fn set_down(&self, down: bool) {
+        GoogleStandIn::set_down(self, down)
+    }
+
+    fn lose_next_answer(&self) {
+        self.fail_next(Failure::AnswerLost)
+    }
+
+    fn add_appointment(&self, start: DateTime<Utc>, minutes: i64) -> String {
+        self.add_event(timed(start, minutes))
+    }
+
+    fn booking_is_live(&self, booking_id: &str) -> bool {
+        status_of(self, booking_id).is_some_and(|status| status != "cancelled")
+    }
+
+    fn live_events(&self) -> Vec<String> {
+        live_ids(self).into_iter().collect()
+    }
+
+    fn grants(&self) -> Vec<String> {
+        GoogleStandIn::grants(self)
+    }
+
+    fn unauthorized(&self) -> usize {
+        GoogleStandIn::unauthorized(self)
+    }
 }

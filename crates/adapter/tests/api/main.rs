@@ -21,6 +21,7 @@ mod manage_booking;
 mod metrics;
 mod microsoft;
 mod microsoft_standin;
+mod oauth_calendars;
 mod pages;
 mod parsers_never_panic;
 mod practice;

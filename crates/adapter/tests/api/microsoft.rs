@@ -11,17 +11,15 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, Utc};
 use firststep_adapter::calendar::microsoft::{token_url, MicrosoftCalendar, MicrosoftOptions};
 use firststep_adapter::calendar::oauth::Grant;
-use firststep_adapter::calendar::{Calendar, CalendarEntry, CalendarError};
+use firststep_adapter::calendar::{Calendar, CalendarError};
 use firststep_adapter::config::Settings;
 use firststep_adapter::store::{Answer, Store};
 use firststep_adapter::Application;
-use firststep_availability::Interval;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    booking_body, check_config, eventually, new_key, spawn_on, tomorrow_at, TestApp,
-};
+use crate::helpers::{check_config, eventually, spawn_on, tomorrow_at};
 use crate::microsoft_standin::{Failure, MicrosoftStandIn, CLIENT_ID, SECOND_CALENDAR};
+use crate::oauth_calendars::{self, spawn_connected, ServiceStandIn};
 
 /// An event as Outlook keeps it: times in UTC (`dateTimeTimeZone`).
 fn timed(start: DateTime<Utc>, minutes: i64) -> Value {
@@ -39,26 +37,6 @@ fn with(mut event: Value, extra: Value) -> Value {
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
     event
-}
-
-/// The tests' practice on the stand-in's calendar, as the practice's own account.
-fn microsoft_config(
-    graph: &MicrosoftStandIn,
-    folder: &std::path::Path,
-    refresh_token: Option<&str>,
-) -> String {
-    format!(
-        "{}\n{}",
-        crate::helpers::CONFIG,
-        graph.calendar_table(folder, refresh_token)
-    )
-}
-
-/// An adapter on the stand-in, connected as the practice's own account.
-async fn spawn_with_microsoft(graph: &MicrosoftStandIn) -> TestApp {
-    let folder = Arc::new(tempfile::tempdir().unwrap());
-    let config = microsoft_config(graph, folder.path(), Some(&graph.issue_refresh_token()));
-    spawn_on(&config, folder).await
 }
 
 fn show_as(graph: &MicrosoftStandIn, booking: &str) -> Option<String> {
@@ -108,7 +86,7 @@ async fn against_the_stand_in_other_events_hide_slots_unless_free_or_cancelled()
         json!({"subject": "Away", "isAllDay": true}),
     ));
 
-    let app = spawn_with_microsoft(&graph).await;
+    let app = spawn_connected(&graph).await;
     let open = app.open_slots("free-consultation").await;
 
     for busy in [
@@ -158,7 +136,7 @@ async fn against_the_stand_in_other_events_hide_slots_unless_free_or_cancelled()
 #[tokio::test]
 async fn against_the_stand_in_a_request_appears_tentative_and_private_is_confirmed_then_removed() {
     let graph = MicrosoftStandIn::start().await;
-    let app = spawn_with_microsoft(&graph).await;
+    let app = spawn_connected(&graph).await;
     let slot = app.a_free_slot().await;
 
     let created = app.book(slot).await;
@@ -223,150 +201,44 @@ async fn against_the_stand_in_a_request_appears_tentative_and_private_is_confirm
 async fn against_the_stand_in_an_access_token_is_renewed_before_it_lapses_and_after_a_401_and_the_rotated_refresh_token_is_kept(
 ) {
     let graph = MicrosoftStandIn::start().await;
-    // Tokens that live 61 s: with a minute's margin, each is renewed after a second.
-    graph.set_token_lifetime(61);
-    let folder = Arc::new(tempfile::tempdir().unwrap());
-    let first_refresh = graph.issue_refresh_token();
-    let config = microsoft_config(&graph, folder.path(), Some(&first_refresh));
-    let token_file = folder.path().join("calendar-token.json");
-    let app = spawn_on(&config, folder).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let first = app.book(app.a_free_slot().await).await;
-    eventually("the first event", 10, || async {
-        graph.booking_event(&first.booking.id).is_some()
-    })
-    .await;
-    assert!(
-        graph.grants().len() >= 2,
-        "a token was renewed: {:?}",
-        graph.grants()
-    );
-    assert_eq!(
-        graph.unauthorized(),
-        0,
-        "renewed before it lapsed, never refused"
-    );
+
+    let (_app, token_file) =
+        oauth_calendars::tokens_are_renewed_before_they_lapse_and_after_a_401(&graph).await;
+
+    // Each refresh answered with a new refresh token (the stand-in rotates them).
     let stored: Value = serde_json::from_slice(&std::fs::read(&token_file).unwrap()).unwrap();
-    assert_ne!(stored["refresh_token"], first_refresh.as_str());
     assert_eq!(
         stored["refresh_token"].as_str(),
         graph.latest_refresh_token().as_deref(),
         "the refresh token Microsoft rotated in is the one kept"
-    );
-
-    // Now the tokens lapse unannounced (the stand-in's clock jumps an hour).
-    graph.set_token_lifetime(3600);
-    graph.advance(3600);
-    let slots = app.open_slots("free-consultation").await;
-    let second = app.book(slots[30]).await;
-    eventually("the second event", 10, || async {
-        graph.booking_event(&second.booking.id).is_some()
-    })
-    .await;
-    assert!(graph.unauthorized() >= 1, "the lapsed token was refused");
-    let store = Store::open(&app.store).unwrap();
-    assert_eq!(
-        store.calendar_state(&second.booking.id).unwrap().as_deref(),
-        Some("placed"),
-        "the 401 was answered by a new token and the write went through"
     );
 }
 
 #[tokio::test]
 async fn against_the_stand_in_a_revoked_refresh_token_stops_check_config_and_serve_with_the_advice()
 {
-    let graph = MicrosoftStandIn::start().await;
-    let folder = tempfile::tempdir().unwrap();
-    let refresh = graph.issue_refresh_token();
-    let config = microsoft_config(&graph, folder.path(), Some(&refresh));
-    let file = folder.path().join("practice.toml");
-    std::fs::write(&file, &config).unwrap();
-    let output = tokio::task::spawn_blocking({
-        let file = file.clone();
-        move || check_config(&file)
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-
-    graph.revoke_refresh_tokens();
-
-    let output = tokio::task::spawn_blocking({
-        let file = file.clone();
-        move || check_config(&file)
-    })
-    .await
-    .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("run firststep-adapter connect microsoft again"),
-        "{stderr}"
-    );
-    let stored = std::fs::read_to_string(folder.path().join("calendar-token.json")).unwrap();
-    for secret in [refresh.as_str(), &stored] {
-        assert!(!stderr.contains(secret), "a secret was printed: {stderr}");
-    }
-    let settings = Settings::from_toml(&config, folder.path()).unwrap();
-    let error = Application::build(settings)
-        .await
-        .err()
-        .expect("the start is refused");
-    assert!(
-        format!("{error:#}").contains("connect microsoft again"),
-        "{error:#}"
-    );
+    oauth_calendars::a_revoked_refresh_token_stops_check_config_and_serve_with_the_advice(
+        &MicrosoftStandIn::start().await,
+        &[],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn against_the_stand_in_healthz_fails_while_the_token_is_revoked_and_bookings_are_still_taken(
 ) {
-    let graph = MicrosoftStandIn::start().await;
-    let app = spawn_with_microsoft(&graph).await;
-    assert_eq!(app.get("/healthz").await.status(), 200);
-
-    graph.revoke_refresh_tokens();
-    graph.advance(3600);
-
-    eventually("/healthz failing", 15, || async {
-        app.get("/healthz").await.status() == 503
-    })
+    oauth_calendars::healthz_fails_while_the_token_is_revoked_and_bookings_are_still_taken(
+        &MicrosoftStandIn::start().await,
+    )
     .await;
-    let body = app.get("/healthz").await.text().await.unwrap();
-    assert!(body.contains("calendar"), "{body}");
-    let response = app
-        .post_booking(&new_key(), &booking_body(app.a_free_slot().await))
-        .await;
-    assert_eq!(
-        response.status(),
-        201,
-        "bookings are still taken into the outbox"
-    );
-    let created: firststep_protocol::BookingCreated = response.json().await.unwrap();
-    let store = Store::open(&app.store).unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        store
-            .calendar_state(&created.booking.id)
-            .unwrap()
-            .as_deref(),
-        Some("owed")
-    );
 }
 
-fn entry(booking_id: &str, start: DateTime<Utc>) -> CalendarEntry {
-    CalendarEntry {
-        booking_id: booking_id.to_owned(),
-        slot: Interval::new(start, start + Span::minutes(15)),
-        title: "Consultation request".into(),
-        description: "Booked through First Step.".into(),
-        confirmed: false,
-        stamp: Utc::now(),
-    }
+#[tokio::test]
+async fn check_config_without_a_token_file_says_to_run_connect_microsoft() {
+    oauth_calendars::check_config_without_a_token_file_says_to_run_connect(
+        &MicrosoftStandIn::start().await,
+    )
+    .await;
 }
 
 fn calendar_on(graph: &MicrosoftStandIn, folder: &std::path::Path) -> MicrosoftCalendar {
@@ -402,7 +274,7 @@ async fn against_the_stand_in_throttling_and_server_errors_are_unreachable_retry
     let graph = MicrosoftStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
     let calendar = calendar_on(&graph, folder.path());
-    let hold = entry("bk_AAAAthrottled01", tomorrow_at(9, 0));
+    let hold = oauth_calendars::hold("bk_AAAAthrottled01", tomorrow_at(9, 0));
 
     graph.fail_next(Failure::TooManyRequests { retry_after: 2 });
     let first = calendar.place(&hold).await;
@@ -453,7 +325,7 @@ async fn against_the_stand_in_confirming_a_hold_the_practice_edited_keeps_their_
     let graph = MicrosoftStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
     let calendar = calendar_on(&graph, folder.path());
-    let mut hold = entry("bk_AAAAeditedbyus", tomorrow_at(9, 0));
+    let mut hold = oauth_calendars::hold("bk_AAAAeditedbyus", tomorrow_at(9, 0));
     let placed = calendar.place(&hold).await.unwrap();
     let event_id = graph.booking_event(&hold.booking_id).unwrap()["id"]
         .as_str()
@@ -512,89 +384,24 @@ async fn against_the_stand_in_confirming_a_hold_the_practice_edited_keeps_their_
 #[tokio::test]
 async fn against_the_stand_in_graph_down_a_while_then_back_gets_every_booking_once_also_across_a_restart(
 ) {
-    let graph = MicrosoftStandIn::start().await;
-    let folder = Arc::new(tempfile::tempdir().unwrap());
-    let config = microsoft_config(&graph, folder.path(), Some(&graph.issue_refresh_token()));
-    let app = spawn_on(&config, folder).await;
-    let slots = app.open_slots("free-consultation").await;
-    graph.set_down(true);
-    let before = app.book(slots[10]).await;
-    let also = app.book(slots[20]).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let store = Store::open(&app.store).unwrap();
-    assert_eq!(
-        store.calendar_state(&before.booking.id).unwrap().as_deref(),
-        Some("owed")
-    );
-
-    // Back, with one create's answer lost on the way: still exactly one event each.
-    graph.set_down(false);
-    graph.fail_next(Failure::AnswerLost);
-    eventually("both events after the outage", 30, || async {
-        graph.booking_event(&before.booking.id).is_some()
-            && graph.booking_event(&also.booking.id).is_some()
-    })
+    oauth_calendars::down_a_while_then_back_gets_every_booking_once_also_across_a_restart(
+        &MicrosoftStandIn::start().await,
+    )
     .await;
-
-    graph.set_down(true);
-    let third = app.book(slots[30]).await;
-    let folder = app.stop().await;
-    graph.set_down(false);
-    let restarted = spawn_on(&config, folder).await;
-    eventually("delivery by the restarted adapter", 15, || async {
-        graph.booking_event(&third.booking.id).is_some()
-    })
-    .await;
-    let store = Store::open(&restarted.store).unwrap();
-    eventually("all recorded as placed", 10, || async {
-        [&before, &also, &third]
-            .iter()
-            .all(|b| store.calendar_state(&b.booking.id).unwrap().as_deref() == Some("placed"))
-    })
-    .await;
-    assert_eq!(graph.event_count(), 3, "every booking landed exactly once");
 }
 
 #[tokio::test]
 async fn against_the_stand_in_graph_down_at_start_is_a_warning_and_serve_starts() {
-    let graph = MicrosoftStandIn::start().await;
-    graph.set_down(true);
-
-    let app = spawn_with_microsoft(&graph).await;
-
-    let created = app.book(app.a_free_slot().await).await;
-    graph.set_down(false);
-    eventually("delivery once Graph answers", 15, || async {
-        graph.booking_event(&created.booking.id).is_some()
-    })
-    .await;
+    oauth_calendars::down_at_start_is_a_warning_and_serve_starts(&MicrosoftStandIn::start().await)
+        .await;
 }
 
 #[tokio::test]
 async fn against_the_stand_in_a_foreign_event_in_the_slot_after_placing_withdraws_the_hold() {
-    let graph = MicrosoftStandIn::start().await;
-    let app = spawn_with_microsoft(&graph).await;
-    let slot = app.a_free_slot().await;
-    // The practice books the same time elsewhere; the adapter's copy of busy time is older.
-    let dentist = graph.add_event(timed(slot, 30));
-
-    let created = app.book(slot).await;
-
-    let store = Store::open(&app.store).unwrap();
-    let id = created.booking.id.clone();
-    eventually("the conflict noticed", 10, || async {
-        store.calendar_state(&id).unwrap().as_deref() == Some("conflicted")
-    })
+    oauth_calendars::a_foreign_event_in_the_slot_after_placing_withdraws_the_hold(
+        &MicrosoftStandIn::start().await,
+    )
     .await;
-    assert!(graph.booking_event(&id).is_none(), "the hold was withdrawn");
-    assert_eq!(graph.event_count(), 1);
-    assert!(
-        graph
-            .requests()
-            .iter()
-            .any(|r| r.1 == "events.delete" && r.3 == 204),
-        "the hold was deleted, {dentist} stays"
-    );
 }
 
 /// `connect microsoft` as a process, its printed lines passed on as they come.
@@ -654,7 +461,11 @@ async fn connect_microsoft_completes_against_the_stand_ins_device_code_endpoint_
     graph.slow_down(1);
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("practice.toml");
-    std::fs::write(&file, microsoft_config(&graph, folder.path(), None)).unwrap();
+    std::fs::write(
+        &file,
+        oauth_calendars::config_for(&graph, folder.path(), None),
+    )
+    .unwrap();
     let (mut child, lines) = connect(&file);
     let mut seen = Vec::new();
     let code = printed_code(&lines, &mut seen).await;
@@ -706,7 +517,11 @@ async fn connect_microsoft_says_so_when_the_sign_in_is_declined_and_writes_no_to
     let graph = MicrosoftStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("practice.toml");
-    std::fs::write(&file, microsoft_config(&graph, folder.path(), None)).unwrap();
+    std::fs::write(
+        &file,
+        oauth_calendars::config_for(&graph, folder.path(), None),
+    )
+    .unwrap();
     let (mut child, lines) = connect(&file);
     let mut seen = Vec::new();
     let code = printed_code(&lines, &mut seen).await;
@@ -764,7 +579,7 @@ async fn against_the_stand_in_a_calendar_that_is_not_there_stops_the_start_with_
     let folder = tempfile::tempdir().unwrap();
     let config = format!(
         "{}calendar_id = \"AAMkNoSuchCalendar\"\n",
-        microsoft_config(&graph, folder.path(), Some(&graph.issue_refresh_token()))
+        oauth_calendars::config_for(&graph, folder.path(), Some(&graph.issue_refresh_token()))
     );
     let settings = Settings::from_toml(&config, folder.path()).unwrap();
 
@@ -776,4 +591,57 @@ async fn against_the_stand_in_a_calendar_that_is_not_there_stops_the_start_with_
     let text = format!("{error:#}");
     assert!(text.contains("404 Not Found ErrorItemNotFound"), "{text}");
     assert!(text.contains("calendar_id"), "{text}");
+}
+
+impl ServiceStandIn for MicrosoftStandIn {
+    const SERVICE: &'static str = "microsoft";
+
+    fn calendar_table(&self, folder: &std::path::Path, refresh_token: Option<&str>) -> String {
+        MicrosoftStandIn::calendar_table(self, folder, refresh_token)
+    }
+
+    fn issue_refresh_token(&self) -> String {
+        MicrosoftStandIn::issue_refresh_token(self)
+    }
+
+    fn revoke_refresh_tokens(&self) {
+        MicrosoftStandIn::revoke_refresh_tokens(self)
+    }
+
+    fn advance(&self, seconds: i64) {
+        MicrosoftStandIn::advance(self, seconds)
+    }
+
+    fn set_token_lifetime(&self, seconds: i64) {
+        MicrosoftStandIn::set_token_lifetime(self, seconds)
+    }
+
+    fn set_down(&self, down: bool) {
+        MicrosoftStandIn::set_down(self, down)
+    }
+
+    fn lose_next_answer(&self) {
+        self.fail_next(Failure::AnswerLost)
+    }
+
+    fn add_appointment(&self, start: DateTime<Utc>, minutes: i64) -> String {
+        self.add_event(timed(start, minutes))
+    }
+
+    /// Graph deletes an event outright: there is one while it lives.
+    fn booking_is_live(&self, booking_id: &str) -> bool {
+        self.booking_event(booking_id).is_some()
+    }
+
+    fn live_events(&self) -> Vec<String> {
+        MicrosoftStandIn::event_ids(self)
+    }
+
+    fn grants(&self) -> Vec<String> {
+        MicrosoftStandIn::grants(self)
+    }
+
+    fn unauthorized(&self) -> usize {
+        MicrosoftStandIn::unauthorized(self)
+    }
 }

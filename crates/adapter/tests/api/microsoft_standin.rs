@@ -244,6 +244,10 @@ impl MicrosoftStandIn {
         self.lock().events.len()
     }
 
+    pub fn event_ids(&self) -> Vec<String> {
+        self.lock().events.keys().cloned().collect()
+    }
+
     pub fn requests(&self) -> Vec<(String, String, Option<String>, u16)> {
         self.lock().requests.clone()
     }
@@ -380,6 +384,25 @@ fn json_answer(status: StatusCode, body: &Value) -> Response {
         .into_response()
 }
 
+/// Down: 503 to everything; an app the tenant does not know
+/// (AADSTS700016, [device] "Expected errors"… `unauthorized_client`).
+fn admit_client(inner: &Inner, tenant: &str, form: &HashMap<String, String>) -> Option<Response> {
+    if inner.down {
+        return Some(StatusCode::SERVICE_UNAVAILABLE.into_response());
+    }
+    let client = form.get("client_id").map(String::as_str).unwrap_or("");
+    (client != CLIENT_ID).then(|| {
+        token_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client}' was not found in the directory '{tenant}'."
+            ),
+        )
+    })
+}
+
 /// [device] "Device authorization request": `POST
 /// /{tenant}/oauth2/v2.0/devicecode` with `client_id` and `scope`; the
 /// answer has `device_code`, `user_code`, `verification_uri`, `expires_in`
@@ -391,21 +414,10 @@ async fn device_code(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let mut inner = inner.lock().unwrap();
-    if inner.down {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    if let Some(refusal) = admit_client(&inner, &tenant, &form) {
+        return refusal;
     }
     let value = |k: &str| form.get(k).cloned().unwrap_or_default();
-    if value("client_id") != CLIENT_ID {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{}' was not found in the directory '{tenant}'.",
-                value("client_id")
-            ),
-        );
-    }
     let scopes: Vec<String> = value("scope").split(' ').map(str::to_owned).collect();
     if !scopes.iter().any(|s| s == "Calendars.ReadWrite")
         || !scopes.iter().any(|s| s == "offline_access")
@@ -464,18 +476,10 @@ async fn token(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let mut inner = inner.lock().unwrap();
-    if inner.down {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    if let Some(refusal) = admit_client(&inner, &tenant, &form) {
+        return refusal;
     }
     let value = |k: &str| form.get(k).cloned().unwrap_or_default();
-    if value("client_id") != CLIENT_ID {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            "Application was not found in the directory.",
-        );
-    }
     let grant = value("grant_type");
     let (access, refresh) = match grant.as_str() {
         "urn:ietf:params:oauth:grant-type:device_code" => {

@@ -574,23 +574,34 @@ async fn against_the_stand_in_client_credentials_read_and_write_the_users_calend
 }
 
 #[tokio::test]
-async fn against_the_stand_in_a_calendar_that_is_not_there_stops_the_start_with_what_to_check() {
+async fn against_the_stand_in_a_calendar_not_there_or_not_allowed_stops_the_start_with_what_to_check(
+) {
     let graph = MicrosoftStandIn::start().await;
     let folder = tempfile::tempdir().unwrap();
-    let config = format!(
-        "{}calendar_id = \"AAMkNoSuchCalendar\"\n",
-        oauth_calendars::config_for(&graph, folder.path(), Some(&graph.issue_refresh_token()))
+    let connected =
+        oauth_calendars::config_for(&graph, folder.path(), Some(&graph.issue_refresh_token()));
+    let refused = |config: String| {
+        let settings = Settings::from_toml(&config, folder.path()).unwrap();
+        async move {
+            let error = Application::build(settings)
+                .await
+                .err()
+                .expect("the start is refused");
+            format!("{error:#}")
+        }
+    };
+
+    let unknown = refused(format!("{connected}calendar_id = \"AAMkNoSuchCalendar\"\n")).await;
+    assert!(
+        unknown.contains("404 Not Found ErrorItemNotFound"),
+        "{unknown}"
     );
-    let settings = Settings::from_toml(&config, folder.path()).unwrap();
+    assert!(unknown.contains("calendar_id"), "{unknown}");
 
-    let error = Application::build(settings)
-        .await
-        .err()
-        .expect("the start is refused");
-
-    let text = format!("{error:#}");
-    assert!(text.contains("404 Not Found ErrorItemNotFound"), "{text}");
-    assert!(text.contains("calendar_id"), "{text}");
+    graph.deny_access();
+    let denied = refused(connected).await;
+    assert!(denied.contains("403 ErrorAccessDenied"), "{denied}");
+    assert!(denied.contains("Calendars.ReadWrite"), "{denied}");
 }
 
 impl ServiceStandIn for MicrosoftStandIn {

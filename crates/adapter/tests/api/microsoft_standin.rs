@@ -100,6 +100,8 @@ struct Inner {
     next_number: u64,
     failures: VecDeque<Failure>,
     down: bool,
+    /// The app lacks the permission (no admin consent, or an access policy).
+    denied: bool,
     page_size: usize,
     /// Every Graph request: method, what, If-Match, status.
     requests: Vec<(String, String, Option<String>, u16)>,
@@ -199,6 +201,11 @@ impl MicrosoftStandIn {
     /// While down, every request (token or Graph) answers 503.
     pub fn set_down(&self, down: bool) {
         self.lock().down = down;
+    }
+
+    /// Graph refuses the calendar to every token: the permission is missing.
+    pub fn deny_access(&self) {
+        self.lock().denied = true;
     }
 
     pub fn set_page_size(&self, size: usize) {
@@ -753,6 +760,17 @@ fn answer(
             ),
         );
     };
+    if inner.denied {
+        // [errors] "403 Forbidden: Access is denied to the requested resource."
+        return (
+            unknown(),
+            graph_error(
+                StatusCode::FORBIDDEN,
+                "ErrorAccessDenied",
+                "Access is denied. Check credentials and try again.",
+            ),
+        );
+    }
     let target = match target(path, access) {
         Ok(target) => target,
         Err(refusal) => return (unknown(), *refusal),

@@ -285,7 +285,24 @@ fn rule_line(
     match prop.param("TZID").map(|id| zones.of(Some(id))) {
         Some(Zone::Named(tz)) => Ok(format!("{name};TZID={}:{}", tz.name(), prop.value)),
         Some(Zone::Defined(_)) => values_line(prop, zones, |at| Ok(at.naive_utc())),
-        None => Ok(prop.raw.clone()),
+        // A rule, or times in UTC: as they are.
+        None if name == "RRULE" || prop.value.ends_with(['Z', 'z']) => Ok(prop.raw.clone()),
+        // Floating times and dates are the practice's wall clock, as for
+        // single events (the crate would read them in the server's own zone).
+        None => {
+            let Zone::Named(practice) = zones.of(None) else {
+                return Err(Unreadable);
+            };
+            let times = prop.value.split(',').map(|value| match value.len() {
+                8 => format!("{value}T000000"),
+                _ => value.to_owned(),
+            });
+            Ok(format!(
+                "{name};TZID={}:{}",
+                practice.name(),
+                times.collect::<Vec<_>>().join(",")
+            ))
+        }
     }
 }
 
@@ -527,6 +544,50 @@ mod tests {
         assert_eq!(
             starts,
             [at("2027-06-10T09:00:00Z"), at("2027-06-11T09:00:00Z")]
+        );
+    }
+
+    /// Floating times and dates in a rule are the practice's wall clock, as
+    /// in single events, whatever zone the server runs in; across a switch
+    /// to summer time too.
+    #[test]
+    fn a_recurring_event_in_floating_time_follows_the_practices_clock() {
+        let text = calendar(&[
+            "UID:weekly\r\nDTSTART:20270301T090000\r\nDTEND:20270301T100000\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\nEXDATE:20270308T090000\r\n",
+            "UID:days\r\nDTSTART;VALUE=DATE:20270320\r\nRRULE:FREQ=DAILY;COUNT=2\r\n",
+        ]);
+        let read = busy_events(&text, New_York, wide());
+        assert_eq!((read.skipped, read.unknown_zones), (0, 0));
+        let found: Vec<(&str, DateTime<Utc>, DateTime<Utc>)> = read
+            .events
+            .iter()
+            .map(|e| (&*e.uid, e.interval.start, e.interval.end))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                // 9:00 EST, then (after 14 March) 9:00 EDT; the 8th excluded.
+                (
+                    "weekly",
+                    at("2027-03-01T14:00:00Z"),
+                    at("2027-03-01T15:00:00Z")
+                ),
+                (
+                    "weekly",
+                    at("2027-03-15T13:00:00Z"),
+                    at("2027-03-15T14:00:00Z")
+                ),
+                (
+                    "days",
+                    at("2027-03-20T04:00:00Z"),
+                    at("2027-03-21T04:00:00Z")
+                ),
+                (
+                    "days",
+                    at("2027-03-21T04:00:00Z"),
+                    at("2027-03-22T04:00:00Z")
+                ),
+            ]
         );
     }
 

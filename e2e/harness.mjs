@@ -243,15 +243,27 @@ function exchange(outgoing, body) {
   });
 }
 
+/** What tells the stand-ins apart: where their API is, and how an event names its booking. */
+const standIns = {
+  // Google: the event id is the booking id's base32hex; the id itself is in a private property.
+  google: { base: /api_base = "(http:\/\/[^/"]+)/, events: (answer) => answer.items,
+    booking: (event) => event.extendedProperties?.private?.firststepBooking },
+  // Microsoft Graph: the booking id is the event's transactionId.
+  microsoft: { base: /graph_base = "(http:\/\/[^/"]+)/, events: (answer) => answer.value,
+    booking: (event) => event.transactionId },
+};
+
 /**
- * Starts the tests' Google stand-in (the adapter's example `google_standin`,
- * built by `cargo build -p firststep-adapter --example google_standin`);
+ * Starts the tests' stand-in for Google Calendar or Microsoft Graph (`service`
+ * is 'google' or 'microsoft': the adapter's example `google_standin` or
+ * `microsoft_standin`, built by `cargo build -p firststep-adapter --examples`);
  * resolves to { calendarTable, event(bookingId), stop } — `calendarTable` is
  * the `[calendar]` TOML that points an adapter at it, already connected.
  */
-export async function startGoogleStandIn() {
-  const folder = mkdtempSync(join(tmpdir(), 'firststep-google-'));
-  const binary = join(root, 'target', 'debug', 'examples', 'google_standin');
+export async function startCalendarStandIn(service) {
+  const kind = standIns[service];
+  const folder = mkdtempSync(join(tmpdir(), `firststep-${service}-`));
+  const binary = join(root, 'target', 'debug', 'examples', `${service}_standin`);
   const child = spawn(binary, [folder], { stdio: ['ignore', 'pipe', 'inherit'] });
   const calendarTable = await new Promise((resolve, reject) => {
     let stdout = '';
@@ -260,15 +272,15 @@ export async function startGoogleStandIn() {
       if (stdout.includes('ready\n')) resolve(stdout.replace('ready\n', ''));
     });
     child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`the Google stand-in exited (${code}); is ${binary} built?`)));
+    child.on('exit', (code) => reject(new Error(`the ${service} stand-in exited (${code}); is ${binary} built?`)));
   });
-  const base = calendarTable.match(/api_base = "(http:\/\/[^/]+)/)[1];
+  const base = calendarTable.match(kind.base)[1];
   return {
     calendarTable,
-    /** The stand-in's event for a booking (its id is the booking id's base32hex), or null. */
+    /** The stand-in's event for a booking, or null. */
     async event(bookingId) {
-      const { items } = await (await fetch(`${base}/standin/events`)).json();
-      return items.find((e) => e.extendedProperties?.private?.firststepBooking === bookingId) ?? null;
+      const answer = await (await fetch(`${base}/standin/events`)).json();
+      return kind.events(answer).find((event) => kind.booking(event) === bookingId) ?? null;
     },
     async stop() {
       child.kill();

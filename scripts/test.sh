@@ -30,7 +30,7 @@ step "Release builds (widget by Trunk, adapter by cargo) and the widget's size b
 trunk build --release
 bench/size-budget.sh
 cargo build --locked --release -p firststep-adapter
-cargo build --locked -p firststep-adapter --example google_standin   # the Google stand-in of e2e/google.test.mjs
+cargo build --locked -p firststep-adapter --example google_standin --example microsoft_standin   # the stand-ins of e2e/calendar-services.test.mjs
 
 step "Static binary (x86_64-unknown-linux-musl: built, checked static, started; systemd units verified)"
 # Sequential: on 2 cores a parallel build would only share the same CPUs (and cargo's lock).

@@ -7,9 +7,10 @@ use firststep_protocol::{
     BookingCreated, BookingRequest, ErrorCode, PracticeInfo, Problem, SlotList,
     IDEMPOTENCY_KEY_HEADER,
 };
-use gloo_net::http::{Request, Response};
+use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue, UnwrapThrowExt};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
 use super::json::{self, instant_text, FromJson};
 use crate::model::api_error::ApiError;
@@ -42,18 +43,14 @@ impl AdapterClient {
 
     /// A GET, answered by the loader's request for the very same URL if it
     /// made one; later ones (a retry, a new window) go to the network.
-    async fn get(&self, url: &str) -> Result<Response, gloo_net::Error> {
+    async fn get(&self, url: &str) -> Option<Response> {
         let url_key = JsValue::from_str(url);
         let early = self.early.as_ref().and_then(|answers| {
             let answer = js_sys::Reflect::get(answers, &url_key).ok()?;
             let _ = js_sys::Reflect::delete_property(answers, &url_key);
-            (!answer.is_undefined()).then(|| js_sys::Promise::from(answer))
+            (!answer.is_undefined()).then(|| Promise::from(answer))
         });
-        let sent = early.unwrap_or_else(|| web_sys::window().unwrap_throw().fetch_with_str(url));
-        JsFuture::from(sent)
-            .await
-            .map(|raw| raw.unchecked_into::<web_sys::Response>().into())
-            .map_err(|_| gloo_net::Error::GlooError(String::new()))
+        sent(early.unwrap_or_else(|| window().fetch_with_str(url))).await
     }
 
     pub async fn slots(
@@ -80,14 +77,19 @@ impl AdapterClient {
         request: &BookingRequest,
         key: &str,
     ) -> Result<BookingCreated, ApiError> {
-        let sent = Request::post(&format!("{}/v1/bookings", self.base))
-            .header(IDEMPOTENCY_KEY_HEADER, key)
-            .header("Content-Type", "application/json")
-            .body(json::booking_request(request))
-            .map_err(|_| ApiError::Unexpected(ErrorCode::Other))?
-            .send()
-            .await;
-        answer(sent).await
+        let headers = Headers::new().map_err(|_| ApiError::Unexpected(ErrorCode::Other))?;
+        for (name, value) in [
+            (IDEMPOTENCY_KEY_HEADER, key),
+            ("Content-Type", "application/json"),
+        ] {
+            let _ = headers.set(name, value);
+        }
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&json::booking_request(request).into());
+        let url = format!("{}/v1/bookings", self.base);
+        answer(sent(window().fetch_with_str_and_init(&url, &init)).await).await
     }
 
     /// The booking's .ics file, for "Add to calendar".
@@ -100,15 +102,27 @@ impl AdapterClient {
     }
 }
 
-async fn answer<T: FromJson>(sent: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
-    let response = sent.map_err(|_| ApiError::Offline)?;
+fn window() -> web_sys::Window {
+    web_sys::window().unwrap_throw()
+}
+
+/// The response a `fetch` came to; `None` when it never got one (offline,
+/// refused, blocked).
+async fn sent(fetch: Promise) -> Option<Response> {
+    JsFuture::from(fetch).await.ok().map(JsCast::unchecked_into)
+}
+
+async fn answer<T: FromJson>(sent: Option<Response>) -> Result<T, ApiError> {
+    let response = sent.ok_or(ApiError::Offline)?;
     let (ok, status) = (response.ok(), response.status());
     let retry_after = response
         .headers()
         .get("retry-after")
+        .ok()
+        .flatten()
         .and_then(|v| v.parse().ok());
     // A body cut off mid-way, or not JSON, reads as no body: judged by the status alone below.
-    let body = json_body(response.into()).await;
+    let body = json_body(response).await;
     if ok {
         return body
             .and_then(json::read)

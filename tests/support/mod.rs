@@ -27,7 +27,7 @@ pub type Answer = (u16, String);
 /// Stands in for the adapter by replacing `window.fetch` until dropped.
 pub struct FakeAdapter {
     pub sent: Rc<RefCell<Vec<Sent>>>,
-    _fetch: Closure<dyn Fn(JsValue) -> Promise>,
+    _fetch: Closure<dyn Fn(JsValue, JsValue) -> Promise>,
 }
 
 impl FakeAdapter {
@@ -35,43 +35,48 @@ impl FakeAdapter {
         let sent = Rc::new(RefCell::new(Vec::new()));
         let answer = Rc::new(answer);
         let log = sent.clone();
-        let fetch = Closure::<dyn Fn(JsValue) -> Promise>::new(move |input: JsValue| {
-            // As `fetch` takes it: a Request, or a URL.
-            let request = match input.as_string() {
-                Some(url) => Request::new_with_str(&url).unwrap(),
-                None => input.unchecked_into::<Request>(),
-            };
-            let (log, answer) = (log.clone(), answer.clone());
-            wasm_bindgen_futures::future_to_promise(async move {
-                let body = match request.text() {
-                    Ok(text) => JsFuture::from(text).await?.as_string().unwrap_or_default(),
-                    Err(_) => String::new(),
+        let fetch = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(
+            move |input: JsValue, init: JsValue| {
+                // As `fetch` takes it: a Request, or a URL and its options.
+                let request = match input.as_string() {
+                    Some(url) if init.is_object() => {
+                        Request::new_with_str_and_init(&url, init.unchecked_ref()).unwrap()
+                    }
+                    Some(url) => Request::new_with_str(&url).unwrap(),
+                    None => input.unchecked_into::<Request>(),
                 };
-                let record = Sent {
-                    method: request.method(),
-                    url: request.url(),
-                    idempotency_key: request.headers().get("Idempotency-Key").ok().flatten(),
-                    body,
-                };
-                log.borrow_mut().push(record.clone());
-                let (status, body) = answer(&record);
-                if status == 0 {
-                    return Err(js_sys::TypeError::new("Failed to fetch").into());
-                }
-                let init = ResponseInit::new();
-                init.set_status(status);
-                let headers = web_sys::Headers::new()?;
-                let kind = if status < 300 {
-                    "application/json"
-                } else {
-                    "application/problem+json"
-                };
-                headers.set("Content-Type", kind)?;
-                init.set_headers(&headers);
-                let body = (status != 204).then_some(body);
-                Ok(Response::new_with_opt_str_and_init(body.as_deref(), &init)?.into())
-            })
-        });
+                let (log, answer) = (log.clone(), answer.clone());
+                wasm_bindgen_futures::future_to_promise(async move {
+                    let body = match request.text() {
+                        Ok(text) => JsFuture::from(text).await?.as_string().unwrap_or_default(),
+                        Err(_) => String::new(),
+                    };
+                    let record = Sent {
+                        method: request.method(),
+                        url: request.url(),
+                        idempotency_key: request.headers().get("Idempotency-Key").ok().flatten(),
+                        body,
+                    };
+                    log.borrow_mut().push(record.clone());
+                    let (status, body) = answer(&record);
+                    if status == 0 {
+                        return Err(js_sys::TypeError::new("Failed to fetch").into());
+                    }
+                    let init = ResponseInit::new();
+                    init.set_status(status);
+                    let headers = web_sys::Headers::new()?;
+                    let kind = if status < 300 {
+                        "application/json"
+                    } else {
+                        "application/problem+json"
+                    };
+                    headers.set("Content-Type", kind)?;
+                    init.set_headers(&headers);
+                    let body = (status != 204).then_some(body);
+                    Ok(Response::new_with_opt_str_and_init(body.as_deref(), &init)?.into())
+                })
+            },
+        );
         Reflect::set(&window(), &"fetch".into(), fetch.as_ref()).unwrap();
         Self {
             sent,

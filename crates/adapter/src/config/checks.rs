@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use firststep_availability::{DayHours, OpeningRange, Rules};
+use firststep_protocol::visitor_fields::Language;
 use firststep_protocol::FormSettings;
 use toml::Spanned;
 
@@ -89,6 +90,17 @@ impl Checker<'_> {
             "practice.privacy_url",
             UrlUse::Public,
         );
+        let language = match &raw.practice.locale {
+            None => Some(Language::English),
+            Some(locale) => match locale.get_ref().as_str() {
+                "en" => Some(Language::English),
+                "es" => Some(Language::Spanish),
+                _ => {
+                    self.problem(locale, "practice.locale", "must be \"en\" or \"es\"");
+                    None
+                }
+            },
+        };
         let trusted_proxies = self.trusted_proxies(raw.server.trusted_proxies);
         let calendar = self.calendar(raw.calendar, base);
         let mail = match raw.mail {
@@ -161,6 +173,7 @@ impl Checker<'_> {
             practice: PracticeSettings {
                 name: raw.practice.name,
                 zone,
+                language: language?,
                 services: services?,
                 form: FormSettings {
                     phone: raw.form.phone,
@@ -546,6 +559,36 @@ mod tests {
     }
 
     /// These spans are added to today's date; a huge one would overflow it.
+    #[test]
+    fn the_practice_reads_its_emails_in_english_or_spanish() {
+        let with = |locale: &str| {
+            GOOD.replace(
+                "[practice]\n",
+                &format!("[practice]\nlocale = \"{locale}\"\n"),
+            )
+        };
+        let language = |text: &str| {
+            Settings::from_toml(text, Path::new("/etc/firststep"))
+                .unwrap()
+                .practice
+                .language
+        };
+        assert_eq!(language(GOOD), Language::English);
+        assert_eq!(language(&with("es")), Language::Spanish);
+        assert_eq!(language(&with("en")), Language::English);
+        for wrong in ["fr", "es-MX", ""] {
+            let found = problems(&with(wrong));
+            let summary: Vec<(usize, &str)> =
+                found.iter().map(|p| (p.line, p.key.as_str())).collect();
+            assert_eq!(summary, [(3, "practice.locale")], "{wrong:?}");
+            assert!(
+                found[0].message.contains("\"en\" or \"es\""),
+                "{}",
+                found[0].message
+            );
+        }
+    }
+
     #[test]
     fn spans_added_to_dates_are_bounded() {
         let text = GOOD.replace(

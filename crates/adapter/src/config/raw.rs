@@ -243,6 +243,7 @@ pub(super) struct RawPractice {
     pub(super) time_zone: Spanned<String>,
     pub(super) notice: Option<String>,
     pub(super) privacy_url: Option<Spanned<String>>,
+    pub(super) locale: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

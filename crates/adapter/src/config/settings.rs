@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 use firststep_availability::Rules;
+use firststep_protocol::visitor_fields::Language;
 use firststep_protocol::{BookingMode, FormSettings};
 use serde::Deserialize;
 
@@ -163,6 +164,8 @@ impl fmt::Debug for Secret {
 pub struct PracticeSettings {
     pub name: String,
     pub zone: Tz,
+    /// The language of the practice's own emails (`practice.locale`).
+    pub language: Language,
     pub services: Vec<Service>,
     pub form: FormSettings,
     pub notice: Option<String>,

@@ -61,7 +61,7 @@ pub fn compose(
         Mail::PracticeRequest | Mail::PracticeBooked | Mail::PracticeCancelled
     );
     let language = if to_practice {
-        Language::English
+        practice.language
     } else {
         Language::from_tag(booking.visitor.locale.as_deref().unwrap_or_default())
     };
@@ -95,7 +95,7 @@ pub fn compose(
         ("time", when(booking.slot.start, visitor_zone, language)),
         (
             "time_practice",
-            when(booking.slot.start, practice.zone, Language::English),
+            when(booking.slot.start, practice.zone, practice.language),
         ),
         ("name", one_line(&booking.visitor.name)),
         (
@@ -112,7 +112,7 @@ pub fn compose(
             "expires",
             booking
                 .expires_at
-                .map_or_else(String::new, |t| when(t, practice.zone, Language::English)),
+                .map_or_else(String::new, |t| when(t, practice.zone, practice.language)),
         ),
         (
             "confirm_link",

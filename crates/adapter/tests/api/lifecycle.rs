@@ -190,6 +190,64 @@ async fn a_declined_request_frees_the_slot_and_the_visitor_is_told_kindly_in_the
         .contains(&created.booking.start));
 }
 
+/// `practice.locale = "es"`: the practice reads its emails in Spanish, times
+/// included, whatever language the visitor writes in; the visitor keeps theirs.
+#[tokio::test]
+async fn a_spanish_speaking_practice_gets_its_emails_in_spanish_and_the_visitor_in_theirs() {
+    let smtp = SmtpServer::start().await;
+    let folder = Arc::new(tempfile::tempdir().unwrap());
+    std::fs::write(folder.path().join("link-secret"), SECRET).unwrap();
+    let config = mail_config(&smtp).replacen("[practice]\n", "[practice]\nlocale = \"es\"\n", 1);
+    let app = spawn_on(&config, folder).await;
+    let created = request(&app, Some("en-US")).await;
+
+    let mails = smtp.wait_for(2, 10).await;
+    let practice = to(&mails, "therapist@test.example.org")[0];
+    assert!(
+        practice
+            .subject
+            .starts_with("Nueva solicitud de consulta: "),
+        "{}",
+        practice.subject
+    );
+    assert!(
+        practice.body.contains("Confirmar la solicitud:")
+            && practice.body.contains("Nombre: Sam Lee"),
+        "{}",
+        practice.body
+    );
+    let english_days = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    assert!(
+        english_days.iter().all(|day| !practice.body.contains(day)),
+        "the time in Spanish too: {}",
+        practice.body
+    );
+    let visitor = to(&mails, "sam@example.org")[0];
+    assert!(
+        visitor.subject.starts_with("We received your request"),
+        "{}",
+        visitor.subject
+    );
+
+    app.cancel(&created).await;
+    let mails = smtp.wait_for(3, 10).await;
+    assert!(
+        to(&mails, "therapist@test.example.org")
+            .iter()
+            .any(|m| m.subject.starts_with("Cancelada")),
+        "{:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+}
+
 #[tokio::test]
 async fn forged_and_expired_links_are_refused_with_a_clear_page() {
     let smtp = SmtpServer::start().await;

@@ -2,6 +2,7 @@
 //! actions, and picks the step to show (times, details, done).
 
 use chrono::{DateTime, Duration, Utc};
+use firststep_protocol::add_to_calendar::CalendarEvent;
 use firststep_protocol::{BookingMode, BookingStatus, PracticeInfo, Slot};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlElement};
@@ -10,6 +11,7 @@ use yew::prelude::*;
 use crate::browser::events::HostEvents;
 use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
+use crate::browser::json::instant_text;
 use crate::components::{
     loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, TimeChoice,
     TimeList,
@@ -392,12 +394,27 @@ impl View<'_> {
             return Html::default();
         };
         let (title, detail) = self.outcome(created.booking.status);
+        let booking = &created.booking;
+        // "Free consultation — Riverside Counselling", as the calendar will show it.
+        let event_title = self.practice.map_or_else(String::new, |practice| {
+            let service = practice.services.iter().find(|s| s.id == booking.service);
+            format!("{} — {}", service.map_or("", |s| &s.title), practice.name)
+        });
+        let encoded_title = String::from(js_sys::encode_uri_component(&event_title));
+        let (start, end) = (instant_text(booking.start), instant_text(booking.end));
+        let event = CalendarEvent {
+            encoded_title: &encoded_title,
+            start: &start,
+            end: &end,
+        };
         Confirmation {
             title,
             detail,
-            time: self.time_in_words(created.booking.start),
+            time: self.time_in_words(booking.start),
             calendar_url: client.calendar_file_url(created),
-            calendar_label: self.texts.add_to_calendar,
+            google_url: event.google_url(),
+            outlook_url: event.outlook_url(),
+            texts: self.texts,
             heading: self.heading.clone(),
         }
         .view()

@@ -52,6 +52,8 @@ pub struct Texts {
     pub booked: &'static str,
     pub booked_detail: &'static str,
     pub add_to_calendar: &'static str,
+    pub add_to_google: &'static str,
+    pub add_to_outlook: &'static str,
     pub fix_fields: &'static str,
     pub website: &'static str,
 }
@@ -156,6 +158,8 @@ static ENGLISH: Texts = Texts {
     booked: "Booked",
     booked_detail: "Your consultation is booked. A confirmation is on its way by email.",
     add_to_calendar: "Add to calendar",
+    add_to_google: "Add to Google Calendar",
+    add_to_outlook: "Add to Outlook",
     fix_fields: "Please check the highlighted fields.",
     website: "Leave this field empty",
 };
@@ -197,6 +201,8 @@ static SPANISH: Texts = Texts {
     booked: "Reservado",
     booked_detail: "Su cita está reservada. Recibirá una confirmación por correo electrónico.",
     add_to_calendar: "Añadir al calendario",
+    add_to_google: "Añadir a Google Calendar",
+    add_to_outlook: "Añadir a Outlook",
     fix_fields: "Revise los campos marcados.",
     website: "Deje este campo vacío",
 };

@@ -235,6 +235,37 @@ async fn a_request_is_sent_once_and_confirmed_with_a_calendar_link() {
         link,
         "https://adapter.test/v1/bookings/bk_AAAAAAAAAAAAAAAA/calendar.ics?token=tok%2Fen"
     );
+    // The same time for Google Calendar and Outlook: no token, no name, no referrer.
+    let (start, end) = (
+        chosen.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        (chosen + chrono::Duration::minutes(15))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    );
+    let title = "Free%2015-minute%20consultation%20%E2%80%94%20Riverside%20Counselling";
+    let compact = |t: &str| t.replace(['-', ':'], "");
+    for (name, href) in [
+        (
+            "Add to Google Calendar",
+            format!(
+                "https://calendar.google.com/calendar/render?action=TEMPLATE&text={title}&dates={}/{}",
+                compact(&start),
+                compact(&end)
+            ),
+        ),
+        (
+            "Add to Outlook",
+            format!(
+                "https://outlook.live.com/calendar/0/action/compose?rru=addevent&subject={title}&startdt={start}&enddt={end}"
+            ),
+        ),
+    ] {
+        let link = widget
+            .find(&format!("a[href=\"{href}\"]"))
+            .unwrap_or_else(|| panic!("{name}: {href}"));
+        assert_eq!(link.text_content().unwrap().trim(), name);
+        assert_eq!(link.get_attribute("rel").unwrap(), "noopener noreferrer");
+    }
     assert_eq!(bookings.get(), 1);
 }
 

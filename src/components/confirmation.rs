@@ -1,5 +1,7 @@
 use yew::prelude::*;
 
+use crate::i18n::Texts;
+
 /// The end of the visit: what happens next, and the time to keep.
 pub struct Confirmation<'a> {
     /// "Request sent" or "Booked".
@@ -7,8 +9,11 @@ pub struct Confirmation<'a> {
     pub detail: &'a str,
     /// The booked time in words, in both zones when they differ.
     pub time: String,
+    /// The .ics file, and the same time as a new event in Google Calendar and Outlook.
     pub calendar_url: String,
-    pub calendar_label: &'a str,
+    pub google_url: String,
+    pub outlook_url: String,
+    pub texts: &'a Texts,
     /// Focused when the confirmation appears.
     pub heading: NodeRef,
 }
@@ -20,9 +25,18 @@ impl Confirmation<'_> {
                 <h3 class="fs-step-heading" tabindex="-1" ref={self.heading}>{ self.title }</h3>
                 <p>{ self.detail }</p>
                 <p class="fs-confirmed-time"><strong>{ self.time }</strong></p>
-                <a class="fs-button fs-secondary" href={self.calendar_url} download="consultation.ics">
-                    { self.calendar_label }
-                </a>
+                <p class="fs-calendar-links">
+                    <a class="fs-button fs-secondary" href={self.calendar_url} download="consultation.ics">
+                        { self.texts.add_to_calendar }
+                    </a>
+                    // A new tab; no referrer, so the practice's page is not told to Google or Microsoft.
+                    <a class="fs-button fs-secondary" href={self.google_url} target="_blank" rel="noopener noreferrer">
+                        { self.texts.add_to_google }
+                    </a>
+                    <a class="fs-button fs-secondary" href={self.outlook_url} target="_blank" rel="noopener noreferrer">
+                        { self.texts.add_to_outlook }
+                    </a>
+                </p>
             </div>
         }
     }

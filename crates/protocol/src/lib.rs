@@ -16,7 +16,10 @@
 //!   years), for every timestamp field and query string.
 //! - [`visitor_fields`]: limits and checks of the form's fields (name, email,
 //!   phone, note, locale), shared by the widget and the adapter.
+//! - [`add_to_calendar`]: the Google Calendar and Outlook links of a booked
+//!   time, for the widget's success screen and the confirmation email.
 
+pub mod add_to_calendar;
 pub mod instant;
 pub mod visitor_fields;
 

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
+use firststep_protocol::add_to_calendar::{self, CalendarEvent};
 use firststep_protocol::FieldRule;
 
 use super::signed_link;
@@ -89,7 +90,19 @@ pub fn compose(
         _ => None,
     };
     let phone = booking.visitor.phone.as_deref().unwrap_or("—");
+    // What the visitor's calendar will show: the ICS file and the links alike.
+    let summary = format!("{service} — {}", practice.name);
+    let instant = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (start, end) = (instant(booking.slot.start), instant(booking.slot.end));
+    let encoded_title = add_to_calendar::encoded(&summary);
+    let event = CalendarEvent {
+        encoded_title: &encoded_title,
+        start: &start,
+        end: &end,
+    };
     let values: Vec<(&str, String)> = vec![
+        ("google_link", event.google_url()),
+        ("outlook_link", event.outlook_url()),
         ("practice", practice.name.clone()),
         ("service", service.clone()),
         ("time", when(booking.slot.start, visitor_zone, language)),
@@ -148,7 +161,6 @@ pub fn compose(
     let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
     let ics = (mail == Mail::VisitorConfirmed).then(|| {
         let uid = format!("{}@firststep", booking.id);
-        let summary = format!("{service} — {}", practice.name);
         ical::calendar(&[ical::Event {
             uid: &uid,
             stamp: now,
@@ -483,6 +495,38 @@ link_secret_file = "secret"
         );
     }
 
+    /// The confirmation offers the time to Google Calendar and Outlook too:
+    /// the service, practice and time only, never the visitor or a token.
+    #[test]
+    fn the_confirmation_links_the_time_to_google_calendar_and_outlook() {
+        let (settings, booking) = request_from(visitor("Sam Lee", None));
+        let mail = settings.mail.as_ref().unwrap();
+        let now = "2026-11-30T10:00:00Z".parse().unwrap();
+        let email = compose(
+            Mail::VisitorConfirmed,
+            &booking,
+            Some("secret-token"),
+            &settings.practice,
+            mail,
+            now,
+        );
+        let title = "Free%20consultation%20%E2%80%94%20Test%20Practice";
+        let google = format!(
+            "https://calendar.google.com/calendar/render?action=TEMPLATE&text={title}\
+             &dates=20261201T140000Z/20261201T141500Z"
+        );
+        let outlook = format!(
+            "https://outlook.live.com/calendar/0/action/compose?rru=addevent&subject={title}\
+             &startdt=2026-12-01T14:00:00Z&enddt=2026-12-01T14:15:00Z"
+        );
+        let lines: Vec<&str> = email.body.lines().collect();
+        assert!(lines.contains(&google.as_str()), "{}", email.body);
+        assert!(lines.contains(&outlook.as_str()), "{}", email.body);
+        for link in [&google, &outlook] {
+            assert!(!link.contains("Sam") && !link.contains("secret-token"));
+        }
+    }
+
     #[test]
     fn every_template_starts_with_a_subject_and_fills_every_placeholder() {
         for language in [Language::English, Language::Spanish] {
@@ -501,6 +545,8 @@ link_secret_file = "secret"
                     "decline_link",
                     "manage_link",
                     "booking_page",
+                    "google_link",
+                    "outlook_link",
                 ];
                 let filled = fill(text, &placeholders.map(|p| (p, String::new())));
                 assert!(

@@ -51,7 +51,7 @@ statuses = {}
 request = function()
   counter = counter + 1
   local start = starts[math.random(#starts)]
-  local body = '{"service":"free-consultation","start":"' .. start .. '","client":{"name":"Load Test","email":"load@example.org","phone":null},"client_time_zone":"UTC","note":null,"consent":true,"website":""}'
+  local body = '{"service":"free-consultation","start":"' .. start .. '","client":{"name":"Load Test","email":"load@example.org","phone":"+1 555 0100"},"client_time_zone":"UTC","note":null,"consent":true,"website":""}'
   return wrk.format("POST", "/v1/bookings", {["Content-Type"] = "application/json",
     ["Idempotency-Key"] = "load-" .. math.random(1e9) .. "-" .. counter}, body)
 end

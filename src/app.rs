@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::add_to_calendar::CalendarEvent;
-use firststep_protocol::{BookingMode, BookingStatus, PracticeInfo, Slot};
+use firststep_protocol::{
+    visitor_fields, BookingMode, BookingStatus, PracticeInfo, ServiceInfo, Slot,
+};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
@@ -76,7 +78,7 @@ pub fn App(props: &AppProps) -> Html {
     use_practice(&client, &state, &events);
     use_slots(&client, service_id.clone(), &state, &events, &clock);
     let service = chosen_service(practice.as_ref(), service_id.as_deref());
-    let service_to_book = service.map(|s| s.id.clone());
+    let service_to_book = service.cloned();
     use_submission(
         &client,
         service_to_book,
@@ -119,6 +121,7 @@ pub fn App(props: &AppProps) -> Html {
         language,
         clock: &clock,
         practice: practice.as_ref(),
+        service,
         heading,
     };
     let body = match (&state.practice, service) {
@@ -161,6 +164,8 @@ struct View<'a> {
     language: Language,
     clock: &'a LocalClock,
     practice: Option<&'a PracticeInfo>,
+    /// The service to book, once the practice is known.
+    service: Option<&'a ServiceInfo>,
     heading: NodeRef,
 }
 
@@ -198,6 +203,24 @@ impl View<'_> {
             (Submission::Done(created), _) => self.outcome(created.booking.status).0.to_owned(),
             (_, Load::Loading) => self.texts.loading.to_owned(),
             _ => String::new(),
+        }
+    }
+
+    fn location(&self) -> Option<&str> {
+        self.service?.location.as_deref()
+    }
+
+    /// How the consultation happens, in one sentence, before the visitor commits.
+    fn how_we_meet(&self) -> Option<String> {
+        let texts = self.texts;
+        match self.location()? {
+            "phone" => Some(texts.meet_phone.to_owned()),
+            "video" => Some(texts.meet_video.to_owned()),
+            "in_person" => Some(fill(
+                texts.meet_in_person,
+                self.service?.address.as_deref()?,
+            )),
+            _ => None,
         }
     }
 
@@ -352,9 +375,11 @@ impl View<'_> {
         };
         let on_submit = {
             let handle = handle.clone();
+            let location = self.location().map(str::to_owned);
             Callback::from(move |_| {
                 handle.dispatch(Action::Submit {
                     fresh_key: new_key(),
+                    location: location.clone(),
                 })
             })
         };
@@ -372,9 +397,10 @@ impl View<'_> {
                 form={state.form.clone()}
                 problems={state.problems.clone()}
                 problem_checks={state.problem_checks}
-                phone={practice.form.phone}
+                phone={visitor_fields::phone_rule(practice.form.phone, self.location())}
                 note={practice.form.note}
                 chosen_time={self.time_in_words(slot.start)}
+                how_we_meet={self.how_we_meet().map(AttrValue::from)}
                 privacy_url={practice.privacy_url.clone().map(AttrValue::from)}
                 notice={practice.notice.clone().map(AttrValue::from)}
                 {request_mode}
@@ -407,9 +433,17 @@ impl View<'_> {
             start: &start,
             end: &end,
         };
+        // What happens next, in plain words: the call, the room, the place.
+        let how = match self.location() {
+            Some("phone") => Some(fill(self.texts.call_at, self.state.form.phone.trim())),
+            Some("video") if booking.video_url.is_some() => None,
+            _ => self.how_we_meet(),
+        };
         Confirmation {
             title,
             detail,
+            how,
+            video_url: booking.video_url.clone(),
             time: self.time_in_words(booking.start),
             calendar_url: client.calendar_file_url(created),
             google_url: event.google_url(),

@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use chrono::Duration;
+use firststep_protocol::{visitor_fields, ServiceInfo};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -108,7 +109,7 @@ pub fn use_slots(
 #[hook]
 pub fn use_submission(
     client: &Rc<AdapterClient>,
-    service: Option<String>,
+    service: Option<ServiceInfo>,
     locale: String,
     state: &UseReducerHandle<BookingState>,
     events: &HostEvents,
@@ -129,10 +130,11 @@ pub fn use_submission(
         ) else {
             return;
         };
+        let phone = visitor_fields::phone_rule(practice.form.phone, service.location.as_deref());
         let request = state.form.to_request(
-            &service,
+            &service.id,
             slot,
-            practice.form.phone,
+            phone,
             practice.form.note,
             Some(clock.visitor_zone().to_owned()),
             Some(locale),

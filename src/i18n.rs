@@ -54,6 +54,12 @@ pub struct Texts {
     pub add_to_calendar: &'static str,
     pub add_to_google: &'static str,
     pub add_to_outlook: &'static str,
+    /// How the consultation happens, by the service's `location`.
+    pub meet_phone: &'static str,
+    pub meet_video: &'static str,
+    pub meet_in_person: &'static str,
+    pub call_at: &'static str,
+    pub join_video: &'static str,
     pub fix_fields: &'static str,
     pub website: &'static str,
 }
@@ -160,6 +166,11 @@ static ENGLISH: Texts = Texts {
     add_to_calendar: "Add to calendar",
     add_to_google: "Add to Google Calendar",
     add_to_outlook: "Add to Outlook",
+    meet_phone: "By phone: the practice will call you.",
+    meet_video: "By video call: the link comes with the confirmation.",
+    meet_in_person: "In person, at {}.",
+    call_at: "The practice will call you at {}.",
+    join_video: "Join the video call",
     fix_fields: "Please check the highlighted fields.",
     website: "Leave this field empty",
 };
@@ -203,6 +214,11 @@ static SPANISH: Texts = Texts {
     add_to_calendar: "Añadir al calendario",
     add_to_google: "Añadir a Google Calendar",
     add_to_outlook: "Añadir a Outlook",
+    meet_phone: "Por teléfono: la consulta le llamará.",
+    meet_video: "Por videollamada: el enlace llega con la confirmación.",
+    meet_in_person: "En persona, en {}.",
+    call_at: "La consulta le llamará al {}.",
+    join_video: "Entrar en la videollamada",
     fix_fields: "Revise los campos marcados.",
     website: "Deje este campo vacío",
 };

@@ -726,3 +726,108 @@ async fn a_widget_far_below_the_fold_starts_only_when_it_comes_near_view() {
     element.remove();
     window().scroll_to_with_x_and_y(0.0, 0.0);
 }
+
+/// A double whose practice meets as `meeting` says, and answers bookings with `booking`.
+fn adapter_meeting(meeting: &'static str, booking: Answer) -> FakeAdapter {
+    let starts = upcoming_starts();
+    FakeAdapter::install(move |sent| {
+        if sent.url.contains("/v1/practice") {
+            (200, practice_meeting_json("optional", meeting))
+        } else if sent.url.contains("/v1/slots") {
+            let starts: Vec<&str> = starts.iter().map(String::as_str).collect();
+            (200, slots_json(&starts))
+        } else {
+            booking.clone()
+        }
+    })
+}
+
+/// The practice calls: the visitor is told so before sending, the number is
+/// required (the form's "optional" notwithstanding), and afterwards the
+/// success screen says which number will ring.
+#[wasm_bindgen_test]
+async fn a_consultation_by_phone_asks_for_the_number_and_says_it_will_ring() {
+    let adapter = adapter_meeting(r#""location":"phone""#, created_json("pending"));
+    let widget = ready_form(None).await;
+    assert!(
+        widget
+            .text()
+            .contains("By phone: the practice will call you."),
+        "{}",
+        widget.text()
+    );
+    widget.click("button[type=submit]").await;
+    yew::scheduler::flush().await;
+    assert!(
+        adapter.sent_to("POST", "/v1/bookings").is_empty(),
+        "sent without a number"
+    );
+    assert_eq!(
+        widget
+            .find("#fs-phone")
+            .unwrap()
+            .get_attribute("aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+    widget.type_into("#fs-phone", "+1 555 0100").await;
+    widget.click("button[type=submit]").await;
+    widget.until_text("Request sent").await;
+    let posts = adapter.sent_to("POST", "/v1/bookings");
+    assert!(
+        posts[0].body.contains(r#""phone":"+1 555 0100""#),
+        "{}",
+        posts[0].body
+    );
+    assert!(
+        widget
+            .text()
+            .contains("The practice will call you at +1 555 0100."),
+        "{}",
+        widget.text()
+    );
+}
+
+/// In person: the address before committing, and again after.
+#[wasm_bindgen_test]
+async fn an_in_person_consultation_shows_its_address_before_and_after() {
+    let _adapter = adapter_meeting(
+        r#""location":"in_person","address":"12 Main Street, Springfield""#,
+        created_json("pending"),
+    );
+    let widget = ready_form(None).await;
+    let said = "In person, at 12 Main Street, Springfield.";
+    assert!(widget.text().contains(said), "{}", widget.text());
+    widget.click("button[type=submit]").await;
+    widget.until_text("Request sent").await;
+    assert!(widget.text().contains(said), "{}", widget.text());
+}
+
+/// A video request says the link comes with the confirmation; a booking
+/// answered with its room offers to join it, and says nothing more.
+#[wasm_bindgen_test]
+async fn a_video_booking_offers_its_room_once_the_answer_carries_it() {
+    let (status, body) = created_json("confirmed");
+    let with_room = body.replace(
+        r#""expires_at":null"#,
+        r#""expires_at":null,"video_url":"https://meet.example/rc-abc""#,
+    );
+    let _adapter = adapter_meeting(r#""location":"video""#, (status, with_room));
+    let widget = ready_form(None).await;
+    assert!(widget
+        .text()
+        .contains("By video call: the link comes with the confirmation."));
+    widget.click("button[type=submit]").await;
+    widget.until_text("Booked").await;
+    let join = widget
+        .find(r#"a[href="https://meet.example/rc-abc"]"#)
+        .expect("a way into the room");
+    assert_eq!(join.text_content().unwrap().trim(), "Join the video call");
+    assert_eq!(
+        join.get_attribute("rel").as_deref(),
+        Some("noopener noreferrer")
+    );
+    assert!(!widget
+        .text()
+        .contains("the link comes with the confirmation"));
+}

@@ -148,6 +148,7 @@ impl FromJson for ServiceInfo {
             duration_minutes: json.number("duration_minutes")? as u32,
             mode: BookingMode::parse(&json.string("mode")?)?,
             location: json.optional_string("location")?,
+            address: json.optional_string("address")?,
             description: json.optional_string("description")?,
         })
     }
@@ -182,6 +183,7 @@ impl FromJson for BookingCreated {
                 start: json.instant("start")?,
                 end: json.instant("end")?,
                 expires_at: json.optional("expires_at", instant_from)?,
+                video_url: json.optional_string("video_url")?,
             },
             manage_token: json.string("manage_token")?,
         })
@@ -275,6 +277,7 @@ mod tests {
             duration_minutes: 15,
             mode,
             location: optional.map(Into::into),
+            address: optional.map(|_| "12 Main St".into()),
             description: optional.map(Into::into),
         };
         read_back(PracticeInfo {
@@ -308,6 +311,8 @@ mod tests {
                     start: at("2026-12-01T14:00:00Z"),
                     end: at("2026-12-01T14:15:00Z"),
                     expires_at,
+                    // A confirmed video booking has its room; a request not yet.
+                    video_url: expires_at.map_or(Some("https://meet.example/r".into()), |_| None),
                 },
                 manage_token: "secret".into(),
             });

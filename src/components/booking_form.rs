@@ -17,6 +17,8 @@ pub struct BookingFormProps {
     pub note: FieldRule,
     /// The chosen time in words, in both zones when they differ.
     pub chosen_time: AttrValue,
+    /// How the consultation happens, when the service says.
+    pub how_we_meet: Option<AttrValue>,
     pub privacy_url: Option<AttrValue>,
     /// The practice's notice (where to turn in a crisis).
     pub notice: Option<AttrValue>,
@@ -138,6 +140,7 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
             <div class="fs-chosen">
                 <p><span class="fs-chosen-label">{ texts.selected_time }{ ": " }</span><strong>{ props.chosen_time.clone() }</strong></p>
                 <button type="button" class="fs-link-button" onclick={move |_| on_change_time.emit(())}>{ texts.change_time }</button>
+                { props.how_we_meet.as_ref().map(|how| html! { <p>{ how.clone() }</p> }) }
             </div>
             { props.notice.as_ref().map(|notice| html! { <p class="fs-crisis">{ notice.clone() }</p> }) }
             { text_field(Field::Name, texts.name, "text", "name", &props.form.name, true) }

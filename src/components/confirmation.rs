@@ -7,6 +7,10 @@ pub struct Confirmation<'a> {
     /// "Request sent" or "Booked".
     pub title: &'a str,
     pub detail: &'a str,
+    /// How the consultation happens, when the service says (and no room is given).
+    pub how: Option<String>,
+    /// The video room, for a confirmed video booking.
+    pub video_url: Option<String>,
     /// The booked time in words, in both zones when they differ.
     pub time: String,
     /// The .ics file, and the same time as a new event in Google Calendar and Outlook.
@@ -25,6 +29,10 @@ impl Confirmation<'_> {
                 <h3 class="fs-step-heading" tabindex="-1" ref={self.heading}>{ self.title }</h3>
                 <p>{ self.detail }</p>
                 <p class="fs-confirmed-time"><strong>{ self.time }</strong></p>
+                { self.how.map(|how| html! { <p>{ how }</p> }) }
+                { self.video_url.map(|url| html! {
+                    <p><a class="fs-button fs-primary" href={url} target="_blank" rel="noopener noreferrer">{ self.texts.join_video }</a></p>
+                }) }
                 <p class="fs-calendar-links">
                     <a class="fs-button fs-secondary" href={self.calendar_url} download="consultation.ics">
                         { self.texts.add_to_calendar }

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use firststep_protocol::{BookingCreated, FieldRule, PracticeInfo, Slot};
+use firststep_protocol::{visitor_fields, BookingCreated, FieldRule, PracticeInfo, Slot};
 use yew::Reducible;
 
 use super::api_error::ApiError;
@@ -90,9 +90,11 @@ pub enum Action {
     BackToTimes,
     Edit(Field, String),
     SetConsent(bool),
-    /// Send the request, with a fresh key to use if no retry key is kept.
+    /// Send the request, with a fresh key to use if no retry key is kept;
+    /// `location` is how the chosen service meets (a call needs the number).
     Submit {
         fresh_key: String,
+        location: Option<String>,
     },
     Booked(BookingCreated),
     BookingFailed(ApiError),
@@ -146,9 +148,12 @@ impl BookingState {
             .or_else(|| days.first())
     }
 
-    fn rules(&self) -> (FieldRule, FieldRule) {
+    fn rules(&self, location: Option<&str>) -> (FieldRule, FieldRule) {
         match &self.practice {
-            Load::Loaded(p) => (p.form.phone, p.form.note),
+            Load::Loaded(p) => (
+                visitor_fields::phone_rule(p.form.phone, location),
+                p.form.note,
+            ),
             _ => (FieldRule::Optional, FieldRule::Hidden),
         }
     }
@@ -209,13 +214,16 @@ impl Reducible for BookingState {
                 next.problems.retain(|(f, _)| *f != Field::Consent);
                 next.retry_key = None;
             }
-            Action::Submit { fresh_key } => {
+            Action::Submit {
+                fresh_key,
+                location,
+            } => {
                 if next.selected_slot.is_none()
                     || matches!(next.submission, Submission::Sending { .. })
                 {
                     return self;
                 }
-                let (phone, note) = next.rules();
+                let (phone, note) = next.rules(location.as_deref());
                 next.problems = next.form.problems(phone, note);
                 if !next.problems.is_empty() {
                     next.problem_checks += 1;
@@ -321,6 +329,21 @@ mod tests {
     }
 
     /// Practice and two days loaded, a slot chosen, the form filled in.
+    /// The practice calls for a phone consultation: the number is required
+    /// there, though the form leaves it optional; elsewhere it stays optional.
+    #[test]
+    fn a_consultation_by_phone_is_not_sent_without_the_number() {
+        let submit = |location: Option<&str>| Action::Submit {
+            fresh_key: "k1".into(),
+            location: location.map(str::to_owned),
+        };
+        let by_phone = apply(ready_to_send(), [submit(Some("phone"))]);
+        assert_eq!(by_phone.problems, [(Field::Phone, FieldProblem::Missing)]);
+        assert_eq!(by_phone.submission, Submission::Idle);
+        let by_video = apply(ready_to_send(), [submit(Some("video"))]);
+        assert!(matches!(by_video.submission, Submission::Sending { .. }));
+    }
+
     fn ready_to_send() -> BookingState {
         apply(
             BookingState::new(at("2026-12-01T00:00:00Z")),
@@ -351,6 +374,7 @@ mod tests {
                 start: at("2026-12-01T14:15:00Z"),
                 end: at("2026-12-01T14:30:00Z"),
                 expires_at: None,
+                video_url: None,
             },
             manage_token: "t".into(),
         }
@@ -389,6 +413,7 @@ mod tests {
                 Action::SetConsent(false),
                 Action::Submit {
                     fresh_key: "k1".into(),
+                    location: None,
                 },
             ],
         );
@@ -417,6 +442,7 @@ mod tests {
                 Action::PracticeLoaded(practice(FieldRule::Required)),
                 Action::Submit {
                     fresh_key: "k".into(),
+                    location: None,
                 },
             ],
         );
@@ -429,6 +455,7 @@ mod tests {
             ready_to_send(),
             [Action::Submit {
                 fresh_key: "k1".into(),
+                location: None,
             }],
         );
         assert_eq!(
@@ -444,6 +471,7 @@ mod tests {
                 Action::BookingFailed(ApiError::Offline),
                 Action::Submit {
                     fresh_key: "k2".into(),
+                    location: None,
                 },
             ],
         );
@@ -463,11 +491,13 @@ mod tests {
             [
                 Action::Submit {
                     fresh_key: "k1".into(),
+                    location: None,
                 },
                 Action::BookingFailed(ApiError::Unavailable),
                 Action::Edit(Field::Name, "Sam Leigh".into()),
                 Action::Submit {
                     fresh_key: "k2".into(),
+                    location: None,
                 },
             ],
         );
@@ -487,9 +517,11 @@ mod tests {
             [
                 Action::Submit {
                     fresh_key: "k1".into(),
+                    location: None,
                 },
                 Action::Submit {
                     fresh_key: "k2".into(),
+                    location: None,
                 },
             ],
         );
@@ -508,6 +540,7 @@ mod tests {
             ready_to_send(),
             [Action::Submit {
                 fresh_key: "k1".into(),
+                location: None,
             }],
         );
         let state = apply(before.clone(), [Action::BookingFailed(ApiError::SlotTaken)]);
@@ -534,6 +567,7 @@ mod tests {
                 Action::ChooseSlot(slot("2026-12-02T14:00:00Z")),
                 Action::Submit {
                     fresh_key: "k1".into(),
+                    location: None,
                 },
                 Action::BookingFailed(ApiError::SlotTaken),
             ],
@@ -555,6 +589,7 @@ mod tests {
             [
                 Action::Submit {
                     fresh_key: "k1".into(),
+                    location: None,
                 },
                 Action::BookingFailed(ApiError::Invalid {
                     field: "client.email".into(),
@@ -572,6 +607,7 @@ mod tests {
             [
                 Action::Submit {
                     fresh_key: "k1".into(),
+                    location: None,
                 },
                 Action::Booked(created()),
             ],

@@ -120,12 +120,18 @@ pub fn problem(status: u16, code: &str, field: Option<&str>) -> Answer {
     )
 }
 
-/// A practice in New York with one request-mode service.
+/// A practice in New York with one request-mode service, by video.
 pub fn practice_json(phone: &str) -> String {
+    practice_meeting_json(phone, r#""location":"video""#)
+}
+
+/// [`practice_json`], its service meeting as `meeting` says (the JSON members
+/// `location` and `address`, as `GET /v1/practice` gives them).
+pub fn practice_meeting_json(phone: &str, meeting: &str) -> String {
     format!(
         r#"{{"name":"Riverside Counselling","time_zone":"America/New_York",
         "services":[{{"id":"free-consultation","title":"Free 15-minute consultation","duration_minutes":15,
-        "mode":"request","location":"phone","description":"A short call to see if we're a good fit."}}],
+        "mode":"request",{meeting},"description":"A short call to see if we're a good fit."}}],
         "form":{{"phone":"{phone}","note":"hidden"}},
         "notice":"If you are in crisis, call 988.","privacy_url":"https://example.org/privacy"}}"#
     )

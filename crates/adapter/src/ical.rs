@@ -2,6 +2,7 @@
 //! or a line, lines folded at 75 octets, CRLF line ends.
 
 use chrono::{DateTime, Utc};
+use firststep_protocol::visitor_fields::is_line_break;
 
 /// One VEVENT.
 #[derive(Debug, Clone)]
@@ -13,6 +14,8 @@ pub struct Event<'a> {
     pub summary: &'a str,
     pub description: Option<&'a str>,
     pub location: Option<&'a str>,
+    /// Where to join (a video room).
+    pub url: Option<&'a str>,
     /// `TENTATIVE`, `CONFIRMED` or `CANCELLED`.
     pub status: &'static str,
 }
@@ -36,6 +39,10 @@ pub fn calendar(events: &[Event<'_>]) -> String {
         }
         if let Some(location) = event.location {
             line(&mut out, &format!("LOCATION:{}", escape(location)));
+        }
+        // A URI value, not TEXT: kept as it is, but never across a line.
+        if let Some(url) = event.url.filter(|u| !u.contains(is_line_break)) {
+            line(&mut out, &format!("URL:{url}"));
         }
         line(&mut out, &format!("STATUS:{}", event.status));
         line(&mut out, "END:VEVENT");
@@ -95,6 +102,7 @@ mod tests {
             summary,
             description: None,
             location: None,
+            url: None,
             status: "TENTATIVE",
         }])
     }

@@ -75,7 +75,11 @@ pub struct ServiceInfo {
     pub title: String,
     pub duration_minutes: u32,
     pub mode: BookingMode,
+    /// How the consultation happens: `phone`, `video` or `in_person`.
     pub location: Option<String>,
+    /// Where, for `in_person`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     pub description: Option<String>,
 }
 
@@ -181,6 +185,9 @@ pub struct BookingView {
     /// When an unanswered request lapses; `null` once answered.
     #[serde(default, deserialize_with = "instant::deserialize_option")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// The video room, for a confirmed booking of a `video` service only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -282,6 +289,7 @@ mod tests {
                 start: "2026-12-01T14:00:00Z".parse().unwrap(),
                 end: "2026-12-01T14:15:00Z".parse().unwrap(),
                 expires_at: Some("2026-12-03T14:00:00Z".parse().unwrap()),
+                video_url: None,
             },
             manage_token: "secret".into(),
         };
@@ -289,7 +297,18 @@ mod tests {
         assert_eq!(json["status"], "pending");
         assert_eq!(json["start"], "2026-12-01T14:00:00Z");
         assert_eq!(json["manage_token"], "secret");
-        assert_eq!(json.as_object().unwrap().len(), 7);
+        assert_eq!(
+            json.as_object().unwrap().len(),
+            7,
+            "no video_url member without a room"
+        );
+
+        let mut with_room = created.clone();
+        with_room.booking.video_url = Some("https://meet.example/r".into());
+        let json = serde_json::to_value(&with_room).unwrap();
+        assert_eq!(json["video_url"], "https://meet.example/r");
+        let back: BookingCreated = serde_json::from_value(json).unwrap();
+        assert_eq!(back, with_room);
     }
 
     #[test]

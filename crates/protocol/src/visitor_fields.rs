@@ -102,6 +102,16 @@ pub fn phone(raw: &str) -> Result<&str, FieldProblem> {
     }
 }
 
+/// Whether the form asks for the phone number, for one service: the
+/// practice's `form.phone`, except that a consultation by phone needs the
+/// number (the practice calls it), so there it is required.
+pub fn phone_rule(form: crate::FieldRule, location: Option<&str>) -> crate::FieldRule {
+    match location {
+        Some("phone") => crate::FieldRule::Required,
+        _ => form,
+    }
+}
+
 /// A note to the practice, as it is stored: every line break (CRLF, CR,
 /// NEL, U+2028, U+2029) made LF, then trimmed; at most [`NOTE_MAX_CHARS`]
 /// characters. Tabs are kept; other control characters and characters that

@@ -163,6 +163,7 @@ impl CalDavCalendar {
             summary: &entry.title,
             description: Some(&entry.description),
             location: None,
+            url: None,
             status: if entry.confirmed {
                 "CONFIRMED"
             } else {

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use firststep_availability::{DayHours, OpeningRange, Rules};
 use firststep_protocol::visitor_fields::Language;
-use firststep_protocol::FormSettings;
+use firststep_protocol::{FieldRule, FormSettings};
 use toml::Spanned;
 
 use super::raw::{RawConfig, RawMail, RawOverride, RawService, RawWeekly};
@@ -57,7 +57,7 @@ impl Checker<'_> {
 
     pub(super) fn settings(&mut self, raw: RawConfig, base: &Path) -> Option<Settings> {
         let zone = self.zone(&raw.practice.time_zone);
-        let services = self.services(raw.services);
+        let services = self.services(raw.services, raw.form.phone);
         let weekly = self.weekly(raw.availability.weekly);
         let overrides = self.overrides(raw.availability.overrides);
         let step = *raw.availability.step_minutes.get_ref();
@@ -361,7 +361,7 @@ impl Checker<'_> {
         parsed.ok()
     }
 
-    fn services(&mut self, raw: Vec<RawService>) -> Option<Vec<Service>> {
+    fn services(&mut self, raw: Vec<RawService>, form_phone: FieldRule) -> Option<Vec<Service>> {
         if raw.is_empty() {
             self.problems.push(ConfigProblem {
                 line: 0,
@@ -400,12 +400,13 @@ impl Checker<'_> {
                     "must be from 5 to 1440 minutes",
                 );
             }
+            let meeting = self.meeting(i, &s, form_phone);
             services.push(Service {
                 id: s.id.into_inner(),
                 title: s.title,
                 duration_minutes: minutes,
                 mode: s.mode,
-                location: s.location,
+                meeting: meeting.flatten(),
                 description: s.description,
             });
         }

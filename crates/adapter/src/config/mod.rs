@@ -15,17 +15,19 @@
 //! - `checks`: the checker, raw values to settings, one method a section.
 //! - `urls`: the rule for each URL by its use.
 //! - `calendar`: the `[calendar]` section, one branch a backend.
+//! - `meeting`: how each service's consultation happens (`location` and its keys).
 
 mod calendar;
 mod checks;
+mod meeting;
 mod raw;
 mod settings;
 mod urls;
 
 pub use settings::{
-    CalDavSettings, CalendarSettings, FeedSettings, GoogleSettings, MailSettings,
+    CalDavSettings, CalendarSettings, FeedSettings, GoogleSettings, MailSettings, Meeting,
     MicrosoftSettings, PracticeSettings, PrivacySettings, Secret, ServerSettings, Service,
-    Settings, SmtpTls,
+    Settings, SmtpTls, VideoRoom,
 };
 
 use std::fmt;

@@ -255,7 +255,10 @@ pub(super) struct RawService {
     pub(super) duration_minutes: Spanned<u32>,
     #[serde(default = "defaults::mode")]
     pub(super) mode: BookingMode,
-    pub(super) location: Option<String>,
+    pub(super) location: Option<Spanned<String>>,
+    pub(super) video_url: Option<Spanned<String>>,
+    pub(super) video_url_template: Option<Spanned<String>>,
+    pub(super) address: Option<Spanned<String>>,
     pub(super) description: Option<String>,
 }
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 use firststep_availability::Rules;
 use firststep_protocol::visitor_fields::Language;
-use firststep_protocol::{BookingMode, FormSettings};
+use firststep_protocol::{BookingMode, BookingStatus, FormSettings};
 use serde::Deserialize;
 
 /// Everything the adapter runs on, known-good.
@@ -181,8 +181,73 @@ pub struct Service {
     pub title: String,
     pub duration_minutes: u32,
     pub mode: BookingMode,
-    pub location: Option<String>,
+    /// How the consultation happens (`location` and its keys).
+    pub meeting: Option<Meeting>,
     pub description: Option<String>,
+}
+
+impl Service {
+    /// The video room a booking of this service is given: only once it is
+    /// confirmed, never for a request that may yet be declined.
+    pub fn video_url_of(&self, status: BookingStatus, room_token: Option<&str>) -> Option<String> {
+        let meeting = self
+            .meeting
+            .as_ref()
+            .filter(|_| status == BookingStatus::Confirmed)?;
+        meeting.video_url(room_token)
+    }
+}
+
+/// How a consultation happens, per service (`services.location`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Meeting {
+    /// The practice calls the number the visitor gives (so it is required).
+    Phone,
+    /// A video call. The room is never public: it goes only to a booked
+    /// visitor (a request's, once confirmed), in the answer, emails and `.ics`.
+    Video(VideoRoom),
+    InPerson {
+        address: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum VideoRoom {
+    /// `video_url`: one room for every consultation.
+    Fixed(String),
+    /// `video_url_template`: a fresh room per booking, `{token}` replaced by
+    /// an unguessable token kept with the booking.
+    PerBooking(String),
+}
+
+/// The placeholder of `video_url_template`.
+pub const ROOM_TOKEN: &str = "{token}";
+
+impl Meeting {
+    /// The protocol's name of the kind (`GET /v1/practice`'s `location`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Meeting::Phone => "phone",
+            Meeting::Video(_) => "video",
+            Meeting::InPerson { .. } => "in_person",
+        }
+    }
+
+    /// Whether each booking needs a room token of its own.
+    pub fn needs_room_token(&self) -> bool {
+        matches!(self, Meeting::Video(VideoRoom::PerBooking(_)))
+    }
+
+    /// The room of one booking, by its room token (per-booking rooms only).
+    pub fn video_url(&self, room_token: Option<&str>) -> Option<String> {
+        match (self, room_token) {
+            (Meeting::Video(VideoRoom::Fixed(url)), _) => Some(url.clone()),
+            (Meeting::Video(VideoRoom::PerBooking(template)), Some(token)) => {
+                Some(template.replace(ROOM_TOKEN, token))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -53,9 +53,10 @@ impl ParsedBooking {
             .clone();
         let name = ClientName::parse(&request.client.name)?;
         let email = ClientEmail::parse(&request.client.email)?;
+        let location = service.meeting.as_ref().map(|m| m.kind());
         let phone = optional_field(
             request.client.phone.as_deref(),
-            practice.form.phone,
+            visitor_fields::phone_rule(practice.form.phone, location),
             "client.phone",
             ClientPhone::parse,
         )?;
@@ -145,7 +146,7 @@ mod tests {
             title: "Intake".into(),
             duration_minutes: 50,
             mode: BookingMode::Instant,
-            location: None,
+            meeting: None,
             description: None,
         }
     }

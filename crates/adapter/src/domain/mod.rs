@@ -9,7 +9,7 @@ mod tokens;
 pub use booking_request::{BookingRefusal, ParsedBooking};
 pub use client::{ClientEmail, ClientName, ClientPhone, ClientTimeZone, Note};
 pub use idempotency_key::IdempotencyKey;
-pub use tokens::{BookingId, ManageToken, TokenHash};
+pub use tokens::{new_room_token, BookingId, ManageToken, TokenHash};
 
 /// Why an input was refused, with the protocol's dotted field name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,6 +10,12 @@ fn random_text(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buffer)
 }
 
+/// A booking's own video room name (`video_url_template`'s `{token}`): 128
+/// random bits, URL-safe, so nobody finds a consultation's room by guessing.
+pub fn new_room_token() -> String {
+    random_text(16)
+}
+
 /// A booking's public id, `bk_` and 96 random bits: unguessable, so ids leak nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BookingId(String);

@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use firststep_protocol::add_to_calendar::{self, CalendarEvent};
 use firststep_protocol::FieldRule;
 
+use super::meeting::{how_we_meet, meeting_place, Reader};
 use super::signed_link;
 use super::Email;
 use crate::config::{MailSettings, PracticeSettings};
@@ -72,11 +73,21 @@ pub fn compose(
         .as_deref()
         .and_then(|z| z.parse::<Tz>().ok())
         .unwrap_or(practice.zone);
-    let service = practice
-        .services
-        .iter()
-        .find(|s| s.id == booking.service)
-        .map_or_else(|| booking.service.clone(), |s| s.title.clone());
+    let offered = practice.services.iter().find(|s| s.id == booking.service);
+    let service = offered.map_or_else(|| booking.service.clone(), |s| s.title.clone());
+    let meeting = offered.and_then(|s| s.meeting.as_ref());
+    // The practice knows its rooms; a visitor is given one once confirmed.
+    let room = booking.room_token.as_deref();
+    let video_url = if to_practice {
+        meeting.and_then(|m| m.video_url(room))
+    } else {
+        offered.and_then(|s| s.video_url_of(booking.status, room))
+    };
+    let reader = if to_practice {
+        Reader::Practice
+    } else {
+        Reader::Visitor
+    };
     let link = |answer: Answer| {
         let expires = now + chrono::Duration::hours(settings.link_valid_hours.into());
         format!(
@@ -101,6 +112,16 @@ pub fn compose(
         end: &end,
     };
     let values: Vec<(&str, String)> = vec![
+        (
+            "how_we_meet",
+            how_we_meet(
+                meeting,
+                video_url.as_deref(),
+                booking.visitor.phone.as_deref(),
+                reader,
+                language,
+            ),
+        ),
         ("google_link", event.google_url()),
         ("outlook_link", event.outlook_url()),
         ("practice", practice.name.clone()),
@@ -157,8 +178,11 @@ pub fn compose(
             settings.booking_page_url.clone().unwrap_or_default(),
         ),
     ];
-    let text = fill(template(language, mail), &values);
+    // A sentence left empty (a service that says nothing of how it happens)
+    // leaves no gap: a run of blank lines is one.
+    let text = one_blank_line_at_most(&fill(template(language, mail), &values));
     let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
+    let place = meeting_place(meeting, video_url.as_deref(), language);
     let ics = (mail == Mail::VisitorConfirmed).then(|| {
         let uid = format!("{}@firststep", booking.id);
         ical::calendar(&[ical::Event {
@@ -168,7 +192,8 @@ pub fn compose(
             end: booking.slot.end,
             summary: &summary,
             description: None,
-            location: None,
+            location: place.as_deref(),
+            url: video_url.as_deref(),
             status: "CONFIRMED",
         }])
     });
@@ -247,6 +272,21 @@ fn visitor_wrote(
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `text` with no two blank lines in a row. The visitor's own words are
+/// quoted (`>` on every line), so none of theirs are touched.
+fn one_blank_line_at_most(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split('\n') {
+        if line.is_empty() && out.ends_with("\n\n") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.pop();
+    out
 }
 
 /// `text` on one line: the rules keep line breaks out of names, addresses
@@ -359,6 +399,7 @@ link_secret_file = "secret"
             visitor,
             manage_token_hash: TokenHash([0; 32]),
             calendar_etag: None,
+            room_token: None,
         };
         (settings, booking)
     }
@@ -547,6 +588,7 @@ link_secret_file = "secret"
                     "booking_page",
                     "google_link",
                     "outlook_link",
+                    "how_we_meet",
                 ];
                 let filled = fill(text, &placeholders.map(|p| (p, String::new())));
                 assert!(

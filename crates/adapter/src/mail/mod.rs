@@ -4,10 +4,12 @@
 //! # Layout
 //! - [`compose`]: each email of a request's life, from its template file
 //!   (`templates/mail/{en,es}/`), in the reader's language and time zone.
+//! - [`meeting`]: how a consultation happens, in words (emails, calendar entries).
 //! - [`signed_link`]: HMAC-signed, expiring links to confirm or decline.
 //! - [`Mailer`]: the SMTP connection.
 
 pub mod compose;
+pub mod meeting;
 pub mod signed_link;
 
 use lettre::message::header::ContentType;

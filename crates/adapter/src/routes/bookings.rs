@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use crate::client_address::VisitorAddress;
 use crate::config::{PracticeSettings, Service};
-use crate::domain::{BookingId, IdempotencyKey, ManageToken, ParsedBooking};
+use crate::domain::{new_room_token, BookingId, IdempotencyKey, ManageToken, ParsedBooking};
 use crate::error::{unavailable, ApiError};
 use crate::offer::is_offered;
 use crate::sealing::{payload_key, seal_payload};
@@ -117,6 +117,11 @@ async fn place(
     };
     let id = BookingId::generate();
     let token = ManageToken::generate();
+    let room_token = service
+        .meeting
+        .as_ref()
+        .filter(|meeting| meeting.needs_room_token())
+        .map(|_| new_room_token());
     let view = BookingView {
         id: id.as_str().to_owned(),
         status,
@@ -124,6 +129,7 @@ async fn place(
         start: slot.start,
         end: slot.end,
         expires_at,
+        video_url: service.video_url_of(status, room_token.as_deref()),
     };
     let location = format!("/v1/bookings/{}", id.as_str());
     let created = BookingCreated {
@@ -158,6 +164,7 @@ async fn place(
         },
         manage_token_hash: token.hash(),
         first_mail_payload,
+        room_token,
     };
 
     let outbox = app.outbox.clone();
@@ -237,7 +244,7 @@ pub async fn show(
         .call(move |s| s.booking(id.as_str(), now))
         .await
         .map_err(unavailable)?;
-    Ok(Json(view(owned_by(found, &token)?)))
+    Ok(Json(view(owned_by(found, &token)?, &app.settings.practice)))
 }
 
 /// `DELETE /v1/bookings/{id}` with the manage token as Bearer. Idempotent.
@@ -268,7 +275,7 @@ pub async fn cancel(
         status = booking.status.as_str(),
         "booking cancelled by its visitor"
     );
-    Ok(Json(view(booking)))
+    Ok(Json(view(booking, &app.settings.practice)))
 }
 
 /// The booking, if `token` is its manage token; otherwise as if it did not exist.
@@ -289,7 +296,9 @@ fn bearer(headers: &HeaderMap) -> Option<ManageToken> {
         .then(|| ManageToken::from_presented(token.trim()))
 }
 
-fn view(booking: BookingRecord) -> BookingView {
+fn view(booking: BookingRecord, practice: &PracticeSettings) -> BookingView {
+    let video_url = service_of(practice, &booking)
+        .and_then(|service| service.video_url_of(booking.status, booking.room_token.as_deref()));
     BookingView {
         id: booking.id,
         status: booking.status,
@@ -297,6 +306,7 @@ fn view(booking: BookingRecord) -> BookingView {
         start: booking.slot.start,
         end: booking.slot.end,
         expires_at: booking.expires_at,
+        video_url,
     }
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use firststep_protocol::visitor_fields::Language;
 use firststep_protocol::BookingStatus;
 
 use super::bookings::{owned_by, service_of};
@@ -11,6 +12,7 @@ use super::AppState;
 use crate::domain::{BookingId, ManageToken};
 use crate::error::{unavailable, ApiError};
 use crate::ical::{calendar, Event};
+use crate::mail::meeting::meeting_place;
 
 /// `GET /v1/bookings/{id}/calendar.ics?token=…`: the visitor's own calendar
 /// file. It names the service and the practice and nothing of the client,
@@ -40,6 +42,11 @@ pub async fn download(
         BookingStatus::Confirmed => "CONFIRMED",
         _ => "CANCELLED",
     };
+    let video_url =
+        service.and_then(|s| s.video_url_of(booking.status, booking.room_token.as_deref()));
+    let language = Language::from_tag(booking.visitor.locale.as_deref().unwrap_or_default());
+    let meeting = service.and_then(|s| s.meeting.as_ref());
+    let place = meeting_place(meeting, video_url.as_deref(), language);
     let text = calendar(&[Event {
         uid: &uid,
         stamp: now,
@@ -47,7 +54,8 @@ pub async fn download(
         end: booking.slot.end,
         summary: &summary,
         description: service.and_then(|s| s.description.as_deref()),
-        location: service.and_then(|s| s.location.as_deref()),
+        location: place.as_deref(),
+        url: video_url.as_deref(),
         status,
     }]);
     Ok((

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use firststep_protocol::{PracticeInfo, ServiceInfo};
 
 use super::AppState;
-use crate::config::PracticeSettings;
+use crate::config::{Meeting, PracticeSettings};
 
 /// `GET /v1/practice`.
 pub async fn show(State(app): State<Arc<AppState>>) -> impl IntoResponse {
@@ -32,7 +32,12 @@ pub fn practice_body(practice: &PracticeSettings) -> Vec<u8> {
                 title: s.title.clone(),
                 duration_minutes: s.duration_minutes,
                 mode: s.mode,
-                location: s.location.clone(),
+                // The kind of meeting and an office's address are public; a video room never is.
+                location: s.meeting.as_ref().map(|m| m.kind().to_owned()),
+                address: match &s.meeting {
+                    Some(Meeting::InPerson { address }) => Some(address.clone()),
+                    _ => None,
+                },
                 description: s.description.clone(),
             })
             .collect(),

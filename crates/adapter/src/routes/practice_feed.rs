@@ -68,6 +68,7 @@ pub async fn bookings(
             summary,
             description: None,
             location: None,
+            url: None,
             status: if b.status == BookingStatus::Confirmed {
                 "CONFIRMED"
             } else {

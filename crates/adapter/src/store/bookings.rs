@@ -39,6 +39,8 @@ pub struct NewBooking {
     /// The token, sealed for the visitor's first email (`crate::sealing`),
     /// held only until that email is sent; `None` when no email will be.
     pub first_mail_payload: Option<String>,
+    /// The booking's own video room name, for a room per booking.
+    pub room_token: Option<String>,
 }
 
 /// Whether [`Store::book`] stored the booking.
@@ -78,11 +80,13 @@ pub struct BookingRecord {
     pub manage_token_hash: TokenHash,
     /// The calendar entry's tag, once placed.
     pub calendar_etag: Option<String>,
+    /// The booking's own video room name, for a room per booking.
+    pub room_token: Option<String>,
 }
 
 const RECORD: &str =
     "SELECT id, service, start_at, end_at, status, expires_at, client_name, client_email,
-    client_phone, client_time_zone, note, locale, manage_token_hash, calendar_etag FROM bookings";
+    client_phone, client_time_zone, note, locale, manage_token_hash, calendar_etag, room_token FROM bookings";
 
 fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<BookingRecord> {
     let expires_at: Option<DateTime<Utc>> = row.get::<_, Option<i64>>(5)?.map(instant);
@@ -112,6 +116,7 @@ fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Booki
         },
         manage_token_hash: TokenHash(hash.try_into().unwrap_or([0; 32])),
         calendar_etag: row.get(13)?,
+        room_token: row.get(14)?,
     })
 }
 
@@ -220,8 +225,9 @@ impl Store {
             }
             let inserted = tx.execute(
                 "INSERT INTO bookings (id, service, start_at, end_at, status, created_at, expires_at,
-                    client_name, client_email, client_phone, client_time_zone, note, manage_token_hash, locale)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    client_name, client_email, client_phone, client_time_zone, note, manage_token_hash, locale,
+                    room_token)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     booking.id.as_str(),
                     booking.service,
@@ -237,6 +243,7 @@ impl Store {
                     booking.visitor.note,
                     booking.manage_token_hash.0.as_slice(),
                     booking.visitor.locale,
+                    booking.room_token,
                 ],
             );
             match inserted {

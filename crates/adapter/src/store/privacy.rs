@@ -14,11 +14,12 @@ use super::idempotency::delete_expired;
 use super::{instant, Store};
 use crate::sealing::{is_sealed_payload, seal_payload, SealingKey};
 
-/// Blanks a booking's personal fields (the one list of them) and its manage
-/// token's hash, so neither the practice nor a manage link reaches them again.
+/// Blanks a booking's personal fields (the one list of them), its manage
+/// token's hash and its video room, so neither the practice nor a manage
+/// link reaches them again.
 const ERASE_PERSONAL_FIELDS: &str = "UPDATE bookings SET client_name = '', client_email = '',
         client_phone = NULL, client_time_zone = NULL, note = NULL, locale = NULL,
-        manage_token_hash = zeroblob(32), erased_at = ?2
+        manage_token_hash = zeroblob(32), room_token = NULL, erased_at = ?2
      WHERE id = ?1";
 
 /// Which bookings are a visitor's: the whole address compared without

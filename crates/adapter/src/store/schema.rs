@@ -90,4 +90,9 @@ DROP INDEX outbox_due;
 CREATE INDEX outbox_due ON outbox (next_attempt_at)
     WHERE done_at IS NULL AND set_aside_at IS NULL;
 "#,
+    r#"
+-- A video service with a room per booking (`video_url_template`): the
+-- booking's own unguessable room name; NULL for every other booking.
+ALTER TABLE bookings ADD COLUMN room_token TEXT;
+"#,
 ];

@@ -30,7 +30,6 @@ privacy_url = "https://test.example.org/privacy"
 id = "free-consultation"
 title = "Free 15-minute consultation"
 mode = "request"
-location = "phone"
 
 [[services]]
 id = "intake"

@@ -18,6 +18,7 @@ mod helpers;
 mod lifecycle;
 mod mail_safety;
 mod manage_booking;
+mod meeting;
 mod metrics;
 mod microsoft;
 mod microsoft_standin;

@@ -9,6 +9,7 @@
 // Run: node bench/first-paint.mjs [runs]   (after trunk build --release and
 // cargo build --release -p firststep-adapter)
 import { startAdapter, launchBrowser } from '../e2e/harness.mjs';
+import { quantile } from './figures.mjs';
 
 const runs = Number(process.argv[2] ?? 15);
 const practices = [
@@ -66,5 +67,5 @@ async function load(url) {
 }
 
 function at(values, q) {
-  return [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))].toFixed(0);
+  return quantile(values, q).toFixed(0);
 }

@@ -9,7 +9,7 @@
 // Run: node bench/first-paint.mjs [runs]   (after trunk build --release and
 // cargo build --release -p firststep-adapter)
 import { startAdapter, launchBrowser } from '../e2e/harness.mjs';
-import { quantile } from './figures.mjs';
+import { quantile, watchFirstSlots } from './figures.mjs';
 
 const runs = Number(process.argv[2] ?? 15);
 const practices = [
@@ -45,21 +45,9 @@ try {
 async function load(url) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  // Marks the first animation frame in which a slot button is in the
-  // widget, and says so on the console: waiting with page.waitForFunction
-  // would inject Playwright's script into the page being timed (some 20 ms
-  // of its main thread, here).
-  await page.addInitScript(() => {
-    const look = () => {
-      const slot = document.querySelector('firststep-booking')?.shadowRoot?.querySelector('.fs-time');
-      if (slot) console.debug(`firststep-bench painted ${performance.now()}`);
-      else requestAnimationFrame(look);
-    };
-    requestAnimationFrame(look);
-  });
-  const paint = page.waitForEvent('console', (m) => m.text().startsWith('firststep-bench painted'));
+  const { painted: paint } = await watchFirstSlots(page);
   await page.goto(url);
-  const painted = Number((await paint).text().split(' ').pop());
+  const painted = await paint;
   const requested = await page.evaluate(() => performance.getEntriesByType('resource')
     .find((entry) => entry.name.includes('/v1/')).startTime);
   await context.close();

@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAdapter, launchBrowser } from '../e2e/harness.mjs';
-import { quantile } from './figures.mjs';
+import { quantile, watchFirstSlots } from './figures.mjs';
 
 const rounds = Number(process.argv[2] ?? 9);
 if (!Number.isInteger(rounds) || rounds < 9) {
@@ -144,7 +144,7 @@ async function timedLoad(url) {
   // Everything the page reports, gathered by the page itself: a Playwright
   // wait would inject its script into the page being timed.
   await page.addInitScript(() => {
-    const bench = { shifts: [], events: [], chosen: null };
+    const bench = { shifts: [], events: [] };
     window.firststepBench = bench;
     new PerformanceObserver((list) => {
       // Every shift counts, `hadRecentInput` or not: the page is read before
@@ -153,7 +153,7 @@ async function timedLoad(url) {
       // input (Lighthouse undoes that flag the same way).
       for (const shift of list.getEntries()) {
         const nodes = shift.sources.map(({ node, previousRect: from, currentRect: to }) => {
-          const moved = ` (${from.y}→${to.y}, ${from.height}→${to.height} px high)`;
+          const moved = ` (y ${Math.round(from.y)}→${Math.round(to.y)}, ${Math.round(from.height)}→${Math.round(to.height)} px high)`;
           if (!node) return `a node gone since${moved}`;
           const where = node.getRootNode() instanceof ShadowRoot ? 'widget: ' : 'page: ';
           return where + node.nodeName.toLowerCase() + (node.className ? `.${String(node.className).split(' ')[0]}` : '') + moved;
@@ -166,16 +166,10 @@ async function timedLoad(url) {
         bench.events.push({ name: entry.name, start: entry.startTime, duration: entry.duration, interaction: entry.interactionId });
       }
     }).observe({ type: 'event', durationThreshold: 16, buffered: true });
-    const look = () => {
-      const slot = document.querySelector('firststep-booking')?.shadowRoot?.querySelector('.fs-time');
-      if (slot) console.debug(`firststep-bench painted ${performance.now()}`);
-      else requestAnimationFrame(look);
-    };
-    requestAnimationFrame(look);
   });
-  const paint = page.waitForEvent('console', (m) => m.text().startsWith('firststep-bench painted'));
+  const { painted: paint } = await watchFirstSlots(page);
   await page.goto(url);
-  const painted = Number((await paint).text().split(' ').pop());
+  const painted = await paint;
   await quiet();
   const { shift, shiftedNodes } = await page.evaluate(() => ({
     shift: firststepBench.shifts.reduce((sum, { value }) => sum + value, 0),

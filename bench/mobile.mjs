@@ -5,8 +5,8 @@
 // on 127.0.0.1, every load in a fresh browser context (cold cache, new
 // connections). Each of N rounds makes three loads:
 //   1. the demo page, timed: navigation → the first frame with a slot button
-//      (as bench/first-paint.mjs defines it), the layout shift of the page
-//      up to then, and then a tap on the longest day → its next paint;
+//      (as bench/first-paint.mjs defines it), the layout shift until the
+//      network has rested, and then a tap on the longest day → its next paint;
 //   2. the demo page, untouched but for one event listener: main-thread time
 //      and bytes;
 //   3. the same page without the widget (no script, hints or element):
@@ -180,6 +180,12 @@ async function timedLoad(url) {
   const days = page.locator('firststep-booking .fs-day');
   const counts = await days.evaluateAll((buttons) => buttons.map((b) => Number(b.textContent.match(/(\d+) open/)?.[1] ?? 0)));
   const longest = counts.indexOf(Math.max(...counts));
+  if (counts[longest] === 0) throw new Error('no day button names its count of times ("52 open times"): update bench/mobile.mjs');
+  // Shown first already (the first open day): another day first, so the tap changes the list.
+  if (await days.nth(longest).getAttribute('aria-pressed') === 'true') {
+    await days.nth(longest === 0 ? 1 : 0).tap();
+    await page.waitForTimeout(settle);
+  }
   await days.nth(longest).scrollIntoViewIfNeeded();
   await page.waitForTimeout(settle);
   const before = await page.evaluate(() => performance.now());
@@ -269,7 +275,7 @@ function report(figures, { shifted, longDayTimes }) {
     ['bytes, page with the widget', kb(median(figures.bytesWith)), kb(p90(figures.bytesWith)), '', ''],
     ['bytes, page without it', kb(median(figures.bytesWithout)), kb(p90(figures.bytesWithout)), '', ''],
     ['bytes, widget files and API answers', kb(median(figures.widgetBytes)), kb(p90(figures.widgetBytes)), '', ''],
-    ['layout shift until quiet (worst load)', median(figures.shift).toFixed(4), `${Math.max(...figures.shift).toFixed(4)} worst`, '0',
+    ['layout shift until quiet', median(figures.shift).toFixed(4), `${Math.max(...figures.shift).toFixed(4)} worst`, '0',
       verdict(Math.max(...figures.shift) === 0)],
     [`longest day (${longDayTimes} times): tap → next paint`, ms(median(figures.dayChoice)), ms(p90(figures.dayChoice)),
       '≤ 100 ms', verdict(median(figures.dayChoice) <= 100)],

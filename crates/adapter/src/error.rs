@@ -173,7 +173,11 @@ impl From<BookingRefusal> for ApiError {
     fn from(refusal: BookingRefusal) -> Self {
         match refusal {
             BookingRefusal::UnknownService(id) => Self::UnknownService(id),
-            BookingRefusal::Field(error) => Self::InvalidField(error),
+            // The protocol names one field: the first in the form's order.
+            BookingRefusal::Fields(errors) => errors
+                .into_iter()
+                .next()
+                .map_or(Self::Internal, Self::InvalidField),
         }
     }
 }

@@ -31,13 +31,9 @@ pub struct ParsedBooking {
 #[derive(Debug, PartialEq, Eq)]
 pub enum BookingRefusal {
     UnknownService(String),
-    Field(FieldError),
-}
-
-impl From<FieldError> for BookingRefusal {
-    fn from(error: FieldError) -> Self {
-        Self::Field(error)
-    }
+    /// Every field that is wrong, in the form's order (never empty): the
+    /// API names the first, the booking page shows each beside its field.
+    Fields(Vec<FieldError>),
 }
 
 impl ParsedBooking {
@@ -51,52 +47,84 @@ impl ParsedBooking {
             .find(|s| s.id == request.service)
             .ok_or_else(|| BookingRefusal::UnknownService(request.service.clone()))?
             .clone();
-        let name = ClientName::parse(&request.client.name)?;
-        let email = ClientEmail::parse(&request.client.email)?;
+        // Each field is checked on its own, so a form can show every problem at once.
+        let name = ClientName::parse(&request.client.name);
+        let email = ClientEmail::parse(&request.client.email);
         let location = service.meeting.as_ref().map(|m| m.kind());
         let phone = optional_field(
             request.client.phone.as_deref(),
             visitor_fields::phone_rule(practice.form.phone, location),
             "client.phone",
             ClientPhone::parse,
-        )?;
+        );
         let note = optional_field(
             request.note.as_deref(),
             practice.form.note,
             "note",
             Note::parse,
-        )?;
+        );
         let time_zone = request
             .client_time_zone
             .as_deref()
             .map(ClientTimeZone::parse)
-            .transpose()?;
-        if !request.consent {
-            return Err(FieldError::new(
+            .transpose();
+        let consent = if request.consent {
+            Ok(())
+        } else {
+            Err(FieldError::new(
                 "consent",
                 "Please agree to the privacy notice to send your request.",
-            )
-            .into());
+            ))
+        };
+        let website = if request.website.is_empty() {
+            Ok(())
+        } else {
+            Err(FieldError::new("website", "This field must be left empty."))
+        };
+        let slot = requested_slot(request.start, &service);
+        match (name, email, phone, note, time_zone, consent, website, slot) {
+            (
+                Ok(name),
+                Ok(email),
+                Ok(phone),
+                Ok(note),
+                Ok(time_zone),
+                Ok(()),
+                Ok(()),
+                Ok((slot, around)),
+            ) => Ok(Self {
+                service,
+                slot,
+                around,
+                name,
+                email,
+                phone,
+                note,
+                time_zone,
+                locale: request
+                    .locale
+                    .as_deref()
+                    .and_then(visitor_fields::locale)
+                    .map(str::to_owned),
+            }),
+            (name, email, phone, note, time_zone, consent, website, slot) => {
+                Err(BookingRefusal::Fields(
+                    [
+                        name.err(),
+                        email.err(),
+                        phone.err(),
+                        note.err(),
+                        time_zone.err(),
+                        consent.err(),
+                        website.err(),
+                        slot.err(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                ))
+            }
         }
-        if !request.website.is_empty() {
-            return Err(FieldError::new("website", "This field must be left empty.").into());
-        }
-        let (slot, around) = requested_slot(request.start, &service)?;
-        Ok(Self {
-            service,
-            slot,
-            around,
-            name,
-            email,
-            phone,
-            note,
-            time_zone,
-            locale: request
-                .locale
-                .as_deref()
-                .and_then(visitor_fields::locale)
-                .map(str::to_owned),
-        })
     }
 }
 
@@ -172,6 +200,39 @@ mod tests {
             let error = requested_slot(start, &service()).unwrap_err();
             assert_eq!(error.field, "start", "{start:?}");
         }
+    }
+
+    /// Every wrong field is named, in the form's order; the API shows the first.
+    #[test]
+    fn every_wrong_field_is_reported_in_the_forms_order() {
+        let settings = crate::config::Settings::from_toml(
+            "[practice]\nname = \"P\"\ntime_zone = \"UTC\"\n[[services]]\nid = \"s\"\ntitle = \"S\"\n\
+             [form]\nphone = \"required\"\n[availability.weekly]\n",
+            std::path::Path::new("/tmp"),
+        )
+        .unwrap();
+        let request: BookingRequest = serde_json::from_value(serde_json::json!({
+            "service": "s", "start": "2026-12-01T14:00:00Z",
+            "client": {"name": " ", "email": "not-an-address"},
+            "client_time_zone": null, "consent": false, "website": "bot"
+        }))
+        .unwrap();
+        let Err(BookingRefusal::Fields(errors)) =
+            ParsedBooking::parse(&request, &settings.practice)
+        else {
+            panic!("refused by field");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "client.name",
+                "client.email",
+                "client.phone",
+                "consent",
+                "website"
+            ]
+        );
     }
 
     #[test]

@@ -37,9 +37,33 @@ pub async fn create(
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         _ => ApiError::MalformedJson("the request body could not be read".into()),
     })?;
+    let answer = book(&app, &key, &body, app.clock.now()).await?;
+    Ok(if answer.replayed {
+        replay(answer.stored)
+    } else {
+        stored_response(answer.stored)
+    })
+}
 
-    let now = app.clock.now();
-    let request_hash = Sha256::digest(&body).to_vec();
+/// What booking answered: the response as stored for its idempotency key.
+pub(super) struct BookAnswer {
+    /// The `201` with the booking and its manage token, or — on a replay — a
+    /// final refusal the first request got.
+    pub stored: StoredResponse,
+    /// This key's request was answered before: this is that answer again.
+    pub replayed: bool,
+}
+
+/// Books the JSON booking request `body` once per `key`: the one way in for
+/// the API and the booking page's form. A final refusal is kept for the key
+/// (and returned as the error); a passing failure frees the key for a retry.
+pub(super) async fn book(
+    app: &Arc<AppState>,
+    key: &IdempotencyKey,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<BookAnswer, ApiError> {
+    let request_hash = Sha256::digest(body).to_vec();
     let claim_key = key.clone();
     match app
         .store
@@ -48,13 +72,21 @@ pub async fn create(
         .map_err(unavailable)?
     {
         KeyClaim::Claimed => {}
-        KeyClaim::Replay(response) => return Ok(replay(response)),
+        KeyClaim::Replay(stored) => {
+            return Ok(BookAnswer {
+                stored,
+                replayed: true,
+            })
+        }
         KeyClaim::InProgress => return Err(ApiError::RequestInProgress),
         KeyClaim::Reused => return Err(ApiError::IdempotencyKeyReused),
     }
 
-    match place(&app, &key, &body, now).await {
-        Ok(response) => Ok(response),
+    match place(app, key, body, now).await {
+        Ok(stored) => Ok(BookAnswer {
+            stored,
+            replayed: false,
+        }),
         Err(error) if error.retryable() => {
             // A passing failure: forget the key so the retry runs anew.
             let key = key.clone();
@@ -89,7 +121,7 @@ async fn place(
     key: &IdempotencyKey,
     body: &[u8],
     now: DateTime<Utc>,
-) -> Result<Response, ApiError> {
+) -> Result<StoredResponse, ApiError> {
     let request: BookingRequest = serde_json::from_slice(body).map_err(|error| {
         ApiError::MalformedJson(format!("the body is not a booking request: {error}"))
     })?;
@@ -191,7 +223,7 @@ async fn place(
         BookOutcome::Booked => {
             tracing::info!(status = status.as_str(), "booking stored");
             outbox.wake();
-            Ok(stored_response(reply))
+            Ok(reply)
         }
         BookOutcome::SlotUnavailable => Err(ApiError::SlotUnavailable),
     }

@@ -11,6 +11,7 @@ use firststep_availability::{BusyTime, Interval};
 use firststep_protocol::{instant, Slot, SlotList, MAX_SLOT_RANGE_DAYS};
 
 use super::AppState;
+use crate::config::Service;
 use crate::error::{unavailable, ApiError};
 use crate::offer::{bearing_on, open_slots};
 
@@ -40,21 +41,8 @@ pub async fn list(
         })?;
 
     let now = app.clock.now();
-    let window = Interval::new(from, to);
-    let around = bearing_on(window).ok_or_else(|| {
-        ApiError::InvalidRange("`from` and `to` are too far away to look up".into())
-    })?;
-    let bookings = app
-        .store
-        .call(move |store| store.live_bookings(around, now))
-        .await
-        .map_err(unavailable)?;
-    let calendar = app.busy.current();
-    let busy = BusyTime {
-        calendar: &calendar,
-        bookings: &bookings,
-    };
-    let slots = open_slots(&app.settings.practice, service, busy, window, now)
+    let slots = offered(&app, service, Interval::new(from, to), now)
+        .await?
         .into_iter()
         .map(|slot| Slot {
             start: slot.start,
@@ -68,6 +56,36 @@ pub async fn list(
     };
     // Slots change with every booking; correctness comes from POST, freshness from here.
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)))
+}
+
+/// The slots of `service` open within `window` at `now`: what `/v1/slots`
+/// lists and the booking page shows.
+pub(super) async fn offered(
+    app: &AppState,
+    service: &Service,
+    window: Interval,
+    now: DateTime<Utc>,
+) -> Result<Vec<Interval>, ApiError> {
+    let around = bearing_on(window).ok_or_else(|| {
+        ApiError::InvalidRange("`from` and `to` are too far away to look up".into())
+    })?;
+    let bookings = app
+        .store
+        .call(move |store| store.live_bookings(around, now))
+        .await
+        .map_err(unavailable)?;
+    let calendar = app.busy.current();
+    let busy = BusyTime {
+        calendar: &calendar,
+        bookings: &bookings,
+    };
+    Ok(open_slots(
+        &app.settings.practice,
+        service,
+        busy,
+        window,
+        now,
+    ))
 }
 
 fn instant_param(params: &HashMap<String, String>, name: &str) -> Result<DateTime<Utc>, ApiError> {

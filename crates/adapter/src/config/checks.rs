@@ -134,6 +134,7 @@ impl Checker<'_> {
                 }
             },
         };
+        let page = self.page(raw.page);
         let retention = raw.privacy.retention_days;
         if !(1..=3650).contains(retention.get_ref()) {
             self.problem(
@@ -202,6 +203,7 @@ impl Checker<'_> {
             privacy: PrivacySettings {
                 retention_days: *retention.get_ref(),
             },
+            page: page?,
         })
     }
 

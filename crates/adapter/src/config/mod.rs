@@ -16,18 +16,20 @@
 //! - `urls`: the rule for each URL by its use.
 //! - `calendar`: the `[calendar]` section, one branch a backend.
 //! - `meeting`: how each service's consultation happens (`location` and its keys).
+//! - `page`: the `[page]` section, the booking page's theme.
 
 mod calendar;
 mod checks;
 mod meeting;
+mod page;
 mod raw;
 mod settings;
 mod urls;
 
 pub use settings::{
     CalDavSettings, CalendarSettings, FeedSettings, GoogleSettings, MailSettings, Meeting,
-    MicrosoftSettings, PracticeSettings, PrivacySettings, Secret, ServerSettings, Service,
-    Settings, SmtpTls, VideoRoom,
+    MicrosoftSettings, PageSettings, PracticeSettings, PrivacySettings, Secret, ServerSettings,
+    Service, Settings, SmtpTls, VideoRoom,
 };
 
 use std::fmt;

@@ -150,6 +150,22 @@ pub(super) struct RawConfig {
     pub(super) mail: Option<RawMail>,
     #[serde(default)]
     pub(super) privacy: RawPrivacy,
+    #[serde(default)]
+    pub(super) page: RawPage,
+}
+
+/// `[page]`: the hosted booking page's theme, each the value of the
+/// widget's custom property of the same name (`--firststep-accent`, …).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPage {
+    pub(super) accent: Option<Spanned<String>>,
+    pub(super) background: Option<Spanned<String>>,
+    pub(super) text: Option<Spanned<String>>,
+    pub(super) muted: Option<Spanned<String>>,
+    pub(super) error: Option<Spanned<String>>,
+    pub(super) radius: Option<Spanned<String>>,
+    pub(super) font: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

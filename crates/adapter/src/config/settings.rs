@@ -22,6 +22,26 @@ pub struct Settings {
     /// Email to the practice and to visitors, when configured.
     pub mail: Option<MailSettings>,
     pub privacy: PrivacySettings,
+    pub page: PageSettings,
+}
+
+/// The hosted booking page's theme: the widget's custom properties, each
+/// value checked to be only a colour, a length or font names, so nothing
+/// can be written into the page's stylesheet but the property.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageSettings {
+    /// `(property, value)`, such as `("--firststep-accent", "#2f6b57")`.
+    pub theme: Vec<(&'static str, String)>,
+}
+
+impl PageSettings {
+    /// The theme as CSS declarations (`--firststep-accent: #2f6b57;`).
+    pub fn theme_declarations(&self) -> String {
+        self.theme
+            .iter()
+            .map(|(property, value)| format!(" {property}: {value};"))
+            .collect()
+    }
 }
 
 /// How long visitors' personal data is kept.

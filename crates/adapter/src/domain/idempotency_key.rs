@@ -18,6 +18,11 @@ impl IdempotencyKey {
         Ok(Self(raw.to_owned()))
     }
 
+    /// A new random key, for a form the adapter itself hands out.
+    pub fn generate() -> Self {
+        Self(format!("form_{}", super::tokens::random_text(16)))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

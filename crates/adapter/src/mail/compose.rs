@@ -8,7 +8,7 @@
 //! own links first and quote what the visitor wrote line by line (`> `), and
 //! bodies go out with CRLF line breaks only.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Timelike, Utc};
 use chrono_tz::Tz;
 use firststep_protocol::add_to_calendar::{self, CalendarEvent};
 use firststep_protocol::FieldRule;
@@ -307,13 +307,21 @@ fn crlf(text: &str) -> String {
 /// "Tuesday, December 1, 2026 at 9:00 AM (America/New_York)", or in Spanish
 /// "martes, 1 de diciembre de 2026, 9:00 (America/New_York)".
 pub fn when(instant: DateTime<Utc>, zone: Tz, language: Language) -> String {
-    let local = instant.with_timezone(&zone);
+    let local = instant.with_timezone(&zone).naive_local();
+    let (date, time) = (
+        date_words(local.date(), language),
+        clock_words(local.time(), language),
+    );
     match language {
-        Language::English => format!(
-            "{} ({})",
-            local.format("%A, %B %-d, %Y at %-I:%M %p"),
-            zone.name()
-        ),
+        Language::English => format!("{date}, {} at {time} ({})", local.year(), zone.name()),
+        Language::Spanish => format!("{date} de {}, {time} ({})", local.year(), zone.name()),
+    }
+}
+
+/// A day without its year: "Tuesday, December 1", "martes, 1 de diciembre".
+pub fn date_words(date: NaiveDate, language: Language) -> String {
+    match language {
+        Language::English => date.format("%A, %B %-d").to_string(),
         Language::Spanish => {
             const DAYS: [&str; 7] = [
                 "lunes",
@@ -338,17 +346,23 @@ pub fn when(instant: DateTime<Utc>, zone: Tz, language: Language) -> String {
                 "noviembre",
                 "diciembre",
             ];
+            let weekday = DAYS.get(date.weekday().num_days_from_monday() as usize);
+            let month = MONTHS.get(date.month0() as usize);
             format!(
-                "{}, {} de {} de {}, {}:{:02} ({})",
-                DAYS[local.weekday().num_days_from_monday() as usize],
-                local.day(),
-                MONTHS[local.month0() as usize],
-                local.year(),
-                local.hour(),
-                local.minute(),
-                zone.name()
+                "{}, {} de {}",
+                weekday.copied().unwrap_or_default(),
+                date.day(),
+                month.copied().unwrap_or_default()
             )
         }
+    }
+}
+
+/// A time of day as each language writes it: "9:00 AM", "9:00".
+pub fn clock_words(time: NaiveTime, language: Language) -> String {
+    match language {
+        Language::English => time.format("%-I:%M %p").to_string(),
+        Language::Spanish => format!("{}:{:02}", time.hour(), time.minute()),
     }
 }
 

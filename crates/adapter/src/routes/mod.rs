@@ -1,7 +1,8 @@
 //! The HTTP surface: protocol v1 under `/v1`, `/healthz`, the practice's
 //! private feed at `/feeds/bookings.ics`, the pages that emails link to
 //! (`/requests/…` to answer a request, `/manage/…` for a visitor's booking),
-//! and — when configured — the built widget under `/widget/` and a demo page at `/`.
+//! the hosted booking page (`/book`, `/book/{service}`, with and without
+//! JavaScript), and — when configured — the built widget under `/widget/` and a demo page at `/`.
 //! One file per endpoint.
 //!
 //! Around them all ([`edge`]): every response says `X-Content-Type-Options:
@@ -11,6 +12,7 @@
 //! handler's panic is answered 500 and logged, and the process goes on.
 
 mod answer_request;
+mod booking_page;
 mod bookings;
 mod calendar_file;
 mod health;
@@ -92,6 +94,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/requests/{id}/{action}",
             get(answer_request::show).post(answer_request::act),
         )
+        .route("/book", get(booking_page::choose))
+        .route(
+            "/book/{service}",
+            get(booking_page::show).post(booking_page::send),
+        )
+        .route("/book.css", get(booking_page::stylesheet))
         .route("/manage/{id}", get(manage_page::show))
         .route(
             "/manage/{id}/cancel",

@@ -16,6 +16,11 @@ pub struct Page {
     status: StatusCode,
     title: Html,
     body: Html,
+    /// The `lang` of the whole page (a BCP 47 tag of the program's own).
+    language: &'static str,
+    /// Stylesheets and scripts, which the policy must allow.
+    head: Html,
+    policy: &'static str,
 }
 
 impl Page {
@@ -24,7 +29,23 @@ impl Page {
             status,
             title,
             body,
+            language: "en",
+            head: Html::default(),
+            policy: PAGE_CSP,
         }
+    }
+
+    /// The page in another language than English.
+    pub fn in_language(mut self, language: &'static str) -> Self {
+        self.language = language;
+        self
+    }
+
+    /// A page that loads things (`head`), under the `policy` that allows them.
+    pub fn loading(mut self, head: Html, policy: &'static str) -> Self {
+        self.head = head;
+        self.policy = policy;
+        self
     }
 
     /// The store failed; the person may try again.
@@ -41,10 +62,12 @@ impl IntoResponse for Page {
     fn into_response(self) -> Response {
         let title = self.title.as_str();
         let html = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+            "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
+             <meta name=\"robots\" content=\"noindex\"><title>{title}</title>{}</head>\
              <body><main><h1>{title}</h1>{}</main></body></html>\n",
+            self.language,
+            self.head.as_str(),
             self.body.as_str()
         );
         let mut response = (self.status, html).into_response();
@@ -55,7 +78,7 @@ impl IntoResponse for Page {
         );
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(PAGE_CSP),
+            HeaderValue::from_static(self.policy),
         );
         // The pages' addresses carry secrets (a signed link, a manage token):
         // never cached, never sent on as a Referer.

@@ -2,6 +2,7 @@
 //! temporary store, driven over HTTP. One file per endpoint.
 
 mod backup;
+mod booking_page;
 mod busy_feeds;
 mod caldav;
 mod calendar_file;

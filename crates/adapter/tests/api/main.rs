@@ -34,6 +34,7 @@ mod radicale;
 mod retention;
 mod slots;
 mod smtp_server;
+mod text_browser;
 mod trusted_proxies;
 mod visitor_rights;
 mod visitor_text;

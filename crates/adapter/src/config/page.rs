@@ -105,6 +105,32 @@ impl Checker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tests::{problems, GOOD};
+    use crate::config::Settings;
+
+    #[test]
+    fn the_theme_is_set_in_order_and_each_bad_value_named_at_its_line() {
+        let text = format!("{GOOD}\n[page]\naccent = \"#2f6b57\"\nfont = \"Georgia, serif\"\n");
+        let settings = Settings::from_toml(&text, std::path::Path::new("/etc")).unwrap();
+        assert_eq!(
+            settings.page.theme_declarations(),
+            " --firststep-accent: #2f6b57; --firststep-font: Georgia, serif;"
+        );
+        let none = Settings::from_toml(GOOD, std::path::Path::new("/etc")).unwrap();
+        assert_eq!(none.page.theme_declarations(), "");
+
+        let bad = format!(
+            "{GOOD}\n[page]\naccent = \"red;}} body {{ display: none\"\nradius = \"8px\"\nfont = \"x</style><script>\"\n"
+        );
+        let found = problems(&bad);
+        let lines = bad.lines().count();
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(summary, [(lines - 2, "page.accent"), (lines, "page.font")]);
+        assert!(found[0].message.contains("#rrggbb"), "{}", found[0].message);
+        assert!(problems(&format!("{GOOD}\n[page]\ncolour = \"#fff\"\n"))[0]
+            .message
+            .contains("colour"));
+    }
 
     #[test]
     fn only_plain_values_of_each_shape_pass() {

@@ -395,3 +395,23 @@ async fn a_time_never_offered_is_refused_with_the_days_times() {
     assert_eq!(status, 409, "{html}");
     assert!(html.contains("Sorry, that time was just taken"));
 }
+
+/// Whatever the query says, the page answers (at worst "start again"), never a panic.
+#[tokio::test]
+async fn hostile_queries_get_a_page() {
+    let app = spawn_app().await;
+    for query in [
+        "?day=9999-12-31",
+        "?from=0001-01-01&day=2026-02-30",
+        "?time=garbage&zone=%00",
+        "?time=9999-12-31T23:59:59Z",
+        "?time=0001-01-01T00:00:00Z&zone=Pacific/Kiritimati",
+        "?zone=../../etc/passwd&day=%FF",
+    ] {
+        let response = app.get(&format!("/book/intake{query}")).await;
+        let status = response.status().as_u16();
+        assert!(matches!(status, 200 | 400), "{query}: {status}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("<h1>Book with Test Practice</h1>"), "{query}");
+    }
+}

@@ -271,7 +271,7 @@ pub fn form(
         "name",
         &words.name,
         None,
-        "text\" autocomplete=\"name",
+        "text\" required autocomplete=\"name",
         &values.name,
         problem("client.name"),
     );
@@ -279,16 +279,21 @@ pub fn form(
         "email",
         &words.email,
         None,
-        "email\" autocomplete=\"email",
+        "email\" required autocomplete=\"email",
         &values.email,
         problem("client.email"),
     );
     if practice.form.phone != FieldRule::Hidden {
+        let kind = if practice.form.phone == FieldRule::Required {
+            "tel\" required autocomplete=\"tel"
+        } else {
+            "tel\" autocomplete=\"tel"
+        };
         html += text_field(
             "phone",
             &words.phone,
             need(practice.form.phone, words),
-            "tel\" autocomplete=\"tel",
+            kind,
             &values.phone,
             problem("client.phone"),
         );
@@ -296,6 +301,11 @@ pub fn form(
     if practice.form.note != FieldRule::Hidden {
         html += field_start("note", &words.note, need(practice.form.note, words))
             + Html::trusted_static("<textarea id=\"fs-note\" name=\"note\" rows=\"4\"")
+            + if practice.form.note == FieldRule::Required {
+                Html::trusted_static(" required")
+            } else {
+                Html::default()
+            }
             + described_by("note", problem("note"))
             + Html::trusted_static(">")
             + Html::text(&values.note)
@@ -310,7 +320,7 @@ pub fn form(
         Html::default()
     };
     html += Html::trusted_static(
-        "<div class=\"fs-field fs-consent\"><input type=\"checkbox\" id=\"fs-consent\" name=\"consent\" value=\"yes\"",
+        "<div class=\"fs-field fs-consent\"><input type=\"checkbox\" id=\"fs-consent\" name=\"consent\" value=\"yes\" required",
     ) + checked
         + described_by("consent", problem("consent"))
         + Html::trusted_static("> <label for=\"fs-consent\">")
@@ -429,7 +439,7 @@ pub fn booked(visit: &Visit<'_>, created: &BookingCreated) -> Html {
         _ => (&words.booked, &words.booked_detail),
     };
     let token = &created.manage_token;
-    Html::trusted_static("<section aria-labelledby=\"fs-done\"><h3 id=\"fs-done\" role=\"status\">")
+    Html::trusted_static("<section aria-labelledby=\"fs-done\"><h3 id=\"fs-done\">")
         + Html::text(heading)
         + Html::trusted_static("</h3>")
         + paragraph(&when(booking.start, visit.zone, visit.language))

@@ -415,3 +415,28 @@ async fn hostile_queries_get_a_page() {
         assert!(html.contains("<h1>Book with Test Practice</h1>"), "{query}");
     }
 }
+
+#[tokio::test]
+async fn the_day_list_pages_by_two_weeks_up_to_the_horizon() {
+    let app = spawn_app().await; // horizon_days = 30
+    let today = chrono::Utc::now().date_naive();
+    let (_, first) = page(&app, "/book/intake").await;
+    let later = links(&first, "?from=");
+    assert_eq!(later, [format!("?from={}", today + chrono::Days::new(14))]);
+    let (_, second) = page(&app, &format!("/book/intake{}", later[0])).await;
+    assert_eq!(
+        links(&second, "?from="),
+        [
+            format!("?from={today}"),
+            format!("?from={}", today + chrono::Days::new(28))
+        ]
+    );
+    let beyond = format!("/book/intake?from={}", today + chrono::Days::new(28));
+    let (_, last) = page(&app, &beyond).await;
+    assert_eq!(
+        links(&last, "?from=").len(),
+        1,
+        "only earlier dates past the horizon"
+    );
+    assert!(last.contains("Earlier dates"));
+}

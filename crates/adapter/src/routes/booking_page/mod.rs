@@ -181,7 +181,7 @@ impl<'a> Visit<'a> {
         match self.open_days(first, now).await {
             Ok(days) => self.page(
                 status,
-                render::days(self, first, first > today, &days, day, message),
+                render::days(self, today, first, &days, day, message),
             ),
             Err(error) => self.refused(&error.problem()),
         }

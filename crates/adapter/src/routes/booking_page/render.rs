@@ -92,8 +92,8 @@ pub fn sentence_and_restart(visit: &Visit<'_>, sentence: &str) -> Html {
 /// and changeable.
 pub fn days(
     visit: &Visit<'_>,
+    today: NaiveDate,
     first: NaiveDate,
-    earlier: bool,
     days: &BTreeMap<NaiveDate, Vec<Interval>>,
     chosen: Option<NaiveDate>,
     message: Option<&str>,
@@ -135,15 +135,20 @@ pub fn days(
         html += Html::trusted_static("</ul></nav>");
     }
     let mut pages = Html::default();
-    if earlier {
+    if first > today {
         let back = first
             .checked_sub_days(Days::new(DAYS_SHOWN))
             .unwrap_or(first);
         pages +=
             link(&format!("?from={back}{zone_query}"), &words.earlier) + Html::trusted_static(" ");
     }
+    // Later dates only while some are inside the practice's horizon.
+    let horizon = u64::from(visit.app.settings.practice.rules.horizon_days);
+    let last_open = today.checked_add_days(Days::new(horizon));
     if let Some(next) = first.checked_add_days(Days::new(DAYS_SHOWN)) {
-        pages += link(&format!("?from={next}{zone_query}"), &words.later);
+        if last_open.is_some_and(|last| next <= last) {
+            pages += link(&format!("?from={next}{zone_query}"), &words.later);
+        }
     }
     html += Html::trusted_static("<p class=\"fs-pages\">")
         + pages

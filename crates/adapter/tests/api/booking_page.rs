@@ -382,7 +382,7 @@ async fn a_time_never_offered_is_refused_with_the_days_times() {
     let app = spawn_app().await;
     let (form, _) = first_time_form(&app, "intake").await;
     let key = input_value(&form, "key");
-    let past = iso(chrono::Utc::now() - chrono::Duration::days(3));
+    let past = iso(app.now() - chrono::Duration::days(3));
     let fields = [
         ("start", past.as_str()),
         ("zone", "UTC"),
@@ -419,7 +419,7 @@ async fn hostile_queries_get_a_page() {
 #[tokio::test]
 async fn the_day_list_pages_by_two_weeks_up_to_the_horizon() {
     let app = spawn_app().await; // horizon_days = 30
-    let today = chrono::Utc::now().date_naive();
+    let today = app.now().date_naive();
     let (_, first) = page(&app, "/book/intake").await;
     let later = links(&first, "?from=");
     assert_eq!(later, [format!("?from={}", today + chrono::Days::new(14))]);

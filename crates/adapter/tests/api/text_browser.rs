@@ -6,7 +6,6 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use firststep_protocol::SlotList;
 
 use crate::booking_page::links;
@@ -101,7 +100,7 @@ impl Drop for Terminal {
 async fn a_visitor_books_in_lynx_without_script() {
     let app = spawn_app().await;
     let home = tempfile::tempdir().unwrap();
-    let tomorrow = (Utc::now() + chrono::Duration::days(1)).date_naive();
+    let tomorrow = (app.now() + chrono::Duration::days(1)).date_naive();
     let day_label = tomorrow.format("%A, %B %-d (").to_string();
     let url = app.url("/book/intake");
 

@@ -440,3 +440,27 @@ async fn the_day_list_pages_by_two_weeks_up_to_the_horizon() {
     );
     assert!(last.contains("Earlier dates"));
 }
+
+/// A service by phone says so before the visitor commits, needs the number,
+/// and the answer says the practice will call it.
+#[tokio::test]
+async fn a_phone_service_needs_the_number_and_says_how_it_happens() {
+    let config = CONFIG.replace(
+        "duration_minutes = 50\nmode = \"instant\"\n",
+        "duration_minutes = 50\nmode = \"instant\"\nlocation = \"phone\"\n",
+    );
+    let app = spawn_app_with(&config).await;
+    let (form, _) = first_time_form(&app, "intake").await;
+    assert!(form.contains("How: Phone call"), "{form}");
+    assert!(form.contains("Phone (required)"));
+
+    let (status, html) = send(&app, "intake", &filled(&form, &[])).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"fs-phone-problem\""));
+    let (status, done) = send(&app, "intake", &filled(&html, &[("phone", "+1 555 0100")])).await;
+    assert_eq!(status, 200, "{done}");
+    assert!(
+        done.contains("The practice will call you at +1 555 0100."),
+        "{done}"
+    );
+}

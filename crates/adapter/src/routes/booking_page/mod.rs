@@ -391,7 +391,10 @@ pub async fn send(
     let problem = match book(&app, &key, &body, now).await {
         Ok(BookAnswer { stored, .. }) if stored.status == StatusCode::CREATED.as_u16() => {
             return match serde_json::from_slice::<BookingCreated>(&stored.body) {
-                Ok(created) => visit.page(StatusCode::OK, render::booked(&visit, &created)),
+                Ok(created) => visit.page(
+                    StatusCode::OK,
+                    render::booked(&visit, &created, &values.phone),
+                ),
                 Err(_) => visit.refused(&ApiError::Internal.problem()),
             };
         }

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Days, NaiveDate, Offset, Utc};
 use chrono_tz::{Tz, TZ_VARIANTS};
 use firststep_availability::Interval;
-use firststep_protocol::{BookingCreated, BookingMode, BookingStatus, FieldRule};
+use firststep_protocol::{visitor_fields, BookingCreated, BookingMode, BookingStatus, FieldRule};
 
 use super::words::{fill, Words};
 use super::{Visit, DAYS_SHOWN};
 use crate::config::{Service, Settings};
 use crate::domain::{FieldError, IdempotencyKey};
 use crate::mail::compose::{clock_words, date_words, when};
+use crate::mail::meeting::{how_we_meet, meeting_place, Reader};
 use crate::routes::html::Html;
 
 /// The form's fields by the protocol's names, in the form's order.
@@ -242,6 +243,7 @@ pub fn form(
             .then(|| words.problem(field))
     };
     let day = start.with_timezone(&visit.zone).date_naive();
+    let meeting = visit.service.meeting.as_ref();
 
     let mut html = Html::default();
     if !errors.is_empty() {
@@ -258,6 +260,9 @@ pub fn form(
             &words.chosen_time,
             &when(start, visit.zone, visit.language),
         ))
+        + meeting_place(meeting, None, visit.language)
+            .map(|place| paragraph(&fill(&words.meeting, &place)))
+            .unwrap_or_default()
         + Html::element(
             "p",
             link(
@@ -288,8 +293,10 @@ pub fn form(
         &values.email,
         problem("client.email"),
     );
-    if practice.form.phone != FieldRule::Hidden {
-        let kind = if practice.form.phone == FieldRule::Required {
+    // A service by phone needs the number, whatever the form's rule.
+    let phone_rule = visitor_fields::phone_rule(practice.form.phone, meeting.map(|m| m.kind()));
+    if phone_rule != FieldRule::Hidden {
+        let kind = if phone_rule == FieldRule::Required {
             "tel\" required autocomplete=\"tel"
         } else {
             "tel\" autocomplete=\"tel"
@@ -297,7 +304,7 @@ pub fn form(
         html += text_field(
             "phone",
             &words.phone,
-            need(practice.form.phone, words),
+            need(phone_rule, words),
             kind,
             &values.phone,
             problem("client.phone"),
@@ -436,7 +443,7 @@ fn text_field(
 
 /// The answer to a booking: what happens next, the link to see or cancel
 /// it, and the calendar file.
-pub fn booked(visit: &Visit<'_>, created: &BookingCreated) -> Html {
+pub fn booked(visit: &Visit<'_>, created: &BookingCreated, phone: &str) -> Html {
     let words = visit.words;
     let booking = &created.booking;
     let (heading, detail) = match booking.status {
@@ -448,6 +455,13 @@ pub fn booked(visit: &Visit<'_>, created: &BookingCreated) -> Html {
         + Html::text(heading)
         + Html::trusted_static("</h3>")
         + paragraph(&when(booking.start, visit.zone, visit.language))
+        + paragraph(&how_we_meet(
+            visit.service.meeting.as_ref(),
+            booking.video_url.as_deref(),
+            Some(phone.trim()).filter(|p| !p.is_empty()),
+            Reader::Visitor,
+            visit.language,
+        ))
         + paragraph(detail)
         + paragraph(&words.keep_link)
         + Html::trusted_static("<ul><li>")

@@ -29,6 +29,7 @@ pub struct Words {
     pub your_details: String,
     pub chosen_time: String,
     pub change_time: String,
+    pub meeting: String,
     pub name: String,
     pub email: String,
     pub phone: String,

@@ -3,7 +3,8 @@
 //! stored in the same transaction as the change, so nothing is lost; this
 //! worker delivers right away when woken, retries with backoff when a
 //! calendar or mail server does not answer, and carries on after restarts.
-//! Each round also expires requests left unanswered past their time.
+//! Each round also expires requests left unanswered past their time, and
+//! queues the visitors' reminders that fell due (`store/reminders.rs`).
 //!
 //! A row that can never succeed is set aside rather than retried for ever:
 //! after [`PERMANENT_TRIES`] tries refused for good (an address that is not
@@ -22,11 +23,11 @@ use tokio::sync::Notify;
 
 use crate::calendar::{Calendar, CalendarEntry, CalendarError, Placement};
 use crate::clock::Clock;
-use crate::config::{MailSettings, PracticeSettings};
+use crate::config::{MailSettings, PracticeSettings, ReminderSettings};
 use crate::mail::compose::compose;
 use crate::mail::Mailer;
-use crate::sealing::first_mail_token;
-use crate::store::{Action, Delivery, Store};
+use crate::sealing::delivery_token;
+use crate::store::{Action, BookingRecord, Delivery, Mail, Store};
 
 /// Tries before a row refused for good is set aside: a few, since a relay
 /// may answer 5xx for a fault of its own that is soon mended.
@@ -88,6 +89,13 @@ impl From<CalendarError> for Failure {
     }
 }
 
+/// Whether a reminder queued for `booking` is still to be sent at `now`:
+/// never for a booking cancelled, declined or expired meanwhile (the outbox
+/// may have been down), nor once it has begun.
+fn reminds_of(booking: &BookingRecord, now: DateTime<Utc>) -> bool {
+    booking.status == BookingStatus::Confirmed && now < booking.slot.start
+}
+
 /// How entries read in the practice's calendar.
 #[derive(Debug, Clone)]
 pub struct EntryText {
@@ -101,6 +109,7 @@ pub struct MailContext {
     pub mailer: Mailer,
     pub settings: MailSettings,
     pub practice: PracticeSettings,
+    pub reminders: ReminderSettings,
 }
 
 pub struct Outbox {
@@ -168,12 +177,26 @@ impl Outbox {
         self.stopping.load(Ordering::Relaxed)
     }
 
-    /// Expires lapsed requests, then delivers every due row once; returns how
-    /// many were delivered.
+    /// Expires lapsed requests, queues the reminders due, then delivers every
+    /// due row once; returns how many were delivered.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> usize {
         let store = self.store.clone();
         if let Err(error) = store.call(move |s| s.expire_lapsed(now)).await {
             tracing::error!(error = format!("{error:#}"), "expiring lapsed requests");
+        }
+        // Without mail no reminder goes, and the tokens kept for them go too.
+        let hours = self
+            .mail
+            .as_ref()
+            .map_or_else(Vec::new, |m| m.reminders.hours_before.clone());
+        let store = self.store.clone();
+        match store
+            .call(move |s| s.queue_due_reminders(&hours, now))
+            .await
+        {
+            Ok(0) => {}
+            Ok(queued) => tracing::info!(reminders = queued, "reminders queued"),
+            Err(error) => tracing::error!(error = format!("{error:#}"), "queueing reminders"),
         }
         let store = self.store.clone();
         let due = match store.call(move |s| s.due_deliveries(now, 50)).await {
@@ -253,10 +276,17 @@ impl Outbox {
                         .await
                         .map_err(|e| format!("reading the store: {e:#}"))?
                         .ok_or_else(|| Failure::permanent("no such booking"))?;
+                    if kind == Mail::VisitorReminder && !reminds_of(&details, now) {
+                        tracing::info!(
+                            booking = delivery.booking_id,
+                            "reminder not sent: the booking is no longer confirmed, or has begun"
+                        );
+                        return self.record(delivery, None, None, now).await;
+                    }
                     let email = compose(
                         kind,
                         &details,
-                        first_mail_token(&mail.settings, delivery).as_deref(),
+                        delivery_token(&mail.settings, delivery).as_deref(),
                         &mail.practice,
                         &mail.settings,
                         now,
@@ -270,6 +300,17 @@ impl Outbox {
                 (Some(state), etag)
             }
         };
+        self.record(delivery, state, etag, now).await
+    }
+
+    /// Records `delivery` as done, with the booking's new calendar state.
+    async fn record(
+        &self,
+        delivery: &Delivery,
+        state: Option<&'static str>,
+        etag: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Failure> {
         let (store, delivery) = (self.store.clone(), delivery.clone());
         store
             .call(move |s| s.delivered(&delivery, state, etag.as_deref(), now))

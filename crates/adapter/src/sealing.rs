@@ -1,6 +1,6 @@
 //! Sealed boxes for secrets the store must keep but must not show: the
 //! replayed answer to a booking (it holds the visitor's manage token) and the
-//! manage token waiting for the visitor's first email.
+//! manage token waiting for the visitor's first email and reminders.
 //!
 //! ChaCha20-Poly1305 with a fresh random nonce per box; the key is derived
 //! with HKDF-SHA256 from a secret that is *not* in the store (the client's
@@ -74,7 +74,8 @@ pub fn payload_key(mail: &MailSettings) -> SealingKey {
     )
 }
 
-/// The outbox payload carrying `manage_token` to the first email of `booking_id`.
+/// The payload carrying `manage_token` to an email of `booking_id` (the
+/// first, a reminder).
 pub fn seal_payload(key: &SealingKey, booking_id: &str, manage_token: &str) -> String {
     let sealed = key.seal(manage_token.as_bytes(), booking_id.as_bytes());
     format!("{SEALED_PAYLOAD}{}", URL_SAFE_NO_PAD.encode(sealed))
@@ -91,8 +92,9 @@ pub fn open_payload(key: &SealingKey, booking_id: &str, payload: &str) -> Option
     String::from_utf8(key.open(&sealed, booking_id.as_bytes())?).ok()
 }
 
-/// The manage token a delivery carries to the visitor's first email, if any.
-pub fn first_mail_token(mail: &MailSettings, delivery: &Delivery) -> Option<String> {
+/// The manage token a delivery carries to the visitor (their first email, a
+/// reminder), if any.
+pub fn delivery_token(mail: &MailSettings, delivery: &Delivery) -> Option<String> {
     let payload = delivery.payload.as_deref()?;
     let token = open_payload(&payload_key(mail), &delivery.booking_id, payload);
     if token.is_none() {

@@ -143,6 +143,7 @@ impl Application {
                 mailer: Mailer::new(mail).context("setting up SMTP")?,
                 settings: mail.clone(),
                 practice: settings.practice.clone(),
+                reminders: settings.reminders.clone(),
             }),
             None => None,
         };

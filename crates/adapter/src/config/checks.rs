@@ -14,16 +14,20 @@ use firststep_protocol::visitor_fields::Language;
 use firststep_protocol::{FieldRule, FormSettings};
 use toml::Spanned;
 
-use super::raw::{RawConfig, RawMail, RawOverride, RawService, RawWeekly};
+use super::raw::{RawConfig, RawMail, RawOverride, RawReminders, RawService, RawWeekly};
 use super::urls::UrlUse;
 use super::{
     line_of, read_bounded, ConfigProblem, FeedSettings, MailSettings, PracticeSettings,
-    PrivacySettings, Secret, ServerSettings, Service, Settings, MAX_SECRET_BYTES,
+    PrivacySettings, ReminderSettings, Secret, ServerSettings, Service, Settings, MAX_SECRET_BYTES,
 };
 
 /// The longest span (horizon, expiry, link validity) a configuration may set:
 /// ten years, far beyond any practice's need and far inside chrono's dates.
 const MAX_SPAN_DAYS: u32 = 3660;
+
+/// The furthest ahead a reminder may be sent: 30 days. Further, it reminds
+/// of nothing (and may come before the booking is even made).
+const MAX_REMINDER_HOURS: i64 = 720;
 
 /// Builds [`Settings`] from raw values, writing down every problem it meets.
 pub(super) struct Checker<'a> {
@@ -102,6 +106,7 @@ impl Checker<'_> {
             },
         };
         let trusted_proxies = self.trusted_proxies(raw.server.trusted_proxies);
+        let reminders = self.reminders(raw.reminders);
         let calendar = self.calendar(raw.calendar, base);
         let mail = match raw.mail {
             None => Some(None),
@@ -204,7 +209,43 @@ impl Checker<'_> {
                 retention_days: *retention.get_ref(),
             },
             page: page?,
+            reminders: reminders?,
         })
+    }
+
+    fn reminders(&mut self, raw: RawReminders) -> Option<ReminderSettings> {
+        let mut hours_before: Vec<u32> = Vec::new();
+        let mut ok = true;
+        for (i, hours) in raw.hours_before.iter().enumerate() {
+            let key = format!("reminders.hours_before[{i}]");
+            let given = *hours.get_ref();
+            match u32::try_from(given) {
+                Ok(h) if (1..=MAX_REMINDER_HOURS).contains(&given) => {
+                    if hours_before.contains(&h) {
+                        self.problem(
+                            hours,
+                            key,
+                            format!("{h} is given twice; each reminder is sent once"),
+                        );
+                        ok = false;
+                    }
+                    hours_before.push(h);
+                }
+                _ => {
+                    self.problem(
+                        hours,
+                        key,
+                        format!(
+                            "must be from 1 to {MAX_REMINDER_HOURS} hours: a reminder goes out that many \
+                             hours before the start, at most 30 days ahead (further, it reminds of nothing)"
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        hours_before.sort_unstable();
+        ok.then_some(ReminderSettings { hours_before })
     }
 
     fn mail(&mut self, raw: RawMail, base: &Path) -> Option<MailSettings> {
@@ -699,6 +740,62 @@ mod tests {
         assert_eq!(found[0].line, zero.lines().count());
         let unknown = problems(&format!("{GOOD}\n[privacy]\nkeep_days = 3\n"));
         assert!(unknown[0].message.contains("keep_days"), "{unknown:?}");
+    }
+
+    #[test]
+    fn reminders_default_to_a_day_before_and_each_hour_is_checked_at_its_line() {
+        let hours = |text: &str| {
+            Settings::from_toml(text, Path::new("/etc/firststep"))
+                .unwrap()
+                .reminders
+                .hours_before
+        };
+        assert_eq!(hours(GOOD), [24]);
+        assert_eq!(
+            hours(&format!("{GOOD}\n[reminders]\nhours_before = [24, 2]\n")),
+            [2, 24]
+        );
+        assert_eq!(
+            hours(&format!("{GOOD}\n[reminders]\nhours_before = []\n")),
+            [] as [u32; 0]
+        );
+        assert_eq!(hours(&format!("{GOOD}\n[reminders]\n")), [24]);
+
+        let wrong = format!(
+            "{GOOD}\n[reminders]\nhours_before = [\n  24,\n  0,\n  721,\n  24,\n  -3,\n  720,\n]\n"
+        );
+        let first = GOOD.lines().count() + 5;
+        let found = problems(&wrong);
+        let summary: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            summary,
+            [
+                (first, "reminders.hours_before[1]"),
+                (first + 1, "reminders.hours_before[2]"),
+                (first + 2, "reminders.hours_before[3]"),
+                (first + 3, "reminders.hours_before[4]"),
+            ]
+        );
+        for out_of_range in [&found[0], &found[1], &found[3]] {
+            assert!(
+                out_of_range
+                    .message
+                    .starts_with("must be from 1 to 720 hours")
+                    && out_of_range.message.contains("30 days"),
+                "{}",
+                out_of_range.message
+            );
+        }
+        assert!(
+            found[2].message.contains("24 is given twice"),
+            "{}",
+            found[2].message
+        );
+
+        let half = problems(&format!("{GOOD}\n[reminders]\nhours_before = [1.5]\n"));
+        assert_eq!(half[0].line, GOOD.lines().count() + 3, "{half:?}");
+        let typo = problems(&format!("{GOOD}\n[reminders]\nhour_before = [2]\n"));
+        assert_eq!(typo[0].key, "reminders.hour_before", "{typo:?}");
     }
 
     #[test]

@@ -28,8 +28,8 @@ mod urls;
 
 pub use settings::{
     CalDavSettings, CalendarSettings, FeedSettings, GoogleSettings, MailSettings, Meeting,
-    MicrosoftSettings, PageSettings, PracticeSettings, PrivacySettings, Secret, ServerSettings,
-    Service, Settings, SmtpTls, VideoRoom,
+    MicrosoftSettings, PageSettings, PracticeSettings, PrivacySettings, ReminderSettings, Secret,
+    ServerSettings, Service, Settings, SmtpTls, VideoRoom,
 };
 
 use std::fmt;

@@ -152,6 +152,8 @@ pub(super) struct RawConfig {
     pub(super) privacy: RawPrivacy,
     #[serde(default)]
     pub(super) page: RawPage,
+    #[serde(default)]
+    pub(super) reminders: RawReminders,
 }
 
 /// `[page]`: the hosted booking page's theme, each the value of the
@@ -166,6 +168,23 @@ pub(super) struct RawPage {
     pub(super) error: Option<Spanned<String>>,
     pub(super) radius: Option<Spanned<String>>,
     pub(super) font: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReminders {
+    /// Whole hours before a booking's start; wide, so a wrong value is
+    /// refused by the checker with its reason rather than by serde.
+    #[serde(default = "defaults::hours_before")]
+    pub(super) hours_before: Vec<Spanned<i64>>,
+}
+
+impl Default for RawReminders {
+    fn default() -> Self {
+        Self {
+            hours_before: defaults::hours_before(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -415,6 +434,9 @@ pub(super) mod defaults {
     }
     pub fn retention_days() -> Spanned<u32> {
         Spanned::new(0..0, 30)
+    }
+    pub fn hours_before() -> Vec<Spanned<i64>> {
+        vec![Spanned::new(0..0, 24)]
     }
 
     pub fn bookings_per_minute() -> u32 {

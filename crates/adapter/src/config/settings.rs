@@ -23,6 +23,7 @@ pub struct Settings {
     pub mail: Option<MailSettings>,
     pub privacy: PrivacySettings,
     pub page: PageSettings,
+    pub reminders: ReminderSettings,
 }
 
 /// The hosted booking page's theme: the widget's custom properties, each
@@ -42,6 +43,14 @@ impl PageSettings {
             .map(|(property, value)| format!(" {property}: {value};"))
             .collect()
     }
+}
+
+/// The visitors' reminders before a confirmed booking (sent only with mail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderSettings {
+    /// Whole hours before the start, each from 1 to 720, no two alike,
+    /// ascending; empty: no reminders.
+    pub hours_before: Vec<u32>,
 }
 
 /// How long visitors' personal data is kept.

@@ -44,12 +44,13 @@ fn template(language: Language, mail: Mail) -> &'static str {
         "visitor_received" => Mail::VisitorReceived,
         "visitor_confirmed" => Mail::VisitorConfirmed,
         "visitor_declined" => Mail::VisitorDeclined,
-        "visitor_expired" => Mail::VisitorExpired
+        "visitor_expired" => Mail::VisitorExpired,
+        "visitor_reminder" => Mail::VisitorReminder
     )
 }
 
 /// Composes `mail` about `booking`. `manage_token` is the visitor's, for
-/// their first email only.
+/// their first email and their reminders.
 pub fn compose(
     mail: Mail,
     booking: &BookingRecord,
@@ -580,6 +581,70 @@ link_secret_file = "secret"
         for link in [&google, &outlook] {
             assert!(!link.contains("Sam") && !link.contains("secret-token"));
         }
+    }
+
+    /// A reminder says when (in the visitor's zone and language), how they
+    /// meet (the video room too: the booking is confirmed) and links their
+    /// manage page.
+    #[test]
+    fn a_reminder_says_when_how_and_where_to_manage_in_the_visitors_language() {
+        let (mut settings, mut booking) = request_from(Visitor {
+            time_zone: Some("Europe/Madrid".into()),
+            locale: Some("es-ES".into()),
+            ..visitor("Sam Lee", None)
+        });
+        booking.status = firststep_protocol::BookingStatus::Confirmed;
+        let now = "2026-11-30T14:00:00Z".parse().unwrap();
+        let remind = |settings: &Settings| {
+            compose(
+                Mail::VisitorReminder,
+                &booking,
+                Some("the-token"),
+                &settings.practice,
+                settings.mail.as_ref().unwrap(),
+                now,
+            )
+        };
+
+        let email = remind(&settings);
+        assert_eq!(email.to, "sam@example.org");
+        assert_eq!(
+            email.subject,
+            "Recordatorio: Free consultation — Test Practice"
+        );
+        assert!(
+            email
+                .body
+                .contains("  martes, 1 de diciembre de 2026, 15:00 (Europe/Madrid)\r\n"),
+            "{}",
+            email.body
+        );
+        assert!(
+            !email.body.contains("\r\n\r\n\r\n"),
+            "a service that says nothing of how leaves no gap: {}",
+            email.body
+        );
+        assert!(
+            email
+                .body
+                .contains("\r\nhttps://public.test/manage/bk_test?token=the-token\r\n"),
+            "{}",
+            email.body
+        );
+        assert_eq!(email.ics, None);
+
+        // A confirmed booking's reminder carries the video room.
+        settings.practice.services[0].meeting = Some(crate::config::Meeting::Video(
+            crate::config::VideoRoom::Fixed("https://meet.example/room".into()),
+        ));
+        let email = remind(&settings);
+        assert!(
+            email.body.contains(
+                "(Europe/Madrid)\r\n\r\nPor videollamada, en esta sala:\r\nhttps://meet.example/room\r\n"
+            ),
+            "{}",
+            email.body
+        );
     }
 
     #[test]

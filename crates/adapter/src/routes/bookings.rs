@@ -195,6 +195,10 @@ async fn place(
             locale,
         },
         manage_token_hash: token.hash(),
+        // The same sealed box, kept apart for the reminders' links.
+        reminder_payload: first_mail_payload
+            .clone()
+            .filter(|_| !app.settings.reminders.hours_before.is_empty()),
         first_mail_payload,
         room_token,
     };

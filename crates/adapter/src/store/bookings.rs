@@ -8,7 +8,7 @@ use firststep_protocol::BookingStatus;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::idempotency::finish_key;
-use super::outbox::{enqueue, Action, Mail};
+use super::outbox::{enqueue, enqueue_carrying, Action, Mail};
 use super::{instant, Store, StoredResponse};
 use crate::domain::{BookingId, IdempotencyKey, TokenHash};
 
@@ -41,6 +41,9 @@ pub struct NewBooking {
     pub first_mail_payload: Option<String>,
     /// The booking's own video room name, for a room per booking.
     pub room_token: Option<String>,
+    /// The token sealed for the reminders' manage links, kept while the
+    /// booking is live and ahead; `None` when no reminder will be sent.
+    pub reminder_payload: Option<String>,
 }
 
 /// Whether [`Store::book`] stored the booking.
@@ -226,8 +229,8 @@ impl Store {
             let inserted = tx.execute(
                 "INSERT INTO bookings (id, service, start_at, end_at, status, created_at, expires_at,
                     client_name, client_email, client_phone, client_time_zone, note, manage_token_hash, locale,
-                    room_token)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    room_token, confirmed_at, reminder_token)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                 params![
                     booking.id.as_str(),
                     booking.service,
@@ -244,6 +247,8 @@ impl Store {
                     booking.manage_token_hash.0.as_slice(),
                     booking.visitor.locale,
                     booking.room_token,
+                    (booking.status == BookingStatus::Confirmed).then_some(booking.created_at.timestamp()),
+                    booking.reminder_payload,
                 ],
             );
             match inserted {
@@ -262,9 +267,12 @@ impl Store {
             enqueue(&tx, booking.id.as_str(), Action::Send(to_practice), booking.created_at)?;
             // The visitor's first email carries their manage link: the token
             // waits here, sealed, and only here, until it is sent.
-            tx.execute(
-                "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload) VALUES (?1, ?2, ?3, ?3, ?4)",
-                params![booking.id.as_str(), Action::Send(to_visitor), booking.created_at.timestamp(), booking.first_mail_payload],
+            enqueue_carrying(
+                &tx,
+                booking.id.as_str(),
+                Action::Send(to_visitor),
+                booking.created_at,
+                booking.first_mail_payload.as_deref(),
             )?;
             tx.commit()?;
             Ok(BookOutcome::Booked)
@@ -345,12 +353,15 @@ impl Store {
                     Mail::VisitorDeclined,
                 ),
             };
+            // A confirmed booking's reminders count from now (`reminders.rs`).
             tx.execute(
-                "UPDATE bookings SET status = ?2, expires_at = NULL, closed_at = ?3 WHERE id = ?1",
+                "UPDATE bookings SET status = ?2, expires_at = NULL, closed_at = ?3, confirmed_at = ?4
+                 WHERE id = ?1",
                 params![
                     id,
                     new_status.as_str(),
-                    (!new_status.holds_slot()).then_some(now.timestamp())
+                    (!new_status.holds_slot()).then_some(now.timestamp()),
+                    (new_status == BookingStatus::Confirmed).then_some(now.timestamp()),
                 ],
             )?;
             enqueue(&tx, id, calendar, now)?;

@@ -12,6 +12,8 @@
 //!   (sealed), kept 24 hours.
 //! - `outbox`: what is owed after each change (calendar writes, emails),
 //!   written in the same transaction as the change.
+//! - `reminders`: the visitors' reminders falling due, queued in the outbox
+//!   once each.
 //! - `privacy`: retention (personal fields of bookings long over are erased),
 //!   a visitor's export and erasure, sealing tokens left by older versions.
 //! - `figures`: counts for `/metrics`.
@@ -23,6 +25,7 @@ mod figures;
 mod idempotency;
 mod outbox;
 mod privacy;
+mod reminders;
 mod schema;
 
 use std::path::Path;

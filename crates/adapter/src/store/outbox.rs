@@ -45,7 +45,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::Place,
         Action::Confirm,
         Action::Release,
@@ -56,6 +56,7 @@ impl Action {
         Action::Send(Mail::VisitorConfirmed),
         Action::Send(Mail::VisitorDeclined),
         Action::Send(Mail::VisitorExpired),
+        Action::Send(Mail::VisitorReminder),
     ];
 
     /// As the `action` column holds it.
@@ -117,10 +118,12 @@ pub enum Mail {
     VisitorDeclined,
     /// To the visitor: unanswered in time; the slot is free again.
     VisitorExpired,
+    /// To the visitor: their confirmed booking is near (`reminders.hours_before`).
+    VisitorReminder,
 }
 
 impl Mail {
-    pub const ALL: [Mail; 7] = [
+    pub const ALL: [Mail; 8] = [
         Mail::PracticeRequest,
         Mail::PracticeBooked,
         Mail::PracticeCancelled,
@@ -128,6 +131,7 @@ impl Mail {
         Mail::VisitorConfirmed,
         Mail::VisitorDeclined,
         Mail::VisitorExpired,
+        Mail::VisitorReminder,
     ];
 
     /// Its template's name, and (after `mail:`) its outbox action.
@@ -140,6 +144,7 @@ impl Mail {
             Mail::VisitorConfirmed => "visitor_confirmed",
             Mail::VisitorDeclined => "visitor_declined",
             Mail::VisitorExpired => "visitor_expired",
+            Mail::VisitorReminder => "visitor_reminder",
         }
     }
 
@@ -153,6 +158,7 @@ impl Mail {
             Mail::VisitorConfirmed => "mail:visitor_confirmed",
             Mail::VisitorDeclined => "mail:visitor_declined",
             Mail::VisitorExpired => "mail:visitor_expired",
+            Mail::VisitorReminder => "mail:visitor_reminder",
         }
     }
 }
@@ -163,9 +169,22 @@ pub(super) fn enqueue(
     action: Action,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
+    enqueue_carrying(connection, booking_id, action, now, None)
+}
+
+/// [`enqueue`], with what the action needs that the booking row does not
+/// hold (a sealed manage token), cleared once delivered.
+pub(super) fn enqueue_carrying(
+    connection: &Connection,
+    booking_id: &str,
+    action: Action,
+    now: DateTime<Utc>,
+    payload: Option<&str>,
+) -> rusqlite::Result<usize> {
     connection.execute(
-        "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?3)",
-        params![booking_id, action, now.timestamp()],
+        "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload)
+         VALUES (?1, ?2, ?3, ?3, ?4)",
+        params![booking_id, action, now.timestamp(), payload],
     )
 }
 

@@ -15,11 +15,11 @@ use super::{instant, Store};
 use crate::sealing::{is_sealed_payload, seal_payload, SealingKey};
 
 /// Blanks a booking's personal fields (the one list of them), its manage
-/// token's hash and its video room, so neither the practice nor a manage
-/// link reaches them again.
+/// token's hash and sealed copy, and its video room, so neither the practice
+/// nor a manage link reaches them again.
 const ERASE_PERSONAL_FIELDS: &str = "UPDATE bookings SET client_name = '', client_email = '',
         client_phone = NULL, client_time_zone = NULL, note = NULL, locale = NULL,
-        manage_token_hash = zeroblob(32), room_token = NULL, erased_at = ?2
+        manage_token_hash = zeroblob(32), reminder_token = NULL, room_token = NULL, erased_at = ?2
      WHERE id = ?1";
 
 /// Which bookings are a visitor's: the whole address compared without

@@ -95,4 +95,24 @@ CREATE INDEX outbox_due ON outbox (next_attempt_at)
 -- booking's own unguessable room name; NULL for every other booking.
 ALTER TABLE bookings ADD COLUMN room_token TEXT;
 "#,
+    r#"
+-- Reminders. A reminder `h` hours before a booking's start goes only to a
+-- booking confirmed by then: when it was (bookings confirmed before this step
+-- count from when they were made). The manage token, sealed as the first
+-- email's is, waits for the reminders' links while the booking is live and
+-- ahead. Each reminder queued (or passed over) is recorded once, for the
+-- start it was about, so no round and no restart queues it twice.
+ALTER TABLE bookings ADD COLUMN confirmed_at INTEGER;
+UPDATE bookings SET confirmed_at = created_at WHERE status = 'confirmed';
+ALTER TABLE bookings ADD COLUMN reminder_token TEXT;
+CREATE INDEX bookings_keeping_a_reminder_token ON bookings (start_at)
+    WHERE reminder_token IS NOT NULL;
+CREATE TABLE reminders (
+    booking_id   TEXT NOT NULL REFERENCES bookings (id),
+    hours_before INTEGER NOT NULL,
+    start_at     INTEGER NOT NULL,   -- the start it was about: a moved booking is reminded anew
+    queued_at    INTEGER NOT NULL,
+    PRIMARY KEY (booking_id, hours_before, start_at)
+);
+"#,
 ];

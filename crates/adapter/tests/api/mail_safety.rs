@@ -131,6 +131,7 @@ fn outbox_on(folder: &std::path::Path, smtp: &SmtpServer) -> (Outbox, Store) {
             mailer: Mailer::new(&mail).unwrap(),
             settings: mail,
             practice: settings.practice,
+            reminders: settings.reminders,
         }),
     );
     (outbox, store)

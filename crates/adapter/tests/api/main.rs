@@ -31,6 +31,7 @@ mod practice_feed;
 mod privacy;
 mod privacy_at_rest;
 mod radicale;
+mod reminders;
 mod retention;
 mod slots;
 mod smtp_server;

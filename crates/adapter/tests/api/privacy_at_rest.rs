@@ -1,5 +1,6 @@
 //! Secrets at rest: a copy of the store file alone gives no manage token and
-//! no Idempotency-Key, although replays and first emails still carry them.
+//! no Idempotency-Key, although replays, first emails and reminders still
+//! carry them.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -62,6 +63,17 @@ async fn the_store_file_holds_no_manage_token_or_idempotency_key_after_bookings_
         )
         .unwrap();
     assert_eq!(queued, 3, "each first email waits with its token");
+    let for_reminders: i64 = store
+        .query_row(
+            "SELECT COUNT(*) FROM bookings WHERE reminder_token IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        for_reminders, 3,
+        "each booking keeps its token for reminders"
+    );
     let kept: i64 = store
         .query_row(
             "SELECT COUNT(*) FROM idempotency_records WHERE response_sealed IS NOT NULL",

@@ -36,7 +36,7 @@ async fn spawn_in(
 fn config(smtp: &SmtpServer, hours_before: Option<&str>) -> String {
     let mut config = mail_config(smtp).replacen(
         "mode = \"instant\"\n",
-        &format!("mode = \"instant\"\nlocation = \"{ROOM}\"\n"),
+        &format!("mode = \"instant\"\nlocation = \"in_person\"\naddress = \"{ROOM}\"\n"),
         1,
     );
     if let Some(hours) = hours_before {
@@ -144,7 +144,7 @@ async fn a_confirmed_booking_is_reminded_a_day_before_once_in_the_visitors_langu
     assert!(
         reminder
             .body
-            .contains(&format!("Cómo será el encuentro:\n  {ROOM}\n")),
+            .contains(&format!("\n\nEn persona, en {ROOM}.\n\n")),
         "{}",
         reminder.body
     );
@@ -185,7 +185,7 @@ async fn two_hours_before_values_send_two_reminders_each_at_its_moment() {
     assert!(
         first[0]
             .body
-            .contains(&format!("How you will meet:\n  {ROOM}\n")),
+            .contains(&format!("\n\nIn person, at {ROOM}.\n\n")),
         "{}",
         first[0].body
     );

@@ -376,3 +376,17 @@ pub fn check_config(file: &std::path::Path) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// `check-config` failed, saying exactly `expected` (each line starting so), in order.
+pub fn assert_problems(output: std::process::Output, expected: &[String]) {
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{stderr}");
+    for (line, expected) in lines.iter().zip(expected) {
+        assert!(
+            line.starts_with(expected.as_str()),
+            "{line}\nexpected: {expected}…"
+        );
+    }
+}

@@ -13,7 +13,9 @@ use firststep_adapter::store::Answer;
 use firststep_protocol::BookingCreated;
 use serde_json::json;
 
-use crate::helpers::{booking_body, eventually, new_key, spawn_on, TestApp};
+use crate::helpers::{
+    assert_problems, booking_body, check_config, eventually, new_key, spawn_on, TestApp,
+};
 use crate::lifecycle::{mail_config, to, SECRET};
 use crate::smtp_server::{Received, SmtpServer};
 
@@ -108,6 +110,14 @@ async fn a_round_has_run(app: &TestApp, smtp: &SmtpServer) {
     .await;
 }
 
+/// After a round that began now: Sam has had one reminder, and only one
+/// was ever queued.
+async fn assert_reminded_once(app: &TestApp, smtp: &SmtpServer) {
+    a_round_has_run(app, smtp).await;
+    assert_eq!(reminders(&smtp.received()).len(), 1);
+    assert_eq!(queued(app), 1);
+}
+
 /// Waits for the `count`th reminder to Sam, and a moment more for any other.
 async fn wait_for_reminders(smtp: &SmtpServer, count: usize) -> Vec<Received> {
     eventually("the reminder", 10, || async {
@@ -162,9 +172,7 @@ async fn a_confirmed_booking_is_reminded_a_day_before_once_in_the_visitors_langu
     app.advance_past(start - Duration::minutes(1));
     a_round_has_run(&app, &smtp).await;
     app.advance_past(start + Duration::hours(1));
-    a_round_has_run(&app, &smtp).await;
-    assert_eq!(reminders(&smtp.received()).len(), 1);
-    assert_eq!(queued(&app), 1);
+    assert_reminded_once(&app, &smtp).await;
 }
 
 #[tokio::test]
@@ -316,9 +324,7 @@ async fn a_reminder_queued_before_a_restart_is_sent_once_and_never_again() {
     // And once more after another restart, later still: nothing new.
     let app = spawn_in(&smtp, None, app.stop().await).await;
     app.advance_past(moment + Duration::hours(2));
-    a_round_has_run(&app, &smtp).await;
-    assert_eq!(reminders(&smtp.received()).len(), 1);
-    assert_eq!(queued(&app), 1);
+    assert_reminded_once(&app, &smtp).await;
 }
 
 #[tokio::test]
@@ -340,9 +346,7 @@ async fn a_reminder_owed_while_smtp_is_down_is_sent_exactly_once_when_it_returns
 
     assert_eq!(wait_for_reminders(&smtp, 1).await.len(), 1);
     app.advance(Duration::hours(2));
-    a_round_has_run(&app, &smtp).await;
-    assert_eq!(reminders(&smtp.received()).len(), 1);
-    assert_eq!(queued(&app), 1);
+    assert_reminded_once(&app, &smtp).await;
 }
 
 #[test]
@@ -357,27 +361,20 @@ fn check_config_shows_each_wrong_hour_at_its_line() {
     let lines: Vec<&str> = text.lines().collect();
     let line_of = |n: usize| lines.len() - 3 + n;
 
-    let output = crate::helpers::check_config(&file);
+    let output = check_config(&file);
 
-    assert!(!output.status.success());
-    let stderr = String::from_utf8(output.stderr).unwrap();
     let shown = file.display();
-    let expected = [
-        format!(
-            "{shown}:{}: reminders.hours_before[1]: must be from 1 to 720 hours",
-            line_of(1)
-        ),
-        format!(
-            "{shown}:{}: reminders.hours_before[2]: 24 is given twice",
-            line_of(2)
-        ),
-    ];
-    let got: Vec<&str> = stderr.lines().collect();
-    assert_eq!(got.len(), expected.len(), "{stderr}");
-    for (line, expected) in got.iter().zip(&expected) {
-        assert!(
-            line.starts_with(expected.as_str()),
-            "{line}\nexpected: {expected}…"
-        );
-    }
+    assert_problems(
+        output,
+        &[
+            format!(
+                "{shown}:{}: reminders.hours_before[1]: must be from 1 to 720 hours",
+                line_of(1)
+            ),
+            format!(
+                "{shown}:{}: reminders.hours_before[2]: 24 is given twice",
+                line_of(2)
+            ),
+        ],
+    );
 }

@@ -16,11 +16,12 @@ use crate::browser::intl::LocalClock;
 use crate::browser::json::instant_text;
 use crate::components::{
     loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, TimeChoice,
-    TimeList,
+    TimeGroup, TimeList,
 };
 use crate::hooks::{use_practice, use_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
+use crate::model::days::{by_part_of_day, PartOfDay};
 use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
 
 #[derive(Properties, PartialEq, Clone)]
@@ -238,19 +239,30 @@ impl View<'_> {
         (zone != self.clock.visitor_zone() && theirs != self.clock.time(instant)).then_some(theirs)
     }
 
+    /// `words`, then `separator` and "3:00 AM for the practice" when the
+    /// practice's clock reads otherwise than the visitor's at `instant`.
+    fn with_practice_time(
+        &self,
+        mut words: String,
+        separator: &str,
+        instant: DateTime<Utc>,
+    ) -> String {
+        if let Some(theirs) = self.practice_time(instant) {
+            words.push_str(separator);
+            words.push_str(&fill(self.texts.practice_time, &theirs));
+        }
+        words
+    }
+
     /// "Tuesday, December 1, 9:00 AM (Central European Standard Time) · 3:00 AM for the practice".
     fn time_in_words(&self, instant: DateTime<Utc>) -> String {
-        let mut words = format!(
+        let words = format!(
             "{}, {} ({})",
             self.clock.day(instant),
             self.clock.time(instant),
             self.clock.zone_name(instant)
         );
-        if let Some(theirs) = self.practice_time(instant) {
-            words.push_str(" · ");
-            words.push_str(&fill(self.texts.practice_time, &theirs));
-        }
-        words
+        self.with_practice_time(words, " · ", instant)
     }
 
     fn times(&self, events: &HostEvents) -> Html {
@@ -280,11 +292,11 @@ impl View<'_> {
                         }
                     })
                     .collect::<Vec<_>>();
-                let time_choices = visible
+                let time_groups = visible
                     .map(|day| {
-                        day.slots
-                            .iter()
-                            .map(|slot| self.time_choice(*slot))
+                        by_part_of_day(&day.slots, |t| self.clock.local_date_and_time(t).1)
+                            .into_iter()
+                            .map(|(part, slots)| self.time_group(part, &slots))
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default();
@@ -302,7 +314,7 @@ impl View<'_> {
                 html! {
                     <>
                         <DayList days={day_choices} selected={visible.map(|d| d.date)} label={texts.days_label} on_choose={on_day} />
-                        <TimeList times={time_choices} selected={state.selected_slot} label={texts.times_label} on_choose={on_time} />
+                        <TimeList groups={time_groups} selected={state.selected_slot} on_choose={on_time} />
                     </>
                 }
             }
@@ -327,19 +339,29 @@ impl View<'_> {
         }
     }
 
+    fn time_group(&self, part: PartOfDay, slots: &[Slot]) -> TimeGroup {
+        let (id, label) = match part {
+            PartOfDay::Morning => ("fs-morning", self.texts.morning),
+            PartOfDay::Afternoon => ("fs-afternoon", self.texts.afternoon),
+            PartOfDay::Evening => ("fs-evening", self.texts.evening),
+        };
+        TimeGroup {
+            id,
+            label,
+            times: slots.iter().map(|slot| self.time_choice(*slot)).collect(),
+        }
+    }
+
     fn time_choice(&self, slot: Slot) -> TimeChoice {
-        let practice_label = self
-            .practice_time(slot.start)
-            .map(|t| fill(self.texts.practice_time, &t));
+        let context = format!(
+            ", {}, {}",
+            self.clock.day(slot.start),
+            self.clock.zone_name(slot.start)
+        );
         TimeChoice {
             slot,
             label: self.clock.time(slot.start),
-            practice_label,
-            context: format!(
-                ", {}, {}",
-                self.clock.day(slot.start),
-                self.clock.zone_name(slot.start)
-            ),
+            context: self.with_practice_time(context, ", ", slot.start),
         }
     }
 

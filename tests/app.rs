@@ -88,14 +88,7 @@ async fn groups_slots_by_the_visitors_day_with_full_accessible_names() {
     assert!(widget.text().contains("Times are shown in your time zone"));
     // The accessible name: the visible time first, then the date and zone.
     let label = widget.all(".fs-time")[0].text_content().unwrap();
-    let visitor_zone = js_sys::Reflect::get(
-        &js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
-            .resolved_options(),
-        &"timeZone".into(),
-    )
-    .unwrap()
-    .as_string()
-    .unwrap();
+    let visitor_zone = browser_zone();
     assert!(label.contains("day, "), "a full date in {label}");
     assert!(
         label.contains("Time") || label.contains("UTC"),
@@ -113,6 +106,179 @@ async fn groups_slots_by_the_visitors_day_with_full_accessible_names() {
             w.all(".fs-day")[1].get_attribute("aria-pressed").as_deref() == Some("true")
         })
         .await;
+}
+
+/// A double that serves the practice in `zone` and slots at `starts`.
+fn adapter_with(zone: &str, starts: Vec<String>) -> FakeAdapter {
+    let practice = practice_json_in(zone, "optional");
+    FakeAdapter::install(move |sent| {
+        if sent.url.contains("/v1/practice") {
+            (200, practice.clone())
+        } else {
+            let starts: Vec<&str> = starts.iter().map(String::as_str).collect();
+            (200, slots_json(&starts))
+        }
+    })
+}
+
+/// Each part of the day shown: its heading, and the times of the list it names.
+fn parts_shown(widget: &Mounted) -> Vec<(String, Vec<String>)> {
+    widget
+        .all("ul.fs-times")
+        .iter()
+        .map(|list| {
+            let id = list.get_attribute("aria-labelledby").unwrap();
+            let heading = widget.find(&format!("h4#{id}")).unwrap();
+            let times = list.query_selector_all(".fs-time").unwrap();
+            let times = (0..times.length())
+                .map(|i| {
+                    times
+                        .get(i)
+                        .unwrap()
+                        .first_child()
+                        .unwrap()
+                        .text_content()
+                        .unwrap()
+                })
+                .collect();
+            (heading.text_content().unwrap(), times)
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_days_times_are_grouped_into_morning_afternoon_and_evening_each_a_named_list() {
+    // Tomorrow in all three parts of the visitor's day, the day after in the afternoon only.
+    let mut starts = local_starts(1, &[(9, 0), (11, 45), (12, 0), (16, 45), (17, 0), (20, 30)]);
+    starts.extend(local_starts(2, &[(13, 0), (14, 0)]));
+    let _adapter = adapter_with("America/New_York", starts);
+    let widget = mount(Some("en-US"));
+    widget
+        .until("time buttons", |w| w.all(".fs-time").len() == 6)
+        .await;
+
+    let shown = parts_shown(&widget);
+    let strings = |times: &[&str]| times.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        shown,
+        [
+            ("Morning".to_owned(), strings(&["9:00 AM", "11:45 AM"])),
+            ("Afternoon".to_owned(), strings(&["12:00 PM", "4:45 PM"])),
+            ("Evening".to_owned(), strings(&["5:00 PM", "8:30 PM"])),
+        ]
+    );
+    // Every time is a button in the Tab order, in the day's order.
+    assert!(widget
+        .all(".fs-time")
+        .iter()
+        .all(|b| b.tag_name() == "BUTTON" && b.tab_index() == 0));
+
+    widget.all(".fs-day")[1].click();
+    widget
+        .until("the second day", |w| w.all(".fs-time").len() == 2)
+        .await;
+    assert_eq!(
+        parts_shown(&widget),
+        [("Afternoon".to_owned(), strings(&["1:00 PM", "2:00 PM"]))]
+    );
+    drop(widget);
+
+    let widget = mount(Some("es-ES"));
+    widget
+        .until("time buttons", |w| w.all(".fs-time").len() == 6)
+        .await;
+    let headings: Vec<String> = parts_shown(&widget).into_iter().map(|(h, _)| h).collect();
+    assert_eq!(headings, ["Mañana", "Tarde", "Noche"]);
+}
+
+/// The visible text of each time button, and its accessible name.
+fn time_buttons(widget: &Mounted) -> Vec<(String, String)> {
+    widget
+        .all(".fs-time")
+        .iter()
+        .map(|button| {
+            let hidden = button
+                .query_selector(".fs-visually-hidden")
+                .unwrap()
+                .unwrap()
+                .text_content()
+                .unwrap();
+            let name = button.text_content().unwrap();
+            (name[..name.len() - hidden.len()].to_owned(), name)
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_practices_time_is_named_on_each_time_but_shown_once_for_the_chosen_one() {
+    let visitor = browser_zone();
+    let practice = if visitor == "Asia/Tokyo" {
+        "America/New_York"
+    } else {
+        "Asia/Tokyo"
+    };
+    let starts = local_starts(1, &[(9, 0), (13, 30), (18, 15)]);
+    let _adapter = adapter_with(practice, starts.clone());
+    let widget = mount(Some("en-US"));
+    widget
+        .until("time buttons", |w| w.all(".fs-time").len() == 3)
+        .await;
+
+    for ((shown, name), start) in time_buttons(&widget).iter().zip(&starts) {
+        // Shown: the visitor's time alone, so four fit in a row on a phone.
+        assert_eq!(*shown, clock_in(&visitor, start));
+        // Named: the time, the date, the visitor's zone, the practice's time.
+        let practice_time = format!("{} for the practice", clock_in(practice, start));
+        assert!(name.starts_with(&format!("{shown}, ")), "{name}");
+        assert!(name.contains("day, "), "a full date in {name}");
+        assert!(
+            name.contains("Time") || name.contains("UTC"),
+            "the zone in {name}"
+        );
+        assert!(name.ends_with(&format!(", {practice_time}")), "{name}");
+    }
+
+    widget.all(".fs-time")[1].click();
+    widget
+        .until("the form", |w| w.find("#fs-name").is_some())
+        .await;
+    let chosen = widget
+        .find(".fs-chosen strong")
+        .unwrap()
+        .text_content()
+        .unwrap();
+    let practice_time = format!("{} for the practice", clock_in(practice, &starts[1]));
+    assert!(chosen.contains(&clock_in(&visitor, &starts[1])), "{chosen}");
+    assert!(chosen.ends_with(&practice_time), "{chosen}");
+    assert_eq!(
+        widget.text().matches("for the practice").count(),
+        1,
+        "{}",
+        widget.text()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_practices_time_is_never_said_when_its_clock_reads_as_the_visitors() {
+    let starts = local_starts(1, &[(9, 0), (13, 30)]);
+    let _adapter = adapter_with(&browser_zone(), starts);
+    let widget = mount(Some("en-US"));
+    widget
+        .until("time buttons", |w| w.all(".fs-time").len() == 2)
+        .await;
+    for (shown, name) in time_buttons(&widget) {
+        assert!(name.starts_with(&format!("{shown}, ")), "{name}");
+        assert!(!name.contains("practice"), "{name}");
+    }
+    widget.all(".fs-time")[0].click();
+    widget
+        .until("the form", |w| w.find("#fs-name").is_some())
+        .await;
+    assert!(
+        !widget.text().contains("for the practice"),
+        "{}",
+        widget.text()
+    );
 }
 
 #[wasm_bindgen_test]

@@ -16,4 +16,4 @@ pub use confirmation::Confirmation;
 pub use day_list::{DayChoice, DayList};
 pub use loading_skeleton::loading_skeleton;
 pub use problem_notice::problem_notice;
-pub use time_list::{TimeChoice, TimeList};
+pub use time_list::{TimeChoice, TimeGroup, TimeList};

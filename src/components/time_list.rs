@@ -7,44 +7,56 @@ pub struct TimeChoice {
     pub slot: Slot,
     /// "9:00 AM" in the visitor's zone.
     pub label: String,
-    /// "3:00 PM for the practice", when the practice's clock reads otherwise.
-    pub practice_label: Option<String>,
-    /// ", Tuesday, December 1, Central European Standard Time": read by
-    /// assistive tech after the time, not shown (the visible text stays part
-    /// of the accessible name).
+    /// ", Tuesday, December 1, Central European Standard Time, 3:00 AM for
+    /// the practice" (the practice's time when its clock reads otherwise):
+    /// read by assistive tech after the time, not shown (the visible text
+    /// stays part of the accessible name). The practice's time is shown once,
+    /// for the chosen time, in the next step.
     pub context: String,
+}
+
+/// The times of one part of the day, under its heading.
+#[derive(Clone, PartialEq)]
+pub struct TimeGroup {
+    /// The heading's id, which names the list.
+    pub id: &'static str,
+    /// "Morning".
+    pub label: &'static str,
+    pub times: Vec<TimeChoice>,
 }
 
 #[derive(Properties, PartialEq)]
 pub struct TimeListProps {
-    pub times: Vec<TimeChoice>,
+    pub groups: Vec<TimeGroup>,
     pub selected: Option<Slot>,
-    pub label: AttrValue,
     pub on_choose: Callback<Slot>,
 }
 
-/// The open times of one day.
+/// The open times of one day, in a compact grid per part of the day: each
+/// list named by its heading, each time a button in the Tab order.
 #[component]
 pub fn TimeList(props: &TimeListProps) -> Html {
     html! {
-        <ul class="fs-times" aria-label={props.label.clone()}>
-            { for props.times.iter().map(|time| {
-                let slot = time.slot;
-                let pressed = props.selected == Some(slot);
-                let on_choose = props.on_choose.clone();
-                html! {
-                    <li>
-                        <button type="button" class="fs-time" aria-pressed={if pressed { "true" } else { "false" }}
-                            onclick={move |_| on_choose.emit(slot)}>
-                            <span class="fs-time-visitor">{ &time.label }</span>
-                            <span class="fs-visually-hidden">{ &time.context }</span>
-                            { time.practice_label.as_ref().map(|label| html! {
-                                <span class="fs-time-practice">{ label }</span>
-                            }) }
-                        </button>
-                    </li>
-                }
-            }) }
-        </ul>
+        <>{ for props.groups.iter().map(|group| html! {
+            <>
+                <h4 id={group.id} class="fs-part">{ group.label }</h4>
+                <ul class="fs-times" aria-labelledby={group.id}>
+                    { for group.times.iter().map(|time| {
+                        let slot = time.slot;
+                        let pressed = props.selected == Some(slot);
+                        let on_choose = props.on_choose.clone();
+                        html! {
+                            <li>
+                                <button type="button" class="fs-time" aria-pressed={if pressed { "true" } else { "false" }}
+                                    onclick={move |_| on_choose.emit(slot)}>
+                                    { &time.label }
+                                    <span class="fs-visually-hidden">{ &time.context }</span>
+                                </button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+            </>
+        }) }</>
     }
 }

@@ -1,5 +1,6 @@
-//! Slots grouped into the visitor's own days. Pure: the visitor's date at an
-//! instant comes from the caller (the browser's `Intl`, or a test's zone).
+//! Slots grouped into the visitor's own days, and a day's into its morning,
+//! afternoon and evening. Pure: the visitor's date and time at an instant come
+//! from the caller (the browser's `Date`, or a test's zone).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use firststep_protocol::Slot;
@@ -48,6 +49,56 @@ pub fn group_by_day(
 /// 30 minutes; 2 hours is the most seen).
 fn surely_same_day(seconds: u32) -> Duration {
     Duration::seconds(86_400 - i64::from(seconds) - 3 * 3_600)
+}
+
+/// A part of the visitor's day, by their own clock: a long day's times are
+/// shown in these groups, so that a phone needs two screens, not five.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartOfDay {
+    /// Before 12:00.
+    Morning,
+    /// 12:00 to 17:00.
+    Afternoon,
+    /// From 17:00.
+    Evening,
+}
+
+impl PartOfDay {
+    const ALL: [Self; 3] = [Self::Morning, Self::Afternoon, Self::Evening];
+
+    /// The part a time `seconds` past local midnight falls in.
+    fn at(seconds: u32) -> Self {
+        match seconds / 3_600 {
+            0..12 => Self::Morning,
+            12..17 => Self::Afternoon,
+            _ => Self::Evening,
+        }
+    }
+}
+
+/// A day's slots by part of the day, in the parts' order, each in the slots'
+/// order; parts with no slot are left out. `seconds_of_day` gives the seconds
+/// since the visitor's midnight at an instant: each slot is placed by its
+/// own, so a clock change within the day cannot misplace one.
+pub fn by_part_of_day(
+    slots: &[Slot],
+    seconds_of_day: impl Fn(DateTime<Utc>) -> u32,
+) -> Vec<(PartOfDay, Vec<Slot>)> {
+    let placed: Vec<(PartOfDay, Slot)> = slots
+        .iter()
+        .map(|slot| (PartOfDay::at(seconds_of_day(slot.start)), *slot))
+        .collect();
+    PartOfDay::ALL
+        .into_iter()
+        .filter_map(|part| {
+            let slots: Vec<Slot> = placed
+                .iter()
+                .filter(|(at, _)| *at == part)
+                .map(|(_, slot)| *slot)
+                .collect();
+            (!slots.is_empty()).then_some((part, slots))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -161,5 +212,79 @@ mod tests {
             }
             assert_eq!(group_by_day(slots, &local), exact, "{change}");
         }
+    }
+
+    /// The parts' sizes and the local hours:minutes of their slots, for a
+    /// visitor at `hours` from UTC.
+    fn parts(slots: &[Slot], hours: f64) -> Vec<(PartOfDay, Vec<String>)> {
+        let local = zone(hours, "2030-01-01T00:00:00Z", hours);
+        by_part_of_day(slots, |t| local(t).1)
+            .into_iter()
+            .map(|(part, slots)| {
+                let times = slots
+                    .iter()
+                    .map(|s| {
+                        let seconds = local(s.start).1;
+                        format!("{:02}:{:02}", seconds / 3_600, seconds / 60 % 60)
+                    })
+                    .collect();
+                (part, times)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_day_falls_into_morning_afternoon_and_evening_at_12_and_17() {
+        // 08:00–21:00 in New York (UTC-5): 52 quarter hours.
+        let day = quarter_hours("2026-12-01T13:00:00Z", 13);
+        let found = parts(&day, -5.0);
+        let sizes: Vec<(PartOfDay, usize)> = found.iter().map(|(p, s)| (*p, s.len())).collect();
+        assert_eq!(
+            sizes,
+            [
+                (PartOfDay::Morning, 16),
+                (PartOfDay::Afternoon, 20),
+                (PartOfDay::Evening, 16)
+            ]
+        );
+        let edges = |i: usize| {
+            let times = &found[i].1;
+            (times[0].clone(), times[times.len() - 1].clone())
+        };
+        assert_eq!(edges(0), ("08:00".into(), "11:45".into()));
+        assert_eq!(edges(1), ("12:00".into(), "16:45".into()));
+        assert_eq!(edges(2), ("17:00".into(), "20:45".into()));
+    }
+
+    #[test]
+    fn parts_are_the_visitors_own_and_empty_ones_are_left_out() {
+        // 13:00–15:00 UTC: the afternoon in London, the morning in New York.
+        let day = quarter_hours("2026-12-01T13:00:00Z", 2);
+        let london = parts(&day, 0.0);
+        assert_eq!(london.len(), 1);
+        assert_eq!(london[0].0, PartOfDay::Afternoon);
+        assert_eq!(london[0].1.len(), 8);
+        let new_york = parts(&day, -5.0);
+        assert_eq!(new_york.len(), 1);
+        assert_eq!(new_york[0].0, PartOfDay::Morning);
+        assert!(by_part_of_day(&[], |_| 0).is_empty());
+    }
+
+    #[test]
+    fn each_slot_goes_by_its_own_clock_across_a_change() {
+        // The clock goes back an hour at 16:00Z (at noon: an odd zone, but the
+        // rule must hold): 15:45Z reads 11:45, and 16:00Z reads 11:00, not the
+        // 12:00 that counting on from 11:45 would give.
+        let local = zone(-4.0, "2026-12-01T16:00:00Z", -5.0);
+        let day = [
+            "2026-12-01T15:30:00Z",
+            "2026-12-01T15:45:00Z",
+            "2026-12-01T16:00:00Z",
+        ]
+        .map(|t| slot(at(t)));
+        assert_eq!(
+            by_part_of_day(&day, |t| local(t).1),
+            [(PartOfDay::Morning, day.to_vec())]
+        );
     }
 }

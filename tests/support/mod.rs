@@ -122,14 +122,23 @@ pub fn problem(status: u16, code: &str, field: Option<&str>) -> Answer {
 
 /// A practice in New York with one request-mode service, by video.
 pub fn practice_json(phone: &str) -> String {
-    practice_meeting_json(phone, r#""location":"video""#)
+    practice_json_in("America/New_York", phone)
 }
 
 /// [`practice_json`], its service meeting as `meeting` says (the JSON members
 /// `location` and `address`, as `GET /v1/practice` gives them).
 pub fn practice_meeting_json(phone: &str, meeting: &str) -> String {
+    practice_in("America/New_York", phone, meeting)
+}
+
+/// [`practice_json`], the practice in `zone`.
+pub fn practice_json_in(zone: &str, phone: &str) -> String {
+    practice_in(zone, phone, r#""location":"video""#)
+}
+
+fn practice_in(zone: &str, phone: &str, meeting: &str) -> String {
     format!(
-        r#"{{"name":"Riverside Counselling","time_zone":"America/New_York",
+        r#"{{"name":"Riverside Counselling","time_zone":"{zone}",
         "services":[{{"id":"free-consultation","title":"Free 15-minute consultation","duration_minutes":15,
         "mode":"request",{meeting},"description":"A short call to see if we're a good fit."}}],
         "form":{{"phone":"{phone}","note":"hidden"}},
@@ -168,6 +177,57 @@ pub fn upcoming_starts() -> Vec<String> {
             ["15:00", "15:15"].map(|t| format!("{day}T{t}:00Z"))
         })
         .collect()
+}
+
+/// Slots `days` days from today at these hours and minutes by the
+/// browser's own clock (the visitor's), as UTC instants.
+pub fn local_starts(days: u32, times: &[(u32, u32)]) -> Vec<String> {
+    let today = js_sys::Date::new_0();
+    times
+        .iter()
+        .map(|&(hour, minute)| {
+            let local = js_sys::Date::new_with_year_month_day_hr_min(
+                today.get_full_year(),
+                today.get_month() as i32,
+                (today.get_date() + days) as i32,
+                hour as i32,
+                minute as i32,
+            );
+            String::from(local.to_iso_string())
+        })
+        .collect()
+}
+
+/// The zone the browser runs in: the visitor's.
+pub fn browser_zone() -> String {
+    js_sys::Reflect::get(
+        &js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+            .resolved_options(),
+        &"timeZone".into(),
+    )
+    .unwrap()
+    .as_string()
+    .unwrap()
+}
+
+/// "3:00 PM": the instant `iso` on the clock of `zone`, as en-US writes it.
+pub fn clock_in(zone: &str, iso: &str) -> String {
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("hour", "numeric"),
+        ("minute", "2-digit"),
+        ("timeZone", zone),
+    ] {
+        Reflect::set(&options, &key.into(), &value.into()).unwrap();
+    }
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::of1(&"en-US".into()), &options);
+    let date = js_sys::Date::new(&iso.into());
+    format
+        .format()
+        .call1(&JsValue::NULL, &date)
+        .unwrap()
+        .as_string()
+        .unwrap()
 }
 
 /// The app mounted into its own element; unmounted when dropped.

@@ -314,7 +314,7 @@ impl View<'_> {
                 html! {
                     <>
                         <DayList days={day_choices} selected={visible.map(|d| d.date)} label={texts.days_label} on_choose={on_day} />
-                        <TimeList groups={time_groups} selected={state.selected_slot} on_choose={on_time} />
+                        <TimeList groups={time_groups} on_choose={on_time} />
                     </>
                 }
             }

@@ -16,7 +16,7 @@ pub struct TimeChoice {
 }
 
 /// The times of one part of the day, under its heading.
-#[derive(Clone, PartialEq)]
+#[derive(PartialEq)]
 pub struct TimeGroup {
     /// The heading's id, which names the list.
     pub id: &'static str,
@@ -28,12 +28,13 @@ pub struct TimeGroup {
 #[derive(Properties, PartialEq)]
 pub struct TimeListProps {
     pub groups: Vec<TimeGroup>,
-    pub selected: Option<Slot>,
     pub on_choose: Callback<Slot>,
 }
 
 /// The open times of one day, in a compact grid per part of the day: each
-/// list named by its heading, each time a button in the Tab order.
+/// list named by its heading, each time a button in the Tab order. Plain
+/// buttons, not toggles: the list is shown only while no time is chosen
+/// (choosing one moves on to the details).
 #[component]
 pub fn TimeList(props: &TimeListProps) -> Html {
     html! {
@@ -43,12 +44,10 @@ pub fn TimeList(props: &TimeListProps) -> Html {
                 <ul class="fs-times" aria-labelledby={group.id}>
                     { for group.times.iter().map(|time| {
                         let slot = time.slot;
-                        let pressed = props.selected == Some(slot);
                         let on_choose = props.on_choose.clone();
                         html! {
                             <li>
-                                <button type="button" class="fs-time" aria-pressed={if pressed { "true" } else { "false" }}
-                                    onclick={move |_| on_choose.emit(slot)}>
+                                <button type="button" class="fs-time" onclick={move |_| on_choose.emit(slot)}>
                                     { &time.label }
                                     <span class="fs-visually-hidden">{ &time.context }</span>
                                 </button>

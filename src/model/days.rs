@@ -84,20 +84,16 @@ pub fn by_part_of_day(
     slots: &[Slot],
     seconds_of_day: impl Fn(DateTime<Utc>) -> u32,
 ) -> Vec<(PartOfDay, Vec<Slot>)> {
-    let placed: Vec<(PartOfDay, Slot)> = slots
-        .iter()
-        .map(|slot| (PartOfDay::at(seconds_of_day(slot.start)), *slot))
-        .collect();
-    PartOfDay::ALL
+    let mut parts = PartOfDay::ALL.map(|part| (part, Vec::new()));
+    for slot in slots {
+        // The parts are in the order of ALL.
+        parts[PartOfDay::at(seconds_of_day(slot.start)) as usize]
+            .1
+            .push(*slot);
+    }
+    parts
         .into_iter()
-        .filter_map(|part| {
-            let slots: Vec<Slot> = placed
-                .iter()
-                .filter(|(at, _)| *at == part)
-                .map(|(_, slot)| *slot)
-                .collect();
-            (!slots.is_empty()).then_some((part, slots))
-        })
+        .filter(|(_, slots)| !slots.is_empty())
         .collect()
 }
 

@@ -131,23 +131,29 @@ test('two visitors race for one slot: one books, the other is told and keeps the
   }
 });
 
-test('a visitor in Tokyo sees Tokyo times with the practice\'s New York time beside them', async () => {
+test('a visitor in Tokyo sees Tokyo times, each named with the practice\'s New York time, shown for the one chosen', async () => {
   const { page, problems, context } = await strictPage(browser, { timezoneId: 'Asia/Tokyo', locale: 'en-US' });
   await openTimes(page);
   await page.evaluate(() => document.querySelector('firststep-booking')
     .addEventListener('firststep:slot-selected', (event) => { window.selected = event.detail; }));
 
   const button = widget(page).locator('.fs-time').first();
-  const [shown, practice, words] = await Promise.all([button.locator('.fs-time-visitor').textContent(),
-    button.locator('.fs-time-practice').textContent(), button.textContent()]);
-  assert.match(words, /Japan Standard Time/);
+  // Shown on the button: the visitor's time alone (its first text); its
+  // accessible name goes on with the date, the zone and the practice's time.
+  const [shown, name] = await Promise.all([button.evaluate((b) => b.firstChild.textContent), button.textContent()]);
+  assert.match(name, /Japan Standard Time/);
   assert.match(await widget(page).locator('.fs-zone').textContent(), /Japan Standard Time/);
   await button.click();
   const { start } = await page.evaluate(() => window.selected);
   const at = (zone) => new Intl.DateTimeFormat('en-US', { hour: 'numeric', minute: '2-digit', timeZone: zone })
     .format(new Date(start));
+  const practice = `${at('America/New_York')} for the practice`;
   assert.equal(shown, at('Asia/Tokyo'));
-  assert.equal(practice, `${at('America/New_York')} for the practice`);
+  assert.ok(name.startsWith(`${shown}, `) && name.endsWith(`, ${practice}`), name);
+  // The chosen time, shown in both clocks: once, at the head of the details.
+  const chosen = await widget(page).locator('.fs-chosen strong').textContent();
+  assert.ok(chosen.includes(`${at('Asia/Tokyo')} (Japan Standard Time)`) && chosen.endsWith(practice), chosen);
+  assert.equal((await widget(page).locator('.fs-root').textContent()).split('for the practice').length - 1, 1);
   assert.deepEqual(problems, []);
   await context.close();
 });

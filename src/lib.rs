@@ -14,8 +14,9 @@
 //!   `firststep:*` DOM events).
 //! - `i18n`: the words, in English and Spanish.
 //! - `model/`: the pure core — all state in one `Reducible` (no I/O), the
-//!   form's fields and checks, days grouped in the visitor's zone, what can go
-//!   wrong. Unit-tested natively.
+//!   form's fields and checks, days grouped in the visitor's zone (and a
+//!   day's times into morning, afternoon, evening), what can go wrong.
+//!   Unit-tested natively.
 
 pub mod app;
 mod browser;

@@ -340,13 +340,12 @@ impl View<'_> {
     }
 
     fn time_group(&self, part: PartOfDay, slots: &[Slot]) -> TimeGroup {
-        let (id, label) = match part {
-            PartOfDay::Morning => ("fs-morning", self.texts.morning),
-            PartOfDay::Afternoon => ("fs-afternoon", self.texts.afternoon),
-            PartOfDay::Evening => ("fs-evening", self.texts.evening),
+        let label = match part {
+            PartOfDay::Morning => self.texts.morning,
+            PartOfDay::Afternoon => self.texts.afternoon,
+            PartOfDay::Evening => self.texts.evening,
         };
         TimeGroup {
-            id,
             label,
             times: slots.iter().map(|slot| self.time_choice(*slot)).collect(),
         }

@@ -121,14 +121,14 @@ fn adapter_with(zone: &str, starts: Vec<String>) -> FakeAdapter {
     })
 }
 
-/// Each part of the day shown: its heading, and the times of the list it names.
+/// Each part of the day shown: its heading, and the times of the list under it.
 fn parts_shown(widget: &Mounted) -> Vec<(String, Vec<String>)> {
     widget
         .all("ul.fs-times")
         .iter()
         .map(|list| {
-            let id = list.get_attribute("aria-labelledby").unwrap();
-            let heading = widget.find(&format!("h4#{id}")).unwrap();
+            let heading = list.previous_element_sibling().unwrap();
+            assert_eq!(heading.tag_name(), "H4", "each list under its heading");
             let times = list.query_selector_all(".fs-time").unwrap();
             let times = (0..times.length())
                 .map(|i| {

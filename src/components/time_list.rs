@@ -18,8 +18,6 @@ pub struct TimeChoice {
 /// The times of one part of the day, under its heading.
 #[derive(PartialEq)]
 pub struct TimeGroup {
-    /// The heading's id, which names the list.
-    pub id: &'static str,
     /// "Morning".
     pub label: &'static str,
     pub times: Vec<TimeChoice>,
@@ -31,8 +29,9 @@ pub struct TimeListProps {
     pub on_choose: Callback<Slot>,
 }
 
-/// The open times of one day, in a compact grid per part of the day: each
-/// list named by its heading, each time a button in the Tab order. Plain
+/// The open times of one day, in a compact grid per part of the day, each
+/// list under its heading (a screen reader's way through a long day: by
+/// heading), each time a button in the Tab order. Plain
 /// buttons, not toggles: the list is shown only while no time is chosen
 /// (choosing one moves on to the details).
 #[component]
@@ -40,8 +39,8 @@ pub fn TimeList(props: &TimeListProps) -> Html {
     html! {
         <>{ for props.groups.iter().map(|group| html! {
             <>
-                <h4 id={group.id} class="fs-part">{ group.label }</h4>
-                <ul class="fs-times" aria-labelledby={group.id}>
+                <h4 class="fs-part">{ group.label }</h4>
+                <ul class="fs-times">
                     { for group.times.iter().map(|time| {
                         let slot = time.slot;
                         let on_choose = props.on_choose.clone();

@@ -31,9 +31,9 @@ pub struct TimeListProps {
 
 /// The open times of one day, in a compact grid per part of the day, each
 /// list under its heading (a screen reader's way through a long day: by
-/// heading), each time a button in the Tab order. Plain
-/// buttons, not toggles: the list is shown only while no time is chosen
-/// (choosing one moves on to the details).
+/// heading), each time a button in the Tab order. Plain buttons, not
+/// toggles: the list is shown only while no time is chosen (choosing one
+/// moves on to the details).
 #[component]
 pub fn TimeList(props: &TimeListProps) -> Html {
     html! {

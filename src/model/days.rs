@@ -52,7 +52,8 @@ fn surely_same_day(seconds: u32) -> Duration {
 }
 
 /// A part of the visitor's day, by their own clock: a long day's times are
-/// shown in these groups, so that a phone needs two screens, not five.
+/// shown in these groups, four small buttons to a row, so that a 13-hour
+/// day fits one phone screen, not three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PartOfDay {
     /// Before 12:00.

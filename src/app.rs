@@ -330,11 +330,13 @@ impl View<'_> {
                 <h3 id="fs-times-heading" class="fs-step-heading" tabindex="-1" ref={self.heading.clone()}>{ texts.choose_time }</h3>
                 <p class="fs-zone">{ zone_line }</p>
                 { notice }
-                { content }
+                // Above the times, whose height changes as they arrive: below
+                // them it would move, and move the page (layout shift).
                 <nav class="fs-pager" aria-label={texts.times_label}>
                     { earlier }
                     <button type="button" class="fs-link-button" onclick={move |_| on_later.emit(())}>{ texts.later }</button>
                 </nav>
+                { content }
             </section>
         }
     }

@@ -31,6 +31,12 @@ pub enum ApiError {
     /// 409: the slot is not (or no longer) offered.
     #[error("this time is no longer available; please choose another")]
     SlotUnavailable,
+    /// 409: a booking starting too soon to be moved by its visitor.
+    #[error("this booking starts too soon to be changed here; please contact the practice")]
+    ChangeWindowClosed,
+    /// 409: a booking no longer live (declined, cancelled, expired) cannot be moved.
+    #[error("this booking was declined, cancelled or has expired; please book anew")]
+    BookingClosed,
     /// 409: the first request with this key is still running.
     #[error("a request with this Idempotency-Key is still being processed")]
     RequestInProgress,
@@ -75,7 +81,10 @@ impl ApiError {
             | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnknownService(_) | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MalformedJson(_) | Self::MissingIdempotencyKey(_) => StatusCode::BAD_REQUEST,
-            Self::SlotUnavailable | Self::RequestInProgress => StatusCode::CONFLICT,
+            Self::SlotUnavailable
+            | Self::RequestInProgress
+            | Self::ChangeWindowClosed
+            | Self::BookingClosed => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BackendUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -94,6 +103,8 @@ impl ApiError {
             Self::MalformedJson(_) => ErrorCode::MalformedJson,
             Self::MissingIdempotencyKey(_) => ErrorCode::MissingIdempotencyKey,
             Self::SlotUnavailable => ErrorCode::SlotUnavailable,
+            Self::ChangeWindowClosed => ErrorCode::ChangeWindowClosed,
+            Self::BookingClosed => ErrorCode::BookingClosed,
             Self::RequestInProgress => ErrorCode::RequestInProgress,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::InvalidField(_) => ErrorCode::InvalidField,
@@ -115,6 +126,8 @@ impl ApiError {
             ErrorCode::MalformedJson => "Malformed JSON",
             ErrorCode::MissingIdempotencyKey => "Missing Idempotency-Key",
             ErrorCode::SlotUnavailable => "Slot no longer available",
+            ErrorCode::ChangeWindowClosed => "Too late to change",
+            ErrorCode::BookingClosed => "Booking closed",
             ErrorCode::RequestInProgress => "Request in progress",
             ErrorCode::PayloadTooLarge => "Payload too large",
             ErrorCode::InvalidField => "Invalid field",

@@ -328,7 +328,8 @@ fn requests(
         Answered::AlreadyClosed(status) => {
             anyhow::bail!("{id} is already {}; nothing was changed", status.as_str())
         }
-        Answered::NotFound => anyhow::bail!("there is no request {id}"),
+        // Not asked for a version: the current one is answered.
+        Answered::NotFound | Answered::Moved => anyhow::bail!("there is no request {id}"),
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Delivers what is owed after a booking changes: writes to the practice's
-//! calendar (place, confirm, release) and emails. Each is an outbox row
+//! calendar (place, confirm, move, release) and emails. Each is an outbox row
 //! stored in the same transaction as the change, so nothing is lost; this
 //! worker delivers right away when woken, retries with backoff when a
 //! calendar or mail server does not answer, and carries on after restarts.
@@ -358,7 +358,10 @@ impl Outbox {
             let placement = self.calendar.confirm(&entry, &placed).await?;
             return Ok(("placed", placement.etag));
         }
-        let placement = self.calendar.place(&entry).await?;
+        let placement = match delivery.action {
+            Action::Move => self.calendar.move_entry(&entry, &placed).await?,
+            _ => self.calendar.place(&entry).await?,
+        };
         // Someone may have put an appointment there meanwhile: then the hold goes.
         if self.calendar.foreign_overlap(id, booking.slot).await? {
             self.calendar.release(id, &placement).await?;

@@ -163,6 +163,15 @@ pub struct ClientDetails {
     pub phone: Option<String>,
 }
 
+/// The body of `POST /v1/bookings/{id}/reschedule`: the new start, of the
+/// booking's own service. Unknown fields are refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleRequest {
+    #[serde(deserialize_with = "instant::deserialize")]
+    pub start: DateTime<Utc>,
+}
+
 /// `201` of `POST /v1/bookings`: the booking and, once only, its manage token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BookingCreated {
@@ -251,6 +260,10 @@ pub enum ErrorCode {
     Internal,
     MethodNotAllowed,
     BadRequest,
+    /// A reschedule too close to the booking's start (`services.change_until_hours`).
+    ChangeWindowClosed,
+    /// A reschedule of a booking no longer live (declined, cancelled, expired).
+    BookingClosed,
     #[serde(other)]
     Other,
 }
@@ -272,6 +285,8 @@ wire_names!(ErrorCode {
     Internal => "internal",
     MethodNotAllowed => "method_not_allowed",
     BadRequest => "bad_request",
+    ChangeWindowClosed => "change_window_closed",
+    BookingClosed => "booking_closed",
     Other => "other",
 });
 

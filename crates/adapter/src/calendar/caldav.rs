@@ -280,6 +280,24 @@ impl Calendar for CalDavCalendar {
         })
     }
 
+    fn move_entry<'a>(
+        &'a self,
+        entry: &'a CalendarEntry,
+        _placed: &'a Placement,
+    ) -> CalendarFuture<'a, Placement> {
+        Box::pin(async move {
+            // Over whatever is there (the new time wins); if nothing is, anew.
+            let response = self.put(entry, ("If-Match", "*")).await?;
+            match response.status() {
+                status if status.is_success() => Ok(Placement {
+                    etag: etag(&response),
+                }),
+                StatusCode::PRECONDITION_FAILED => self.place(entry).await,
+                status => Err(self.write_refused("moving a booking", status)),
+            }
+        })
+    }
+
     fn release<'a>(&'a self, booking_id: &'a str, placed: &'a Placement) -> CalendarFuture<'a, ()> {
         Box::pin(async move {
             let mut request = self.request(Method::DELETE, &self.resource(booking_id));

@@ -274,6 +274,15 @@ impl GoogleCalendar {
         })
     }
 
+    /// The event's fields to change it to `entry` (its id is not one).
+    fn changes(&self, entry: &CalendarEntry) -> Value {
+        let mut body = self.body(entry);
+        if let Some(fields) = body.as_object_mut() {
+            fields.remove("id");
+        }
+        body
+    }
+
     async fn patch(
         &self,
         booking_id: &str,
@@ -363,10 +372,7 @@ impl Calendar for GoogleCalendar {
         placed: &'a Placement,
     ) -> CalendarFuture<'a, Placement> {
         Box::pin(async move {
-            let mut body = self.body(entry);
-            if let Some(fields) = body.as_object_mut() {
-                fields.remove("id");
-            }
+            let body = self.changes(entry);
             let mut answer = self
                 .patch(&entry.booking_id, &body, placed.etag.as_deref())
                 .await?;
@@ -403,6 +409,26 @@ impl Calendar for GoogleCalendar {
                     )))
                 }
                 _ => Err(self.unexpected("confirming a booking", &answer)),
+            }
+        })
+    }
+
+    fn move_entry<'a>(
+        &'a self,
+        entry: &'a CalendarEntry,
+        _placed: &'a Placement,
+    ) -> CalendarFuture<'a, Placement> {
+        Box::pin(async move {
+            let body = self.changes(entry);
+            // No If-Match: the visitor's new time wins over a change made
+            // meanwhile; the status in the body brings back a deleted event.
+            let answer = self.patch(&entry.booking_id, &body, None).await?;
+            match answer.status {
+                StatusCode::OK => Ok(Placement {
+                    etag: etag_of(&answer.body),
+                }),
+                StatusCode::NOT_FOUND | StatusCode::GONE => self.place(entry).await,
+                _ => Err(self.unexpected("moving a booking", &answer)),
             }
         })
     }

@@ -185,6 +185,14 @@ impl Calendar for LocalCalendar {
         Box::pin(async { Ok(placed.clone()) })
     }
 
+    fn move_entry<'a>(
+        &'a self,
+        _entry: &'a CalendarEntry,
+        _placed: &'a Placement,
+    ) -> CalendarFuture<'a, Placement> {
+        Box::pin(async { Ok(Placement { etag: None }) })
+    }
+
     fn release<'a>(
         &'a self,
         _booking_id: &'a str,

@@ -453,6 +453,32 @@ impl Calendar for MicrosoftCalendar {
         })
     }
 
+    fn move_entry<'a>(
+        &'a self,
+        entry: &'a CalendarEntry,
+        _placed: &'a Placement,
+    ) -> CalendarFuture<'a, Placement> {
+        Box::pin(async move {
+            const WHAT: &str = "moving a booking";
+            // The same event, patched: a new one under the same transactionId
+            // could be taken by Graph for a retry of the first and dropped.
+            let Some(event) = self.find(WHAT, &entry.booking_id).await? else {
+                return self.place(entry).await;
+            };
+            // No If-Match: the visitor's new time wins over a change made meanwhile.
+            let answer = self.patch(&event.id, &self.body(entry), None).await?;
+            match answer.status {
+                StatusCode::OK => Ok(Placement {
+                    etag: serde_json::from_slice(&answer.body)
+                        .ok()
+                        .and_then(|event: Value| etag_of(&event)),
+                }),
+                StatusCode::NOT_FOUND => self.place(entry).await,
+                _ => Err(self.unexpected(WHAT, &answer)),
+            }
+        })
+    }
+
     fn release<'a>(
         &'a self,
         booking_id: &'a str,

@@ -96,6 +96,15 @@ pub trait Calendar: Send + Sync {
         entry: &'a CalendarEntry,
         placed: &'a Placement,
     ) -> CalendarFuture<'a, Placement>;
+    /// Rewrites the booking's entry at the entry's time and status, after
+    /// its visitor moved it: the same entry (its id stays the booking's), so
+    /// nothing can clash with or be deduplicated into the old one; written
+    /// anew if it is gone. The new time wins over changes made meanwhile.
+    fn move_entry<'a>(
+        &'a self,
+        entry: &'a CalendarEntry,
+        placed: &'a Placement,
+    ) -> CalendarFuture<'a, Placement>;
     /// Removes a placed entry; removing one that is gone is not an error.
     fn release<'a>(&'a self, booking_id: &'a str, placed: &'a Placement) -> CalendarFuture<'a, ()>;
     /// Whether anything other than our own entry is busy during `slot`.

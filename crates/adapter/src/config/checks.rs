@@ -21,6 +21,9 @@ use super::{
     PrivacySettings, ReminderSettings, Secret, ServerSettings, Service, Settings, MAX_SECRET_BYTES,
 };
 
+/// The longest `services.change_until_hours`: 30 days.
+const MAX_CHANGE_UNTIL_HOURS: u32 = 30 * 24;
+
 /// The longest span (horizon, expiry, link validity) a configuration may set:
 /// ten years, far beyond any practice's need and far inside chrono's dates.
 const MAX_SPAN_DAYS: u32 = 3660;
@@ -444,12 +447,20 @@ impl Checker<'_> {
                 );
             }
             let meeting = self.meeting(i, &s, form_phone);
+            let change_until_hours = self.at_most(
+                &s.change_until_hours,
+                &format!("services[{i}].change_until_hours"),
+                MAX_CHANGE_UNTIL_HOURS,
+                "hours (30 days)",
+            );
             services.push(Service {
                 id: s.id.into_inner(),
                 title: s.title,
                 duration_minutes: minutes,
                 mode: s.mode,
                 meeting: meeting.flatten(),
+                reschedule: s.reschedule.unwrap_or(s.mode),
+                change_until_hours: change_until_hours.unwrap_or_default(),
                 description: s.description,
             });
         }

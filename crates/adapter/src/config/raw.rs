@@ -290,6 +290,10 @@ pub(super) struct RawService {
     pub(super) duration_minutes: Spanned<u32>,
     #[serde(default = "defaults::mode")]
     pub(super) mode: BookingMode,
+    /// What a confirmed booking moved by its visitor becomes; `mode` when absent.
+    pub(super) reschedule: Option<BookingMode>,
+    #[serde(default = "defaults::change_until")]
+    pub(super) change_until_hours: Spanned<u32>,
     pub(super) location: Option<Spanned<String>>,
     pub(super) video_url: Option<Spanned<String>>,
     pub(super) video_url_template: Option<Spanned<String>>,
@@ -407,6 +411,9 @@ pub(super) mod defaults {
     }
     pub fn mode() -> BookingMode {
         BookingMode::Request
+    }
+    pub fn change_until() -> Spanned<u32> {
+        Spanned::new(0..0, 24)
     }
     pub fn phone() -> FieldRule {
         FieldRule::Optional

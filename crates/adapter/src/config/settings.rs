@@ -210,6 +210,11 @@ pub struct Service {
     pub title: String,
     pub duration_minutes: u32,
     pub mode: BookingMode,
+    /// `Instant`: a confirmed booking its visitor moves stays confirmed;
+    /// `Request`: it waits for the practice again.
+    pub reschedule: BookingMode,
+    /// Visitors may move a booking until this many hours before it starts.
+    pub change_until_hours: u32,
     /// How the consultation happens (`location` and its keys).
     pub meeting: Option<Meeting>,
     pub description: Option<String>,
@@ -224,6 +229,11 @@ impl Service {
             .as_ref()
             .filter(|_| status == BookingStatus::Confirmed)?;
         meeting.video_url(room_token)
+    }
+
+    /// How long before its start a booking can no longer be moved by its visitor.
+    pub fn change_until(&self) -> chrono::Duration {
+        chrono::Duration::hours(self.change_until_hours.into())
     }
 }
 

@@ -130,7 +130,7 @@ impl ParsedBooking {
 
 /// The slot asked for, and the span whose bookings bear on it. A start so far
 /// away that date arithmetic cannot reach it is refused as a field.
-fn requested_slot(
+pub fn requested_slot(
     start: DateTime<Utc>,
     service: &Service,
 ) -> Result<(Interval, Interval), FieldError> {
@@ -174,6 +174,8 @@ mod tests {
             title: "Intake".into(),
             duration_minutes: 50,
             mode: BookingMode::Instant,
+            reschedule: BookingMode::Instant,
+            change_until_hours: 24,
             meeting: None,
             description: None,
         }

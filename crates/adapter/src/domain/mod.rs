@@ -6,7 +6,7 @@ mod client;
 mod idempotency_key;
 mod tokens;
 
-pub use booking_request::{BookingRefusal, ParsedBooking};
+pub use booking_request::{requested_slot, BookingRefusal, ParsedBooking};
 pub use client::{ClientEmail, ClientName, ClientPhone, ClientTimeZone, Note};
 pub use idempotency_key::IdempotencyKey;
 pub use tokens::{new_room_token, BookingId, ManageToken, TokenHash};

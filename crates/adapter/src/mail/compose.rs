@@ -45,7 +45,11 @@ fn template(language: Language, mail: Mail) -> &'static str {
         "visitor_confirmed" => Mail::VisitorConfirmed,
         "visitor_declined" => Mail::VisitorDeclined,
         "visitor_expired" => Mail::VisitorExpired,
-        "visitor_reminder" => Mail::VisitorReminder
+        "visitor_reminder" => Mail::VisitorReminder,
+        "practice_moved" => Mail::PracticeMoved,
+        "practice_moved_request" => Mail::PracticeMovedRequest,
+        "visitor_moved" => Mail::VisitorMoved,
+        "visitor_moved_request" => Mail::VisitorMovedRequest
     )
 }
 
@@ -61,8 +65,14 @@ pub fn compose(
 ) -> Email {
     let to_practice = matches!(
         mail,
-        Mail::PracticeRequest | Mail::PracticeBooked | Mail::PracticeCancelled
+        Mail::PracticeRequest
+            | Mail::PracticeBooked
+            | Mail::PracticeCancelled
+            | Mail::PracticeMoved
+            | Mail::PracticeMovedRequest
     );
+    // Only these ask the practice for an answer.
+    let with_links = matches!(mail, Mail::PracticeRequest | Mail::PracticeMovedRequest);
     let language = if to_practice {
         practice.language
     } else {
@@ -94,7 +104,13 @@ pub fn compose(
         format!(
             "{}{}",
             settings.public_url,
-            signed_link::path(settings.link_secret.expose(), &booking.id, answer, expires)
+            signed_link::path(
+                settings.link_secret.expose(),
+                &booking.id,
+                booking.version,
+                answer,
+                expires
+            )
         )
     };
     let note = match (&booking.visitor.note, practice.form.note) {
@@ -151,7 +167,7 @@ pub fn compose(
         ),
         (
             "confirm_link",
-            if mail == Mail::PracticeRequest {
+            if with_links {
                 link(Answer::Confirm)
             } else {
                 String::new()
@@ -159,11 +175,23 @@ pub fn compose(
         ),
         (
             "decline_link",
-            if mail == Mail::PracticeRequest {
+            if with_links {
                 link(Answer::Decline)
             } else {
                 String::new()
             },
+        ),
+        (
+            "moved_from",
+            booking
+                .moved_from
+                .map_or_else(String::new, |t| when(t, visitor_zone, language)),
+        ),
+        (
+            "moved_from_practice",
+            booking
+                .moved_from
+                .map_or_else(String::new, |t| when(t, practice.zone, practice.language)),
         ),
         (
             "manage_link",
@@ -184,7 +212,7 @@ pub fn compose(
     let text = one_blank_line_at_most(&fill(template(language, mail), &values));
     let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
     let place = meeting_place(meeting, video_url.as_deref(), language);
-    let ics = (mail == Mail::VisitorConfirmed).then(|| {
+    let ics = matches!(mail, Mail::VisitorConfirmed | Mail::VisitorMoved).then(|| {
         let uid = format!("{}@firststep", booking.id);
         ical::calendar(&[ical::Event {
             uid: &uid,
@@ -415,6 +443,8 @@ link_secret_file = "secret"
             manage_token_hash: TokenHash([0; 32]),
             calendar_etag: None,
             room_token: None,
+            version: 0,
+            moved_from: None,
         };
         (settings, booking)
     }
@@ -442,6 +472,65 @@ link_secret_file = "secret"
             mail,
             now,
         )
+    }
+
+    /// Each email of a move says where from and where to, in its reader's
+    /// language and zone; only a moved request carries links, for the new version.
+    #[test]
+    fn a_move_is_told_from_and_to_in_each_language() {
+        let (mut settings, mut booking) = request_from(visitor("Sam Lee", None));
+        let from: DateTime<Utc> = "2026-11-30T16:00:00Z".parse().unwrap();
+        (booking.moved_from, booking.version) = (Some(from), 3);
+        booking.visitor.time_zone = Some("Europe/Madrid".into());
+        let now = "2026-11-30T10:00:00Z".parse().unwrap();
+        for language in [Language::English, Language::Spanish] {
+            settings.practice.language = language;
+            booking.visitor.locale = Some(
+                if language == Language::Spanish {
+                    "es"
+                } else {
+                    "en"
+                }
+                .into(),
+            );
+            let mail = settings.mail.clone().unwrap();
+            for kind in [
+                Mail::PracticeMoved,
+                Mail::PracticeMovedRequest,
+                Mail::VisitorMoved,
+                Mail::VisitorMovedRequest,
+            ] {
+                let email = compose(kind, &booking, None, &settings.practice, &mail, now);
+                let to_practice = matches!(kind, Mail::PracticeMoved | Mail::PracticeMovedRequest);
+                let zone: Tz = if to_practice {
+                    settings.practice.zone
+                } else {
+                    "Europe/Madrid".parse().unwrap()
+                };
+                for instant in [from, booking.slot.start] {
+                    let told = when(instant, zone, language);
+                    assert!(
+                        email.body.contains(&told),
+                        "{kind:?} {language:?}: {told}\n{}",
+                        email.body
+                    );
+                }
+                let links = email.body.matches("/requests/").count();
+                assert_eq!(
+                    links,
+                    if kind == Mail::PracticeMovedRequest {
+                        2
+                    } else {
+                        0
+                    },
+                    "{kind:?}"
+                );
+                if links > 0 {
+                    assert!(email.body.contains("&v=3&sig="), "{}", email.body);
+                }
+                assert_eq!(email.ics.is_some(), kind == Mail::VisitorMoved, "{kind:?}");
+            }
+        }
     }
 
     /// A visitor named `{decline_link}` with a note holding `{confirm_link}`:
@@ -668,6 +757,8 @@ link_secret_file = "secret"
                     "google_link",
                     "outlook_link",
                     "how_we_meet",
+                    "moved_from",
+                    "moved_from_practice",
                 ];
                 let filled = fill(text, &placeholders.map(|p| (p, String::new())));
                 assert!(

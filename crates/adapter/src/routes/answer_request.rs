@@ -52,10 +52,15 @@ async fn handle(
     let (Some(expires), Some(signature)) = (expires, params.get("sig")) else {
         return invalid();
     };
+    // No `v`: a link of a booking never moved (or sent before moves existed).
+    let Some(version) = params.get("v").map_or(Some(0), |v| v.parse::<u32>().ok()) else {
+        return invalid();
+    };
     let now = app.clock.now();
     match verify(
         mail.link_secret.expose(),
         &id,
+        version,
         answer,
         expires,
         signature,
@@ -84,6 +89,9 @@ async fn handle(
     if let Some(closed) = closed(&summary, details.status) {
         return closed;
     }
+    if version != details.version {
+        return replaced(summary);
+    }
     let (verb, done, next) = match answer {
         Answer::Confirm => (
             "Confirm",
@@ -106,7 +114,11 @@ async fn handle(
             summary + button,
         );
     }
-    match app.store.call(move |s| s.answer(&id, answer, now)).await {
+    match app
+        .store
+        .call(move |s| s.answer_as_of(&id, Some(version), answer, now))
+        .await
+    {
         Ok(Answered::Done(status)) => {
             app.outbox.wake();
             tracing::info!(status = status.as_str(), "request answered by the practice");
@@ -118,6 +130,8 @@ async fn handle(
         }
         // Answered, cancelled or expired between the page and the button.
         Ok(Answered::AlreadyClosed(status)) => closed(&summary, status).unwrap_or_else(invalid),
+        // Moved between the page and the button.
+        Ok(Answered::Moved) => replaced(summary),
         Ok(Answered::NotFound) => invalid(),
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "answering a request");
@@ -183,6 +197,19 @@ fn summary(app: &AppState, details: &BookingRecord) -> Html {
             Html::element("p", Html::text("Their note:")) + Html::element("blockquote", lines);
     }
     summary
+}
+
+/// A link about a time the visitor has since moved away from.
+fn replaced(summary: Html) -> Page {
+    Page::new(
+        StatusCode::GONE,
+        Html::text("The visitor moved this request"),
+        summary
+            + Html::trusted_static(
+                "<p>This link was for the earlier time; nothing was changed. \
+                 Please use the links in the newest email about this booking.</p>",
+            ),
+    )
 }
 
 fn invalid() -> Page {

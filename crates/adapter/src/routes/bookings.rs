@@ -1,4 +1,5 @@
-//! `POST /v1/bookings`, `GET` and `DELETE /v1/bookings/{id}`.
+//! `POST /v1/bookings`, `GET` and `DELETE /v1/bookings/{id}`, and
+//! `POST /v1/bookings/{id}/reschedule`.
 
 use std::sync::Arc;
 
@@ -9,20 +10,26 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
-use firststep_availability::BusyTime;
+use firststep_availability::{BusyTime, Interval};
 use firststep_protocol::{
-    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, PROBLEM_JSON,
+    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, RescheduleRequest,
+    PROBLEM_JSON,
 };
 use sha2::{Digest, Sha256};
 
 use super::AppState;
 use crate::client_address::VisitorAddress;
 use crate::config::{PracticeSettings, Service};
-use crate::domain::{new_room_token, BookingId, IdempotencyKey, ManageToken, ParsedBooking};
+use crate::domain::{
+    new_room_token, requested_slot, BookingId, IdempotencyKey, ManageToken, ParsedBooking,
+};
 use crate::error::{unavailable, ApiError};
 use crate::offer::is_offered;
 use crate::sealing::{payload_key, seal_payload};
-use crate::store::{BookOutcome, BookingRecord, KeyClaim, NewBooking, StoredResponse, Visitor};
+use crate::store::{
+    BookOutcome, BookingRecord, KeyClaim, NewBooking, Reschedule, RescheduleOutcome,
+    StoredResponse, Visitor,
+};
 
 /// `POST /v1/bookings`.
 pub async fn create(
@@ -33,19 +40,38 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     app.booking_limiter.check(visitor)?;
     let key = idempotency_key(&headers)?;
-    let body = body.map_err(|rejection| match rejection.status() {
+    let body = readable(body)?;
+    let answer = book(&app, &key, &body, app.clock.now()).await?;
+    Ok(answer.into_response())
+}
+
+/// `POST /v1/bookings/{id}/reschedule` with the manage token as Bearer.
+pub async fn reschedule(
+    State(app): State<Arc<AppState>>,
+    VisitorAddress(visitor): VisitorAddress,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    app.booking_limiter.check(visitor)?;
+    let token = bearer(&headers).ok_or(ApiError::NotFound)?;
+    // The token is checked before a key is taken: a stranger claims nothing.
+    let booking = owned_booking(&app, &id, &token).await?;
+    let key = idempotency_key(&headers)?;
+    let body = readable(body)?;
+    let answer = reschedule_once(&app, booking, token, &key, &body, app.clock.now()).await?;
+    Ok(answer.into_response())
+}
+
+fn readable(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         _ => ApiError::MalformedJson("the request body could not be read".into()),
-    })?;
-    let answer = book(&app, &key, &body, app.clock.now()).await?;
-    Ok(if answer.replayed {
-        replay(answer.stored)
-    } else {
-        stored_response(answer.stored)
     })
 }
 
-/// What booking answered: the response as stored for its idempotency key.
+/// What booking (or moving a booking) answered: the response as stored for
+/// its idempotency key.
 pub(super) struct BookAnswer {
     /// The `201` with the booking and its manage token, or — on a replay — a
     /// final refusal the first request got.
@@ -54,9 +80,19 @@ pub(super) struct BookAnswer {
     pub replayed: bool,
 }
 
+impl BookAnswer {
+    /// The API's answer: the stored response, marked when replayed.
+    fn into_response(self) -> Response {
+        if self.replayed {
+            replay(self.stored)
+        } else {
+            stored_response(self.stored)
+        }
+    }
+}
+
 /// Books the JSON booking request `body` once per `key`: the one way in for
-/// the API and the booking page's form. A final refusal is kept for the key
-/// (and returned as the error); a passing failure frees the key for a retry.
+/// the API and the booking page's form.
 pub(super) async fn book(
     app: &Arc<AppState>,
     key: &IdempotencyKey,
@@ -64,6 +100,43 @@ pub(super) async fn book(
     now: DateTime<Utc>,
 ) -> Result<BookAnswer, ApiError> {
     let request_hash = Sha256::digest(body).to_vec();
+    once_per_key(app, key, request_hash, now, place(app, key, body, now)).await
+}
+
+/// Moves `booking` as the JSON reschedule request `body` asks, once per
+/// `key`: the one way in for the API and the manage page's form.
+pub(super) async fn reschedule_once(
+    app: &Arc<AppState>,
+    booking: BookingRecord,
+    token: ManageToken,
+    key: &IdempotencyKey,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<BookAnswer, ApiError> {
+    // The key stands for this move of this booking: reused for another, it is refused.
+    let request_hash = Sha256::new()
+        .chain_update(b"reschedule\n")
+        .chain_update(booking.id.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(body)
+        .finalize()
+        .to_vec();
+    let work = move_booking(app, key, booking, token, body, now);
+    once_per_key(app, key, request_hash, now, work).await
+}
+
+/// Runs `work` once for `key`: the same request again gets its answer
+/// again, another request with the key is refused. `work` stores its
+/// success with the key itself, in its own transaction; a final refusal is
+/// kept for the key here (and returned as the error); a passing failure
+/// frees the key for a retry.
+async fn once_per_key(
+    app: &Arc<AppState>,
+    key: &IdempotencyKey,
+    request_hash: Vec<u8>,
+    now: DateTime<Utc>,
+    work: impl std::future::Future<Output = Result<StoredResponse, ApiError>>,
+) -> Result<BookAnswer, ApiError> {
     let claim_key = key.clone();
     match app
         .store
@@ -82,7 +155,7 @@ pub(super) async fn book(
         KeyClaim::Reused => return Err(ApiError::IdempotencyKeyReused),
     }
 
-    match place(app, key, body, now).await {
+    match work.await {
         Ok(stored) => Ok(BookAnswer {
             stored,
             replayed: false,
@@ -115,6 +188,98 @@ pub(super) async fn book(
     }
 }
 
+/// When a request made at `now` for a slot starting at `start` lapses
+/// unanswered: after the practice's expiry, never after the slot starts.
+fn request_expiry(
+    practice: &PracticeSettings,
+    now: DateTime<Utc>,
+    start: DateTime<Utc>,
+) -> DateTime<Utc> {
+    // An expiry past the range of dates never comes before the slot.
+    now.checked_add_signed(Duration::hours(practice.request_expiry_hours.into()))
+        .map_or(start, |expiry| expiry.min(start))
+}
+
+/// Moves `booking` to the start asked for, if that slot is offered and the
+/// booking may still be changed; answers as a booking's creation does.
+async fn move_booking(
+    app: &Arc<AppState>,
+    key: &IdempotencyKey,
+    booking: BookingRecord,
+    token: ManageToken,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<StoredResponse, ApiError> {
+    let request: RescheduleRequest = serde_json::from_slice(body).map_err(|error| {
+        ApiError::MalformedJson(format!("the body is not a reschedule request: {error}"))
+    })?;
+    let practice = &app.settings.practice;
+    // A service the practice no longer offers has no slots to move to.
+    let service = service_of(practice, &booking)
+        .ok_or(ApiError::SlotUnavailable)?
+        .clone();
+    let (slot, around) = requested_slot(request.start, &service).map_err(ApiError::InvalidField)?;
+    let id = BookingId::parse(&booking.id).ok_or(ApiError::NotFound)?;
+    let change = Reschedule {
+        id,
+        slot,
+        around,
+        now,
+        change_until: service.change_until(),
+        confirmed_stays: service.reschedule == BookingMode::Instant,
+        request_expires_at: request_expiry(practice, now, slot.start),
+    };
+    let settings = app.clone();
+    let answer =
+        move |moved: &BookingRecord| moved_response(moved, &token, &settings.settings.practice);
+    let outbox = app.outbox.clone();
+    let app = app.clone();
+    let key = key.clone();
+    let outcome = app
+        .store
+        .clone()
+        .call(move |store| {
+            store
+                .reschedule(&change, &key, &answer, |bookings| {
+                    still_offered(&app, &service, slot.start, bookings, now)
+                })
+                .map(|outcome| (outcome, answer))
+        })
+        .await
+        .map_err(unavailable)?;
+    match outcome {
+        (RescheduleOutcome::Moved(moved), answer) => {
+            tracing::info!(
+                status = moved.status.as_str(),
+                "booking moved by its visitor"
+            );
+            outbox.wake();
+            Ok(answer(&moved))
+        }
+        (RescheduleOutcome::NotFound, _) => Err(ApiError::NotFound),
+        (RescheduleOutcome::Closed, _) => Err(ApiError::BookingClosed),
+        (RescheduleOutcome::WindowClosed, _) => Err(ApiError::ChangeWindowClosed),
+        (RescheduleOutcome::SlotUnavailable, _) => Err(ApiError::SlotUnavailable),
+    }
+}
+
+/// The answer to a move: the booking as creation answers it, at the same place.
+fn moved_response(
+    moved: &BookingRecord,
+    token: &ManageToken,
+    practice: &PracticeSettings,
+) -> StoredResponse {
+    let body = BookingCreated {
+        booking: view(moved.clone(), practice),
+        manage_token: token.expose().to_owned(),
+    };
+    StoredResponse {
+        status: StatusCode::OK.as_u16(),
+        location: Some(format!("/v1/bookings/{}", moved.id)),
+        body: serde_json::to_vec(&body).expect("a booking serializes"),
+    }
+}
+
 /// Parses the request, and stores the booking with its response if the slot is still offered.
 async fn place(
     app: &Arc<AppState>,
@@ -138,13 +303,10 @@ async fn place(
         locale,
     } = ParsedBooking::parse(&request, practice)?;
     let (status, expires_at) = match service.mode {
-        BookingMode::Request => {
-            // An expiry past the range of dates never comes before the slot.
-            let expiry = now
-                .checked_add_signed(Duration::hours(practice.request_expiry_hours.into()))
-                .map_or(slot.start, |expiry| expiry.min(slot.start));
-            (BookingStatus::Pending, Some(expiry))
-        }
+        BookingMode::Request => (
+            BookingStatus::Pending,
+            Some(request_expiry(practice, now, slot.start)),
+        ),
         BookingMode::Instant => (BookingStatus::Confirmed, None),
     };
     let id = BookingId::generate();
@@ -211,14 +373,8 @@ async fn place(
         .store
         .clone()
         .call(move |store| {
-            let practice = &app.settings.practice;
-            let calendar = app.busy.current();
             store.book(&booking, around, &key, &response, |bookings| {
-                let busy = BusyTime {
-                    calendar: &calendar,
-                    bookings,
-                };
-                is_offered(practice, &service, slot.start, busy, now)
+                still_offered(&app, &service, slot.start, bookings, now)
             })
         })
         .await
@@ -231,6 +387,23 @@ async fn place(
         }
         BookOutcome::SlotUnavailable => Err(ApiError::SlotUnavailable),
     }
+}
+
+/// Whether `start` of `service` is offered at `now`, given the live
+/// `bookings` around it and the calendar's busy time as last read.
+fn still_offered(
+    app: &AppState,
+    service: &Service,
+    start: DateTime<Utc>,
+    bookings: &[Interval],
+    now: DateTime<Utc>,
+) -> bool {
+    let calendar = app.busy.current();
+    let busy = BusyTime {
+        calendar: &calendar,
+        bookings,
+    };
+    is_offered(&app.settings.practice, service, start, busy, now)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
@@ -272,15 +445,9 @@ pub async fn show(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<BookingView>, ApiError> {
-    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
     let token = bearer(&headers).ok_or(ApiError::NotFound)?;
-    let now = app.clock.now();
-    let found = app
-        .store
-        .call(move |s| s.booking(id.as_str(), now))
-        .await
-        .map_err(unavailable)?;
-    Ok(Json(view(owned_by(found, &token)?, &app.settings.practice)))
+    let booking = owned_booking(&app, &id, &token).await?;
+    Ok(Json(view(booking, &app.settings.practice)))
 }
 
 /// `DELETE /v1/bookings/{id}` with the manage token as Bearer. Idempotent.
@@ -289,17 +456,11 @@ pub async fn cancel(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<BookingView>, ApiError> {
-    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
     let token = bearer(&headers).ok_or(ApiError::NotFound)?;
-    let now = app.clock.now();
     // Check the token before changing anything.
-    let lookup = id.clone();
-    let found = app
-        .store
-        .call(move |s| s.booking(lookup.as_str(), now))
-        .await
-        .map_err(unavailable)?;
-    owned_by(found, &token)?;
+    owned_booking(&app, &id, &token).await?;
+    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
+    let now = app.clock.now();
     let cancelled = app
         .store
         .call(move |s| s.cancel(&id, now))
@@ -314,11 +475,20 @@ pub async fn cancel(
     Ok(Json(view(booking, &app.settings.practice)))
 }
 
-/// The booking, if `token` is its manage token; otherwise as if it did not exist.
-pub(super) fn owned_by(
-    found: Option<BookingRecord>,
+/// The booking `id`, if `token` is its manage token; otherwise as if it did
+/// not exist.
+pub(super) async fn owned_booking(
+    app: &AppState,
+    id: &str,
     token: &ManageToken,
 ) -> Result<BookingRecord, ApiError> {
+    let id = BookingId::parse(id).ok_or(ApiError::NotFound)?;
+    let now = app.clock.now();
+    let found = app
+        .store
+        .call(move |s| s.booking(id.as_str(), now))
+        .await
+        .map_err(unavailable)?;
     found
         .filter(|booking| booking.manage_token_hash.matches(&token.hash()))
         .ok_or(ApiError::NotFound)

@@ -7,10 +7,10 @@ use axum::response::IntoResponse;
 use firststep_protocol::visitor_fields::Language;
 use firststep_protocol::BookingStatus;
 
-use super::bookings::{owned_by, service_of};
+use super::bookings::{owned_booking, service_of};
 use super::AppState;
-use crate::domain::{BookingId, ManageToken};
-use crate::error::{unavailable, ApiError};
+use crate::domain::ManageToken;
+use crate::error::ApiError;
 use crate::ical::{calendar, Event};
 use crate::mail::meeting::meeting_place;
 
@@ -22,15 +22,9 @@ pub async fn download(
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = BookingId::parse(&id).ok_or(ApiError::NotFound)?;
     let token = ManageToken::from_presented(params.get("token").ok_or(ApiError::NotFound)?);
+    let booking = owned_booking(&app, &id, &token).await?;
     let now = app.clock.now();
-    let found = app
-        .store
-        .call(move |s| s.booking(id.as_str(), now))
-        .await
-        .map_err(unavailable)?;
-    let booking = owned_by(found, &token)?;
 
     let practice = &app.settings.practice;
     let service = service_of(practice, &booking);

@@ -1,7 +1,9 @@
 //! `/manage/{id}?token=…`: the visitor's own page for their booking, from
-//! their first email: its status and time, and a button to cancel.
-//! A wrong token, an unknown id and a malformed address all read as "not
-//! found", so the page tells nothing to someone without the link.
+//! their first email: its status and time, a way to move it to another open
+//! time (`/manage/{id}/times`: the times as radio buttons, no script needed),
+//! and a button to cancel. A wrong token, an unknown id and a malformed
+//! address all read as "not found", so the page tells nothing to someone
+//! without the link. Only POSTs change anything.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,25 +12,31 @@ use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Form;
+use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use firststep_availability::Interval;
+use firststep_protocol::{instant, BookingStatus, RescheduleRequest};
 
+use super::bookings::{reschedule_once, service_of};
 use super::html::Html;
 use super::page::Page;
+use super::slots::offered;
 use super::AppState;
-use crate::domain::{BookingId, ManageToken};
+use crate::domain::{BookingId, IdempotencyKey, ManageToken};
+use crate::error::ApiError;
 use crate::mail::compose::{when, Language};
-use crate::store::BookingRecord;
+use crate::store::{may_change, BookingRecord};
+
+/// How far ahead the times page looks.
+const TIMES_SHOWN: Duration = Duration::days(14);
 
 pub async fn show(
     State(app): State<Arc<AppState>>,
     id: Result<Path<String>, PathRejection>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Page {
-    let token = params.get("token").map_or("", String::as_str);
-    let Ok(Path(id)) = id else {
-        return not_found();
-    };
-    match owned(&app, &id, token).await {
+    let token = token_in(&params);
+    match owned_at(&app, id, token).await {
         Some(details) => render(&app, &details, token, None),
         None => not_found(),
     }
@@ -39,11 +47,11 @@ pub async fn cancel(
     id: Result<Path<String>, PathRejection>,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Page {
-    let (Ok(Path(id)), Ok(Form(form))) = (id, form) else {
+    let Ok(Form(form)) = form else {
         return not_found();
     };
-    let token = form.get("token").map_or("", String::as_str);
-    let Some(details) = owned(&app, &id, token).await else {
+    let token = token_in(&form);
+    let Some(details) = owned_at(&app, id, token).await else {
         return not_found();
     };
     let Some(booking_id) = BookingId::parse(&details.id) else {
@@ -70,6 +78,98 @@ pub async fn cancel(
     render(&app, &after, token, notice)
 }
 
+/// `GET /manage/{id}/times?token=…`: the open times to move the booking to.
+pub async fn times(
+    State(app): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Page {
+    let token = token_in(&params);
+    match owned_at(&app, id, token).await {
+        Some(details) => times_page(&app, &details, token, None).await,
+        None => not_found(),
+    }
+}
+
+/// `POST /manage/{id}/times`: moves the booking to the time chosen, once per
+/// form (its hidden key), through the same path as the API's reschedule.
+pub async fn reschedule(
+    State(app): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+    form: Result<Form<HashMap<String, String>>, FormRejection>,
+) -> Page {
+    let Ok(Form(form)) = form else {
+        return not_found();
+    };
+    let token = token_in(&form);
+    let Some(details) = owned_at(&app, id, token).await else {
+        return not_found();
+    };
+    let start = form.get("start").and_then(|s| instant::parse(s).ok());
+    let key = form.get("key").and_then(|k| IdempotencyKey::parse(k).ok());
+    let (Some(start), Some(key)) = (start, key) else {
+        return times_page(
+            &app,
+            &details,
+            token,
+            Some("Please choose one of the times."),
+        )
+        .await;
+    };
+    let body = serde_json::to_vec(&RescheduleRequest { start }).expect("a request serializes");
+    let now = app.clock.now();
+    let owner = ManageToken::from_presented(token);
+    let answer = reschedule_once(&app, details.clone(), owner, &key, &body, now).await;
+    let moved = match answer {
+        // A replayed refusal reads like the refusal itself.
+        Ok(answer) if answer.stored.status >= 400 => Err(ApiError::SlotUnavailable),
+        Ok(_) => Ok(()),
+        Err(error) => Err(error),
+    };
+    match moved {
+        Ok(()) => match owned(&app, &details.id, token).await {
+            Some(after) => {
+                let notice = match after.status {
+                    BookingStatus::Pending => "Your booking was moved. The practice will confirm the new time; you will get an email.",
+                    _ => "Your booking was moved. You will get an email with the new time.",
+                };
+                render(&app, &after, token, Some(notice))
+            }
+            None => not_found(),
+        },
+        Err(ApiError::SlotUnavailable) => {
+            let notice = "That time was just taken or is no longer open; your booking was not changed. Please choose another.";
+            times_page(&app, &details, token, Some(notice)).await
+        }
+        Err(ApiError::ChangeWindowClosed | ApiError::BookingClosed | ApiError::NotFound) => {
+            render(&app, &details, token, Some("Your booking was not changed."))
+        }
+        Err(ApiError::RateLimited { .. }) => Page::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Html::text("Please wait a moment"),
+            Html::trusted_static(
+                "<p>Too many tries in a short time; your booking was not changed.</p>",
+            ),
+        ),
+        Err(_) => Page::store_busy(),
+    }
+}
+
+/// The manage token a link's query or a page's form carries.
+fn token_in(fields: &HashMap<String, String>) -> &str {
+    fields.get("token").map_or("", String::as_str)
+}
+
+/// The booking a page's address names, if `token` is its manage token.
+async fn owned_at(
+    app: &Arc<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    token: &str,
+) -> Option<BookingRecord> {
+    let Path(id) = id.ok()?;
+    owned(app, &id, token).await
+}
+
 /// The booking, if `token` is its manage token.
 async fn owned(app: &Arc<AppState>, id: &str, token: &str) -> Option<BookingRecord> {
     let id = BookingId::parse(id)?;
@@ -85,22 +185,67 @@ async fn owned(app: &Arc<AppState>, id: &str, token: &str) -> Option<BookingReco
         .then_some(found)
 }
 
-fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&str>) -> Page {
-    let language = Language::from_tag(details.visitor.locale.as_deref().unwrap_or_default());
-    let zone = details
+/// The zone the visitor's times are written in: theirs if they gave it, else the practice's.
+fn zone_of(app: &AppState, details: &BookingRecord) -> Tz {
+    details
         .visitor
         .time_zone
         .as_deref()
         .and_then(|z| z.parse::<Tz>().ok())
-        .unwrap_or(app.settings.practice.zone);
-    let mut body = Html::element("p", Html::text(&when(details.slot.start, zone, language)))
-        + Html::trusted_static("<p>Status: <strong>")
+        .unwrap_or(app.settings.practice.zone)
+}
+
+fn language_of(details: &BookingRecord) -> Language {
+    Language::from_tag(details.visitor.locale.as_deref().unwrap_or_default())
+}
+
+/// Whether its visitor may still move the booking here; `None` when it is not live.
+fn changeable(app: &AppState, details: &BookingRecord) -> Option<bool> {
+    if !details.status.holds_slot() {
+        return None;
+    }
+    let service = service_of(&app.settings.practice, details)?;
+    Some(may_change(
+        details.slot.start,
+        service.change_until(),
+        app.clock.now(),
+    ))
+}
+
+/// What to say instead of the times once the booking starts too soon.
+fn contact_practice(app: &AppState) -> Html {
+    Html::element(
+        "p",
+        Html::text(&format!(
+            "It is too late to change the time here. To change it, please contact {} directly.",
+            app.settings.practice.name
+        )),
+    )
+}
+
+fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&str>) -> Page {
+    let zone = zone_of(app, details);
+    let mut body = Html::element(
+        "p",
+        Html::text(&when(details.slot.start, zone, language_of(details))),
+    ) + Html::trusted_static("<p>Status: <strong>")
         + Html::text(details.status.as_str())
         + Html::trusted_static("</strong></p>");
     if let Some(notice) = notice {
         body += Html::trusted_static("<p role=\"status\">")
             + Html::text(notice)
             + Html::trusted_static("</p>");
+    }
+    match changeable(app, details) {
+        Some(true) => {
+            body += Html::trusted_static("<p><a href=\"/manage/")
+                + Html::text(&details.id)
+                + Html::trusted_static("/times?token=")
+                + Html::text(token)
+                + Html::trusted_static("\">Change the time</a></p>");
+        }
+        Some(false) => body += contact_practice(app),
+        None => {}
     }
     if details.status.holds_slot() {
         body += Html::trusted_static("<form method=\"post\" action=\"/manage/")
@@ -116,6 +261,108 @@ fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&
         Html::text(&format!("Your booking with {}", app.settings.practice.name)),
         body,
     )
+}
+
+/// The open times of the booking's service for the next two weeks, to pick
+/// one; or why there is nothing to pick.
+async fn times_page(
+    app: &Arc<AppState>,
+    details: &BookingRecord,
+    token: &str,
+    notice: Option<&str>,
+) -> Page {
+    let title = Html::text("Choose another time");
+    let back = Html::trusted_static("<p><a href=\"/manage/")
+        + Html::text(&details.id)
+        + Html::trusted_static("?token=")
+        + Html::text(token)
+        + Html::trusted_static("\">Back to your booking</a></p>");
+    let mut body = Html::element(
+        "p",
+        Html::text("Now: ")
+            + Html::text(&when(
+                details.slot.start,
+                zone_of(app, details),
+                language_of(details),
+            )),
+    );
+    if let Some(notice) = notice {
+        body += Html::trusted_static("<p role=\"status\">")
+            + Html::text(notice)
+            + Html::trusted_static("</p>");
+    }
+    match changeable(app, details) {
+        Some(true) => {}
+        Some(false) => {
+            return Page::new(StatusCode::OK, title, body + contact_practice(app) + back)
+        }
+        None => {
+            let closed = Html::element(
+                "p",
+                Html::text(&format!(
+                    "This booking is {} and can no longer be changed.",
+                    details.status.as_str()
+                )),
+            );
+            return Page::new(StatusCode::OK, title, body + closed + back);
+        }
+    }
+    let Some(service) = service_of(&app.settings.practice, details).cloned() else {
+        return Page::new(StatusCode::OK, title, body + contact_practice(app) + back);
+    };
+    let now = app.clock.now();
+    let Some(window) = now
+        .checked_add_signed(TIMES_SHOWN)
+        .map(|end| Interval::new(now, end))
+    else {
+        return Page::store_busy();
+    };
+    let open = match offered(app, &service, window, now, Some(&details.id)).await {
+        Ok(open) => open,
+        Err(_) => return Page::store_busy(),
+    };
+    let open: Vec<DateTime<Utc>> = open
+        .into_iter()
+        .map(|slot| slot.start)
+        .filter(|start| *start != details.slot.start)
+        .collect();
+    if open.is_empty() {
+        body += Html::element(
+            "p",
+            Html::text(
+                "No other times are open in the next two weeks. Your booking stays as it is.",
+            ),
+        );
+        return Page::new(StatusCode::OK, title, body + back);
+    }
+    let (zone, language) = (zone_of(app, details), language_of(details));
+    let choices: Html = open
+        .iter()
+        .map(|start| {
+            let value = start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            Html::trusted_static(
+                "<li><label><input type=\"radio\" name=\"start\" required value=\"",
+            ) + Html::text(&value)
+                + Html::trusted_static("\"> ")
+                + Html::text(&when(*start, zone, language))
+                + Html::trusted_static("</label></li>")
+        })
+        .collect();
+    body += Html::element(
+        "p",
+        Html::text(&format!("Times are shown in {}.", zone.name())),
+    ) + Html::trusted_static("<form method=\"post\" action=\"/manage/")
+        + Html::text(&details.id)
+        + Html::trusted_static("/times\"><input type=\"hidden\" name=\"token\" value=\"")
+        + Html::text(token)
+        + Html::trusted_static("\"><input type=\"hidden\" name=\"key\" value=\"")
+        + Html::text(IdempotencyKey::generate().as_str())
+        + Html::trusted_static("\"><ul>")
+        + choices
+        + Html::trusted_static(
+            "</ul><button type=\"submit\">Move my booking to this time</button></form>",
+        );
+    Page::new(StatusCode::OK, title, body + back)
 }
 
 fn not_found() -> Page {

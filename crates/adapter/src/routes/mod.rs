@@ -85,6 +85,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(bookings::show).delete(bookings::cancel),
         )
         .route(
+            "/v1/bookings/{id}/reschedule",
+            axum::routing::post(bookings::reschedule),
+        )
+        .route(
             "/v1/bookings/{id}/calendar.ics",
             get(calendar_file::download),
         )
@@ -104,6 +108,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/manage/{id}/cancel",
             axum::routing::post(manage_page::cancel),
+        )
+        .route(
+            "/manage/{id}/times",
+            get(manage_page::times).post(manage_page::reschedule),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())

@@ -41,7 +41,7 @@ pub async fn list(
         })?;
 
     let now = app.clock.now();
-    let slots = offered(&app, service, Interval::new(from, to), now)
+    let slots = offered(&app, service, Interval::new(from, to), now, None)
         .await?
         .into_iter()
         .map(|slot| Slot {
@@ -59,19 +59,22 @@ pub async fn list(
 }
 
 /// The slots of `service` open within `window` at `now`: what `/v1/slots`
-/// lists and the booking page shows.
+/// lists, the booking page shows, and — for the booking `moving`, which does
+/// not stand in its own way — the manage page offers to move to.
 pub(super) async fn offered(
     app: &AppState,
     service: &Service,
     window: Interval,
     now: DateTime<Utc>,
+    moving: Option<&str>,
 ) -> Result<Vec<Interval>, ApiError> {
+    let moving = moving.map(str::to_owned);
     let around = bearing_on(window).ok_or_else(|| {
         ApiError::InvalidRange("`from` and `to` are too far away to look up".into())
     })?;
     let bookings = app
         .store
-        .call(move |store| store.live_bookings(around, now))
+        .call(move |store| store.live_bookings(around, now, moving.as_deref()))
         .await
         .map_err(unavailable)?;
     let calendar = app.busy.current();

@@ -1,7 +1,7 @@
 //! Bookings and their life: stored, answered, expired, cancelled, read.
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use firststep_availability::Interval;
 use firststep_protocol::visitor_fields::inert;
 use firststep_protocol::BookingStatus;
@@ -54,6 +54,45 @@ pub enum BookOutcome {
     SlotUnavailable,
 }
 
+/// A visitor's move of their booking to another slot.
+#[derive(Debug, Clone)]
+pub struct Reschedule {
+    pub id: BookingId,
+    pub slot: Interval,
+    /// The span whose bookings bear on `slot` (buffers, the daily cap).
+    pub around: Interval,
+    pub now: DateTime<Utc>,
+    /// No change once the booking starts within this long (`services.change_until_hours`).
+    pub change_until: Duration,
+    /// A confirmed booking stays confirmed (`services.reschedule = "instant"`);
+    /// otherwise it becomes a request again.
+    pub confirmed_stays: bool,
+    /// When the request this move leaves (if it leaves one) lapses unanswered.
+    pub request_expires_at: DateTime<Utc>,
+}
+
+/// Whether a booking starting at `start` may still be moved by its visitor
+/// at `now`: until `change_until` before it starts.
+pub fn may_change(start: DateTime<Utc>, change_until: Duration, now: DateTime<Utc>) -> bool {
+    start
+        .checked_sub_signed(change_until)
+        .is_some_and(|last_chance| now < last_chance)
+}
+
+/// What [`Store::reschedule`] did.
+#[derive(Debug, Clone)]
+pub enum RescheduleOutcome {
+    /// Moved (or already at that time), as it now stands.
+    Moved(Box<BookingRecord>),
+    NotFound,
+    /// No longer live: declined, cancelled or expired.
+    Closed,
+    /// It starts too soon to be changed; the booking is untouched.
+    WindowClosed,
+    /// The new slot is not offered (taken meanwhile); the booking is untouched.
+    SlotUnavailable,
+}
+
 /// How the practice answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
@@ -67,6 +106,8 @@ pub enum Answered {
     Done(BookingStatus),
     /// The request was no longer pending (already answered, cancelled, expired).
     AlreadyClosed(BookingStatus),
+    /// The visitor moved it since the answer's link was made.
+    Moved,
     NotFound,
 }
 
@@ -85,11 +126,17 @@ pub struct BookingRecord {
     pub calendar_etag: Option<String>,
     /// The booking's own video room name, for a room per booking.
     pub room_token: Option<String>,
+    /// How many times the visitor moved it: the practice's links are signed
+    /// for one version.
+    pub version: u32,
+    /// Where the latest move took it from.
+    pub moved_from: Option<DateTime<Utc>>,
 }
 
 const RECORD: &str =
     "SELECT id, service, start_at, end_at, status, expires_at, client_name, client_email,
-    client_phone, client_time_zone, note, locale, manage_token_hash, calendar_etag, room_token FROM bookings";
+    client_phone, client_time_zone, note, locale, manage_token_hash, calendar_etag, room_token,
+    version, moved_from FROM bookings";
 
 fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<BookingRecord> {
     let expires_at: Option<DateTime<Utc>> = row.get::<_, Option<i64>>(5)?.map(instant);
@@ -120,6 +167,8 @@ fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Booki
         manage_token_hash: TokenHash(hash.try_into().unwrap_or([0; 32])),
         calendar_etag: row.get(13)?,
         room_token: row.get(14)?,
+        version: row.get(15)?,
+        moved_from: row.get::<_, Option<i64>>(16)?.map(instant),
     })
 }
 
@@ -163,22 +212,27 @@ pub(super) fn expire_lapsed_requests(
     Ok(lapsed.len())
 }
 
+/// Live bookings overlapping `range`, but the booking `except` (one being
+/// moved does not stand in its own way).
 fn live_bookings(
     connection: &Connection,
     range: Interval,
     now: DateTime<Utc>,
+    except: Option<&str>,
 ) -> rusqlite::Result<Vec<Interval>> {
     let mut statement = connection.prepare_cached(
         "SELECT start_at, end_at FROM bookings
          WHERE start_at < ?2 AND end_at > ?1
            AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?3)))
+           AND id IS NOT ?4
          ORDER BY start_at",
     )?;
     let rows = statement.query_map(
         params![
             range.start.timestamp(),
             range.end.timestamp(),
-            now.timestamp()
+            now.timestamp(),
+            except
         ],
         |row| Ok(Interval::new(instant(row.get(0)?), instant(row.get(1)?))),
     )?;
@@ -198,13 +252,15 @@ fn booking(
 }
 
 impl Store {
-    /// Live bookings (pending and confirmed) that overlap `range`, of any service.
+    /// Live bookings (pending and confirmed) that overlap `range`, of any
+    /// service, but the booking `except` (the one a visitor is moving).
     pub fn live_bookings(
         &self,
         range: Interval,
         now: DateTime<Utc>,
+        except: Option<&str>,
     ) -> anyhow::Result<Vec<Interval>> {
-        self.read(|c| live_bookings(c, range, now))
+        self.read(|c| live_bookings(c, range, now, except))
             .context("reading live bookings")
     }
 
@@ -223,7 +279,7 @@ impl Store {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, booking.created_at)?;
-            if !is_offered(&live_bookings(&tx, around, booking.created_at)?) {
+            if !is_offered(&live_bookings(&tx, around, booking.created_at, None)?) {
                 return Ok(BookOutcome::SlotUnavailable);
             }
             let inserted = tx.execute(
@@ -280,6 +336,87 @@ impl Store {
         .context("storing a booking")
     }
 
+    /// Moves a live booking to `change.slot` in one transaction: the new
+    /// slot is checked and taken before the old one is let go, so a move
+    /// either happens whole (calendar move and emails queued, the key's
+    /// response stored) or leaves the booking as it was. `response` is the
+    /// key's answer for the moved booking.
+    pub fn reschedule(
+        &self,
+        change: &Reschedule,
+        key: &IdempotencyKey,
+        response: impl FnOnce(&BookingRecord) -> StoredResponse,
+        is_offered: impl FnOnce(&[Interval]) -> bool,
+    ) -> anyhow::Result<RescheduleOutcome> {
+        let (id, now) = (change.id.as_str(), change.now);
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            expire_lapsed_requests(&tx, now)?;
+            let Some(before) = booking(&tx, id, now)? else {
+                return Ok(RescheduleOutcome::NotFound);
+            };
+            if !before.status.holds_slot() {
+                return Ok(RescheduleOutcome::Closed);
+            }
+            if !may_change(before.slot.start, change.change_until, now) {
+                return Ok(RescheduleOutcome::WindowClosed);
+            }
+            if before.slot.start == change.slot.start {
+                // Already there: nothing moves, nobody is told.
+                finish_key(&tx, key, &response(&before))?;
+                tx.commit()?;
+                return Ok(RescheduleOutcome::Moved(Box::new(before)));
+            }
+            if !is_offered(&live_bookings(&tx, change.around, now, Some(id))?) {
+                return Ok(RescheduleOutcome::SlotUnavailable);
+            }
+            let (status, expires_at) = match before.status {
+                BookingStatus::Confirmed if change.confirmed_stays => {
+                    (BookingStatus::Confirmed, None)
+                }
+                _ => (BookingStatus::Pending, Some(change.request_expires_at)),
+            };
+            let moved = tx.execute(
+                // Confirmed for the new time now (so no reminder whose moment
+                // passed before the move); a request is, once the practice answers.
+                "UPDATE bookings SET start_at = ?2, end_at = ?3, status = ?4, expires_at = ?5,
+                    version = version + 1, moved_from = start_at, confirmed_at = ?6
+                 WHERE id = ?1 AND status IN ('pending', 'confirmed')",
+                params![
+                    id,
+                    change.slot.start.timestamp(),
+                    change.slot.end.timestamp(),
+                    status.as_str(),
+                    expires_at.map(|t| t.timestamp()),
+                    (status == BookingStatus::Confirmed).then_some(now.timestamp()),
+                ],
+            );
+            match moved {
+                // The unique index is the last word on double booking.
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Ok(RescheduleOutcome::SlotUnavailable)
+                }
+                other => other?,
+            };
+            let Some(after) = booking(&tx, id, now)? else {
+                return Ok(RescheduleOutcome::NotFound);
+            };
+            finish_key(&tx, key, &response(&after))?;
+            let (to_practice, to_visitor) = match status {
+                BookingStatus::Confirmed => (Mail::PracticeMoved, Mail::VisitorMoved),
+                _ => (Mail::PracticeMovedRequest, Mail::VisitorMovedRequest),
+            };
+            enqueue(&tx, id, Action::Move, now)?;
+            enqueue(&tx, id, Action::Send(to_practice), now)?;
+            enqueue(&tx, id, Action::Send(to_visitor), now)?;
+            tx.commit()?;
+            Ok(RescheduleOutcome::Moved(Box::new(after)))
+        })
+        .context("moving a booking")
+    }
+
     /// One booking, with its status as of `now`.
     pub fn booking(&self, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>> {
         self.read(|c| booking(c, id, now))
@@ -327,19 +464,39 @@ impl Store {
     /// Confirms or declines a pending request, with its calendar write and
     /// the visitor's email, in one transaction. Anything else is left as it is.
     pub fn answer(&self, id: &str, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered> {
+        self.answer_as_of(id, None, answer, now)
+    }
+
+    /// As [`Store::answer`], but only if the request still stands at
+    /// `version` (when given): an answer to a time the visitor moved away
+    /// from changes nothing.
+    pub fn answer_as_of(
+        &self,
+        id: &str,
+        version: Option<u32>,
+        answer: Answer,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Answered> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, now)?;
-            let status: Option<String> = tx
-                .query_row("SELECT status FROM bookings WHERE id = ?1", [id], |row| {
-                    row.get(0)
-                })
+            let found: Option<(String, u32)> = tx
+                .query_row(
+                    "SELECT status, version FROM bookings WHERE id = ?1",
+                    [id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
                 .optional()?;
-            let Some(status) = status.and_then(|s| BookingStatus::parse(&s)) else {
+            let Some((status, current)) =
+                found.and_then(|(s, v)| Some((BookingStatus::parse(&s)?, v)))
+            else {
                 return Ok(Answered::NotFound);
             };
             if status != BookingStatus::Pending {
                 return Ok(Answered::AlreadyClosed(status));
+            }
+            if version.is_some_and(|v| v != current) {
+                return Ok(Answered::Moved);
             }
             let (new_status, calendar, mail) = match answer {
                 Answer::Confirm => (

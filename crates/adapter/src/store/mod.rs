@@ -37,7 +37,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use backup::{backup, BackupReport};
-pub use bookings::{Answer, Answered, BookOutcome, BookingRecord, NewBooking, Visitor};
+pub use bookings::{
+    may_change, Answer, Answered, BookOutcome, BookingRecord, NewBooking, Reschedule,
+    RescheduleOutcome, Visitor,
+};
 pub use figures::{Figures, QueueFigures};
 pub use idempotency::{KeyClaim, StoredResponse, KEPT_FOR as IDEMPOTENCY_KEPT_FOR};
 pub use outbox::{Action, Delivery, Mail, SetAside};

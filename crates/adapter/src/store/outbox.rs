@@ -41,14 +41,17 @@ pub enum Action {
     Confirm,
     /// Take the booking's entry out of the calendar.
     Release,
+    /// Rewrite the placed entry at the booking's new time (and status).
+    Move,
     Send(Mail),
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 16] = [
         Action::Place,
         Action::Confirm,
         Action::Release,
+        Action::Move,
         Action::Send(Mail::PracticeRequest),
         Action::Send(Mail::PracticeBooked),
         Action::Send(Mail::PracticeCancelled),
@@ -57,6 +60,10 @@ impl Action {
         Action::Send(Mail::VisitorDeclined),
         Action::Send(Mail::VisitorExpired),
         Action::Send(Mail::VisitorReminder),
+        Action::Send(Mail::PracticeMoved),
+        Action::Send(Mail::PracticeMovedRequest),
+        Action::Send(Mail::VisitorMoved),
+        Action::Send(Mail::VisitorMovedRequest),
     ];
 
     /// As the `action` column holds it.
@@ -65,6 +72,7 @@ impl Action {
             Action::Place => "place",
             Action::Confirm => "confirm",
             Action::Release => "release",
+            Action::Move => "move",
             Action::Send(mail) => mail.action(),
         }
     }
@@ -120,10 +128,19 @@ pub enum Mail {
     VisitorExpired,
     /// To the visitor: their confirmed booking is near (`reminders.hours_before`).
     VisitorReminder,
+    /// To the practice: a confirmed booking moved ("moved from … to …").
+    PracticeMoved,
+    /// To the practice: a request moved (or a booking moved back to a
+    /// request), with fresh links to confirm or decline.
+    PracticeMovedRequest,
+    /// To the visitor: their booking moved, still confirmed, with a calendar file.
+    VisitorMoved,
+    /// To the visitor: their request now asks for the new time.
+    VisitorMovedRequest,
 }
 
 impl Mail {
-    pub const ALL: [Mail; 8] = [
+    pub const ALL: [Mail; 12] = [
         Mail::PracticeRequest,
         Mail::PracticeBooked,
         Mail::PracticeCancelled,
@@ -132,6 +149,10 @@ impl Mail {
         Mail::VisitorDeclined,
         Mail::VisitorExpired,
         Mail::VisitorReminder,
+        Mail::PracticeMoved,
+        Mail::PracticeMovedRequest,
+        Mail::VisitorMoved,
+        Mail::VisitorMovedRequest,
     ];
 
     /// Its template's name, and (after `mail:`) its outbox action.
@@ -145,6 +166,10 @@ impl Mail {
             Mail::VisitorDeclined => "visitor_declined",
             Mail::VisitorExpired => "visitor_expired",
             Mail::VisitorReminder => "visitor_reminder",
+            Mail::PracticeMoved => "practice_moved",
+            Mail::PracticeMovedRequest => "practice_moved_request",
+            Mail::VisitorMoved => "visitor_moved",
+            Mail::VisitorMovedRequest => "visitor_moved_request",
         }
     }
 
@@ -159,6 +184,10 @@ impl Mail {
             Mail::VisitorDeclined => "mail:visitor_declined",
             Mail::VisitorExpired => "mail:visitor_expired",
             Mail::VisitorReminder => "mail:visitor_reminder",
+            Mail::PracticeMoved => "mail:practice_moved",
+            Mail::PracticeMovedRequest => "mail:practice_moved_request",
+            Mail::VisitorMoved => "mail:visitor_moved",
+            Mail::VisitorMovedRequest => "mail:visitor_moved_request",
         }
     }
 }

@@ -115,4 +115,11 @@ CREATE TABLE reminders (
     PRIMARY KEY (booking_id, hours_before, start_at)
 );
 "#,
+    r#"
+-- Reschedules: each move bumps the booking's version (the practice's
+-- confirm/decline links are signed for one version, so older links stop
+-- working) and keeps the start it moved from, for the practice's email.
+ALTER TABLE bookings ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE bookings ADD COLUMN moved_from INTEGER;
+"#,
 ];

@@ -255,7 +255,7 @@ async fn forged_and_expired_links_are_refused_with_a_clear_page() {
     let created = request(&app, None).await;
     let id = &created.booking.id;
     let valid_until = app.now() + Duration::hours(1);
-    let good = signed_link::path(SECRET, id, Answer::Confirm, valid_until);
+    let good = signed_link::path(SECRET, id, 0, Answer::Confirm, valid_until);
 
     // Pressing a link: its status and page.
     let press = |link: &str| {
@@ -274,6 +274,7 @@ async fn forged_and_expired_links_are_refused_with_a_clear_page() {
     let other_secret = signed_link::path(
         "some-other-secret-of-32-characters!!",
         id,
+        0,
         Answer::Confirm,
         valid_until,
     );

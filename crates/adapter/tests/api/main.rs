@@ -32,6 +32,7 @@ mod privacy;
 mod privacy_at_rest;
 mod radicale;
 mod reminders;
+mod reschedule;
 mod retention;
 mod slots;
 mod smtp_server;

@@ -53,6 +53,7 @@ fn answer_link(app: &TestApp, created: &BookingCreated, answer: Answer) -> Strin
     app.url(&signed_link::path(
         SECRET,
         &created.booking.id,
+        0,
         answer,
         app.now() + Duration::hours(1),
     ))
@@ -208,6 +209,7 @@ async fn forged_and_malformed_links_are_refused_on_both_pages() {
         app.url(&signed_link::path(
             "some-other-secret-of-32-characters!!",
             id,
+            0,
             Answer::Confirm,
             app.now() + Duration::hours(1),
         )),
@@ -231,6 +233,7 @@ async fn a_signed_link_to_a_request_that_does_not_exist_is_refused() {
     let unknown = app.url(&signed_link::path(
         SECRET,
         "bk_0000000000000000",
+        0,
         Answer::Confirm,
         app.now() + Duration::hours(1),
     ));

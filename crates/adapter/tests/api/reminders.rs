@@ -271,7 +271,7 @@ async fn a_request_gets_a_reminder_once_confirmed_and_none_declined_or_expired()
     smtp.wait_for(6, 10).await;
     let answer = |created: &BookingCreated, answer: Answer| {
         let expires = app.now() + Duration::hours(1);
-        let path = signed_link::path(SECRET, &created.booking.id, answer, expires);
+        let path = signed_link::path(SECRET, &created.booking.id, 0, answer, expires);
         app.client.post(app.url(&path)).send()
     };
     assert_eq!(
@@ -377,4 +377,53 @@ fn check_config_shows_each_wrong_hour_at_its_line() {
             ),
         ],
     );
+}
+
+/// The visitor moves a confirmed booking (`POST /v1/bookings/{id}/reschedule`).
+async fn move_to(app: &TestApp, created: &BookingCreated, start: DateTime<Utc>) {
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/bookings/{}/reschedule", created.booking.id)))
+        .bearer_auth(&created.manage_token)
+        .header("Idempotency-Key", new_key())
+        .json(&json!({ "start": crate::helpers::iso(start) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_moved_booking_is_reminded_before_its_new_time_and_not_when_moved_past_the_moment() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn(&smtp, Some("[24]")).await;
+    let later = confirmed_in(&app, Duration::days(4), "en").await;
+    let sooner = confirmed_in(&app, Duration::days(5), "en").await;
+    smtp.wait_for(4, 10).await;
+    // Two days pass: both were confirmed long before any moment after a move.
+    app.advance(Duration::days(2));
+    let new_start = slot_in(&app, "intake", Duration::days(2)).await;
+    move_to(&app, &later, new_start).await;
+    // Moved to within a day: the move's own email has just told the visitor.
+    move_to(
+        &app,
+        &sooner,
+        slot_in(&app, "intake", Duration::hours(6)).await,
+    )
+    .await;
+    smtp.wait_for(8, 10).await;
+    a_round_has_run(&app, &smtp).await;
+    assert_eq!(
+        queued(&app),
+        0,
+        "none for a move inside the reminder's moment"
+    );
+
+    app.advance_past(new_start - Duration::hours(24));
+    let sent = wait_for_reminders(&smtp, 1).await;
+
+    let hour = new_start.with_timezone(&chrono_tz::Europe::Berlin);
+    let hour = hour.format("at %-I:%M %p (Europe/Berlin)").to_string();
+    assert!(sent[0].body.contains(&hour), "{hour}: {}", sent[0].body);
+    assert_reminded_once(&app, &smtp).await;
 }

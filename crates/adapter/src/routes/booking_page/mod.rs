@@ -153,7 +153,7 @@ impl<'a> Visit<'a> {
             start_of(last, self.zone).ok_or_else(out_of_range)?,
         );
         let mut days: BTreeMap<NaiveDate, Vec<Interval>> = BTreeMap::new();
-        for slot in offered(self.app, self.service, window, now).await? {
+        for slot in offered(self.app, self.service, window, now, None).await? {
             let day = slot.start.with_timezone(&self.zone).date_naive();
             days.entry(day).or_default().push(slot);
         }

@@ -22,6 +22,7 @@ use super::html::Html;
 use super::page::Page;
 use super::slots::offered;
 use super::AppState;
+use crate::client_address::VisitorAddress;
 use crate::domain::{BookingId, IdempotencyKey, ManageToken};
 use crate::error::ApiError;
 use crate::mail::compose::{when, Language};
@@ -95,12 +96,18 @@ pub async fn times(
 /// form (its hidden key), through the same path as the API's reschedule.
 pub async fn reschedule(
     State(app): State<Arc<AppState>>,
+    VisitorAddress(visitor): VisitorAddress,
     id: Result<Path<String>, PathRejection>,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Page {
     let Ok(Form(form)) = form else {
         return not_found();
     };
+    // Each move writes to the calendar and emails both sides: the API's limit
+    // holds here too, so a manage link cannot flood the practice.
+    if app.booking_limiter.check(visitor).is_err() {
+        return too_many_tries();
+    }
     let token = token_in(&form);
     let Some(details) = owned_at(&app, id, token).await else {
         return not_found();
@@ -144,15 +151,26 @@ pub async fn reschedule(
         Err(ApiError::ChangeWindowClosed | ApiError::BookingClosed | ApiError::NotFound) => {
             render(&app, &details, token, Some("Your booking was not changed."))
         }
-        Err(ApiError::RateLimited { .. }) => Page::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            Html::text("Please wait a moment"),
-            Html::trusted_static(
-                "<p>Too many tries in a short time; your booking was not changed.</p>",
-            ),
+        Err(ApiError::RateLimited { .. }) => too_many_tries(),
+        // The same form pressed twice: the first press is moving it.
+        Err(ApiError::RequestInProgress) => render(
+            &app,
+            &details,
+            token,
+            Some("Your change is being made; reload this page in a moment to see it."),
         ),
         Err(_) => Page::store_busy(),
     }
+}
+
+fn too_many_tries() -> Page {
+    Page::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Html::text("Please wait a moment"),
+        Html::trusted_static(
+            "<p>Too many tries in a short time; your booking was not changed.</p>",
+        ),
+    )
 }
 
 /// The manage token a link's query or a page's form carries.

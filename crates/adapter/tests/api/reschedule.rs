@@ -817,3 +817,34 @@ async fn a_spanish_practice_reads_its_moves_in_spanish_and_each_visitor_in_their
     );
     assert!(link(&app, &moved.body, "/requests/").contains("&v=1&"));
 }
+
+/// Each move writes to the calendar and emails both sides: the manage page
+/// shares the API's limit, so a manage link cannot flood the practice.
+#[tokio::test]
+async fn the_manage_page_moves_within_the_apis_rate_limit() {
+    let config = CONFIG.replace("bookings_per_minute = 100000", "bookings_per_minute = 2");
+    let app = spawn_app_with(&config).await;
+    let slots = later_slots(&app, "free-consultation").await;
+    let created = app.book(slots[10]).await;
+    let token = created.manage_token.as_str();
+    let times_path = format!("/manage/{}/times", created.booking.id);
+    let post = |start: DateTime<Utc>| {
+        let key = new_key();
+        let form = [
+            ("token", token),
+            ("key", key.as_str()),
+            ("start", &iso(start)),
+        ];
+        let sent = app.client.post(app.url(&times_path)).form(&form).send();
+        async move { sent.await.unwrap() }
+    };
+    assert_eq!(post(slots[20]).await.status(), 200);
+    let refused = post(slots[30]).await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("your booking was not changed"));
+    assert_eq!(app.view(&created).await.start, slots[20]);
+}

@@ -15,7 +15,7 @@ use axum::Form;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use firststep_availability::Interval;
-use firststep_protocol::{instant, BookingStatus, RescheduleRequest};
+use firststep_protocol::{instant, BookingStatus, ErrorCode, Problem, RescheduleRequest};
 
 use super::bookings::{reschedule_once, service_of};
 use super::html::Html;
@@ -129,7 +129,7 @@ pub async fn reschedule(
     let answer = reschedule_once(&app, details.clone(), owner, &key, &body, now).await;
     let moved = match answer {
         // A replayed refusal reads like the refusal itself.
-        Ok(answer) if answer.stored.status >= 400 => Err(ApiError::SlotUnavailable),
+        Ok(answer) if answer.stored.status >= 400 => Err(kept_refusal(&answer.stored.body)),
         Ok(_) => Ok(()),
         Err(error) => Err(error),
     };
@@ -160,6 +160,17 @@ pub async fn reschedule(
             Some("Your change is being made; reload this page in a moment to see it."),
         ),
         Err(_) => Page::store_busy(),
+    }
+}
+
+/// A refusal kept for this form's key, as the error it was (a time taken
+/// unless the kept answer says otherwise).
+fn kept_refusal(body: &[u8]) -> ApiError {
+    match serde_json::from_slice::<Problem>(body).map(|problem| problem.code) {
+        Ok(ErrorCode::ChangeWindowClosed) => ApiError::ChangeWindowClosed,
+        Ok(ErrorCode::BookingClosed) => ApiError::BookingClosed,
+        Ok(ErrorCode::NotFound) => ApiError::NotFound,
+        _ => ApiError::SlotUnavailable,
     }
 }
 

@@ -848,3 +848,29 @@ async fn the_manage_page_moves_within_the_apis_rate_limit() {
         .contains("your booking was not changed"));
     assert_eq!(app.view(&created).await.start, slots[20]);
 }
+
+/// A form pressed again after its first press was refused reads as that
+/// refusal (here: a cancelled booking), not as a time taken meanwhile.
+#[tokio::test]
+async fn a_refused_move_pressed_again_says_the_same_refusal() {
+    let app = spawn_app().await;
+    let slots = later_slots(&app, "free-consultation").await;
+    let created = app.book(slots[10]).await;
+    app.cancel(&created).await;
+    let token = created.manage_token.as_str();
+    let times_path = format!("/manage/{}/times", created.booking.id);
+    let key = new_key();
+    let press = || {
+        let form = [
+            ("token", token),
+            ("key", key.as_str()),
+            ("start", &iso(slots[20])),
+        ];
+        let sent = app.client.post(app.url(&times_path)).form(&form).send();
+        async move { sent.await.unwrap().text().await.unwrap() }
+    };
+    for html in [press().await, press().await] {
+        assert!(html.contains("Your booking was not changed."), "{html}");
+        assert!(!html.contains("just taken"), "{html}");
+    }
+}

@@ -91,6 +91,17 @@ fn service_problem(service: &Value) -> Option<&'static str> {
         Some("`mode` request or instant")
     } else if !text_or_null("location") || !text_or_null("description") {
         Some("`location` and `description` strings or null")
+    } else if !matches!(
+        text("location"),
+        None | Some("phone" | "video" | "in_person")
+    ) {
+        Some("`location` phone, video, in_person or null")
+    } else if (text("location") == Some("in_person")) != text("address").is_some()
+        || !text_or_null("address")
+    {
+        Some("an `address` for in_person, and only for it")
+    } else if service.get("video_url").is_some() {
+        Some("no `video_url`: a video room is never public")
     } else {
         None
     }

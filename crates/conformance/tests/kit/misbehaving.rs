@@ -30,6 +30,17 @@ const CASES: &[Case] = &[
     Case { check: "practice.shape", misbehaviour: "a service's mode is `automatic`", fault: |asked, reply| {
         if asked.path == "/v1/practice" { reply.edit_json(|p| p["services"][1]["mode"] = json!("automatic")); }
     }},
+    Case { check: "practice.shape", misbehaviour: "a service meets by `zoom`", fault: |asked, reply| {
+        if asked.path == "/v1/practice" { reply.edit_json(|p| p["services"][0]["location"] = json!("zoom")); }
+    }},
+    Case { check: "practice.shape", misbehaviour: "a video service shows its room in public", fault: |asked, reply| {
+        if asked.path == "/v1/practice" {
+            reply.edit_json(|p| {
+                p["services"][0]["location"] = json!("video");
+                p["services"][0]["video_url"] = json!("https://meet.example.org/room");
+            });
+        }
+    }},
     Case { check: "slots.shape", misbehaviour: "slots in descending order", fault: |asked, reply| {
         if asked.path == "/v1/slots" {
             reply.edit_json(|list| if let Some(slots) = list["slots"].as_array_mut() { slots.reverse() });

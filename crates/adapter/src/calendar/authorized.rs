@@ -131,6 +131,42 @@ impl AuthorizedClient {
         }
     }
 
+    /// Sorts a reply into the three kinds of failure, or gives it back:
+    /// overloaded (`busy`, the service's own sign) or down (5xx) is
+    /// unreachable; a 401 after a fresh token, a 403 or a 400 is the
+    /// operator's to fix, with the service's `advice`. `error` is the
+    /// service's own (code, message) from the body.
+    pub fn sort(
+        &self,
+        what: &str,
+        reply: Reply,
+        busy: bool,
+        (code, message): (&str, &str),
+        advice: Advice<'_>,
+    ) -> Result<Reply, CalendarError> {
+        if busy || reply.status.is_server_error() {
+            return Err(self.unavailable(what, &reply, code));
+        }
+        let service = self.service;
+        let refused = |why: String| {
+            Err(CalendarError::Misconfigured(format!(
+                "{what}: {service} refused {why}"
+            )))
+        };
+        match reply.status {
+            StatusCode::UNAUTHORIZED => refused(format!(
+                "a fresh access token (401 {code}: {message}); {}",
+                advice.unauthorized
+            )),
+            StatusCode::FORBIDDEN => refused(format!(
+                "access to {} (403 {code}: {message}); {}",
+                advice.calendar, advice.forbidden
+            )),
+            StatusCode::BAD_REQUEST => refused(format!("the request (400 {code}: {message})")),
+            _ => Ok(reply),
+        }
+    }
+
     /// The service is overloaded or down: unreachable, and when it said how
     /// long to wait, nothing is sent before then.
     pub fn unavailable(&self, what: &str, reply: &Reply, code: &str) -> CalendarError {
@@ -143,6 +179,16 @@ impl AuthorizedClient {
             self.service, reply.status
         ))
     }
+}
+
+/// What a service tells the operator when it refuses the adapter.
+pub struct Advice<'a> {
+    /// The calendar, as the operator configured it.
+    pub calendar: &'a str,
+    /// After a 401 that a fresh token did not cure.
+    pub unauthorized: &'a str,
+    /// After a 403: what the account needs.
+    pub forbidden: &'a str,
 }
 
 /// The HTTP client of a calendar API: every request bounded in time.

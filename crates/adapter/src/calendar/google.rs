@@ -24,7 +24,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::authorized::{rfc3339, AuthorizedClient, Reply};
+use super::authorized::{rfc3339, Advice, AuthorizedClient, Reply};
 use super::oauth::{printable, Grant, TokenSource};
 use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 
@@ -142,30 +142,21 @@ impl GoogleCalendar {
             .api
             .send(what, &method, url, query, body, if_match)
             .await?;
-        let status = reply.status;
         let (reason, message) = error_reason(&reply.body);
-        let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
-            || (status == StatusCode::FORBIDDEN
+        let rate_limited = reply.status == StatusCode::TOO_MANY_REQUESTS
+            || (reply.status == StatusCode::FORBIDDEN
                 && matches!(
                     reason.as_str(),
                     "rateLimitExceeded" | "userRateLimitExceeded"
                 ));
-        if rate_limited || status.is_server_error() {
-            return Err(self.api.unavailable(what, &reply, &reason));
-        }
-        match status {
-            StatusCode::UNAUTHORIZED => Err(CalendarError::Misconfigured(format!(
-                "{what}: Google refused a fresh access token (401 {message}); run firststep-adapter connect google again"
-            ))),
-            StatusCode::FORBIDDEN => Err(CalendarError::Misconfigured(format!(
-                "{what}: Google Calendar refused access to calendar \"{}\" (403 {reason}: {message}); is it shared with the account, allowed to make changes?",
-                self.calendar_id
-            ))),
-            StatusCode::BAD_REQUEST => Err(CalendarError::Misconfigured(format!(
-                "{what}: Google Calendar refused the request (400 {reason}: {message})"
-            ))),
-            _ => Ok(reply),
-        }
+        let calendar = format!("calendar \"{}\"", self.calendar_id);
+        let advice = Advice {
+            calendar: &calendar,
+            unauthorized: "run firststep-adapter connect google again",
+            forbidden: "is it shared with the account, allowed to make changes?",
+        };
+        self.api
+            .sort(what, reply, rate_limited, (&reason, &message), advice)
     }
 
     /// Every event overlapping `range`, recurrences expanded, all pages.

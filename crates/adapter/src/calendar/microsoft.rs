@@ -31,7 +31,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::authorized::{rfc3339, AuthorizedClient, Reply};
+use super::authorized::{rfc3339, Advice, AuthorizedClient, Reply};
 use super::oauth::{printable, Grant, TokenSource};
 use super::{Calendar, CalendarEntry, CalendarError, CalendarFuture, Placement};
 use crate::domain::BookingId;
@@ -200,25 +200,14 @@ impl MicrosoftCalendar {
             .api
             .send(what, &method, url, query, body, if_match)
             .await?;
-        let status = reply.status;
         let (code, message) = graph_error(&reply.body);
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(self.api.unavailable(what, &reply, &code));
-        }
-        match status {
-            StatusCode::UNAUTHORIZED => Err(CalendarError::Misconfigured(format!(
-                "{what}: Microsoft Graph refused a fresh access token (401 {code}: {message}); {}",
-                self.on_refusal
-            ))),
-            StatusCode::FORBIDDEN => Err(CalendarError::Misconfigured(format!(
-                "{what}: Microsoft Graph refused access to {} (403 {code}: {message}); the account needs Calendars.ReadWrite on it (with client credentials: the application permission, admin consent given)",
-                self.described
-            ))),
-            StatusCode::BAD_REQUEST => Err(CalendarError::Misconfigured(format!(
-                "{what}: Microsoft Graph refused the request (400 {code}: {message})"
-            ))),
-            _ => Ok(reply),
-        }
+        let busy = reply.status == StatusCode::TOO_MANY_REQUESTS;
+        let advice = Advice {
+            calendar: &self.described,
+            unauthorized: self.on_refusal,
+            forbidden: "the account needs Calendars.ReadWrite on it (with client credentials: the application permission, admin consent given)",
+        };
+        self.api.sort(what, reply, busy, (&code, &message), advice)
     }
 
     fn unexpected(&self, what: &str, answer: &Reply) -> CalendarError {

@@ -136,6 +136,7 @@ impl FromJson for PracticeInfo {
             },
             notice: json.optional_string("notice")?,
             privacy_url: json.optional_string("privacy_url")?,
+            clinicians: Vec::new(),
         })
     }
 }
@@ -158,6 +159,7 @@ impl FromJson for SlotList {
     fn from_json(json: &Json) -> Option<Self> {
         Some(Self {
             service: json.string("service")?,
+            clinician: None,
             time_zone: json.string("time_zone")?,
             slots: json.list("slots")?,
         })
@@ -184,6 +186,7 @@ impl FromJson for BookingCreated {
                 end: json.instant("end")?,
                 expires_at: json.optional("expires_at", instant_from)?,
                 video_url: json.optional_string("video_url")?,
+                clinician: None,
             },
             manage_token: json.string("manage_token")?,
         })

@@ -97,6 +97,7 @@ impl FormFields {
             |rule: FieldRule, kept: Option<String>| kept.filter(|_| rule != FieldRule::Hidden);
         BookingRequest {
             service: service.to_owned(),
+            clinician: None,
             start: slot.start,
             client: ClientDetails {
                 name: self.name.trim().to_owned(),

@@ -309,6 +309,7 @@ mod tests {
             },
             notice: None,
             privacy_url: None,
+            clinicians: vec![],
         }
     }
 
@@ -375,6 +376,7 @@ mod tests {
                 end: at("2026-12-01T14:30:00Z"),
                 expires_at: None,
                 video_url: None,
+                clinician: None,
             },
             manage_token: "t".into(),
         }

@@ -123,6 +123,7 @@ impl ApiError {
             ErrorCode::InvalidRange => "Invalid range",
             ErrorCode::RangeTooLarge => "Range too large",
             ErrorCode::UnknownService => "Unknown service",
+            ErrorCode::UnknownClinician => "Unknown clinician",
             ErrorCode::MalformedJson => "Malformed JSON",
             ErrorCode::MissingIdempotencyKey => "Missing Idempotency-Key",
             ErrorCode::SlotUnavailable => "Slot no longer available",

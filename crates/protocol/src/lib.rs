@@ -7,7 +7,8 @@
 //! by both sides.
 //!
 //! # Layout
-//! - [`PracticeInfo`], [`ServiceInfo`], [`FormSettings`]: `GET /v1/practice`.
+//! - [`PracticeInfo`], [`ServiceInfo`], [`ClinicianInfo`], [`FormSettings`]:
+//!   `GET /v1/practice`; [`ClinicianRef`]: whom a booking is with.
 //! - [`SlotList`], [`Slot`]: `GET /v1/slots`.
 //! - [`BookingRequest`], [`ClientDetails`]: the body of `POST /v1/bookings`.
 //! - [`BookingCreated`], [`BookingView`], [`BookingStatus`]: booking responses.
@@ -67,6 +68,29 @@ pub struct PracticeInfo {
     /// Shown above the form, e.g. where to turn in a crisis.
     pub notice: Option<String>,
     pub privacy_url: Option<String>,
+    /// The practice's clinicians, in its own order; absent when it has none
+    /// (then it books as one person).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clinicians: Vec<ClinicianInfo>,
+}
+
+/// One clinician of a group practice, as a visitor chooses among them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClinicianInfo {
+    pub id: String,
+    pub name: String,
+    pub pronouns: Option<String>,
+    /// A sentence or two about them.
+    pub bio: Option<String>,
+    /// The ids of the services they offer.
+    pub services: Vec<String>,
+}
+
+/// The clinician a booking is with, as its answer and emails name them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClinicianRef {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +145,9 @@ wire_names!(FieldRule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlotList {
     pub service: String,
+    /// The clinician asked for; absent for "first available".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clinician: Option<String>,
     pub time_zone: String,
     pub slots: Vec<Slot>,
 }
@@ -138,6 +165,10 @@ pub struct Slot {
 #[serde(deny_unknown_fields)]
 pub struct BookingRequest {
     pub service: String,
+    /// The clinician chosen; absent for "first available" (the adapter
+    /// assigns one) and in a practice without clinicians.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clinician: Option<String>,
     #[serde(deserialize_with = "instant::deserialize")]
     pub start: DateTime<Utc>,
     pub client: ClientDetails,
@@ -197,6 +228,9 @@ pub struct BookingView {
     /// The video room, for a confirmed booking of a `video` service only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_url: Option<String>,
+    /// Whom the booking is with, in a practice with clinicians.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clinician: Option<ClinicianRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +298,8 @@ pub enum ErrorCode {
     ChangeWindowClosed,
     /// A reschedule of a booking no longer live (declined, cancelled, expired).
     BookingClosed,
+    /// A `clinician` the practice does not have, or who does not offer the service.
+    UnknownClinician,
     #[serde(other)]
     Other,
 }
@@ -287,6 +323,7 @@ wire_names!(ErrorCode {
     BadRequest => "bad_request",
     ChangeWindowClosed => "change_window_closed",
     BookingClosed => "booking_closed",
+    UnknownClinician => "unknown_clinician",
     Other => "other",
 });
 
@@ -305,6 +342,7 @@ mod tests {
                 end: "2026-12-01T14:15:00Z".parse().unwrap(),
                 expires_at: Some("2026-12-03T14:00:00Z".parse().unwrap()),
                 video_url: None,
+                clinician: None,
             },
             manage_token: "secret".into(),
         };

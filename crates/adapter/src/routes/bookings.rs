@@ -324,6 +324,7 @@ async fn place(
         end: slot.end,
         expires_at,
         video_url: service.video_url_of(status, room_token.as_deref()),
+        clinician: None,
     };
     let location = format!("/v1/bookings/{}", id.as_str());
     let created = BookingCreated {
@@ -513,6 +514,7 @@ fn view(booking: BookingRecord, practice: &PracticeSettings) -> BookingView {
         end: booking.slot.end,
         expires_at: booking.expires_at,
         video_url,
+        clinician: None,
     }
 }
 

@@ -44,6 +44,7 @@ pub fn practice_body(practice: &PracticeSettings) -> Vec<u8> {
         form: practice.form,
         notice: practice.notice.clone(),
         privacy_url: practice.privacy_url.clone(),
+        clinicians: Vec::new(),
     };
     serde_json::to_vec(&info).expect("practice info serializes")
 }

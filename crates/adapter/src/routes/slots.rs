@@ -51,6 +51,7 @@ pub async fn list(
         .collect();
     let body = SlotList {
         service: service.id.clone(),
+        clinician: None,
         time_zone: app.settings.practice.zone.name().into(),
         slots,
     };

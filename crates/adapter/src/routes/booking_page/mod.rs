@@ -361,6 +361,7 @@ pub async fn send(
     let practice = &app.settings.practice;
     let request = BookingRequest {
         service: service.id.clone(),
+        clinician: None,
         start,
         client: ClientDetails {
             name: values.name.clone(),

@@ -186,6 +186,27 @@ impl Context {
             })
     }
 
+    /// The latest open slot not after `latest` that no other check was
+    /// given: far enough ahead to be changed by its visitor (moves close to
+    /// the start may be refused).
+    pub(crate) async fn free_late_slot(
+        &self,
+        latest: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, NotPassed> {
+        self.free_slots()
+            .await?
+            .lock()
+            .ok()
+            .and_then(|mut starts| {
+                // Latest first: the pool is kept in descending order.
+                let at = starts.iter().position(|start| *start <= latest)?;
+                Some(starts.remove(at))
+            })
+            .ok_or_else(|| {
+                NotPassed::Skipped("no open slot left in the next two weeks to book".into())
+            })
+    }
+
     /// A start to put in bodies the server must refuse for another reason:
     /// the next open slot, left for others (so the slot is not what is
     /// wrong), or tomorrow at noon when none is open.
@@ -260,6 +281,28 @@ impl Context {
             .post_booking(Some(&self.new_key()), &body)
             .await?;
         booked(answer, start)
+    }
+
+    /// `POST /v1/bookings/{id}/reschedule` of `booking` to `start`, with
+    /// `token` as its Bearer token and the key if given.
+    pub(crate) async fn reschedule(
+        &self,
+        booking: &Booked,
+        token: &str,
+        key: Option<&str>,
+        body: &[u8],
+    ) -> Result<Answer, NotPassed> {
+        let path = format!("/v1/bookings/{}/reschedule", escape(&booking.id));
+        let mut request = self
+            .probe
+            .request(Method::POST, &path)
+            .header("content-type", "application/json")
+            .bearer_auth(token)
+            .body(body.to_vec());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        self.probe.send(request).await
     }
 
     /// Cancels a booking the check made (the run leaves no booking behind).

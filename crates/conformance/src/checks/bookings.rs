@@ -33,7 +33,7 @@ where
 
 /// The members a booking has in every answer (§ POST /v1/bookings), checked
 /// against the practice and the slot asked for.
-async fn booking_members(
+pub(super) async fn booking_members(
     context: &Context,
     body: &Map<String, Value>,
     booking: &Booked,
@@ -171,7 +171,7 @@ pub(crate) async fn one_per_slot(context: &Context) -> Verdict {
 
 /// `GET /v1/bookings/{id}` with `authorization` as the Authorization header
 /// (none when `None`) and `query` after the path.
-async fn show_with(
+pub(super) async fn show_with(
     context: &Context,
     id: &str,
     authorization: Option<&str>,

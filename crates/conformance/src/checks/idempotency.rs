@@ -14,7 +14,7 @@ use crate::verdict::{self, ensure, Verdict};
 const AT_ONCE: usize = 6;
 
 /// `again` repeats `first` byte for byte, status, Location, and says it is a replay.
-fn is_replay_of(again: &Answer, first: &Answer) -> Verdict {
+pub(super) fn is_replay_of(again: &Answer, first: &Answer) -> Verdict {
     let what = "the same key and body again";
     ensure(
         first.header("idempotent-replayed").is_none(),

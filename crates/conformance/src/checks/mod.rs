@@ -8,6 +8,7 @@ mod edge;
 mod idempotency;
 mod reading;
 mod refusals;
+mod reschedule;
 
 use futures::future::BoxFuture;
 
@@ -67,6 +68,8 @@ pub static ALL: &[Check] = &[
     check!("bookings.show", "GET /v1/bookings/{id} — Bearer manage token", "the booking for its manage token, without it; a missing, wrong or query token is 404 not_found", writes: true, bookings::show),
     check!("bookings.cancel", "DELETE /v1/bookings/{id} — Bearer manage token", "DELETE cancels (200, cancelled), twice too; a wrong token is 404 and changes nothing", writes: true, bookings::cancel),
     check!("bookings.calendar_file", "GET /v1/bookings/{id}/calendar.ics?token=…", "a valid RFC 5545 file with the booking's event, status and UID, and no client details; a missing or wrong token is 404", writes: true, bookings::calendar_file),
+    check!("reschedule.move", "Clarifications and additions: POST /v1/bookings/{id}/reschedule", "a booking moves to another open start: 200 as creation answers, the same id and token, the old slot offered again and the new one not; replayed per key", writes: true, reschedule::moves),
+    check!("reschedule.refusals", "Clarifications and additions: POST /v1/bookings/{id}/reschedule", "a wrong token is 404, no key 400, an unknown member 400 malformed_json, a past start 409 slot_unavailable, each leaving the booking as it was; a cancelled booking is 409 booking_closed", writes: true, reschedule::refusals),
     check!("cors.allowed_origin", "Clarifications and additions: CORS", "the --origin gets Access-Control-Allow-Origin, the exposed and allowed headers, an hour's preflight cache", writes: false, edge::cors_allowed_origin),
     check!("cors.other_origin", "Conventions", "an origin not listed gets no Access-Control-Allow-Origin", writes: false, edge::cors_other_origin),
     check!("bookings.rate_limited", "POST /v1/bookings", "a flood of booking attempts is 429 rate_limited with Retry-After", writes: true, edge::rate_limited),

@@ -213,6 +213,28 @@ const CASES: &[Case] = &[
             reply.body = String::from_utf8_lossy(&reply.body).replace("STATUS:CANCELLED", "STATUS:TENTATIVE").into_bytes();
         }
     }},
+    Case { check: "reschedule.move", misbehaviour: "a move answered 201, as if a new booking", fault: |asked, reply| {
+        if asked.path.ends_with("/reschedule") && reply.status == StatusCode::OK { reply.status = StatusCode::CREATED; }
+    }},
+    Case { check: "reschedule.move", misbehaviour: "a moved booking handed a new manage token", fault: |asked, reply| {
+        if asked.path.ends_with("/reschedule") && reply.status == StatusCode::OK {
+            reply.edit_json(|b| b["manage_token"] = json!("a-new-token"));
+        }
+    }},
+    Case { check: "reschedule.move", misbehaviour: "a replayed move not marked Idempotent-Replayed", fault: |asked, reply| {
+        if asked.path.ends_with("/reschedule") { reply.headers.remove("idempotent-replayed"); }
+    }},
+    Case { check: "reschedule.refusals", misbehaviour: "a move with a wrong token is 403", fault: |asked, reply| {
+        if asked.path.ends_with("/reschedule") && reply.status == StatusCode::NOT_FOUND {
+            reply.status = StatusCode::FORBIDDEN;
+            reply.edit_json(|p| { p["status"] = json!(403); p["code"] = json!("forbidden"); });
+        }
+    }},
+    Case { check: "reschedule.refusals", misbehaviour: "a cancelled booking's move called slot_unavailable", fault: |_, reply| {
+        if reply.code().as_deref() == Some("booking_closed") {
+            reply.edit_json(|p| p["code"] = json!("slot_unavailable"));
+        }
+    }},
     Case { check: "cors.allowed_origin", misbehaviour: "no Access-Control-Allow-Origin for the listed origin", fault: |_, reply| {
         reply.headers.remove("access-control-allow-origin");
     }},

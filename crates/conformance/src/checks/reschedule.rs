@@ -13,7 +13,7 @@ use crate::context::{instant, Booked, Context};
 use crate::http::Answer;
 use crate::verdict::{self, ensure, NotPassed, Verdict};
 
-const SECTION_NOTE: &str = "POST /v1/bookings/{id}/reschedule";
+const ENDPOINT: &str = "POST /v1/bookings/{id}/reschedule";
 
 /// The body of a move to `start`.
 fn move_to(start: DateTime<Utc>) -> Vec<u8> {
@@ -51,7 +51,7 @@ async fn moved(context: &Context, booking: &Booked, to: DateTime<Utc>) -> Verdic
         .reschedule(booking, token, Some(&key), &body)
         .await?;
     unless_window_closed(&answer)?;
-    let what = format!("{SECTION_NOTE} to {}", instant(to));
+    let what = format!("{ENDPOINT} to {}", instant(to));
     verdict::status(&answer, 200, &what)?;
     verdict::json_media_type(&answer, &what)?;
     let location = answer.header("location");
@@ -155,6 +155,16 @@ pub(crate) async fn refusals(context: &Context) -> Verdict {
     Ok(())
 }
 
+/// A move the server must refuse, and how.
+struct Refusal<'a> {
+    case: &'a str,
+    token: &'a str,
+    key: Option<String>,
+    body: &'a [u8],
+    status: u16,
+    code: &'a str,
+}
+
 /// Each refusal, then the booking unchanged.
 async fn refused(context: &Context, booking: &Booked) -> Verdict {
     let token = booking.manage_token.as_str();
@@ -166,46 +176,48 @@ async fn refused(context: &Context, booking: &Booked) -> Verdict {
     let unknown_member = json!({"start": instant(booking.start), "clinic": "north"})
         .to_string()
         .into_bytes();
-    let cases: [(&str, &str, Option<String>, &[u8], u16, &str); 4] = [
-        (
-            "with a wrong token",
-            &wrong_token,
-            Some(context.new_key()),
-            &elsewhere,
-            404,
-            "not_found",
-        ),
-        (
-            "without an Idempotency-Key",
+    let fresh = || Some(context.new_key());
+    let cases = [
+        Refusal {
+            case: "with a wrong token",
+            token: &wrong_token,
+            key: fresh(),
+            body: &elsewhere,
+            status: 404,
+            code: "not_found",
+        },
+        Refusal {
+            case: "without an Idempotency-Key",
             token,
-            None,
-            &elsewhere,
-            400,
-            "missing_idempotency_key",
-        ),
-        (
-            "with an unknown member",
+            key: None,
+            body: &elsewhere,
+            status: 400,
+            code: "missing_idempotency_key",
+        },
+        Refusal {
+            case: "with an unknown member",
             token,
-            Some(context.new_key()),
-            &unknown_member,
-            400,
-            "malformed_json",
-        ),
-        (
-            "to a start in the past",
+            key: fresh(),
+            body: &unknown_member,
+            status: 400,
+            code: "malformed_json",
+        },
+        Refusal {
+            case: "to a start in the past",
             token,
-            Some(context.new_key()),
-            &past,
-            409,
-            "slot_unavailable",
-        ),
+            key: fresh(),
+            body: &past,
+            status: 409,
+            code: "slot_unavailable",
+        },
     ];
-    for (case, token, key, body, status, code) in cases {
+    for refusal in cases {
         let answer = context
-            .reschedule(booking, token, key.as_deref(), body)
+            .reschedule(booking, refusal.token, refusal.key.as_deref(), refusal.body)
             .await?;
         unless_window_closed(&answer)?;
-        verdict::problem(&answer, status, code, &format!("{SECTION_NOTE} {case}"))?;
+        let what = format!("{ENDPOINT} {}", refusal.case);
+        verdict::problem(&answer, refusal.status, refusal.code, &what)?;
     }
     let bearer = format!("Bearer {token}");
     let shown = show_with(context, &booking.id, Some(&bearer), "").await?;

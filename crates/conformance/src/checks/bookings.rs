@@ -69,18 +69,23 @@ pub(super) async fn booking_members(
     )
 }
 
+/// The answer's `Location` names the booking (§ POST /v1/bookings).
+pub(super) fn locates(context: &Context, answer: &Answer, booking: &Booked, what: &str) -> Verdict {
+    let location = answer.header("location");
+    let wanted = format!("/v1/bookings/{}", booking.id);
+    ensure(
+        location.is_some_and(|l| l == wanted || context.probe.leads_to(l, &wanted)),
+        format!("{what}: Location: {wanted}"),
+        || format!("Location: {location:?}"),
+    )
+}
+
 pub(crate) async fn create(context: &Context) -> Verdict {
     with_booking(context, |context, booking| async move {
         let answer = &booking.answer;
         let what = "201 of POST /v1/bookings";
         verdict::json_media_type(answer, what)?;
-        let location = answer.header("location");
-        let wanted = format!("/v1/bookings/{}", booking.id);
-        ensure(
-            location.is_some_and(|l| l == wanted || context.probe.leads_to(l, &wanted)),
-            format!("{what}: Location: {wanted}"),
-            || format!("Location: {location:?}"),
-        )?;
+        locates(context, answer, &booking, what)?;
         let body = verdict::json_object(answer, what)?;
         booking_members(context, &body, &booking, what).await?;
         let mode = &context.practice().await?.service.mode;

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use super::bookings::{booking_members, show_with};
+use super::bookings::{booking_members, locates, show_with};
 use super::idempotency::is_replay_of;
 use crate::context::{instant, Booked, Context};
 use crate::http::Answer;
@@ -54,13 +54,7 @@ async fn moved(context: &Context, booking: &Booked, to: DateTime<Utc>) -> Verdic
     let what = format!("{ENDPOINT} to {}", instant(to));
     verdict::status(&answer, 200, &what)?;
     verdict::json_media_type(&answer, &what)?;
-    let location = answer.header("location");
-    let wanted = format!("/v1/bookings/{}", booking.id);
-    ensure(
-        location.is_some_and(|l| l == wanted || context.probe.leads_to(l, &wanted)),
-        format!("{what}: Location: {wanted}"),
-        || format!("Location: {location:?}"),
-    )?;
+    locates(context, &answer, booking, &what)?;
     let body_of_move = verdict::json_object(&answer, &what)?;
     let now_at = Booked {
         start: to,

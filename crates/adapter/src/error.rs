@@ -22,6 +22,9 @@ pub enum ApiError {
     /// 404: no such service.
     #[error("this practice offers no service \"{0}\"")]
     UnknownService(String),
+    /// 404: a clinician the practice does not have, or who does not offer the service.
+    #[error("this practice has no clinician \"{0}\" offering this service")]
+    UnknownClinician(String),
     /// 400: the body is not the JSON the protocol describes.
     #[error("{0}")]
     MalformedJson(String),
@@ -79,7 +82,9 @@ impl ApiError {
             | Self::RangeTooLarge
             | Self::InvalidField(_)
             | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::UnknownService(_) | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::UnknownService(_) | Self::UnknownClinician(_) | Self::NotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::MalformedJson(_) | Self::MissingIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             Self::SlotUnavailable
             | Self::RequestInProgress
@@ -100,6 +105,7 @@ impl ApiError {
             Self::InvalidRange(_) => ErrorCode::InvalidRange,
             Self::RangeTooLarge => ErrorCode::RangeTooLarge,
             Self::UnknownService(_) => ErrorCode::UnknownService,
+            Self::UnknownClinician(_) => ErrorCode::UnknownClinician,
             Self::MalformedJson(_) => ErrorCode::MalformedJson,
             Self::MissingIdempotencyKey(_) => ErrorCode::MissingIdempotencyKey,
             Self::SlotUnavailable => ErrorCode::SlotUnavailable,
@@ -187,6 +193,7 @@ impl From<BookingRefusal> for ApiError {
     fn from(refusal: BookingRefusal) -> Self {
         match refusal {
             BookingRefusal::UnknownService(id) => Self::UnknownService(id),
+            BookingRefusal::UnknownClinician(id) => Self::UnknownClinician(id),
             // The protocol names one field: the first in the form's order.
             BookingRefusal::Fields(errors) => errors
                 .into_iter()

@@ -436,14 +436,19 @@ async fn connect_microsoft(settings: &Settings, config: &std::path::Path) -> any
     Ok(())
 }
 
-/// Asks the configured calendar whether it answers and takes the credentials.
+/// Asks each configured calendar (the practice's, each clinician's own)
+/// whether it answers and takes the credentials.
 #[tokio::main]
-async fn check_calendar(
-    settings: &Settings,
-) -> Result<(), firststep_adapter::calendar::CalendarError> {
-    firststep_adapter::startup::calendar_of(settings)
-        .check()
-        .await
+async fn check_calendar(settings: &Settings) -> Result<(), String> {
+    use firststep_adapter::startup::{calendar_from, calendars};
+    for (clinician, calendar) in calendars(settings) {
+        let checked = calendar_from(calendar, settings.practice.zone).check().await;
+        checked.map_err(|error| match clinician {
+            Some(id) => format!("the calendar of clinician \"{id}\": {error}"),
+            None => error.to_string(),
+        })?;
+    }
+    Ok(())
 }
 
 #[tokio::main]

@@ -1,14 +1,16 @@
 //! What the practice offers right now: the engine's rules applied to one
 //! service, with the calendar's busy time and the store's live bookings.
 
-use chrono::{DateTime, Duration, Utc};
-use firststep_availability::{bookable_slots, BusyTime, Interval, Query};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use firststep_availability::{bookable_slots, BusyTime, Interval, Query, Rules};
 
-use crate::config::{PracticeSettings, Service};
+use crate::config::Service;
 
-/// Bookable slots of `service` starting in `window`.
+/// Bookable slots of `service` starting in `window`, by `rules` (the
+/// practice's, or a clinician's).
 pub fn open_slots(
-    practice: &PracticeSettings,
+    rules: &Rules,
     service: &Service,
     busy: BusyTime<'_>,
     window: Interval,
@@ -19,7 +21,7 @@ pub fn open_slots(
         duration_minutes: service.duration_minutes,
         now,
     };
-    bookable_slots(&practice.rules, busy, query)
+    bookable_slots(rules, busy, query)
 }
 
 /// The span whose bookings can bear on slots in `window`: a day each side
@@ -31,7 +33,7 @@ pub fn bearing_on(window: Interval) -> Option<Interval> {
 
 /// Whether exactly this slot (start and length) is offered.
 pub fn is_offered(
-    practice: &PracticeSettings,
+    rules: &Rules,
     service: &Service,
     slot_start: DateTime<Utc>,
     busy: BusyTime<'_>,
@@ -41,7 +43,7 @@ pub fn is_offered(
         return false;
     };
     open_slots(
-        practice,
+        rules,
         service,
         busy,
         Interval::new(slot_start, second_after),
@@ -49,4 +51,22 @@ pub fn is_offered(
     )
     .first()
     .is_some_and(|slot| slot.start == slot_start)
+}
+
+/// The week `start` falls in, Monday to Sunday in `zone` (from the first
+/// instant of its Monday to that of the next). `None` past the range of dates.
+pub fn week_of(start: DateTime<Utc>, zone: Tz) -> Option<Interval> {
+    let day = start.with_timezone(&zone).date_naive();
+    let monday = day.checked_sub_days(chrono::Days::new(day.weekday().num_days_from_monday().into()))?;
+    let next_monday = monday.checked_add_days(chrono::Days::new(7))?;
+    // Midnight may not exist (a DST gap): the day begins at its first instant.
+    let first_instant = |date: chrono::NaiveDate| {
+        (0..24).find_map(|hour| {
+            let time = NaiveTime::from_hms_opt(hour, 0, 0)?;
+            zone.from_local_datetime(&date.and_time(time))
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        })
+    };
+    Some(Interval::new(first_instant(monday)?, first_instant(next_monday)?))
 }

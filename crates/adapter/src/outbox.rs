@@ -13,6 +13,7 @@
 //! has lapsed and the email is stale, and an endless queue would hide the
 //! fault from the operator). `requests list` shows what was set aside.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -116,6 +117,9 @@ pub struct Outbox {
     store: Store,
     calendar: Arc<dyn Calendar>,
     text: EntryText,
+    /// The calendars of clinicians who have their own, by id; the others'
+    /// bookings go to the practice's.
+    clinician_calendars: HashMap<String, (Arc<dyn Calendar>, EntryText)>,
     /// `None` when no mail is configured: emails owed are then dropped.
     mail: Option<MailContext>,
     /// Woken when a change adds work, so delivery does not wait for the next round.
@@ -145,12 +149,22 @@ impl Outbox {
             store,
             calendar,
             text,
+            clinician_calendars: HashMap::new(),
             mail,
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
             failed_calendar: AtomicU64::new(0),
             failed_mail: AtomicU64::new(0),
         }
+    }
+
+    /// With the clinicians' own calendars (by id), where their bookings are written.
+    pub fn with_clinician_calendars(
+        mut self,
+        calendars: HashMap<String, (Arc<dyn Calendar>, EntryText)>,
+    ) -> Self {
+        self.clinician_calendars = calendars;
+        self
     }
 
     /// Failed deliveries since start.
@@ -335,12 +349,18 @@ impl Outbox {
             etag: booking.calendar_etag.clone(),
         };
         let id = delivery.booking_id.as_str();
+        // The clinician's own calendar, else the practice's.
+        let (calendar, text) = booking
+            .clinician
+            .as_deref()
+            .and_then(|c| self.clinician_calendars.get(c))
+            .map_or((&self.calendar, &self.text), |(calendar, text)| (calendar, text));
         if delivery.action == Action::Release || !booking.status.holds_slot() {
-            self.calendar.release(id, &placed).await?;
+            calendar.release(id, &placed).await?;
             return Ok(("released", None));
         }
-        let mut title = self.text.title.clone();
-        if self.text.include_client_name {
+        let mut title = text.title.clone();
+        if text.include_client_name {
             title = format!("{title}: {}", booking.visitor.name);
         }
         let entry = CalendarEntry {
@@ -355,16 +375,16 @@ impl Outbox {
             stamp: now,
         };
         if delivery.action == Action::Confirm {
-            let placement = self.calendar.confirm(&entry, &placed).await?;
+            let placement = calendar.confirm(&entry, &placed).await?;
             return Ok(("placed", placement.etag));
         }
         let placement = match delivery.action {
-            Action::Move => self.calendar.move_entry(&entry, &placed).await?,
-            _ => self.calendar.place(&entry).await?,
+            Action::Move => calendar.move_entry(&entry, &placed).await?,
+            _ => calendar.place(&entry).await?,
         };
         // Someone may have put an appointment there meanwhile: then the hold goes.
-        if self.calendar.foreign_overlap(id, booking.slot).await? {
-            self.calendar.release(id, &placement).await?;
+        if calendar.foreign_overlap(id, booking.slot).await? {
+            calendar.release(id, &placement).await?;
             tracing::warn!(
                 booking = id,
                 "the calendar had another event in this slot; hold withdrawn"

@@ -1,12 +1,14 @@
 //! Testable start-up: [`Application::build`] binds (port 0 in tests),
 //! [`Application::port`] reports, [`Application::run_until_stopped`] serves.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono_tz::Tz;
 use tokio::net::TcpListener;
 
 use crate::calendar::busy_cache::BusyCache;
@@ -39,20 +41,25 @@ pub struct Application {
     /// `/metrics` on its own address, when `server.metrics_listen` is set.
     metrics_listener: Option<TcpListener>,
     state: Arc<AppState>,
-    refresh_every: Duration,
+    /// Each calendar's busy time (the practice's, the clinicians' own) and
+    /// how often it is read.
+    refreshers: Vec<(Arc<BusyCache>, Duration)>,
 }
 
-/// The configured calendar backend.
+/// The configured calendar backend (the practice's).
 pub fn calendar_of(settings: &Settings) -> Arc<dyn Calendar> {
-    match &settings.calendar {
-        CalendarSettings::Local { busy_feeds, .. } => {
-            Arc::new(LocalCalendar::new(busy_feeds, settings.practice.zone))
-        }
+    calendar_from(&settings.calendar, settings.practice.zone)
+}
+
+/// The calendar `calendar` configures, read in the practice's `zone`.
+pub fn calendar_from(calendar: &CalendarSettings, zone: Tz) -> Arc<dyn Calendar> {
+    match calendar {
+        CalendarSettings::Local { busy_feeds, .. } => Arc::new(LocalCalendar::new(busy_feeds, zone)),
         CalendarSettings::CalDav(caldav) => Arc::new(CalDavCalendar::new(
             &caldav.url,
             &caldav.user,
             caldav.password.clone(),
-            settings.practice.zone,
+            zone,
         )),
         CalendarSettings::Google(google) => Arc::new(GoogleCalendar::new(
             GoogleOptions {
@@ -61,7 +68,7 @@ pub fn calendar_of(settings: &Settings) -> Arc<dyn Calendar> {
                 calendar_id: &google.calendar_id,
                 grant: google.grant.clone(),
             },
-            settings.practice.zone,
+            zone,
         )),
         CalendarSettings::Microsoft(graph) => Arc::new(MicrosoftCalendar::new(
             MicrosoftOptions {
@@ -71,9 +78,82 @@ pub fn calendar_of(settings: &Settings) -> Arc<dyn Calendar> {
                 user: graph.user.as_deref(),
                 grant: graph.grant.clone(),
             },
-            settings.practice.zone,
+            zone,
         )),
     }
+}
+
+/// Every calendar of the practice, each one once: the practice's
+/// `[calendar]` (`None`) and each clinician's own (`Some(id)`).
+pub fn calendars(settings: &Settings) -> Vec<(Option<&str>, &CalendarSettings)> {
+    let own = settings
+        .practice
+        .clinicians
+        .iter()
+        .filter_map(|c| Some((Some(c.id.as_str()), c.calendar.as_ref()?)));
+    std::iter::once((None, &settings.calendar)).chain(own).collect()
+}
+
+/// How entries read in `calendar`, and how often its busy time is read.
+fn entry_text_of(calendar: &CalendarSettings) -> (EntryText, Duration) {
+    match calendar {
+        CalendarSettings::Local {
+            refresh_seconds, ..
+        } => (
+            EntryText {
+                title: String::new(),
+                include_client_name: false,
+            },
+            Duration::from_secs(*refresh_seconds),
+        ),
+        CalendarSettings::CalDav(caldav) => (
+            EntryText {
+                title: caldav.event_title.clone(),
+                include_client_name: caldav.include_client_name,
+            },
+            Duration::from_secs(caldav.refresh_seconds),
+        ),
+        CalendarSettings::Google(google) => (
+            EntryText {
+                title: google.event_title.clone(),
+                include_client_name: google.include_client_name,
+            },
+            Duration::from_secs(google.refresh_seconds),
+        ),
+        CalendarSettings::Microsoft(graph) => (
+            EntryText {
+                title: graph.event_title.clone(),
+                include_client_name: graph.include_client_name,
+            },
+            Duration::from_secs(graph.refresh_seconds),
+        ),
+    }
+}
+
+/// One calendar at start: checked (a refusal of the credentials stops the
+/// start), its busy time read once and kept fresh by a refresher later.
+async fn start_calendar(
+    settings: &CalendarSettings,
+    practice: &crate::config::PracticeSettings,
+    horizon_days: u32,
+    clock: &Clock,
+) -> anyhow::Result<(Arc<dyn Calendar>, Arc<BusyCache>, EntryText, Duration)> {
+    let calendar = calendar_from(settings, practice.zone);
+    match calendar.check().await {
+        Err(error @ CalendarError::Misconfigured(_)) => {
+            return Err(error).context("checking the calendar")
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the calendar does not answer yet; bookings will be delivered later")
+        }
+        Ok(()) => {}
+    }
+    let busy = Arc::new(BusyCache::new(calendar.clone(), horizon_days));
+    if let Err(error) = busy.refresh(clock.now()).await {
+        tracing::warn!(%error, "reading busy time at start failed; will retry");
+    }
+    let (text, refresh_every) = entry_text_of(settings);
+    Ok((calendar, busy, text, refresh_every))
 }
 
 impl Application {
@@ -87,57 +167,29 @@ impl Application {
 
     /// [`Application::build`] on `clock`: tests pass a movable one.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let calendar = calendar_of(&settings);
-        match calendar.check().await {
-            Err(error @ CalendarError::Misconfigured(_)) => {
-                return Err(error).context("checking the calendar")
-            }
-            Err(error) => {
-                tracing::warn!(%error, "the calendar does not answer yet; bookings will be delivered later")
-            }
-            Ok(()) => {}
+        let (calendar, busy, text, refresh_every) = start_calendar(
+            &settings.calendar,
+            &settings.practice,
+            settings.practice.rules.horizon_days,
+            &clock,
+        )
+        .await?;
+        let mut refreshers = vec![(busy.clone(), refresh_every)];
+        let (mut clinician_busy, mut clinician_calendars) = (HashMap::new(), HashMap::new());
+        for clinician in &settings.practice.clinicians {
+            let Some(own) = &clinician.calendar else {
+                continue;
+            };
+            let (calendar, busy, text, every) =
+                start_calendar(own, &settings.practice, clinician.rules.horizon_days, &clock)
+                    .await
+                    .with_context(|| format!("the calendar of clinician {}", clinician.id))?;
+            refreshers.push((busy.clone(), every));
+            clinician_busy.insert(clinician.id.clone(), busy);
+            clinician_calendars.insert(clinician.id.clone(), (calendar, text));
         }
         let store = Store::open(&settings.server.store)?;
         store.seal_clear_payloads(settings.mail.as_ref().map(payload_key).as_ref())?;
-        let busy = Arc::new(BusyCache::new(
-            calendar.clone(),
-            settings.practice.rules.horizon_days,
-        ));
-        if let Err(error) = busy.refresh(clock.now()).await {
-            tracing::warn!(%error, "reading busy time at start failed; will retry");
-        }
-        let (text, refresh_every) = match &settings.calendar {
-            CalendarSettings::Local {
-                refresh_seconds, ..
-            } => (
-                EntryText {
-                    title: String::new(),
-                    include_client_name: false,
-                },
-                Duration::from_secs(*refresh_seconds),
-            ),
-            CalendarSettings::CalDav(caldav) => (
-                EntryText {
-                    title: caldav.event_title.clone(),
-                    include_client_name: caldav.include_client_name,
-                },
-                Duration::from_secs(caldav.refresh_seconds),
-            ),
-            CalendarSettings::Google(google) => (
-                EntryText {
-                    title: google.event_title.clone(),
-                    include_client_name: google.include_client_name,
-                },
-                Duration::from_secs(google.refresh_seconds),
-            ),
-            CalendarSettings::Microsoft(graph) => (
-                EntryText {
-                    title: graph.event_title.clone(),
-                    include_client_name: graph.include_client_name,
-                },
-                Duration::from_secs(graph.refresh_seconds),
-            ),
-        };
         let mail = match &settings.mail {
             Some(mail) => Some(MailContext {
                 mailer: Mailer::new(mail).context("setting up SMTP")?,
@@ -147,7 +199,10 @@ impl Application {
             }),
             None => None,
         };
-        let outbox = Arc::new(Outbox::new(store.clone(), calendar, text, mail));
+        let outbox = Arc::new(
+            Outbox::new(store.clone(), calendar, text, mail)
+                .with_clinician_calendars(clinician_calendars),
+        );
         let listener = TcpListener::bind(&settings.server.listen)
             .await
             .with_context(|| format!("listening on {}", settings.server.listen))?;
@@ -158,6 +213,7 @@ impl Application {
             request_counts: Default::default(),
             store,
             busy,
+            clinician_busy,
             outbox,
             settings,
             clock,
@@ -166,7 +222,7 @@ impl Application {
             listener,
             metrics_listener,
             state,
-            refresh_every,
+            refreshers,
         })
     }
 
@@ -200,11 +256,11 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let clock = &self.state.clock;
-        let refresher = self
-            .state
-            .busy
-            .clone()
-            .spawn_refresher(self.refresh_every, clock.clone());
+        let refreshers: Vec<_> = self
+            .refreshers
+            .iter()
+            .map(|(busy, every)| busy.clone().spawn_refresher(*every, clock.clone()))
+            .collect();
         let worker = self
             .state
             .outbox
@@ -226,7 +282,7 @@ impl Application {
             outbox.stop();
         };
         crate::connections::serve(self.listener, router(self.state), limits, shutdown).await;
-        refresher.abort();
+        refreshers.iter().for_each(|refresher| refresher.abort());
         housekeeping.abort();
         if let Some(metrics) = metrics {
             metrics.abort();

@@ -28,12 +28,23 @@ impl Checker<'_> {
                 refresh_seconds: defaults::refresh(),
             });
         };
-        let key = |name: &str| format!("calendar.{name}");
+        self.calendar_at("calendar", raw, base)
+    }
+
+    /// A calendar section at `section` (`calendar`, or a clinician's own,
+    /// `clinicians[0].calendar`), its problems under that name.
+    pub(super) fn calendar_at(
+        &mut self,
+        section: &str,
+        raw: RawCalendar,
+        base: &Path,
+    ) -> Option<CalendarSettings> {
+        let key = |name: &str| format!("{section}.{name}");
         match raw.backend.get_ref().as_str() {
             "local" => {
                 let mut feeds = Vec::new();
                 for (i, url) in raw.busy_feeds.iter().enumerate() {
-                    let key = format!("calendar.busy_feeds[{i}]");
+                    let key = format!("{section}.busy_feeds[{i}]");
                     if self.url(url, &key, UrlUse::SecretAddress).is_some() {
                         feeds.push(Secret::new(url.get_ref().clone()));
                     }
@@ -44,8 +55,8 @@ impl Checker<'_> {
                 });
             }
             "caldav" => {}
-            "google" => return self.google(raw, base),
-            "microsoft" => return self.microsoft(raw, base),
+            "google" => return self.google(section, raw, base),
+            "microsoft" => return self.microsoft(section, raw, base),
             other => {
                 self.problem(
                     &raw.backend,
@@ -77,7 +88,7 @@ impl Checker<'_> {
             raw.password_env,
             raw.password_file,
             base,
-            "calendar.password",
+            &format!("{section}.password"),
         )?;
         Some(CalendarSettings::CalDav(CalDavSettings {
             url,
@@ -91,9 +102,9 @@ impl Checker<'_> {
         }))
     }
 
-    fn google(&mut self, raw: RawCalendar, base: &Path) -> Option<CalendarSettings> {
+    fn google(&mut self, section: &str, raw: RawCalendar, base: &Path) -> Option<CalendarSettings> {
         use crate::calendar::oauth::{Grant, ServiceAccountKey};
-        let key = |name: &str| format!("calendar.{name}");
+        let key = |name: &str| format!("{section}.{name}");
         let mut endpoint = |raw: Option<Spanned<String>>, name: &str, default: &str| match raw {
             Some(url) => self.url(&url, &key(name), UrlUse::Secret).map(String::from),
             None => Some(default.to_owned()),
@@ -162,7 +173,7 @@ impl Checker<'_> {
                     raw.client_secret_env,
                     raw.client_secret_file,
                     base,
-                    "calendar.client_secret",
+                    &format!("{section}.client_secret"),
                 )?;
                 Grant::RefreshToken {
                     client_id: client_id.into_inner(),
@@ -188,9 +199,9 @@ impl Checker<'_> {
     /// Microsoft Graph: the practice's own account (device code: client_id
     /// and token_file) or the tenant's app (client credentials: client_id,
     /// a client secret, user and a named tenant).
-    fn microsoft(&mut self, raw: RawCalendar, base: &Path) -> Option<CalendarSettings> {
+    fn microsoft(&mut self, section: &str, raw: RawCalendar, base: &Path) -> Option<CalendarSettings> {
         use crate::calendar::oauth::Grant;
-        let key = |name: &str| format!("calendar.{name}");
+        let key = |name: &str| format!("{section}.{name}");
         for (other, name) in [
             (&raw.service_account_file, "service_account_file"),
             (&raw.api_base, "api_base"),
@@ -285,7 +296,7 @@ impl Checker<'_> {
                 raw.client_secret_env,
                 raw.client_secret_file,
                 base,
-                "calendar.client_secret",
+                &format!("{section}.client_secret"),
             )?;
             (
                 Grant::ClientCredentials {

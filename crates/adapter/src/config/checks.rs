@@ -5,6 +5,7 @@
 //! `calendar.rs`.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -62,29 +63,19 @@ impl Checker<'_> {
         Some(given)
     }
 
-    pub(super) fn settings(&mut self, raw: RawConfig, base: &Path) -> Option<Settings> {
+    pub(super) fn settings(&mut self, mut raw: RawConfig, base: &Path) -> Option<Settings> {
         let zone = self.zone(&raw.practice.time_zone);
+        // Who offers each service is settled once the clinicians are read.
+        let service_clinicians: Vec<_> = raw
+            .services
+            .iter_mut()
+            .map(|s| s.clinicians.take())
+            .collect();
         let services = self.services(raw.services, raw.form.phone);
-        let weekly = self.weekly(raw.availability.weekly);
-        let overrides = self.overrides(raw.availability.overrides);
-        let step = *raw.availability.step_minutes.get_ref();
-        let step_minutes = match std::num::NonZeroU32::new(step) {
-            Some(step) if step.get() <= 24 * 60 => Some(step),
-            _ => {
-                self.problem(
-                    &raw.availability.step_minutes,
-                    "availability.step_minutes",
-                    "must be from 1 to 1440 minutes",
-                );
-                None
-            }
-        };
-        let horizon_days = self.at_most(
-            &raw.availability.horizon_days,
-            "availability.horizon_days",
-            MAX_SPAN_DAYS,
-            "days",
-        );
+        let weekly = self.weekly("availability", raw.availability.weekly);
+        let overrides = self.overrides("availability", raw.availability.overrides);
+        let step_minutes = self.step(&raw.availability.step_minutes, "availability.step_minutes");
+        let horizon_days = self.horizon(&raw.availability.horizon_days, "availability.horizon_days");
         let request_expiry_hours = self.at_most(
             &raw.availability.request_expiry_hours,
             "availability.request_expiry_hours",
@@ -159,18 +150,31 @@ impl Checker<'_> {
             });
         }
 
-        let zone = zone?;
-        let rules = Rules {
-            zone,
-            weekly: weekly?,
-            overrides: overrides?,
-            step_minutes: step_minutes?,
-            buffer_before_minutes: raw.availability.buffer_before_minutes,
-            buffer_after_minutes: raw.availability.buffer_after_minutes,
-            minimum_notice_minutes: raw.availability.minimum_notice_minutes,
-            horizon_days: horizon_days?,
-            daily_cap: raw.availability.daily_cap,
+        let rules = match (zone, weekly, overrides, step_minutes, horizon_days) {
+            (Some(zone), Some(weekly), Some(overrides), Some(step_minutes), Some(horizon_days)) => {
+                Some(Rules {
+                    zone,
+                    weekly,
+                    overrides,
+                    step_minutes,
+                    buffer_before_minutes: raw.availability.buffer_before_minutes,
+                    buffer_after_minutes: raw.availability.buffer_after_minutes,
+                    minimum_notice_minutes: raw.availability.minimum_notice_minutes,
+                    horizon_days,
+                    daily_cap: raw.availability.daily_cap,
+                })
+            }
+            _ => None,
         };
+        let clinicians = self.clinicians(raw.clinicians, rules.as_ref(), base);
+        let services = match (services, &clinicians) {
+            (Some(services), Some(clinicians)) => {
+                self.offered_by(services, &service_clinicians, clinicians)
+            }
+            _ => None,
+        };
+        let zone = zone?;
+        let rules = rules?;
         let resolve = |path: PathBuf| {
             if path.is_absolute() {
                 path
@@ -192,6 +196,7 @@ impl Checker<'_> {
                 privacy_url: privacy_url?,
                 rules,
                 request_expiry_hours: request_expiry_hours?,
+                clinicians: clinicians?,
             },
             server: ServerSettings {
                 listen: raw.server.listen,
@@ -462,9 +467,26 @@ impl Checker<'_> {
                 reschedule: s.reschedule.unwrap_or(s.mode),
                 change_until_hours: change_until_hours.unwrap_or_default(),
                 description: s.description,
+                clinicians: Vec::new(),
             });
         }
         (self.problems.len() == before).then_some(services)
+    }
+
+    /// `availability.step_minutes` (or a clinician's): 1 to 1440.
+    pub(super) fn step(&mut self, value: &Spanned<u32>, key: &str) -> Option<NonZeroU32> {
+        match NonZeroU32::new(*value.get_ref()) {
+            Some(step) if step.get() <= 24 * 60 => Some(step),
+            _ => {
+                self.problem(value, key, "must be from 1 to 1440 minutes");
+                None
+            }
+        }
+    }
+
+    /// `availability.horizon_days` (or a clinician's).
+    pub(super) fn horizon(&mut self, value: &Spanned<u32>, key: &str) -> Option<u32> {
+        self.at_most(value, key, MAX_SPAN_DAYS, "days")
     }
 
     fn day_hours(&mut self, key: &str, ranges: Vec<Spanned<String>>) -> Option<DayHours> {
@@ -490,7 +512,8 @@ impl Checker<'_> {
             .ok()
     }
 
-    fn weekly(&mut self, raw: RawWeekly) -> Option<[DayHours; 7]> {
+    /// The week of `{section}.weekly`.
+    pub(super) fn weekly(&mut self, section: &str, raw: RawWeekly) -> Option<[DayHours; 7]> {
         let days = [
             ("monday", raw.monday),
             ("tuesday", raw.tuesday),
@@ -502,17 +525,22 @@ impl Checker<'_> {
         ];
         let parsed: Vec<Option<DayHours>> = days
             .into_iter()
-            .map(|(day, ranges)| self.day_hours(&format!("availability.weekly.{day}"), ranges))
+            .map(|(day, ranges)| self.day_hours(&format!("{section}.weekly.{day}"), ranges))
             .collect();
         let parsed: Option<Vec<DayHours>> = parsed.into_iter().collect();
         parsed.map(|days| days.try_into().expect("seven days"))
     }
 
-    fn overrides(&mut self, raw: Vec<RawOverride>) -> Option<BTreeMap<NaiveDate, DayHours>> {
+    /// The dates of `{section}.overrides`.
+    pub(super) fn overrides(
+        &mut self,
+        section: &str,
+        raw: Vec<RawOverride>,
+    ) -> Option<BTreeMap<NaiveDate, DayHours>> {
         let mut overrides = BTreeMap::new();
         let mut ok = true;
         for (i, o) in raw.into_iter().enumerate() {
-            let key = format!("availability.overrides[{i}]");
+            let key = format!("{section}.overrides[{i}]");
             let date = NaiveDate::parse_from_str(o.date.get_ref(), "%Y-%m-%d");
             if date.is_err() {
                 self.problem(

@@ -17,9 +17,11 @@
 //! - `calendar`: the `[calendar]` section, one branch a backend.
 //! - `meeting`: how each service's consultation happens (`location` and its keys).
 //! - `page`: the `[page]` section, the booking page's theme.
+//! - `clinicians`: `[[clinicians]]` of a group practice and the services' `clinicians`.
 
 mod calendar;
 mod checks;
+mod clinicians;
 mod meeting;
 mod page;
 mod raw;
@@ -27,7 +29,7 @@ mod settings;
 mod urls;
 
 pub use settings::{
-    CalDavSettings, CalendarSettings, FeedSettings, GoogleSettings, MailSettings, Meeting,
+    CalDavSettings, CalendarSettings, Clinician, FeedSettings, GoogleSettings, MailSettings, Meeting,
     MicrosoftSettings, PageSettings, PracticeSettings, PrivacySettings, ReminderSettings, Secret,
     ServerSettings, Service, Settings, SmtpTls, VideoRoom,
 };

@@ -154,6 +154,38 @@ pub(super) struct RawConfig {
     pub(super) page: RawPage,
     #[serde(default)]
     pub(super) reminders: RawReminders,
+    #[serde(default)]
+    pub(super) clinicians: Vec<RawClinician>,
+}
+
+/// `[[clinicians]]`: one person of a group practice.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClinician {
+    pub(super) id: Spanned<String>,
+    pub(super) name: Spanned<String>,
+    pub(super) pronouns: Option<Spanned<String>>,
+    pub(super) bio: Option<Spanned<String>>,
+    /// Where their requests go; the practice's address when absent.
+    pub(super) email: Option<Spanned<String>>,
+    pub(super) availability: Option<RawClinicianAvailability>,
+    /// Their own calendar; the practice's `[calendar]` when absent.
+    pub(super) calendar: Option<RawCalendar>,
+}
+
+/// `[clinicians.availability]`: the keys of `[availability]`, each left
+/// out being the practice's. `weekly`, when given, is the whole week.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClinicianAvailability {
+    pub(super) weekly: Option<RawWeekly>,
+    pub(super) overrides: Option<Vec<RawOverride>>,
+    pub(super) step_minutes: Option<Spanned<u32>>,
+    pub(super) buffer_before_minutes: Option<u32>,
+    pub(super) buffer_after_minutes: Option<u32>,
+    pub(super) minimum_notice_minutes: Option<u32>,
+    pub(super) horizon_days: Option<Spanned<u32>>,
+    pub(super) daily_cap: Option<u32>,
 }
 
 /// `[page]`: the hosted booking page's theme, each the value of the
@@ -299,6 +331,8 @@ pub(super) struct RawService {
     pub(super) video_url_template: Option<Spanned<String>>,
     pub(super) address: Option<Spanned<String>>,
     pub(super) description: Option<String>,
+    /// The ids of the clinicians who offer it; absent: every clinician.
+    pub(super) clinicians: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]

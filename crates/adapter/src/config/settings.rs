@@ -202,6 +202,58 @@ pub struct PracticeSettings {
     pub rules: Rules,
     /// How long an unanswered request holds its slot.
     pub request_expiry_hours: u32,
+    /// The people of a group practice, in its order; empty: the practice
+    /// books as one person.
+    pub clinicians: Vec<Clinician>,
+}
+
+/// One clinician of a group practice (`[[clinicians]]`).
+#[derive(Debug, Clone)]
+pub struct Clinician {
+    /// 1–40 of a-z, 0-9 and `-`; unique.
+    pub id: String,
+    pub name: String,
+    pub pronouns: Option<String>,
+    pub bio: Option<String>,
+    /// Where their requests go; `None`: the practice's address.
+    pub email: Option<String>,
+    /// Their hours, buffers and cap: the practice's where they set none.
+    pub rules: Rules,
+    /// Their own calendar; `None`: they share the practice's `[calendar]`.
+    pub calendar: Option<CalendarSettings>,
+}
+
+impl PracticeSettings {
+    /// The clinician `id`, if the practice has them.
+    pub fn clinician(&self, id: &str) -> Option<&Clinician> {
+        self.clinicians.iter().find(|c| c.id == id)
+    }
+
+    /// The clinicians who offer `service`, in the practice's order.
+    pub fn offering<'a>(&'a self, service: &'a Service) -> impl Iterator<Item = &'a Clinician> {
+        self.clinicians
+            .iter()
+            .filter(|c| service.clinicians.contains(&c.id))
+    }
+
+    /// Whom a booking of `service` may be with, in the practice's order:
+    /// `chosen` alone, or (none chosen) each clinician offering it; empty in
+    /// a practice without clinicians. `None`: `chosen` is not a clinician
+    /// of the practice offering `service`.
+    pub fn candidates(&self, service: &Service, chosen: Option<&str>) -> Option<Vec<String>> {
+        let offering = self.offering(service).map(|c| c.id.clone());
+        match chosen {
+            None => Some(offering.collect()),
+            Some(id) => offering.filter(|c| c == id).map(|c| vec![c]).next(),
+        }
+    }
+
+    /// The rules slots are counted by: the clinician's, else the practice's.
+    pub fn rules_of(&self, clinician: Option<&str>) -> &Rules {
+        clinician
+            .and_then(|id| self.clinician(id))
+            .map_or(&self.rules, |c| &c.rules)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -218,6 +270,9 @@ pub struct Service {
     /// How the consultation happens (`location` and its keys).
     pub meeting: Option<Meeting>,
     pub description: Option<String>,
+    /// The ids of the clinicians who offer it (every one unless the service
+    /// names them); empty in a practice without clinicians.
+    pub clinicians: Vec<String>,
 }
 
 impl Service {

@@ -25,12 +25,16 @@ pub struct ParsedBooking {
     pub time_zone: Option<ClientTimeZone>,
     /// A language tag only; anything else means English.
     pub locale: Option<String>,
+    /// Whom it may be with ([`PracticeSettings::candidates`]).
+    pub candidates: Vec<String>,
 }
 
 /// Why a request was refused before anything was looked up.
 #[derive(Debug, PartialEq, Eq)]
 pub enum BookingRefusal {
     UnknownService(String),
+    /// A clinician the practice does not have, or who does not offer the service.
+    UnknownClinician(String),
     /// Every field that is wrong, in the form's order (never empty): the
     /// API names the first, the booking page shows each beside its field.
     Fields(Vec<FieldError>),
@@ -47,6 +51,11 @@ impl ParsedBooking {
             .find(|s| s.id == request.service)
             .ok_or_else(|| BookingRefusal::UnknownService(request.service.clone()))?
             .clone();
+        let candidates = practice
+            .candidates(&service, request.clinician.as_deref())
+            .ok_or_else(|| {
+                BookingRefusal::UnknownClinician(request.clinician.clone().unwrap_or_default())
+            })?;
         // Each field is checked on its own, so a form can show every problem at once.
         let name = ClientName::parse(&request.client.name);
         let email = ClientEmail::parse(&request.client.email);
@@ -106,6 +115,7 @@ impl ParsedBooking {
                     .as_deref()
                     .and_then(visitor_fields::locale)
                     .map(str::to_owned),
+                candidates,
             }),
             (name, email, phone, note, time_zone, consent, website, slot) => {
                 Err(BookingRefusal::Fields(
@@ -178,6 +188,7 @@ mod tests {
             change_until_hours: 24,
             meeting: None,
             description: None,
+            clinicians: Vec::new(),
         }
     }
 

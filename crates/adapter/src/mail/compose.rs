@@ -118,6 +118,15 @@ pub fn compose(
         _ => None,
     };
     let phone = booking.visitor.phone.as_deref().unwrap_or("—");
+    // In a group practice, whom the booking is with.
+    let clinician = booking
+        .clinician
+        .as_deref()
+        .and_then(|id| practice.clinician(id));
+    let with_clinician = clinician.map_or_else(String::new, |c| match language {
+        Language::English => format!(" with {}", c.name),
+        Language::Spanish => format!(" con {}", c.name),
+    });
     // What the visitor's calendar will show: the ICS file and the links alike.
     let summary = format!("{service} — {}", practice.name);
     let instant = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -142,6 +151,14 @@ pub fn compose(
         ("google_link", event.google_url()),
         ("outlook_link", event.outlook_url()),
         ("practice", practice.name.clone()),
+        (
+            "with",
+            clinician.map_or_else(
+                || practice.name.clone(),
+                |c| format!("{} ({})", c.name, practice.name),
+            ),
+        ),
+        ("with_clinician", with_clinician),
         ("service", service.clone()),
         ("time", when(booking.slot.start, visitor_zone, language)),
         (
@@ -227,8 +244,11 @@ pub fn compose(
         }])
     });
     Email {
+        // A clinician's own address takes their bookings' emails.
         to: if to_practice {
-            settings.practice_to.clone()
+            clinician
+                .and_then(|c| c.email.clone())
+                .unwrap_or_else(|| settings.practice_to.clone())
         } else {
             booking.visitor.email.clone()
         },
@@ -445,6 +465,7 @@ link_secret_file = "secret"
             room_token: None,
             version: 0,
             moved_from: None,
+            clinician: None,
         };
         (settings, booking)
     }

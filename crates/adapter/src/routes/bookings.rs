@@ -12,7 +12,8 @@ use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use firststep_availability::{BusyTime, Interval};
 use firststep_protocol::{
-    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, RescheduleRequest,
+    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ClinicianRef,
+    RescheduleRequest,
     PROBLEM_JSON,
 };
 use sha2::{Digest, Sha256};
@@ -24,7 +25,7 @@ use crate::domain::{
     new_room_token, requested_slot, BookingId, IdempotencyKey, ManageToken, ParsedBooking,
 };
 use crate::error::{unavailable, ApiError};
-use crate::offer::is_offered;
+use crate::offer::{is_offered, week_of};
 use crate::sealing::{payload_key, seal_payload};
 use crate::store::{
     BookOutcome, BookingRecord, KeyClaim, NewBooking, Reschedule, RescheduleOutcome,
@@ -240,8 +241,8 @@ async fn move_booking(
         .clone()
         .call(move |store| {
             store
-                .reschedule(&change, &key, &answer, |bookings| {
-                    still_offered(&app, &service, slot.start, bookings, now)
+                .reschedule(&change, &key, &answer, |clinician, bookings| {
+                    still_offered(&app, &service, slot.start, clinician, bookings, now)
                 })
                 .map(|outcome| (outcome, answer))
         })
@@ -301,7 +302,9 @@ async fn place(
         note,
         time_zone,
         locale,
+        candidates,
     } = ParsedBooking::parse(&request, practice)?;
+    let week = week_of(slot.start, practice.zone).ok_or(ApiError::SlotUnavailable)?;
     let (status, expires_at) = match service.mode {
         BookingMode::Request => (
             BookingStatus::Pending,
@@ -327,14 +330,22 @@ async fn place(
         clinician: None,
     };
     let location = format!("/v1/bookings/{}", id.as_str());
-    let created = BookingCreated {
-        booking: view,
-        manage_token: token.expose().to_owned(),
-    };
-    let response = StoredResponse {
-        status: StatusCode::CREATED.as_u16(),
-        location: Some(location),
-        body: serde_json::to_vec(&created).expect("a booking serializes"),
+    let manage_token = token.expose().to_owned();
+    // Made once the store has chosen whom the booking is with.
+    let settings = app.clone();
+    let response = move |clinician: Option<&str>| {
+        let created = BookingCreated {
+            booking: BookingView {
+                clinician: clinician.map(|id| clinician_ref(&settings.settings.practice, id)),
+                ..view
+            },
+            manage_token,
+        };
+        StoredResponse {
+            status: StatusCode::CREATED.as_u16(),
+            location: Some(location),
+            body: serde_json::to_vec(&created).expect("a booking serializes"),
+        }
     };
     // Without mail, no email will carry the token: it is not kept at all.
     let first_mail_payload = app
@@ -364,24 +375,25 @@ async fn place(
             .filter(|_| !app.settings.reminders.hours_before.is_empty()),
         first_mail_payload,
         room_token,
+        candidates,
+        week,
     };
 
     let outbox = app.outbox.clone();
     let app = app.clone();
     let key = key.clone();
-    let reply = response.clone();
     let outcome = app
         .store
         .clone()
         .call(move |store| {
-            store.book(&booking, around, &key, &response, |bookings| {
-                still_offered(&app, &service, slot.start, bookings, now)
+            store.book(&booking, around, &key, response, |clinician, bookings| {
+                still_offered(&app, &service, slot.start, clinician, bookings, now)
             })
         })
         .await
         .map_err(unavailable)?;
     match outcome {
-        BookOutcome::Booked => {
+        BookOutcome::Booked(reply) => {
             tracing::info!(status = status.as_str(), "booking stored");
             outbox.wake();
             Ok(reply)
@@ -390,21 +402,24 @@ async fn place(
     }
 }
 
-/// Whether `start` of `service` is offered at `now`, given the live
-/// `bookings` around it and the calendar's busy time as last read.
+/// Whether `start` of `service` is offered at `now` by `clinician` (or the
+/// practice, `None`), given their live `bookings` around it and their
+/// calendar's busy time as last read.
 fn still_offered(
     app: &AppState,
     service: &Service,
     start: DateTime<Utc>,
+    clinician: Option<&str>,
     bookings: &[Interval],
     now: DateTime<Utc>,
 ) -> bool {
-    let calendar = app.busy.current();
+    let calendar = app.busy_of(clinician);
     let busy = BusyTime {
         calendar: &calendar,
         bookings,
     };
-    is_offered(&app.settings.practice, service, start, busy, now)
+    let rules = app.settings.practice.rules_of(clinician);
+    is_offered(rules, service, start, busy, now)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
@@ -514,7 +529,21 @@ fn view(booking: BookingRecord, practice: &PracticeSettings) -> BookingView {
         end: booking.slot.end,
         expires_at: booking.expires_at,
         video_url,
-        clinician: None,
+        clinician: booking
+            .clinician
+            .as_deref()
+            .map(|id| clinician_ref(practice, id)),
+    }
+}
+
+/// Whom a booking is with, as its answer names them (by id alone if the
+/// practice no longer lists them).
+pub(super) fn clinician_ref(practice: &PracticeSettings, id: &str) -> ClinicianRef {
+    ClinicianRef {
+        id: id.to_owned(),
+        name: practice
+            .clinician(id)
+            .map_or_else(|| id.to_owned(), |c| c.name.clone()),
     }
 }
 

@@ -11,7 +11,11 @@ use super::AppState;
 /// still taken into the outbox; one that is merely down is not).
 pub async fn check(State(app): State<Arc<AppState>>) -> (StatusCode, &'static str) {
     match app.store.call(|store| store.check_writable()).await {
-        Ok(()) => match app.busy.misconfigured() {
+        // The practice's calendar or any clinician's own.
+        Ok(()) => match std::iter::once(&app.busy)
+            .chain(app.clinician_busy.values())
+            .find_map(|busy| busy.misconfigured())
+        {
             None => (StatusCode::OK, "ok"),
             Some(problem) => {
                 tracing::error!(problem, "health check: the calendar refuses the adapter");

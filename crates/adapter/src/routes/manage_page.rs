@@ -17,7 +17,7 @@ use chrono_tz::Tz;
 use firststep_availability::Interval;
 use firststep_protocol::{instant, BookingStatus, ErrorCode, Problem, RescheduleRequest};
 
-use super::bookings::{reschedule_once, service_of};
+use super::bookings::{clinician_ref, reschedule_once, service_of};
 use super::html::Html;
 use super::page::Page;
 use super::slots::offered;
@@ -285,9 +285,18 @@ fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&
                 "\"><button type=\"submit\">Cancel this booking</button></form>",
             );
     }
+    // In a group practice, whom it is with.
+    let with = match &details.clinician {
+        Some(id) => format!(
+            "{} ({})",
+            clinician_ref(&app.settings.practice, id).name,
+            app.settings.practice.name
+        ),
+        None => app.settings.practice.name.clone(),
+    };
     Page::new(
         StatusCode::OK,
-        Html::text(&format!("Your booking with {}", app.settings.practice.name)),
+        Html::text(&format!("Your booking with {with}")),
         body,
     )
 }
@@ -346,7 +355,9 @@ async fn times_page(
     else {
         return Page::store_busy();
     };
-    let open = match offered(app, &service, window, now, Some(&details.id)).await {
+    // It stays with its clinician: only their times.
+    let with: Vec<String> = details.clinician.iter().cloned().collect();
+    let open = match offered(app, &service, window, now, Some(&details.id), &with).await {
         Ok(open) => open,
         Err(_) => return Page::store_busy(),
     };

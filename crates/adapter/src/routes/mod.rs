@@ -26,6 +26,7 @@ pub use practice::practice_body;
 mod slots;
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +60,9 @@ pub struct AppState {
     pub store: Store,
     /// The calendar's busy time, kept fresh in the background.
     pub busy: Arc<BusyCache>,
+    /// The busy time of each clinician with a calendar of their own, by id
+    /// (the others share the practice's).
+    pub clinician_busy: HashMap<String, Arc<BusyCache>>,
     /// Calendar writes owed; woken after each booking or cancellation.
     pub outbox: Arc<Outbox>,
     pub booking_limiter: RateLimiter,
@@ -68,6 +72,17 @@ pub struct AppState {
     pub request_counts: crate::metrics::RequestCounts,
     /// The present, for every route (the system clock but in tests).
     pub clock: crate::clock::Clock,
+}
+
+impl AppState {
+    /// The busy time that hides the slots of `clinician` (their own
+    /// calendar's, else the practice's), as last read.
+    pub fn busy_of(&self, clinician: Option<&str>) -> Arc<Vec<firststep_availability::Interval>> {
+        clinician
+            .and_then(|id| self.clinician_busy.get(id))
+            .unwrap_or(&self.busy)
+            .current()
+    }
 }
 
 /// The page policy the demo is served with: the same a practice's own site

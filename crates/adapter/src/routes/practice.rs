@@ -3,7 +3,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use firststep_protocol::{PracticeInfo, ServiceInfo};
+use firststep_protocol::{ClinicianInfo, PracticeInfo, ServiceInfo};
 
 use super::AppState;
 use crate::config::{Meeting, PracticeSettings};
@@ -44,7 +44,22 @@ pub fn practice_body(practice: &PracticeSettings) -> Vec<u8> {
         form: practice.form,
         notice: practice.notice.clone(),
         privacy_url: practice.privacy_url.clone(),
-        clinicians: Vec::new(),
+        clinicians: practice
+            .clinicians
+            .iter()
+            .map(|c| ClinicianInfo {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                pronouns: c.pronouns.clone(),
+                bio: c.bio.clone(),
+                services: practice
+                    .services
+                    .iter()
+                    .filter(|s| s.clinicians.contains(&c.id))
+                    .map(|s| s.id.clone())
+                    .collect(),
+            })
+            .collect(),
     };
     serde_json::to_vec(&info).expect("practice info serializes")
 }

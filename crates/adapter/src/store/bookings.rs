@@ -41,15 +41,24 @@ pub struct NewBooking {
     pub first_mail_payload: Option<String>,
     /// The booking's own video room name, for a room per booking.
     pub room_token: Option<String>,
+    /// Whom it may be with, in the practice's order: the clinician the
+    /// visitor chose, or each one offering the service ("first available");
+    /// empty in a practice without clinicians.
+    pub candidates: Vec<String>,
+    /// The week of its start (Monday to Sunday in the practice's zone): a
+    /// first-available booking goes to the candidate with the fewest live
+    /// bookings starting in it.
+    pub week: Interval,
     /// The token sealed for the reminders' manage links, kept while the
     /// booking is live and ahead; `None` when no reminder will be sent.
     pub reminder_payload: Option<String>,
 }
 
 /// Whether [`Store::book`] stored the booking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum BookOutcome {
-    Booked,
+    /// Stored, with the key's response (naming whom it is with).
+    Booked(StoredResponse),
     /// The slot is no longer offered (taken meanwhile, or never open).
     SlotUnavailable,
 }
@@ -131,12 +140,14 @@ pub struct BookingRecord {
     pub version: u32,
     /// Where the latest move took it from.
     pub moved_from: Option<DateTime<Utc>>,
+    /// The clinician's id, in a group practice.
+    pub clinician: Option<String>,
 }
 
 const RECORD: &str =
     "SELECT id, service, start_at, end_at, status, expires_at, client_name, client_email,
     client_phone, client_time_zone, note, locale, manage_token_hash, calendar_etag, room_token,
-    version, moved_from FROM bookings";
+    version, moved_from, clinician FROM bookings";
 
 fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<BookingRecord> {
     let expires_at: Option<DateTime<Utc>> = row.get::<_, Option<i64>>(5)?.map(instant);
@@ -169,6 +180,7 @@ fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<Booki
         room_token: row.get(14)?,
         version: row.get(15)?,
         moved_from: row.get::<_, Option<i64>>(16)?.map(instant),
+        clinician: row.get(17)?,
     })
 }
 
@@ -213,18 +225,21 @@ pub(super) fn expire_lapsed_requests(
 }
 
 /// Live bookings overlapping `range`, but the booking `except` (one being
-/// moved does not stand in its own way).
+/// moved does not stand in its own way); only the clinician `with`'s, when
+/// given (in a practice without clinicians, every booking is the practice's).
 fn live_bookings(
     connection: &Connection,
     range: Interval,
     now: DateTime<Utc>,
     except: Option<&str>,
+    with: Option<&str>,
 ) -> rusqlite::Result<Vec<Interval>> {
     let mut statement = connection.prepare_cached(
         "SELECT start_at, end_at FROM bookings
          WHERE start_at < ?2 AND end_at > ?1
            AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?3)))
            AND id IS NOT ?4
+           AND (?5 IS NULL OR clinician = ?5)
          ORDER BY start_at",
     )?;
     let rows = statement.query_map(
@@ -232,7 +247,8 @@ fn live_bookings(
             range.start.timestamp(),
             range.end.timestamp(),
             now.timestamp(),
-            except
+            except,
+            with
         ],
         |row| Ok(Interval::new(instant(row.get(0)?), instant(row.get(1)?))),
     )?;
@@ -251,42 +267,95 @@ fn booking(
         .optional()
 }
 
+/// How many live bookings the clinician `with` has starting in `week`.
+fn live_bookings_starting(
+    connection: &Connection,
+    with: &str,
+    week: Interval,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<u32> {
+    connection
+        .prepare_cached(
+            "SELECT COUNT(*) FROM bookings
+             WHERE clinician = ?1 AND start_at >= ?2 AND start_at < ?3
+               AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?4)))",
+        )?
+        .query_row(
+            params![with, week.start.timestamp(), week.end.timestamp(), now.timestamp()],
+            |row| row.get(0),
+        )
+}
+
+/// Whom `booking` goes to, asked inside the write lock: of its candidates
+/// free at its start (`is_offered` with their own live bookings), the one
+/// with the fewest live bookings that week, ties to the earlier in the
+/// practice's order. `Some(None)`: a practice without clinicians, whose
+/// slot is free; `None`: nobody is free.
+fn assign(
+    connection: &Connection,
+    booking: &NewBooking,
+    around: Interval,
+    is_offered: impl Fn(Option<&str>, &[Interval]) -> bool,
+) -> rusqlite::Result<Option<Option<String>>> {
+    let now = booking.created_at;
+    if booking.candidates.is_empty() {
+        let free = is_offered(None, &live_bookings(connection, around, now, None, None)?);
+        return Ok(free.then_some(None));
+    }
+    let mut chosen: Option<(u32, &str)> = None;
+    for candidate in &booking.candidates {
+        let theirs = live_bookings(connection, around, now, None, Some(candidate))?;
+        if !is_offered(Some(candidate), &theirs) {
+            continue;
+        }
+        let load = live_bookings_starting(connection, candidate, booking.week, now)?;
+        if chosen.is_none_or(|(least, _)| load < least) {
+            chosen = Some((load, candidate));
+        }
+    }
+    Ok(chosen.map(|(_, id)| Some(id.to_owned())))
+}
+
 impl Store {
     /// Live bookings (pending and confirmed) that overlap `range`, of any
-    /// service, but the booking `except` (the one a visitor is moving).
+    /// service, but the booking `except` (the one a visitor is moving); only
+    /// the clinician `with`'s, when given.
     pub fn live_bookings(
         &self,
         range: Interval,
         now: DateTime<Utc>,
         except: Option<&str>,
+        with: Option<&str>,
     ) -> anyhow::Result<Vec<Interval>> {
-        self.read(|c| live_bookings(c, range, now, except))
+        self.read(|c| live_bookings(c, range, now, except, with))
             .context("reading live bookings")
     }
 
     /// Stores `booking` and the key's response in one transaction, if
-    /// `is_offered` — asked with the live bookings in `around` (the span that
-    /// bears on the slot), inside the write lock — still says the slot is
-    /// bookable. Nothing is half-written.
+    /// `is_offered` — asked for a clinician (or the practice, `None`) with
+    /// their live bookings in `around` (the span that bears on the slot),
+    /// inside the write lock — still says the slot is bookable; a booking
+    /// with several candidates goes to one of them ([`assign`]), and
+    /// `response` is made for whom. Nothing is half-written.
     pub fn book(
         &self,
         booking: &NewBooking,
         around: Interval,
         key: &IdempotencyKey,
-        response: &StoredResponse,
-        is_offered: impl FnOnce(&[Interval]) -> bool,
+        response: impl FnOnce(Option<&str>) -> StoredResponse,
+        is_offered: impl Fn(Option<&str>, &[Interval]) -> bool,
     ) -> anyhow::Result<BookOutcome> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, booking.created_at)?;
-            if !is_offered(&live_bookings(&tx, around, booking.created_at, None)?) {
+            let Some(clinician) = assign(&tx, booking, around, is_offered)? else {
                 return Ok(BookOutcome::SlotUnavailable);
-            }
+            };
             let inserted = tx.execute(
                 "INSERT INTO bookings (id, service, start_at, end_at, status, created_at, expires_at,
                     client_name, client_email, client_phone, client_time_zone, note, manage_token_hash, locale,
-                    room_token, confirmed_at, reminder_token)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                    room_token, confirmed_at, reminder_token, clinician)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 params![
                     booking.id.as_str(),
                     booking.service,
@@ -305,6 +374,7 @@ impl Store {
                     booking.room_token,
                     (booking.status == BookingStatus::Confirmed).then_some(booking.created_at.timestamp()),
                     booking.reminder_payload,
+                    clinician,
                 ],
             );
             match inserted {
@@ -314,7 +384,8 @@ impl Store {
                 }
                 other => other?,
             };
-            finish_key(&tx, key, response)?;
+            let response = response(clinician.as_deref());
+            finish_key(&tx, key, &response)?;
             enqueue(&tx, booking.id.as_str(), Action::Place, booking.created_at)?;
             let (to_practice, to_visitor) = match booking.status {
                 BookingStatus::Confirmed => (Mail::PracticeBooked, Mail::VisitorConfirmed),
@@ -331,7 +402,7 @@ impl Store {
                 booking.first_mail_payload.as_deref(),
             )?;
             tx.commit()?;
-            Ok(BookOutcome::Booked)
+            Ok(BookOutcome::Booked(response))
         })
         .context("storing a booking")
     }
@@ -340,13 +411,14 @@ impl Store {
     /// slot is checked and taken before the old one is let go, so a move
     /// either happens whole (calendar move and emails queued, the key's
     /// response stored) or leaves the booking as it was. `response` is the
-    /// key's answer for the moved booking.
+    /// key's answer for the moved booking. It stays with its clinician:
+    /// `is_offered` is asked for them, with their own live bookings.
     pub fn reschedule(
         &self,
         change: &Reschedule,
         key: &IdempotencyKey,
         response: impl FnOnce(&BookingRecord) -> StoredResponse,
-        is_offered: impl FnOnce(&[Interval]) -> bool,
+        is_offered: impl FnOnce(Option<&str>, &[Interval]) -> bool,
     ) -> anyhow::Result<RescheduleOutcome> {
         let (id, now) = (change.id.as_str(), change.now);
         self.write(|c| {
@@ -367,7 +439,8 @@ impl Store {
                 tx.commit()?;
                 return Ok(RescheduleOutcome::Moved(Box::new(before)));
             }
-            if !is_offered(&live_bookings(&tx, change.around, now, Some(id))?) {
+            let with = before.clinician.as_deref();
+            if !is_offered(with, &live_bookings(&tx, change.around, now, Some(id), with)?) {
                 return Ok(RescheduleOutcome::SlotUnavailable);
             }
             let (status, expires_at) = match before.status {

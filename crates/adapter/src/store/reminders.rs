@@ -140,6 +140,8 @@ mod tests {
             first_mail_payload: Some("sealed:v1:first".into()),
             reminder_payload: Some("sealed:v1:reminder".into()),
             room_token: None,
+            candidates: Vec::new(),
+            week: Interval::new(at(-24), at(24)),
         };
         let key = IdempotencyKey::parse(id.as_str()).unwrap();
         let response = StoredResponse {
@@ -148,7 +150,7 @@ mod tests {
             body: Vec::new(),
         };
         store
-            .book(&booking, booking.slot, &key, &response, |_| true)
+            .book(&booking, booking.slot, &key, |_| response, |_, _| true)
             .unwrap();
         id.as_str().to_owned()
     }

@@ -122,4 +122,14 @@ CREATE TABLE reminders (
 ALTER TABLE bookings ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE bookings ADD COLUMN moved_from INTEGER;
 "#,
+    r#"
+-- Group practices: whom each booking is with (a clinician's id; NULL in a
+-- practice without clinicians). Two clinicians may be booked at one start:
+-- the last word on double booking is one live booking per service, start
+-- and clinician.
+ALTER TABLE bookings ADD COLUMN clinician TEXT;
+DROP INDEX one_live_booking_per_slot;
+CREATE UNIQUE INDEX one_live_booking_per_slot_and_clinician
+    ON bookings (service, start_at, IFNULL(clinician, '')) WHERE status IN ('pending', 'confirmed');
+"#,
 ];

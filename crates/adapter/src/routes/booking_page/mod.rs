@@ -153,7 +153,9 @@ impl<'a> Visit<'a> {
             start_of(last, self.zone).ok_or_else(out_of_range)?,
         );
         let mut days: BTreeMap<NaiveDate, Vec<Interval>> = BTreeMap::new();
-        for slot in offered(self.app, self.service, window, now, None).await? {
+        // Any clinician's time ("first available"); the booking is assigned when stored.
+        let with = self.service.clinicians.clone();
+        for slot in offered(self.app, self.service, window, now, None, &with).await? {
             let day = slot.start.with_timezone(&self.zone).date_naive();
             days.entry(day).or_default().push(slot);
         }
@@ -382,7 +384,9 @@ pub async fn send(
             let form = render::form(&visit, start, &key, &values, &errors);
             return visit.page(StatusCode::UNPROCESSABLE_ENTITY, form);
         }
-        Err(BookingRefusal::UnknownService(_)) => return unknown_service(&headers),
+        Err(BookingRefusal::UnknownService(_) | BookingRefusal::UnknownClinician(_)) => {
+            return unknown_service(&headers)
+        }
     }
     let body = match serde_json::to_vec(&request) {
         Ok(body) => body,

@@ -166,13 +166,14 @@ impl Checker<'_> {
             }
             _ => None,
         };
+        let clinician_ids: Vec<String> = raw
+            .clinicians
+            .iter()
+            .map(|c| c.id.get_ref().clone())
+            .collect();
         let clinicians = self.clinicians(raw.clinicians, rules.as_ref(), base);
-        let services = match (services, &clinicians) {
-            (Some(services), Some(clinicians)) => {
-                self.offered_by(services, &service_clinicians, clinicians)
-            }
-            _ => None,
-        };
+        let services =
+            services.and_then(|s| self.offered_by(s, &service_clinicians, &clinician_ids));
         let zone = zone?;
         let rules = rules?;
         let resolve = |path: PathBuf| {

@@ -156,17 +156,18 @@ impl Checker<'_> {
     }
 
     /// Settles who offers each service: the clinicians it names (each one
-    /// the practice must have), else every clinician.
+    /// the practice must have: one of `clinicians`, their ids), else every
+    /// clinician.
     pub(super) fn offered_by(
         &mut self,
         mut services: Vec<Service>,
         named: &[Option<Vec<Spanned<String>>>],
-        clinicians: &[Clinician],
+        clinicians: &[String],
     ) -> Option<Vec<Service>> {
         let before = self.problems.len();
         for (i, (service, named)) in services.iter_mut().zip(named).enumerate() {
             let Some(named) = named else {
-                service.clinicians = clinicians.iter().map(|c| c.id.clone()).collect();
+                service.clinicians = clinicians.to_vec();
                 continue;
             };
             if named.is_empty() && !clinicians.is_empty() {
@@ -180,15 +181,14 @@ impl Checker<'_> {
             }
             for (j, id) in named.iter().enumerate() {
                 let key = format!("services[{i}].clinicians[{j}]");
-                if clinicians.iter().all(|c| &c.id != id.get_ref()) {
-                    let known: Vec<&str> = clinicians.iter().map(|c| c.id.as_str()).collect();
-                    let message = if known.is_empty() {
+                if !clinicians.contains(id.get_ref()) {
+                    let message = if clinicians.is_empty() {
                         format!("\"{}\": this practice has no [[clinicians]]", id.get_ref())
                     } else {
                         format!(
                             "\"{}\" is not a clinician of this practice (they are: {})",
                             id.get_ref(),
-                            known.join(", ")
+                            clinicians.join(", ")
                         )
                     };
                     self.problem(id, key, message);

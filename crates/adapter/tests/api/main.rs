@@ -7,6 +7,7 @@ mod busy_feeds;
 mod caldav;
 mod calendar_file;
 mod check_config;
+mod clinicians;
 mod cors;
 mod create_booking;
 mod durability;

@@ -780,6 +780,8 @@ link_secret_file = "secret"
                     "how_we_meet",
                     "moved_from",
                     "moved_from_practice",
+                    "with",
+                    "with_clinician",
                 ];
                 let filled = fill(text, &placeholders.map(|p| (p, String::new())));
                 assert!(

@@ -21,7 +21,7 @@ pub fn links(html: &str, prefix: &str) -> Vec<String> {
 }
 
 /// The value of the form input named `name`.
-fn input_value(html: &str, name: &str) -> String {
+pub fn input_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\"");
     let at = html
         .find(&marker)
@@ -51,7 +51,7 @@ pub fn form_body(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
+pub async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let response = app.get(path).await;
     (response.status().as_u16(), response.text().await.unwrap())
 }
@@ -84,7 +84,7 @@ async fn first_time_form(app: &TestApp, service: &str) -> (String, String) {
 }
 
 /// The fields of `form` as filled in by a visitor.
-fn filled<'a>(form: &'a str, overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, String)> {
+pub fn filled<'a>(form: &'a str, overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, String)> {
     let mut fields: Vec<(&str, String)> = ["start", "zone", "key"]
         .into_iter()
         .map(|name| (name, input_value(form, name)))
@@ -110,7 +110,7 @@ fn filled<'a>(form: &'a str, overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, 
     fields
 }
 
-async fn send(app: &TestApp, service: &str, fields: &[(&str, String)]) -> (u16, String) {
+pub async fn send(app: &TestApp, service: &str, fields: &[(&str, String)]) -> (u16, String) {
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     post_form(app, &format!("/book/{service}"), &fields).await
 }

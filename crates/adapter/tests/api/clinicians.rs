@@ -30,7 +30,7 @@ name = "Lee Okafor"
 
 /// The test practice with [`CLINICIANS`] and `extra` after them (a
 /// clinician's own tables go right after their `[[clinicians]]`).
-fn group(dana_extra: &str) -> String {
+pub fn group(dana_extra: &str) -> String {
     let services = CONFIG.replace(
         "mode = \"instant\"\n",
         "mode = \"instant\"\nclinicians = [\"lee\"]\n",
@@ -602,4 +602,32 @@ name = "Lee Again"
         duplicate,
     ];
     assert_problems(check_config(&path), &expected);
+}
+
+#[test]
+fn the_group_practice_example_passes_check_config() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/group-practice.toml");
+    let output = check_config(&example);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let settings = firststep_adapter::config::Settings::load(&example).unwrap();
+    let practice = &settings.practice;
+    let ids: Vec<&str> = practice.clinicians.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["dana", "lee", "ren"]);
+    let offered: Vec<&[String]> = practice
+        .services
+        .iter()
+        .map(|s| s.clinicians.as_slice())
+        .collect();
+    assert_eq!(offered, [&["dana", "lee", "ren"][..], &["dana", "ren"][..]]);
+    // Dana's week is her own; her buffer is the practice's, her cap her own.
+    let dana = &practice.clinicians[0];
+    assert!(dana.rules.weekly[0].ranges().is_empty(), "no Mondays");
+    assert_eq!(dana.rules.buffer_after_minutes, 10);
+    assert_eq!((dana.rules.daily_cap, practice.rules.daily_cap), (Some(4), None));
+    assert_eq!(practice.clinicians[1].rules.buffer_after_minutes, 15);
 }

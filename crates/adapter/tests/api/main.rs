@@ -3,6 +3,7 @@
 
 mod backup;
 mod booking_page;
+mod booking_page_clinicians;
 mod busy_feeds;
 mod caldav;
 mod calendar_file;

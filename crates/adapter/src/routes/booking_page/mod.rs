@@ -39,7 +39,7 @@ use super::page::Page;
 use super::slots::offered;
 use super::AppState;
 use crate::client_address::VisitorAddress;
-use crate::config::Service;
+use crate::config::{Clinician, Service};
 use crate::domain::{BookingRefusal, FieldError, IdempotencyKey, ParsedBooking};
 use crate::error::ApiError;
 use crate::mail::compose::Language;
@@ -66,6 +66,9 @@ struct Visit<'a> {
     zone_chosen: bool,
     /// The visitor asked for a zone that does not exist.
     zone_unknown: bool,
+    /// In a group practice, the clinician the visitor chose (`?clinician=`);
+    /// `None`: first available.
+    clinician: Option<&'a Clinician>,
 }
 
 impl<'a> Visit<'a> {
@@ -74,6 +77,7 @@ impl<'a> Visit<'a> {
         service: &'a Service,
         headers: &HeaderMap,
         zone: Option<&str>,
+        clinician: Option<&'a Clinician>,
     ) -> Self {
         let language = words::language(headers);
         let asked = zone.map(str::trim).filter(|z| !z.is_empty());
@@ -86,6 +90,7 @@ impl<'a> Visit<'a> {
             zone: parsed.unwrap_or(app.settings.practice.zone),
             zone_chosen: parsed.is_some(),
             zone_unknown: asked.is_some() && parsed.is_none(),
+            clinician,
         }
     }
 
@@ -107,9 +112,15 @@ impl<'a> Visit<'a> {
                 + Html::text(notice)
                 + Html::trusted_static("</p>");
         }
+        // The widget, too, books with the clinician chosen here.
+        let clinician = match self.clinician {
+            Some(c) => Html::trusted_static("\" clinician=\"") + Html::text(&c.id),
+            None => Html::default(),
+        };
         content += Html::element("h2", Html::text(&self.service.title))
             + Html::trusted_static("<firststep-booking api=\"/\" service=\"")
             + Html::text(&self.service.id)
+            + clinician
             + Html::trusted_static("\" locale=\"")
             + Html::text(tag(self.language))
             + Html::trusted_static("\">")
@@ -124,13 +135,33 @@ impl<'a> Visit<'a> {
         .loading(head, BOOK_CSP)
     }
 
-    /// `?…&zone=…` when the visitor chose a zone, so every link keeps it.
+    /// `?…&zone=…&clinician=…` for what the visitor chose (a zone, a
+    /// clinician), so every link keeps it.
+    fn kept_query(&self) -> String {
+        let mut query = self.zone_query();
+        if let Some(clinician) = self.clinician {
+            // Ids are a-z, 0-9 and `-`: nothing to escape.
+            query += &format!("&clinician={}", clinician.id);
+        }
+        query
+    }
+
+    /// `&zone=…` when the visitor chose a zone.
     fn zone_query(&self) -> String {
         if self.zone_chosen {
             // Zone names hold letters, digits and `/ _ - +`; only `+` needs escaping.
             format!("&zone={}", self.zone.name().replace('+', "%2B"))
         } else {
             String::new()
+        }
+    }
+
+    /// Whose times count: the chosen clinician's, else any who offers the
+    /// service (the booking is then assigned when stored).
+    fn with(&self) -> Vec<String> {
+        match self.clinician {
+            Some(clinician) => vec![clinician.id.clone()],
+            None => self.service.clinicians.clone(),
         }
     }
 
@@ -153,9 +184,7 @@ impl<'a> Visit<'a> {
             start_of(last, self.zone).ok_or_else(out_of_range)?,
         );
         let mut days: BTreeMap<NaiveDate, Vec<Interval>> = BTreeMap::new();
-        // Any clinician's time ("first available"); the booking is assigned when stored.
-        let with = self.service.clinicians.clone();
-        for slot in offered(self.app, self.service, window, now, None, &with).await? {
+        for slot in offered(self.app, self.service, window, now, None, &self.with()).await? {
             let day = slot.start.with_timezone(&self.zone).date_naive();
             days.entry(day).or_default().push(slot);
         }
@@ -272,17 +301,39 @@ fn unknown_service(headers: &HeaderMap) -> Page {
     .in_language(tag(language))
 }
 
+/// The clinician `id` names, if it offers `service`: `Ok(None)` for none
+/// named (first available), `Err` for one the practice does not have there.
+fn chosen_clinician<'a>(
+    app: &'a AppState,
+    service: &Service,
+    id: Option<&String>,
+) -> Result<Option<&'a Clinician>, ()> {
+    let practice = &app.settings.practice;
+    match id.map(|id| id.trim()).filter(|id| !id.is_empty()) {
+        None => Ok(None),
+        Some(id) => practice
+            .clinician(id)
+            .filter(|c| service.clinicians.contains(&c.id))
+            .map(Some)
+            .ok_or(()),
+    }
+}
+
 async fn show_service(
     app: &AppState,
     service: &Service,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
 ) -> Page {
+    let Ok(clinician) = chosen_clinician(app, service, params.get("clinician")) else {
+        return unknown_service(headers);
+    };
     let visit = Visit::new(
         app,
         service,
         headers,
         params.get("zone").map(String::as_str),
+        clinician,
     );
     let now = app.clock.now();
     let unknown_zone = visit
@@ -334,11 +385,15 @@ pub async fn send(
     let field =
         |form: &HashMap<String, String>, name: &str| form.get(name).cloned().unwrap_or_default();
     let form = form.map(|Form(form)| form).unwrap_or_default();
+    let Ok(clinician) = chosen_clinician(&app, service, form.get("clinician")) else {
+        return unknown_service(&headers);
+    };
     let visit = Visit::new(
         &app,
         service,
         &headers,
         form.get("zone").map(String::as_str),
+        clinician,
     );
     if let Err(error) = app.booking_limiter.check(visitor) {
         return visit.refused(&error.problem());
@@ -363,7 +418,7 @@ pub async fn send(
     let practice = &app.settings.practice;
     let request = BookingRequest {
         service: service.id.clone(),
-        clinician: None,
+        clinician: clinician.map(|c| c.id.clone()),
         start,
         client: ClientDetails {
             name: values.name.clone(),

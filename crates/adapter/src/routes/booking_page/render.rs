@@ -100,10 +100,11 @@ pub fn days(
     message: Option<&str>,
 ) -> Html {
     let words = visit.words;
-    let zone_query = visit.zone_query();
+    let kept_query = visit.kept_query();
     let mut html = message.map(alert).unwrap_or_default();
     let shown_day = chosen.or_else(|| days.keys().next().copied());
 
+    html += clinicians(visit);
     html += Html::trusted_static("<section aria-labelledby=\"fs-days\"><h3 id=\"fs-days\">")
         + Html::text(&words.choose_day)
         + Html::trusted_static("</h3>")
@@ -128,7 +129,7 @@ pub fn days(
             html += Html::trusted_static("<li><a")
                 + current
                 + Html::trusted_static(" href=\"")
-                + Html::text(&format!("?day={day}{zone_query}"))
+                + Html::text(&format!("?day={day}{kept_query}"))
                 + Html::trusted_static("\">")
                 + Html::text(&label)
                 + Html::trusted_static("</a></li>");
@@ -141,14 +142,14 @@ pub fn days(
             .checked_sub_days(Days::new(DAYS_SHOWN))
             .unwrap_or(first);
         pages +=
-            link(&format!("?from={back}{zone_query}"), &words.earlier) + Html::trusted_static(" ");
+            link(&format!("?from={back}{kept_query}"), &words.earlier) + Html::trusted_static(" ");
     }
     // Later dates only while some are inside the practice's horizon.
     let horizon = u64::from(visit.app.settings.practice.rules.horizon_days);
     let last_open = today.checked_add_days(Days::new(horizon));
     if let Some(next) = first.checked_add_days(Days::new(DAYS_SHOWN)) {
         if last_open.is_some_and(|last| next <= last) {
-            pages += link(&format!("?from={next}{zone_query}"), &words.later);
+            pages += link(&format!("?from={next}{kept_query}"), &words.later);
         }
     }
     html += Html::trusted_static("<p class=\"fs-pages\">")
@@ -170,7 +171,7 @@ pub fn days(
             for slot in times {
                 let local = slot.start.with_timezone(&visit.zone).time();
                 let href = format!(
-                    "?time={}{zone_query}",
+                    "?time={}{kept_query}",
                     slot.start.format("%Y-%m-%dT%H:%M:%SZ")
                 );
                 html += Html::trusted_static("<li>")
@@ -189,12 +190,63 @@ pub fn days(
     html
 }
 
+/// In a group practice, whom to book with: "first available" and each
+/// clinician offering the service (name, pronouns, bio), as links; the
+/// current choice marked.
+fn clinicians(visit: &Visit<'_>) -> Html {
+    let practice = &visit.app.settings.practice;
+    let offering: Vec<_> = practice.offering(visit.service).collect();
+    if offering.is_empty() {
+        return Html::default();
+    }
+    let words = visit.words;
+    let zone = visit.zone_query();
+    let choice = |href: String, current: bool, label: Html| {
+        let current = if current {
+            Html::trusted_static(" aria-current=\"true\"")
+        } else {
+            Html::default()
+        };
+        Html::trusted_static("<li><a")
+            + current
+            + Html::trusted_static(" href=\"")
+            + Html::text(&href)
+            + Html::trusted_static("\">")
+            + label
+            + Html::trusted_static("</a></li>")
+    };
+    let mut html =
+        Html::trusted_static("<section aria-labelledby=\"fs-who\"><h3 id=\"fs-who\">")
+            + Html::text(&words.choose_clinician)
+            + Html::trusted_static("</h3><ul class=\"fs-clinicians\">")
+            + choice(
+                format!("?{}", zone.trim_start_matches('&')),
+                visit.clinician.is_none(),
+                Html::text(&words.first_available),
+            );
+    for clinician in offering {
+        let mut label = Html::text(&clinician.name);
+        if let Some(pronouns) = &clinician.pronouns {
+            label += Html::text(&format!(" ({pronouns})"));
+        }
+        if let Some(bio) = &clinician.bio {
+            label += Html::trusted_static("<br><small>") + Html::text(bio) + Html::trusted_static("</small>");
+        }
+        let current = visit.clinician.is_some_and(|c| c.id == clinician.id);
+        html += choice(format!("?clinician={}{zone}", clinician.id), current, label);
+    }
+    html + Html::trusted_static("</ul></section>")
+}
+
 /// A GET form to show the times in another zone: every zone of the world
 /// named `Area/City` (a visitor abroad must find theirs; browsers and text
 /// browsers both search a list as one types), the current one chosen.
 fn zone_form(visit: &Visit<'_>, day: Option<NaiveDate>) -> Html {
     let words = visit.words;
     let mut html = Html::trusted_static("<form method=\"get\" class=\"fs-zone\">");
+    if let Some(clinician) = visit.clinician {
+        html += hidden("clinician", &clinician.id);
+    }
     if let Some(day) = day {
         html += Html::trusted_static("<input type=\"hidden\" name=\"day\" value=\"")
             + Html::text(&day.to_string())
@@ -266,7 +318,7 @@ pub fn form(
         + Html::element(
             "p",
             link(
-                &format!("?day={day}{}", visit.zone_query()),
+                &format!("?day={day}{}", visit.kept_query()),
                 &words.change_time,
             ),
         )
@@ -276,6 +328,9 @@ pub fn form(
         + hidden("start", &start.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         + hidden("zone", visit.zone.name())
         + hidden("key", key.as_str());
+    if let Some(clinician) = visit.clinician {
+        html += hidden("clinician", &clinician.id);
+    }
 
     html += text_field(
         "name",
@@ -455,6 +510,11 @@ pub fn booked(visit: &Visit<'_>, created: &BookingCreated, phone: &str) -> Html 
         + Html::text(heading)
         + Html::trusted_static("</h3>")
         + paragraph(&when(booking.start, visit.zone, visit.language))
+        + booking
+            .clinician
+            .as_ref()
+            .map(|c| paragraph(&fill(&words.with_clinician, &c.name)))
+            .unwrap_or_default()
         + paragraph(&how_we_meet(
             visit.service.meeting.as_ref(),
             booking.video_url.as_deref(),

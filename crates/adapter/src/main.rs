@@ -293,8 +293,17 @@ fn requests(
                 let expires = request
                     .expires_at
                     .map_or_else(String::new, |t| when(t, zone, Language::English));
+                // In a group practice, whom it is with.
+                let with = request
+                    .clinician
+                    .as_deref()
+                    .map(|id| {
+                        let name = settings.practice.clinician(id).map_or(id, |c| &c.name);
+                        format!("  with {name}")
+                    })
+                    .unwrap_or_default();
                 println!(
-                    "{}  {}  {} <{}>  (expires {expires})",
+                    "{}  {}{with}  {} <{}>  (expires {expires})",
                     request.id,
                     when(request.slot.start, zone, Language::English),
                     request.visitor.name,

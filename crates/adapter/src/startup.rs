@@ -167,13 +167,16 @@ impl Application {
 
     /// [`Application::build`] on `clock`: tests pass a movable one.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
-        let (calendar, busy, text, refresh_every) = start_calendar(
-            &settings.calendar,
-            &settings.practice,
-            settings.practice.rules.horizon_days,
-            &clock,
-        )
-        .await?;
+        // The practice's calendar is read as far as anyone sharing it offers times.
+        let shared_horizon = settings
+            .practice
+            .clinicians
+            .iter()
+            .filter(|c| c.calendar.is_none())
+            .map(|c| c.rules.horizon_days)
+            .fold(settings.practice.rules.horizon_days, u32::max);
+        let (calendar, busy, text, refresh_every) =
+            start_calendar(&settings.calendar, &settings.practice, shared_horizon, &clock).await?;
         let mut refreshers = vec![(busy.clone(), refresh_every)];
         let (mut clinician_busy, mut clinician_calendars) = (HashMap::new(), HashMap::new());
         for clinician in &settings.practice.clinicians {

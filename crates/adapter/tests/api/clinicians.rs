@@ -415,9 +415,14 @@ async fn emails_go_to_the_clinicians_address_and_name_them_to_the_visitor_and_th
             .filter(|e| e.to.contains(address))
             .collect::<Vec<_>>()
     };
-    // Dana's request to Dana; Lee (no address of his own) to the practice.
-    assert_eq!(to("dana@riverside.example").len(), 1, "{emails:#?}");
-    assert_eq!(to("therapist@test.example.org").len(), 1, "{emails:#?}");
+    // Dana's request to Dana; Lee (no address of his own) to the practice;
+    // each says whom the request is for.
+    let danas = to("dana@riverside.example");
+    assert_eq!(danas.len(), 1, "{emails:#?}");
+    assert!(danas[0].body.contains("with Dana Whitfield"), "{:?}", danas[0].body);
+    let practices = to("therapist@test.example.org");
+    assert_eq!(practices.len(), 1, "{emails:#?}");
+    assert!(practices[0].body.contains("with Lee Okafor"), "{:?}", practices[0].body);
     let visitor = to("sam@example.org");
     assert_eq!(visitor.len(), 2, "{emails:#?}");
     let bodies: Vec<String> = visitor.iter().map(|e| e.body.replace("\r\n", " ")).collect();
@@ -490,6 +495,38 @@ async fn a_clinicians_bookings_are_written_to_their_own_calendar_only() {
     assert!(starts(&app, "free-consultation", Some("lee"), at)
         .await
         .contains(&other));
+}
+
+#[tokio::test]
+async fn a_clinicians_calendar_refusing_the_adapter_stops_the_start_and_check_config_naming_them() {
+    let radicale = Radicale::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("dana-password"), "wrong password").unwrap();
+    let config = group(&format!(
+        "[clinicians.calendar]\nbackend = \"caldav\"\nurl = \"{}\"\nuser = \"{USER}\"\npassword_file = \"dana-password\"\n",
+        radicale.calendar_url()
+    ));
+    let settings = firststep_adapter::config::Settings::from_toml(&config, folder.path()).unwrap();
+    let error = firststep_adapter::Application::build(settings)
+        .await
+        .err()
+        .expect("the start is refused");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("the calendar of clinician dana") && message.contains("refused user"),
+        "{message}"
+    );
+
+    let file = folder.path().join("group.toml");
+    std::fs::write(&file, &config).unwrap();
+    let output = check_config(&file);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the calendar of clinician \"dana\": ") && stderr.contains("refused user"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong password"), "the password is never printed");
 }
 
 #[tokio::test]
@@ -630,4 +667,28 @@ fn the_group_practice_example_passes_check_config() {
     assert_eq!(dana.rules.buffer_after_minutes, 10);
     assert_eq!((dana.rules.daily_cap, practice.rules.daily_cap), (Some(4), None));
     assert_eq!(practice.clinicians[1].rules.buffer_after_minutes, 15);
+}
+
+#[tokio::test]
+async fn the_requests_command_lists_whom_each_request_is_with() {
+    let app = spawn_app_with(&group("")).await;
+    let at = day_at(&app, 2, 10, 0);
+    let dana = booked_with(&app, "free-consultation", Some("dana"), at).await;
+    let lee = booked_with(&app, "free-consultation", Some("lee"), at).await;
+    let folder = tempfile::tempdir().unwrap();
+    let config = folder.path().join("group.toml");
+    std::fs::write(&config, group("")).unwrap();
+
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .args(["requests", "--config"])
+        .arg(&config)
+        .arg("--store")
+        .arg(&app.store)
+        .arg("list")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    let line_of = |id: &str| stdout.lines().find(|l| l.starts_with(id)).unwrap_or_default();
+    assert!(line_of(&dana.booking.id).contains("with Dana Whitfield"), "{stdout}");
+    assert!(line_of(&lee.booking.id).contains("with Lee Okafor"), "{stdout}");
 }

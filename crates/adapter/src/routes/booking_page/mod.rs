@@ -156,6 +156,16 @@ impl<'a> Visit<'a> {
         }
     }
 
+    /// How far ahead times are offered: as far as any clinician whose times count.
+    fn horizon_days(&self) -> u32 {
+        let practice = &self.app.settings.practice;
+        self.with()
+            .iter()
+            .map(|id| practice.rules_of(Some(id)).horizon_days)
+            .max()
+            .unwrap_or(practice.rules.horizon_days)
+    }
+
     /// Whose times count: the chosen clinician's, else any who offers the
     /// service (the booking is then assigned when stored).
     fn with(&self) -> Vec<String> {

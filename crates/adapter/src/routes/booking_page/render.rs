@@ -145,7 +145,7 @@ pub fn days(
             link(&format!("?from={back}{kept_query}"), &words.earlier) + Html::trusted_static(" ");
     }
     // Later dates only while some are inside the practice's horizon.
-    let horizon = u64::from(visit.app.settings.practice.rules.horizon_days);
+    let horizon = u64::from(visit.horizon_days());
     let last_open = today.checked_add_days(Days::new(horizon));
     if let Some(next) = first.checked_add_days(Days::new(DAYS_SHOWN)) {
         if last_open.is_some_and(|last| next <= last) {

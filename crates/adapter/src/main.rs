@@ -67,6 +67,10 @@ enum Command {
         /// The practice's configuration file.
         #[arg(long, env = "FIRSTSTEP_CONFIG")]
         config: PathBuf,
+        /// A clinician's own calendar (`[clinicians.calendar]`), by their id,
+        /// instead of the practice's `[calendar]`.
+        #[arg(long)]
+        clinician: Option<String>,
     },
     /// Copy the store, consistently, while the adapter serves.
     Backup {
@@ -178,7 +182,11 @@ fn main() -> ExitCode {
             }
         },
         Command::Visitor { action } => exit_with(visitor(action)),
-        Command::Connect { service, config } => exit_with(connect(service, &config)),
+        Command::Connect {
+            service,
+            config,
+            clinician,
+        } => exit_with(connect(service, &config, clinician.as_deref())),
         Command::Backup {
             store,
             to,
@@ -345,23 +353,47 @@ fn requests(
 
 /// Grants access to the configured calendar account and stores the
 /// refresh token (0600) where the configuration says.
+/// `clinician`: their own calendar instead of the practice's.
 #[tokio::main]
-async fn connect(service: ConnectService, config: &std::path::Path) -> anyhow::Result<()> {
+async fn connect(
+    service: ConnectService,
+    config: &std::path::Path,
+    clinician: Option<&str>,
+) -> anyhow::Result<()> {
     let settings = Settings::load(config)?;
+    let (calendar, section) = match clinician {
+        None => (&settings.calendar, "[calendar]".to_owned()),
+        Some(id) => {
+            let Some(own) = settings.practice.clinician(id) else {
+                anyhow::bail!("{}: there is no clinician \"{id}\"", config.display());
+            };
+            let Some(calendar) = &own.calendar else {
+                anyhow::bail!(
+                    "{}: clinician \"{id}\" has no [clinicians.calendar] of their own",
+                    config.display()
+                );
+            };
+            (calendar, format!("clinician \"{id}\"'s [clinicians.calendar]"))
+        }
+    };
+    let place = format!("{}: {section}", config.display());
     match service {
-        ConnectService::Google => connect_google(&settings, config).await,
-        ConnectService::Microsoft => connect_microsoft(&settings, config).await,
+        ConnectService::Google => connect_google(calendar, &place).await,
+        ConnectService::Microsoft => connect_microsoft(calendar, &place).await,
     }
 }
 
 /// The installed-app consent: prints the address, waits for the browser's
-/// return on 127.0.0.1.
-async fn connect_google(settings: &Settings, config: &std::path::Path) -> anyhow::Result<()> {
+/// return on 127.0.0.1. `place` names the calendar's section, for errors.
+async fn connect_google(
+    calendar: &firststep_adapter::config::CalendarSettings,
+    place: &str,
+) -> anyhow::Result<()> {
     use firststep_adapter::calendar::oauth::{Consent, Grant, InstalledClient};
     use firststep_adapter::config::CalendarSettings;
 
-    let CalendarSettings::Google(google) = &settings.calendar else {
-        anyhow::bail!("{}: [calendar] backend is not \"google\"", config.display());
+    let CalendarSettings::Google(google) = calendar else {
+        anyhow::bail!("{place} backend is not \"google\"");
     };
     let Grant::RefreshToken {
         client_id,
@@ -370,8 +402,7 @@ async fn connect_google(settings: &Settings, config: &std::path::Path) -> anyhow
     } = &google.grant
     else {
         anyhow::bail!(
-            "{}: a service account needs no connect: share the calendar with its address instead",
-            config.display()
+            "{place}: a service account needs no connect: share the calendar with its address instead"
         );
     };
     let client = InstalledClient {
@@ -399,16 +430,16 @@ async fn connect_google(settings: &Settings, config: &std::path::Path) -> anyhow
 
 /// The device-code sign-in: prints the address and the code to enter
 /// there (on any device), then waits until the practice has signed in.
-async fn connect_microsoft(settings: &Settings, config: &std::path::Path) -> anyhow::Result<()> {
+async fn connect_microsoft(
+    calendar: &firststep_adapter::config::CalendarSettings,
+    place: &str,
+) -> anyhow::Result<()> {
     use firststep_adapter::calendar::microsoft;
     use firststep_adapter::calendar::oauth::{DeviceClient, DeviceCode, Grant};
     use firststep_adapter::config::CalendarSettings;
 
-    let CalendarSettings::Microsoft(graph) = &settings.calendar else {
-        anyhow::bail!(
-            "{}: [calendar] backend is not \"microsoft\"",
-            config.display()
-        );
+    let CalendarSettings::Microsoft(graph) = calendar else {
+        anyhow::bail!("{place} backend is not \"microsoft\"");
     };
     let Grant::RefreshToken {
         client_id,
@@ -417,8 +448,7 @@ async fn connect_microsoft(settings: &Settings, config: &std::path::Path) -> any
     } = &graph.grant
     else {
         anyhow::bail!(
-            "{}: a tenant's app (client secret) needs no connect: an admin grants it Calendars.ReadWrite instead",
-            config.display()
+            "{place}: a tenant's app (client secret) needs no connect: an admin grants it Calendars.ReadWrite instead"
         );
     };
     let (device_url, token_url) = (

@@ -692,3 +692,64 @@ async fn the_requests_command_lists_whom_each_request_is_with() {
     assert!(line_of(&dana.booking.id).contains("with Dana Whitfield"), "{stdout}");
     assert!(line_of(&lee.booking.id).contains("with Lee Okafor"), "{stdout}");
 }
+
+#[tokio::test]
+async fn connect_clinician_asks_consent_for_their_own_calendar_only() {
+    use std::io::BufRead;
+
+    let google = crate::google_standin::GoogleStandIn::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let danas = google
+        .calendar_table(folder.path(), None)
+        .replace("[calendar]", "[clinicians.calendar]");
+    let file = folder.path().join("group.toml");
+    std::fs::write(&file, group(&danas)).unwrap();
+    let connect = |clinician: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+            .args(["connect", "google", "--config"])
+            .arg(&file)
+            .args(["--clinician", clinician])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // Lee shares the practice's calendar; nobody is not a clinician.
+    for (clinician, said) in [
+        ("lee", "clinician \"lee\" has no [clinicians.calendar] of their own"),
+        ("nobody", "there is no clinician \"nobody\""),
+    ] {
+        let output = connect(clinician).wait_with_output().unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(said), "{stderr}");
+    }
+    // The practice's own [calendar] is local: nothing to connect there.
+    let practice = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .args(["connect", "google", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&practice.stderr).contains("[calendar] backend is not \"google\""));
+
+    // Dana's: the consent page of her calendar's OAuth client.
+    let mut child = connect("dana");
+    let stdout = child.stdout.take().unwrap();
+    let first_address = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.starts_with("http"))
+    })
+    .await
+    .unwrap()
+    .expect("a consent address");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        first_address.starts_with(&format!("{}/auth?", google.base))
+            && first_address.contains(crate::google_standin::CLIENT_ID),
+        "{first_address}"
+    );
+}

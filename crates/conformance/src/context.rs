@@ -52,6 +52,8 @@ pub(crate) struct Practice {
     /// `form.phone` and `form.note`: `hidden`, `optional` or `required`.
     pub phone: String,
     pub note: String,
+    /// In a group practice, the ids of the clinicians who offer the service.
+    pub clinicians: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,18 +126,36 @@ impl Context {
                 )
             })?;
         let form = body.get("form");
+        let service_id = text(chosen.get("id"));
+        let offers = |clinician: &&Value| {
+            clinician
+                .get("services")
+                .and_then(Value::as_array)
+                .is_some_and(|ids| ids.iter().any(|id| id.as_str() == Some(&service_id)))
+        };
+        let clinicians = body
+            .get("clinicians")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter(offers)
+                    .filter_map(|c| c.get("id")?.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Practice {
             name: text(body.get("name")),
             time_zone: text(body.get("time_zone")),
             service_count: services.len(),
             service: Service {
-                id: text(chosen.get("id")),
+                id: service_id,
                 title: text(chosen.get("title")),
                 duration: Duration::minutes(minutes),
                 mode: text(chosen.get("mode")),
             },
             phone: text(form.and_then(|f| f.get("phone"))),
             note: text(form.and_then(|f| f.get("note"))),
+            clinicians,
         })
     }
 

@@ -42,13 +42,14 @@ macro_rules! check {
 
 pub static ALL: &[Check] = &[
     check!("health.ok", "GET /healthz", "GET /healthz answers 200 ok", writes: false, reading::health),
-    check!("practice.shape", "GET /v1/practice", "the practice, its services and form, in the documented shape", writes: false, reading::practice_shape),
+    check!("practice.shape", "GET /v1/practice", "the practice, its services, form and clinicians (if any), in the documented shape", writes: false, reading::practice_shape),
     check!("slots.shape", "GET /v1/slots", "slots of the service, ascending, inside [from, to), instants in UTC with Z, as long as the service", writes: false, reading::slots_shape),
     check!("slots.cache_control", "Clarifications and additions: GET /v1/slots", "slots are not cached for long (Cache-Control no-store, or max-age of a few seconds)", writes: false, reading::slots_cache_control),
     check!("slots.offsets", "Clarifications and additions: GET /v1/slots", "from and to in another offset give the same slots, answered in UTC", writes: false, reading::slots_offsets),
     check!("slots.range_too_large", "GET /v1/slots", "62 days are answered, more is 422 range_too_large", writes: false, reading::slots_range_too_large),
     check!("slots.invalid_range", "Clarifications and additions: Instants are read as RFC 3339 only", "from >= to, a missing or non-RFC 3339 instant is 422 invalid_range", writes: false, reading::slots_invalid_range),
     check!("slots.unknown_service", "GET /v1/slots", "an unknown service is 404 unknown_service; leaving it out works only for one service", writes: false, reading::slots_unknown_service),
+    check!("slots.unknown_clinician", "Clarifications and additions: Group practices", "a clinician the practice lacks is 404 unknown_clinician; in a group practice each clinician's own slots say whose", writes: false, reading::slots_unknown_clinician),
     check!("errors.not_found", "Clarifications and additions: Every error under /v1 is problem+json", "an unknown path under /v1 is 404 not_found", writes: false, refusals::unknown_path),
     check!("errors.method_not_allowed", "Clarifications and additions: Every error under /v1 is problem+json", "another method is 405 method_not_allowed with Allow", writes: false, refusals::method_not_allowed),
     check!("errors.bad_request", "Clarifications and additions: Every error under /v1 is problem+json", "a path that is not UTF-8 once decoded is 400 bad_request", writes: false, refusals::bad_request),

@@ -48,6 +48,29 @@ pub(crate) async fn practice_shape(context: &Context) -> Verdict {
             ));
         }
     }
+    if let Some(clinicians) = body.get("clinicians") {
+        let service_ids: Vec<&str> = services
+            .iter()
+            .filter_map(|s| s.get("id")?.as_str())
+            .collect();
+        let list = clinicians
+            .as_array()
+            .filter(|list| !list.is_empty())
+            .ok_or_else(|| {
+                failed(
+                    format!("{what}: `clinicians` a non-empty list (absent without clinicians)"),
+                    clinicians.to_string(),
+                )
+            })?;
+        for clinician in list {
+            if let Some(problem) = clinician_problem(clinician, &service_ids) {
+                return Err(failed(
+                    format!("{what}: each clinician with {problem}"),
+                    clinician.to_string(),
+                ));
+            }
+        }
+    }
     let rules = ["hidden", "optional", "required"];
     for field in ["phone", "note"] {
         let rule = body.get("form").and_then(|form| form.get(field));
@@ -102,6 +125,32 @@ fn service_problem(service: &Value) -> Option<&'static str> {
         Some("an `address` for in_person, and only for it")
     } else if service.get("video_url").is_some() {
         Some("no `video_url`: a video room is never public")
+    } else {
+        None
+    }
+}
+
+/// What a clinician of `GET /v1/practice` lacks, if anything; `service_ids`
+/// are the practice's services.
+fn clinician_problem(clinician: &Value, service_ids: &[&str]) -> Option<&'static str> {
+    let text = |name| clinician.get(name).and_then(Value::as_str);
+    let text_or_null = |name| {
+        clinician
+            .get(name)
+            .is_none_or(|v: &Value| v.is_null() || v.is_string())
+    };
+    let services = clinician.get("services").and_then(Value::as_array);
+    if text("id").is_none_or(str::is_empty) {
+        Some("an `id`")
+    } else if text("name").is_none_or(str::is_empty) {
+        Some("a `name`")
+    } else if !text_or_null("pronouns") || !text_or_null("bio") {
+        Some("`pronouns` and `bio` strings or null")
+    } else if services.is_none_or(|ids| {
+        ids.iter()
+            .any(|id| id.as_str().is_none_or(|id| !service_ids.contains(&id)))
+    }) {
+        Some("`services` a list of the practice's service ids")
     } else {
         None
     }
@@ -308,6 +357,44 @@ pub(crate) async fn slots_unknown_service(context: &Context) -> Verdict {
             404,
             "unknown_service",
             "GET /v1/slots without service, the practice having several",
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn slots_unknown_clinician(context: &Context) -> Verdict {
+    let practice = context.practice().await?;
+    let from = Utc::now() + Duration::days(1);
+    let slots_of = |clinician: &str| {
+        format!(
+            "/v1/slots?service={}&clinician={}&from={}&to={}",
+            escape(&practice.service.id),
+            escape(clinician),
+            instant(from),
+            instant(from + Duration::days(1))
+        )
+    };
+    let unknown = context
+        .probe
+        .get(&slots_of("no-such-clinician-conformance"))
+        .await?;
+    verdict::problem(
+        &unknown,
+        404,
+        "unknown_clinician",
+        "GET /v1/slots of a clinician the practice lacks",
+    )?;
+    // In a group practice: each clinician offering the service has their own list.
+    for id in &practice.clinicians {
+        let answer = context.probe.get(&slots_of(id)).await?;
+        let what = format!("GET /v1/slots of clinician {id:?}");
+        verdict::status(&answer, 200, &what)?;
+        let body = verdict::json_object(&answer, &what)?;
+        let said = body.get("clinician").and_then(Value::as_str);
+        ensure(
+            said == Some(id.as_str()),
+            format!("{what}: `clinician` {id:?}"),
+            || format!("{said:?}"),
         )?;
     }
     Ok(())

@@ -41,6 +41,28 @@ const CASES: &[Case] = &[
             });
         }
     }},
+    Case { check: "practice.shape", misbehaviour: "a clinician without a name", fault: |asked, reply| {
+        if asked.path == "/v1/practice" {
+            reply.edit_json(|p| {
+                let service = p["services"][0]["id"].clone();
+                p["clinicians"] = json!([{"id": "dana", "name": "", "pronouns": null, "bio": null, "services": [service]}]);
+            });
+        }
+    }},
+    Case { check: "practice.shape", misbehaviour: "a clinician offering a service the practice lacks", fault: |asked, reply| {
+        if asked.path == "/v1/practice" {
+            reply.edit_json(|p| {
+                p["clinicians"] = json!([{"id": "dana", "name": "Dana", "pronouns": null, "bio": null, "services": ["no-such-service"]}]);
+            });
+        }
+    }},
+    Case { check: "slots.unknown_clinician", misbehaviour: "an unknown clinician is ignored (the practice's slots)", fault: |asked, reply| {
+        if asked.path == "/v1/slots" && reply.code().as_deref() == Some("unknown_clinician") {
+            reply.status = StatusCode::OK;
+            reply.headers.insert("content-type", HeaderValue::from_static("application/json"));
+            reply.body = br#"{"service":"x","time_zone":"UTC","slots":[]}"#.to_vec();
+        }
+    }},
     Case { check: "slots.shape", misbehaviour: "slots in descending order", fault: |asked, reply| {
         if asked.path == "/v1/slots" {
             reply.edit_json(|list| if let Some(slots) = list["slots"].as_array_mut() { slots.reverse() });

@@ -373,7 +373,10 @@ async fn connect(
                     config.display()
                 );
             };
-            (calendar, format!("clinician \"{id}\"'s [clinicians.calendar]"))
+            (
+                calendar,
+                format!("clinician \"{id}\"'s [clinicians.calendar]"),
+            )
         }
     };
     let place = format!("{}: {section}", config.display());
@@ -481,7 +484,9 @@ async fn connect_microsoft(
 async fn check_calendar(settings: &Settings) -> Result<(), String> {
     use firststep_adapter::startup::{calendar_from, calendars};
     for (clinician, calendar) in calendars(settings) {
-        let checked = calendar_from(calendar, settings.practice.zone).check().await;
+        let checked = calendar_from(calendar, settings.practice.zone)
+            .check()
+            .await;
         checked.map_err(|error| match clinician {
             Some(id) => format!("the calendar of clinician \"{id}\": {error}"),
             None => error.to_string(),

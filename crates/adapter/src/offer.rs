@@ -57,7 +57,9 @@ pub fn is_offered(
 /// instant of its Monday to that of the next). `None` past the range of dates.
 pub fn week_of(start: DateTime<Utc>, zone: Tz) -> Option<Interval> {
     let day = start.with_timezone(&zone).date_naive();
-    let monday = day.checked_sub_days(chrono::Days::new(day.weekday().num_days_from_monday().into()))?;
+    let monday = day.checked_sub_days(chrono::Days::new(
+        day.weekday().num_days_from_monday().into(),
+    ))?;
     let next_monday = monday.checked_add_days(chrono::Days::new(7))?;
     // Midnight may not exist (a DST gap): the day begins at its first instant.
     let first_instant = |date: chrono::NaiveDate| {
@@ -68,5 +70,8 @@ pub fn week_of(start: DateTime<Utc>, zone: Tz) -> Option<Interval> {
                 .map(|t| t.with_timezone(&Utc))
         })
     };
-    Some(Interval::new(first_instant(monday)?, first_instant(next_monday)?))
+    Some(Interval::new(
+        first_instant(monday)?,
+        first_instant(next_monday)?,
+    ))
 }

@@ -354,7 +354,9 @@ impl Outbox {
             .clinician
             .as_deref()
             .and_then(|c| self.clinician_calendars.get(c))
-            .map_or((&self.calendar, &self.text), |(calendar, text)| (calendar, text));
+            .map_or((&self.calendar, &self.text), |(calendar, text)| {
+                (calendar, text)
+            });
         if delivery.action == Action::Release || !booking.status.holds_slot() {
             calendar.release(id, &placed).await?;
             return Ok(("released", None));

@@ -54,7 +54,9 @@ pub fn calendar_of(settings: &Settings) -> Arc<dyn Calendar> {
 /// The calendar `calendar` configures, read in the practice's `zone`.
 pub fn calendar_from(calendar: &CalendarSettings, zone: Tz) -> Arc<dyn Calendar> {
     match calendar {
-        CalendarSettings::Local { busy_feeds, .. } => Arc::new(LocalCalendar::new(busy_feeds, zone)),
+        CalendarSettings::Local { busy_feeds, .. } => {
+            Arc::new(LocalCalendar::new(busy_feeds, zone))
+        }
         CalendarSettings::CalDav(caldav) => Arc::new(CalDavCalendar::new(
             &caldav.url,
             &caldav.user,
@@ -91,7 +93,9 @@ pub fn calendars(settings: &Settings) -> Vec<(Option<&str>, &CalendarSettings)> 
         .clinicians
         .iter()
         .filter_map(|c| Some((Some(c.id.as_str()), c.calendar.as_ref()?)));
-    std::iter::once((None, &settings.calendar)).chain(own).collect()
+    std::iter::once((None, &settings.calendar))
+        .chain(own)
+        .collect()
 }
 
 /// How entries read in `calendar`, and how often its busy time is read.
@@ -175,18 +179,27 @@ impl Application {
             .filter(|c| c.calendar.is_none())
             .map(|c| c.rules.horizon_days)
             .fold(settings.practice.rules.horizon_days, u32::max);
-        let (calendar, busy, text, refresh_every) =
-            start_calendar(&settings.calendar, &settings.practice, shared_horizon, &clock).await?;
+        let (calendar, busy, text, refresh_every) = start_calendar(
+            &settings.calendar,
+            &settings.practice,
+            shared_horizon,
+            &clock,
+        )
+        .await?;
         let mut refreshers = vec![(busy.clone(), refresh_every)];
         let (mut clinician_busy, mut clinician_calendars) = (HashMap::new(), HashMap::new());
         for clinician in &settings.practice.clinicians {
             let Some(own) = &clinician.calendar else {
                 continue;
             };
-            let (calendar, busy, text, every) =
-                start_calendar(own, &settings.practice, clinician.rules.horizon_days, &clock)
-                    .await
-                    .with_context(|| format!("the calendar of clinician {}", clinician.id))?;
+            let (calendar, busy, text, every) = start_calendar(
+                own,
+                &settings.practice,
+                clinician.rules.horizon_days,
+                &clock,
+            )
+            .await
+            .with_context(|| format!("the calendar of clinician {}", clinician.id))?;
             refreshers.push((busy.clone(), every));
             clinician_busy.insert(clinician.id.clone(), busy);
             clinician_calendars.insert(clinician.id.clone(), (calendar, text));

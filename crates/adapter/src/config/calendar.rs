@@ -199,7 +199,12 @@ impl Checker<'_> {
     /// Microsoft Graph: the practice's own account (device code: client_id
     /// and token_file) or the tenant's app (client credentials: client_id,
     /// a client secret, user and a named tenant).
-    fn microsoft(&mut self, section: &str, raw: RawCalendar, base: &Path) -> Option<CalendarSettings> {
+    fn microsoft(
+        &mut self,
+        section: &str,
+        raw: RawCalendar,
+        base: &Path,
+    ) -> Option<CalendarSettings> {
         use crate::calendar::oauth::Grant;
         let key = |name: &str| format!("{section}.{name}");
         for (other, name) in [

@@ -75,7 +75,8 @@ impl Checker<'_> {
         let weekly = self.weekly("availability", raw.availability.weekly);
         let overrides = self.overrides("availability", raw.availability.overrides);
         let step_minutes = self.step(&raw.availability.step_minutes, "availability.step_minutes");
-        let horizon_days = self.horizon(&raw.availability.horizon_days, "availability.horizon_days");
+        let horizon_days =
+            self.horizon(&raw.availability.horizon_days, "availability.horizon_days");
         let request_expiry_hours = self.at_most(
             &raw.availability.request_expiry_hours,
             "availability.request_expiry_hours",

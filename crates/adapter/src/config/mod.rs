@@ -29,9 +29,9 @@ mod settings;
 mod urls;
 
 pub use settings::{
-    CalDavSettings, CalendarSettings, Clinician, FeedSettings, GoogleSettings, MailSettings, Meeting,
-    MicrosoftSettings, PageSettings, PracticeSettings, PrivacySettings, ReminderSettings, Secret,
-    ServerSettings, Service, Settings, SmtpTls, VideoRoom,
+    CalDavSettings, CalendarSettings, Clinician, FeedSettings, GoogleSettings, MailSettings,
+    Meeting, MicrosoftSettings, PageSettings, PracticeSettings, PrivacySettings, ReminderSettings,
+    Secret, ServerSettings, Service, Settings, SmtpTls, VideoRoom,
 };
 
 use std::fmt;

@@ -13,8 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use firststep_availability::{BusyTime, Interval};
 use firststep_protocol::{
     BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ClinicianRef,
-    RescheduleRequest,
-    PROBLEM_JSON,
+    RescheduleRequest, PROBLEM_JSON,
 };
 use sha2::{Digest, Sha256};
 

@@ -94,7 +94,8 @@ pub(super) async fn offered(
             whose
                 .into_iter()
                 .map(|who| {
-                    let theirs = store.live_bookings(around, now, moving.as_deref(), who.as_deref());
+                    let theirs =
+                        store.live_bookings(around, now, moving.as_deref(), who.as_deref());
                     theirs.map(|bookings| (who, bookings))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()

@@ -440,7 +440,10 @@ impl Store {
                 return Ok(RescheduleOutcome::Moved(Box::new(before)));
             }
             let with = before.clinician.as_deref();
-            if !is_offered(with, &live_bookings(&tx, change.around, now, Some(id), with)?) {
+            if !is_offered(
+                with,
+                &live_bookings(&tx, change.around, now, Some(id), with)?,
+            ) {
                 return Ok(RescheduleOutcome::SlotUnavailable);
             }
             let (status, expires_at) = match before.status {

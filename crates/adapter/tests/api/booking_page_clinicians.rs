@@ -14,11 +14,21 @@ async fn the_page_offers_first_available_and_each_clinician_and_books_with_the_o
     let (status, days) = page(&app, "/book/free-consultation").await;
     assert_eq!(status, 200);
     assert!(days.contains("With whom"), "{days}");
-    assert!(days.contains("aria-current=\"true\" href=\"?\">First available</a>"), "{days}");
+    assert!(
+        days.contains("aria-current=\"true\" href=\"?\">First available</a>"),
+        "{days}"
+    );
     assert!(days.contains("Dana Whitfield (she/her)<br><small>Couples and family therapy.</small>"));
-    assert_eq!(links(&days, "?clinician="), ["?clinician=dana", "?clinician=lee"]);
+    assert_eq!(
+        links(&days, "?clinician="),
+        ["?clinician=dana", "?clinician=lee"]
+    );
     let (_, intake) = page(&app, "/book/intake").await;
-    assert_eq!(links(&intake, "?clinician="), ["?clinician=lee"], "only Lee offers it");
+    assert_eq!(
+        links(&intake, "?clinician="),
+        ["?clinician=lee"],
+        "only Lee offers it"
+    );
 
     // Dana chosen: her times, every link keeping her, the widget told too.
     let (status, danas) = page(&app, "/book/free-consultation?clinician=dana").await;

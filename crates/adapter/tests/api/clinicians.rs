@@ -8,8 +8,8 @@ use firststep_protocol::{BookingCreated, ErrorCode, SlotList};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_problems, booking_body, check_config, eventually, iso, new_key, problem, spawn_app, spawn_app_with,
-    with_mail, TestApp, CONFIG,
+    assert_problems, booking_body, check_config, eventually, iso, new_key, problem, spawn_app,
+    spawn_app_with, with_mail, TestApp, CONFIG,
 };
 use crate::radicale::{Radicale, PASSWORD, USER};
 use crate::smtp_server::SmtpServer;
@@ -225,7 +225,10 @@ async fn buffers_and_the_daily_cap_are_each_clinicians_own() {
     assert!(danas.contains(&minutes(45)), "{danas:?}");
     // Lee has no buffer, and Dana's booking is not his.
     let lees = starts(&app, "free-consultation", Some("lee"), at).await;
-    assert!(lees.contains(&at) && lees.contains(&minutes(15)), "{lees:?}");
+    assert!(
+        lees.contains(&at) && lees.contains(&minutes(15)),
+        "{lees:?}"
+    );
     let response = post(&app, "free-consultation", Some("dana"), minutes(15)).await;
     assert_eq!(
         problem(response, 409).await.code,
@@ -292,7 +295,10 @@ async fn a_clinicians_calendar_hides_only_their_own_slots() {
 
     let danas = starts(&app, "free-consultation", Some("dana"), noon).await;
     assert!(!danas.contains(&noon) && !danas.contains(&(noon + Duration::minutes(45))));
-    assert!(danas.contains(&(noon - Duration::minutes(15))) && danas.contains(&(noon + Duration::hours(1))));
+    assert!(
+        danas.contains(&(noon - Duration::minutes(15)))
+            && danas.contains(&(noon + Duration::hours(1)))
+    );
     assert!(starts(&app, "free-consultation", Some("lee"), noon)
         .await
         .contains(&noon));
@@ -377,21 +383,37 @@ async fn first_available_goes_to_the_fewest_bookings_that_week_ties_by_the_pract
         with_whom(&booked_with(app, "free-consultation", None, start).await).to_owned()
     };
 
-    assert_eq!(first_available(hour(0)).await, "dana", "0–0: the first in order");
+    assert_eq!(
+        first_available(hour(0)).await,
+        "dana",
+        "0–0: the first in order"
+    );
     assert_eq!(first_available(hour(1)).await, "lee", "1–0");
-    assert_eq!(first_available(hour(2)).await, "dana", "1–1: the first in order");
+    assert_eq!(
+        first_available(hour(2)).await,
+        "dana",
+        "1–1: the first in order"
+    );
     // Two chosen by name for Dana; then Lee is the least booked that week.
     booked_with(app, "free-consultation", Some("dana"), hour(3)).await;
     booked_with(app, "free-consultation", Some("dana"), hour(4)).await;
     assert_eq!(first_available(hour(5)).await, "lee", "4–1");
     assert_eq!(first_available(hour(6)).await, "lee", "4–2");
     // Another week counts anew: a tie again, to Dana.
-    assert_eq!(first_available(hour(7 * 24)).await, "dana", "next week, 0–0");
+    assert_eq!(
+        first_available(hour(7 * 24)).await,
+        "dana",
+        "next week, 0–0"
+    );
     // A cancelled booking no longer counts: Lee has 3 live, Dana 4 − 2 = 2.
     let cancelled = booked_with(app, "free-consultation", Some("dana"), hour(8)).await;
     app.cancel(&cancelled).await;
     assert_eq!(first_available(hour(9)).await, "lee", "4–3 live");
-    assert_eq!(first_available(hour(10)).await, "dana", "4–4: the first in order");
+    assert_eq!(
+        first_available(hour(10)).await,
+        "dana",
+        "4–4: the first in order"
+    );
 }
 
 #[tokio::test]
@@ -419,13 +441,24 @@ async fn emails_go_to_the_clinicians_address_and_name_them_to_the_visitor_and_th
     // each says whom the request is for.
     let danas = to("dana@riverside.example");
     assert_eq!(danas.len(), 1, "{emails:#?}");
-    assert!(danas[0].body.contains("with Dana Whitfield"), "{:?}", danas[0].body);
+    assert!(
+        danas[0].body.contains("with Dana Whitfield"),
+        "{:?}",
+        danas[0].body
+    );
     let practices = to("therapist@test.example.org");
     assert_eq!(practices.len(), 1, "{emails:#?}");
-    assert!(practices[0].body.contains("with Lee Okafor"), "{:?}", practices[0].body);
+    assert!(
+        practices[0].body.contains("with Lee Okafor"),
+        "{:?}",
+        practices[0].body
+    );
     let visitor = to("sam@example.org");
     assert_eq!(visitor.len(), 2, "{emails:#?}");
-    let bodies: Vec<String> = visitor.iter().map(|e| e.body.replace("\r\n", " ")).collect();
+    let bodies: Vec<String> = visitor
+        .iter()
+        .map(|e| e.body.replace("\r\n", " "))
+        .collect();
     assert!(
         bodies.iter().any(|b| b.contains("with Dana Whitfield")),
         "{bodies:#?}"
@@ -526,7 +559,10 @@ async fn a_clinicians_calendar_refusing_the_adapter_stops_the_start_and_check_co
         stderr.contains("the calendar of clinician \"dana\": ") && stderr.contains("refused user"),
         "{stderr}"
     );
-    assert!(!stderr.contains("wrong password"), "the password is never printed");
+    assert!(
+        !stderr.contains("wrong password"),
+        "the password is never printed"
+    );
 }
 
 #[tokio::test]
@@ -536,8 +572,20 @@ async fn a_reschedule_keeps_the_clinician_and_checks_their_time_only() {
     let dana = booked_with(&app, "free-consultation", None, at).await;
     assert_eq!(with_whom(&dana), "dana");
     // Lee is busy at 11:00, Dana is not; Dana is busy at 12:00.
-    booked_with(&app, "free-consultation", Some("lee"), at + Duration::hours(1)).await;
-    booked_with(&app, "free-consultation", Some("dana"), at + Duration::hours(2)).await;
+    booked_with(
+        &app,
+        "free-consultation",
+        Some("lee"),
+        at + Duration::hours(1),
+    )
+    .await;
+    booked_with(
+        &app,
+        "free-consultation",
+        Some("dana"),
+        at + Duration::hours(2),
+    )
+    .await;
 
     let move_to = |start: DateTime<Utc>| {
         let (app, dana) = (&app, &dana);
@@ -618,15 +666,24 @@ name = "Lee Again"
     // Every problem, in the file's order: the shape's (unknown keys) and the values'.
     let duplicate = format!("{file}:{}: clinicians[2].id: ", text.lines().count() - 1);
     let expected = [
-        at("clinicians = [\"lee\", \"nobody\"]", "services[1].clinicians[1]"),
+        at(
+            "clinicians = [\"lee\", \"nobody\"]",
+            "services[1].clinicians[1]",
+        ),
         at("id = \"Dana!\"", "clinicians[0].id"),
         at("name = \"\"", "clinicians[0].name"),
         at("pronouns", "clinicians[0].pronouns"),
         at("bio", "clinicians[0].bio"),
         at("email = \"not an address\"", "clinicians[0].email"),
         at("colour", "clinicians[0].colour"),
-        at("step_minutes = 0", "clinicians[0].availability.step_minutes"),
-        at("horizon_days = 100000", "clinicians[0].availability.horizon_days"),
+        at(
+            "step_minutes = 0",
+            "clinicians[0].availability.step_minutes",
+        ),
+        at(
+            "horizon_days = 100000",
+            "clinicians[0].availability.horizon_days",
+        ),
         at(
             "request_expiry_hours = 2",
             "clinicians[0].availability.request_expiry_hours",
@@ -665,7 +722,10 @@ fn the_group_practice_example_passes_check_config() {
     let dana = &practice.clinicians[0];
     assert!(dana.rules.weekly[0].ranges().is_empty(), "no Mondays");
     assert_eq!(dana.rules.buffer_after_minutes, 10);
-    assert_eq!((dana.rules.daily_cap, practice.rules.daily_cap), (Some(4), None));
+    assert_eq!(
+        (dana.rules.daily_cap, practice.rules.daily_cap),
+        (Some(4), None)
+    );
     assert_eq!(practice.clinicians[1].rules.buffer_after_minutes, 15);
 }
 
@@ -688,9 +748,20 @@ async fn the_requests_command_lists_whom_each_request_is_with() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&listed.stdout);
-    let line_of = |id: &str| stdout.lines().find(|l| l.starts_with(id)).unwrap_or_default();
-    assert!(line_of(&dana.booking.id).contains("with Dana Whitfield"), "{stdout}");
-    assert!(line_of(&lee.booking.id).contains("with Lee Okafor"), "{stdout}");
+    let line_of = |id: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_default()
+    };
+    assert!(
+        line_of(&dana.booking.id).contains("with Dana Whitfield"),
+        "{stdout}"
+    );
+    assert!(
+        line_of(&lee.booking.id).contains("with Lee Okafor"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]
@@ -717,7 +788,10 @@ async fn connect_clinician_asks_consent_for_their_own_calendar_only() {
 
     // Lee shares the practice's calendar; nobody is not a clinician.
     for (clinician, said) in [
-        ("lee", "clinician \"lee\" has no [clinicians.calendar] of their own"),
+        (
+            "lee",
+            "clinician \"lee\" has no [clinicians.calendar] of their own",
+        ),
         ("nobody", "there is no clinician \"nobody\""),
     ] {
         let output = connect(clinician).wait_with_output().unwrap();
@@ -731,7 +805,9 @@ async fn connect_clinician_asks_consent_for_their_own_calendar_only() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&practice.stderr).contains("[calendar] backend is not \"google\""));
+    assert!(
+        String::from_utf8_lossy(&practice.stderr).contains("[calendar] backend is not \"google\"")
+    );
 
     // Dana's: the consent page of her calendar's OAuth client.
     let mut child = connect("dana");

@@ -215,22 +215,23 @@ fn clinicians(visit: &Visit<'_>) -> Html {
             + label
             + Html::trusted_static("</a></li>")
     };
-    let mut html =
-        Html::trusted_static("<section aria-labelledby=\"fs-who\"><h3 id=\"fs-who\">")
-            + Html::text(&words.choose_clinician)
-            + Html::trusted_static("</h3><ul class=\"fs-clinicians\">")
-            + choice(
-                format!("?{}", zone.trim_start_matches('&')),
-                visit.clinician.is_none(),
-                Html::text(&words.first_available),
-            );
+    let mut html = Html::trusted_static("<section aria-labelledby=\"fs-who\"><h3 id=\"fs-who\">")
+        + Html::text(&words.choose_clinician)
+        + Html::trusted_static("</h3><ul class=\"fs-clinicians\">")
+        + choice(
+            format!("?{}", zone.trim_start_matches('&')),
+            visit.clinician.is_none(),
+            Html::text(&words.first_available),
+        );
     for clinician in offering {
         let mut label = Html::text(&clinician.name);
         if let Some(pronouns) = &clinician.pronouns {
             label += Html::text(&format!(" ({pronouns})"));
         }
         if let Some(bio) = &clinician.bio {
-            label += Html::trusted_static("<br><small>") + Html::text(bio) + Html::trusted_static("</small>");
+            label += Html::trusted_static("<br><small>")
+                + Html::text(bio)
+                + Html::trusted_static("</small>");
         }
         let current = visit.clinician.is_some_and(|c| c.id == clinician.id);
         html += choice(format!("?clinician={}{zone}", clinician.id), current, label);

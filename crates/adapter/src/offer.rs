@@ -75,3 +75,29 @@ pub fn week_of(start: DateTime<Utc>, zone: Tz) -> Option<Interval> {
         first_instant(next_monday)?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_week_runs_monday_to_sunday_in_the_zone_across_a_clock_change() {
+        let new_york: Tz = "America/New_York".parse().unwrap();
+        // Sunday 1 November 2026 the clocks go back: that week is 169 hours long.
+        let week = week_of(at("2026-10-30T15:00:00Z"), new_york).unwrap();
+        assert_eq!(
+            (week.start, week.end),
+            (at("2026-10-26T04:00:00Z"), at("2026-11-02T05:00:00Z"))
+        );
+        // Sunday evening in New York is Monday in UTC: still the same week.
+        assert_eq!(week_of(at("2026-11-02T03:00:00Z"), new_york), Some(week));
+        assert_eq!(
+            week_of(at("2026-11-02T05:00:00Z"), new_york).map(|w| w.start),
+            Some(at("2026-11-02T05:00:00Z"))
+        );
+    }
+}

@@ -33,6 +33,15 @@ const MAX_SPAN_DAYS: u32 = 3660;
 /// of nothing (and may come before the booking is even made).
 const MAX_REMINDER_HOURS: i64 = 720;
 
+/// Whether `id` is 1 to `max` of a-z, 0-9 and `-` (a service's, a
+/// clinician's): safe in paths, links and file names as it is.
+pub(super) fn is_id(id: &str, max: usize) -> bool {
+    (1..=max).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Builds [`Settings`] from raw values, writing down every problem it meets.
 pub(super) struct Checker<'a> {
     pub(super) text: &'a str,
@@ -427,12 +436,7 @@ impl Checker<'_> {
         let mut services: Vec<Service> = Vec::new();
         for (i, s) in raw.into_iter().enumerate() {
             let id = s.id.get_ref();
-            let id_ok = !id.is_empty()
-                && id.len() <= 64
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !id_ok {
+            if !is_id(id, 64) {
                 self.problem(
                     &s.id,
                     format!("services[{i}].id"),

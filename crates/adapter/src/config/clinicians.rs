@@ -7,7 +7,7 @@ use std::path::Path;
 use firststep_availability::Rules;
 use toml::Spanned;
 
-use super::checks::Checker;
+use super::checks::{is_id, Checker};
 use super::raw::{RawClinician, RawClinicianAvailability};
 use super::{Clinician, Service};
 
@@ -31,11 +31,7 @@ impl Checker<'_> {
         for (i, c) in raw.into_iter().enumerate() {
             let section = format!("clinicians[{i}]");
             let id = c.id.get_ref();
-            let id_ok = (1..=MAX_ID).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !id_ok {
+            if !is_id(id, MAX_ID) {
                 self.problem(
                     &c.id,
                     format!("{section}.id"),

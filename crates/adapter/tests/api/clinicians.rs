@@ -323,38 +323,25 @@ async fn fifty_visitors_racing_for_one_first_available_time_get_one_booking_with
     let app = spawn_app_with(&group("")).await;
     let at = day_at(&app, 2, 10, 0);
 
-    let attempts = (0..50).map(|_| {
-        let (client, url, body) = (
-            app.client.clone(),
-            app.url("/v1/bookings"),
-            booking_body(at),
-        );
-        tokio::spawn(async move {
-            let response = client
-                .post(url)
-                .header("Idempotency-Key", new_key())
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            match response.status().as_u16() {
-                201 => Ok(response.json::<BookingCreated>().await.unwrap()),
-                status => Err((
-                    status,
-                    response
-                        .json::<firststep_protocol::Problem>()
-                        .await
-                        .unwrap()
-                        .code,
-                )),
-            }
-        })
-    });
-    let results: Vec<_> = futures::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    // Fifty requests in flight at once, each with its own key.
+    let body = booking_body(at);
+    let keys: Vec<String> = (0..50).map(|_| new_key()).collect();
+    let responses =
+        futures::future::join_all(keys.iter().map(|key| app.post_booking(key, &body))).await;
+    let mut results = Vec::new();
+    for response in responses {
+        results.push(match response.status().as_u16() {
+            201 => Ok(response.json::<BookingCreated>().await.unwrap()),
+            status => Err((
+                status,
+                response
+                    .json::<firststep_protocol::Problem>()
+                    .await
+                    .unwrap()
+                    .code,
+            )),
+        });
+    }
 
     let mut with: Vec<String> = results
         .iter()

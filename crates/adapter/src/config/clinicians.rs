@@ -157,7 +157,7 @@ impl Checker<'_> {
     pub(super) fn offered_by(
         &mut self,
         mut services: Vec<Service>,
-        named: &[Option<Vec<Spanned<String>>>],
+        named: &[Option<Spanned<Vec<Spanned<String>>>>],
         clinicians: &[String],
     ) -> Option<Vec<Service>> {
         let before = self.problems.len();
@@ -166,16 +166,14 @@ impl Checker<'_> {
                 service.clinicians = clinicians.to_vec();
                 continue;
             };
-            if named.is_empty() && !clinicians.is_empty() {
-                self.problems.push(super::ConfigProblem {
-                    line: 0,
-                    key: String::new(),
-                    message: format!(
-                        "services[{i}].clinicians: name at least one clinician, or leave it out for every one"
-                    ),
-                });
+            if named.get_ref().is_empty() && !clinicians.is_empty() {
+                self.problem(
+                    named,
+                    format!("services[{i}].clinicians"),
+                    "name at least one clinician, or leave it out for every one",
+                );
             }
-            for (j, id) in named.iter().enumerate() {
+            for (j, id) in named.get_ref().iter().enumerate() {
                 let key = format!("services[{i}].clinicians[{j}]");
                 if !clinicians.contains(id.get_ref()) {
                     let message = if clinicians.is_empty() {

@@ -332,7 +332,7 @@ pub(super) struct RawService {
     pub(super) address: Option<Spanned<String>>,
     pub(super) description: Option<String>,
     /// The ids of the clinicians who offer it; absent: every clinician.
-    pub(super) clinicians: Option<Vec<Spanned<String>>>,
+    pub(super) clinicians: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]

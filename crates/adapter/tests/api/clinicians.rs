@@ -603,10 +603,15 @@ async fn a_reschedule_keeps_the_clinician_and_checks_their_time_only() {
 #[test]
 fn check_config_reports_each_wrong_clinician_key_at_its_line() {
     let folder = tempfile::tempdir().unwrap();
-    let services = CONFIG.replace(
-        "mode = \"instant\"\n",
-        "mode = \"instant\"\nclinicians = [\"lee\", \"nobody\"]\n",
-    );
+    let services = CONFIG
+        .replace(
+            "mode = \"instant\"\n",
+            "mode = \"instant\"\nclinicians = [\"lee\", \"nobody\"]\n",
+        )
+        .replace(
+            "mode = \"request\"\n",
+            "mode = \"request\"\nclinicians = []\n",
+        );
     let clinicians = format!(
         r#"
 [[clinicians]]
@@ -653,6 +658,7 @@ name = "Lee Again"
     // Every problem, in the file's order: the shape's (unknown keys) and the values'.
     let duplicate = format!("{file}:{}: clinicians[2].id: ", text.lines().count() - 1);
     let expected = [
+        at("clinicians = []", "services[0].clinicians"),
         at(
             "clinicians = [\"lee\", \"nobody\"]",
             "services[1].clinicians[1]",

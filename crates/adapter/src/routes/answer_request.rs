@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use firststep_protocol::BookingStatus;
 
+use super::bookings::clinician_ref;
 use super::html::Html;
 use super::page::Page;
 use super::AppState;
@@ -183,7 +184,15 @@ fn summary(app: &AppState, details: &BookingRecord) -> Html {
     let mut summary = Html::element(
         "p",
         Html::text(&details.visitor.name) + Html::trusted_static(" — ") + Html::text(&time),
-    ) + Html::element("p", Html::text(service));
+    ) + Html::element("p", Html::text(service))
+        + details
+            .clinician
+            .as_deref()
+            .map(|id| {
+                let name = clinician_ref(&app.settings.practice, id).name;
+                Html::element("p", Html::text(&format!("With {name}")))
+            })
+            .unwrap_or_default();
     if let Some(note) = details.visitor.note.as_deref() {
         let lines: Html = note
             .lines()

@@ -8,6 +8,7 @@ use chrono::Duration;
 use firststep_availability::Interval;
 use firststep_protocol::BookingStatus;
 
+use super::bookings::clinician_ref;
 use super::AppState;
 use crate::domain::ManageToken;
 use crate::error::{unavailable, ApiError};
@@ -51,6 +52,11 @@ pub async fn bookings(
             } else {
                 format!("Request: {title}")
             };
+            // In a group practice, whose it is (the feed shows everyone's).
+            if let Some(id) = &b.clinician {
+                let name = clinician_ref(&app.settings.practice, id).name;
+                summary = format!("{summary} with {name}");
+            }
             if feed.include_client_name {
                 summary = format!("{summary} — {}", b.visitor.name);
             }

@@ -433,6 +433,11 @@ async fn emails_go_to_the_clinicians_address_and_name_them_to_the_visitor_and_th
         "{:?}",
         danas[0].body
     );
+    // The practice's answer page says so too.
+    let confirm = crate::lifecycle::link(&app, &danas[0].body, "/requests/");
+    let answer_page = app.client.get(&confirm).send().await.unwrap();
+    let answer_page = answer_page.text().await.unwrap();
+    assert!(answer_page.contains("With Dana Whitfield"), "{answer_page}");
     let practices = to("therapist@test.example.org");
     assert_eq!(practices.len(), 1, "{emails:#?}");
     assert!(
@@ -820,5 +825,28 @@ async fn connect_clinician_asks_consent_for_their_own_calendar_only() {
         first_address.starts_with(&format!("{}/auth?", google.base))
             && first_address.contains(crate::google_standin::CLIENT_ID),
         "{first_address}"
+    );
+}
+
+#[tokio::test]
+async fn the_practice_feed_says_whom_each_booking_is_with() {
+    let token = "a-long-random-feed-token-0123456789";
+    let folder = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    std::fs::write(folder.path().join("feed-token"), token).unwrap();
+    let config = format!("{}\n[feed]\ntoken_file = \"feed-token\"\n", group(""));
+    let app = crate::helpers::spawn_on(&config, folder).await;
+    let at = day_at(&app, 2, 10, 0);
+    booked_with(&app, "free-consultation", Some("dana"), at).await;
+    booked_with(&app, "intake", None, at + Duration::hours(1)).await;
+
+    let feed = app.get(&format!("/feeds/bookings.ics?token={token}")).await;
+    let feed = feed.text().await.unwrap();
+    assert!(
+        feed.contains("SUMMARY:Request: Free 15-minute consultation with Dana Whitfield"),
+        "{feed}"
+    );
+    assert!(
+        feed.contains("SUMMARY:Intake session with Lee Okafor"),
+        "{feed}"
     );
 }

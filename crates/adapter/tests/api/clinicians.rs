@@ -850,3 +850,30 @@ async fn the_practice_feed_says_whom_each_booking_is_with() {
         "{feed}"
     );
 }
+
+#[tokio::test]
+async fn healthz_fails_while_a_clinicians_own_calendar_refuses_the_adapter() {
+    use crate::oauth_calendars::ServiceStandIn;
+
+    let google = crate::google_standin::GoogleStandIn::start().await;
+    let folder = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let danas = google
+        .calendar_table(folder.path(), Some(&google.issue_refresh_token()))
+        .replace("[calendar]", "[clinicians.calendar]");
+    let app = crate::helpers::spawn_on(&group(&danas), folder).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+
+    google.revoke_refresh_tokens();
+    google.advance(3600);
+    app.advance(Duration::seconds(6));
+    eventually("/healthz failing", 15, || async {
+        app.get("/healthz").await.status() == 503
+    })
+    .await;
+    // Lee, on the practice's calendar, is still booked meanwhile.
+    let at = day_at(&app, 2, 10, 0);
+    assert_eq!(
+        with_whom(&booked_with(&app, "free-consultation", Some("lee"), at).await),
+        "lee"
+    );
+}

@@ -225,8 +225,9 @@ pub(super) fn expire_lapsed_requests(
 }
 
 /// Live bookings overlapping `range`, but the booking `except` (one being
-/// moved does not stand in its own way); only the clinician `with`'s, when
-/// given (in a practice without clinicians, every booking is the practice's).
+/// moved does not stand in its own way); when `with` names a clinician, only
+/// theirs and those with no clinician (made before the practice listed
+/// clinicians: they hold the whole practice's time).
 fn live_bookings(
     connection: &Connection,
     range: Interval,
@@ -239,7 +240,7 @@ fn live_bookings(
          WHERE start_at < ?2 AND end_at > ?1
            AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?3)))
            AND id IS NOT ?4
-           AND (?5 IS NULL OR clinician = ?5)
+           AND (?5 IS NULL OR clinician = ?5 OR clinician IS NULL)
          ORDER BY start_at",
     )?;
     let rows = statement.query_map(
@@ -319,7 +320,7 @@ fn assign(
 impl Store {
     /// Live bookings (pending and confirmed) that overlap `range`, of any
     /// service, but the booking `except` (the one a visitor is moving); only
-    /// the clinician `with`'s, when given.
+    /// those bearing on the clinician `with`, when given ([`live_bookings`]).
     pub fn live_bookings(
         &self,
         range: Interval,

@@ -853,8 +853,6 @@ async fn the_practice_feed_says_whom_each_booking_is_with() {
 
 #[tokio::test]
 async fn healthz_fails_while_a_clinicians_own_calendar_refuses_the_adapter() {
-    use crate::oauth_calendars::ServiceStandIn;
-
     let google = crate::google_standin::GoogleStandIn::start().await;
     let folder = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let danas = google
@@ -876,4 +874,29 @@ async fn healthz_fails_while_a_clinicians_own_calendar_refuses_the_adapter() {
         with_whom(&booked_with(&app, "free-consultation", Some("lee"), at).await),
         "lee"
     );
+}
+
+#[tokio::test]
+async fn a_booking_made_before_the_practice_listed_clinicians_holds_its_time_for_everyone() {
+    let app = spawn_app().await;
+    let at = day_at(&app, 2, 10, 0);
+    let before = app.book(at).await;
+    assert_eq!(before.booking.clinician, None);
+    let folder = app.stop().await;
+
+    let app = crate::helpers::spawn_on(&group(""), folder).await;
+    for clinician in [Some("dana"), Some("lee"), None] {
+        assert!(
+            !starts(&app, "free-consultation", clinician, at)
+                .await
+                .contains(&at),
+            "{clinician:?}"
+        );
+    }
+    let response = post(&app, "free-consultation", None, at).await;
+    assert_eq!(
+        problem(response, 409).await.code,
+        ErrorCode::SlotUnavailable
+    );
+    assert_eq!(app.view(&before).await.clinician, None);
 }

@@ -18,7 +18,9 @@ async fn the_page_offers_first_available_and_each_clinician_and_books_with_the_o
         days.contains("aria-current=\"true\" href=\"?\">First available</a>"),
         "{days}"
     );
-    assert!(days.contains("Dana Whitfield (she/her)<br><small>Couples and family therapy.</small>"));
+    assert!(
+        days.contains("Dana Whitfield (she/her)</a><br><small>Couples and family therapy.</small>")
+    );
     assert_eq!(
         links(&days, "?clinician="),
         ["?clinician=dana", "?clinician=lee"]

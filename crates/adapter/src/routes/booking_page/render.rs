@@ -201,19 +201,29 @@ fn clinicians(visit: &Visit<'_>) -> Html {
     }
     let words = visit.words;
     let zone = visit.zone_query();
-    let choice = |href: String, current: bool, label: Html| {
+    // The link names the person; their bio follows it, outside the link's name.
+    let choice = |href: String, current: bool, label: &str, bio: Option<&str>| {
         let current = if current {
             Html::trusted_static(" aria-current=\"true\"")
         } else {
             Html::default()
         };
+        let bio = bio
+            .map(|bio| {
+                Html::trusted_static("<br><small>")
+                    + Html::text(bio)
+                    + Html::trusted_static("</small>")
+            })
+            .unwrap_or_default();
         Html::trusted_static("<li><a")
             + current
             + Html::trusted_static(" href=\"")
             + Html::text(&href)
             + Html::trusted_static("\">")
-            + label
-            + Html::trusted_static("</a></li>")
+            + Html::text(label)
+            + Html::trusted_static("</a>")
+            + bio
+            + Html::trusted_static("</li>")
     };
     let mut html = Html::trusted_static("<section aria-labelledby=\"fs-who\"><h3 id=\"fs-who\">")
         + Html::text(&words.choose_clinician)
@@ -221,20 +231,21 @@ fn clinicians(visit: &Visit<'_>) -> Html {
         + choice(
             format!("?{}", zone.trim_start_matches('&')),
             visit.clinician.is_none(),
-            Html::text(&words.first_available),
+            &words.first_available,
+            None,
         );
     for clinician in offering {
-        let mut label = Html::text(&clinician.name);
-        if let Some(pronouns) = &clinician.pronouns {
-            label += Html::text(&format!(" ({pronouns})"));
-        }
-        if let Some(bio) = &clinician.bio {
-            label += Html::trusted_static("<br><small>")
-                + Html::text(bio)
-                + Html::trusted_static("</small>");
-        }
+        let label = match &clinician.pronouns {
+            Some(pronouns) => format!("{} ({pronouns})", clinician.name),
+            None => clinician.name.clone(),
+        };
         let current = visit.clinician.is_some_and(|c| c.id == clinician.id);
-        html += choice(format!("?clinician={}{zone}", clinician.id), current, label);
+        html += choice(
+            format!("?clinician={}{zone}", clinician.id),
+            current,
+            &label,
+            clinician.bio.as_deref(),
+        );
     }
     html + Html::trusted_static("</ul></section>")
 }

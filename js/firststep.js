@@ -35,6 +35,11 @@ for (const host of document.querySelectorAll('firststep-booking')) {
   // An answer the widget never takes must not be reported as unhandled.
   for (const answer of Object.values(answers)) answer.catch(() => {});
   host.firststepEarly = answers;
+  // The page's first Intl date formatter loads the browser's date and time
+  // data (some 100 ms of a phone's main thread): made here, that happens
+  // while the wasm downloads, not between its start and the first times;
+  // the widget's own formatters (src/browser/intl.rs) are then cheap.
+  try { new Intl.DateTimeFormat(attribute('locale') ?? undefined); } catch {} // a tag Intl refuses
 }
 
 const { default: init, mount } = await bindings;

@@ -235,8 +235,11 @@ impl View<'_> {
     /// The practice's clock at `instant`, when it reads otherwise than the visitor's.
     fn practice_time(&self, instant: DateTime<Utc>) -> Option<String> {
         let zone = &self.practice?.time_zone;
+        if zone == self.clock.visitor_zone() {
+            return None; // no formatter made for it, no time written twice
+        }
         let theirs = self.clock.time_in(instant, zone);
-        (zone != self.clock.visitor_zone() && theirs != self.clock.time(instant)).then_some(theirs)
+        (theirs != self.clock.time(instant)).then_some(theirs)
     }
 
     /// `words`, then `separator` and "3:00 AM for the practice" when the

@@ -296,9 +296,11 @@ mod tests {
             },
             notice: Some("If you are in crisis, call 988.".into()),
             privacy_url: None,
+            clinicians: vec![],
         });
         read_back(SlotList {
             service: "free-consultation".into(),
+            clinician: None,
             time_zone: "Europe/Berlin".into(),
             slots: vec![Slot {
                 start: at("2026-12-01T14:00:00Z"),
@@ -316,6 +318,7 @@ mod tests {
                     expires_at,
                     // A confirmed video booking has its room; a request not yet.
                     video_url: expires_at.map_or(Some("https://meet.example/r".into()), |_| None),
+                    clinician: None,
                 },
                 manage_token: "secret".into(),
             });
@@ -358,6 +361,7 @@ mod tests {
         for (phone, locale) in [(None, None), (Some("+1 555 0100"), Some("es-MX"))] {
             let request = BookingRequest {
                 service: "free-consultation".into(),
+                clinician: None,
                 start: at("2026-12-01T14:00:00Z"),
                 client: ClientDetails {
                     name: "Sam Lee".into(),

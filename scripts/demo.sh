@@ -3,7 +3,7 @@
 # embedded default (SQLite) with the example practice, serving a demo practice
 # page where a visitor can book. Stop it with Ctrl-C.
 #   scripts/demo.sh                               # examples/riverside-counselling.toml
-#   scripts/demo.sh examples/group-practice.toml  # a group practice (clinicians)
+#   scripts/demo.sh examples/harbour-group-practice.toml  # a group practice (clinicians)
 set -euo pipefail
 given="${1:-}"
 if [ -n "$given" ]; then given="$(realpath "$given")"; fi

@@ -411,7 +411,10 @@ async fn an_outlook_feed_hides_its_events_at_their_own_zones_hours() {
     let config = format!("{CONFIG}\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{url}\"]\n");
     let app = spawn_app_with(&config).await;
 
-    let open = app.open_slots("free-consultation").await;
+    // From tomorrow's start: two days from now missed the second day's
+    // morning when the test ran just after midnight UTC.
+    let from = tomorrow.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let open = app.open_slots_from("free-consultation", from).await;
 
     let next_day = tomorrow + Duration::days(1);
     let busy = [

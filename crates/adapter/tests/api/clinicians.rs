@@ -698,8 +698,8 @@ name = "Lee Again"
 
 #[test]
 fn the_group_practice_example_passes_check_config() {
-    let example =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/harbour-group-practice.toml");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/harbour-group-practice.toml");
     let output = check_config(&example);
     assert!(
         output.status.success(),

@@ -268,24 +268,23 @@ impl View<'_> {
 
     /// The service step: each service with its length, how it happens and what it is.
     fn pick_service(&self, services: &[&ServiceInfo]) -> Html {
-        let options = services
-            .iter()
-            .map(|service| {
-                let length = fill(self.texts.minutes, &service.duration_minutes.to_string());
-                let detail = [
-                    Some(length),
-                    self.meeting(service),
-                    service.description.clone(),
-                ];
-                PickOption {
-                    label: service.title.clone(),
-                    detail: Some(detail.into_iter().flatten().collect::<Vec<_>>().join(" ")),
-                }
-            })
-            .collect();
-        let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
-        self.pick_list(self.texts.choose_service, options, move |option| {
-            ids.get(option).cloned().map(Action::PickService)
+        let mut options = Vec::new();
+        for service in services {
+            let mut detail = fill(self.texts.minutes, &service.duration_minutes.to_string());
+            for more in [self.meeting(service), service.description.clone()]
+                .into_iter()
+                .flatten()
+            {
+                detail = detail + " " + &more;
+            }
+            let option = PickOption {
+                label: service.title.clone(),
+                detail: Some(detail),
+            };
+            options.push((option, Some(service.id.clone())));
+        }
+        self.pick_list(self.texts.choose_service, options, |id| {
+            Action::PickService(id.unwrap_or_default())
         })
     }
 
@@ -295,34 +294,28 @@ impl View<'_> {
             label: self.texts.first_available.to_owned(),
             detail: Some(self.texts.first_available_detail.to_owned()),
         };
-        let people = clinicians.iter().map(|clinician| PickOption {
-            label: match &clinician.pronouns {
-                Some(pronouns) => format!("{} ({pronouns})", clinician.name),
-                None => clinician.name.clone(),
-            },
-            detail: clinician.bio.clone(),
-        });
-        let ids: Vec<String> = clinicians.iter().map(|c| c.id.clone()).collect();
-        let options = std::iter::once(anyone).chain(people).collect();
-        self.pick_list(
-            self.texts.choose_clinician,
-            options,
-            move |option| match option {
-                0 => Some(Action::PickClinician(None)),
-                person => ids
-                    .get(person - 1)
-                    .cloned()
-                    .map(|id| Action::PickClinician(Some(id))),
-            },
-        )
+        let mut options = vec![(anyone, None)];
+        for clinician in clinicians {
+            let mut label = clinician.name.clone();
+            if let Some(pronouns) = &clinician.pronouns {
+                label = label + " (" + pronouns + ")";
+            }
+            let option = PickOption {
+                label,
+                detail: clinician.bio.clone(),
+            };
+            options.push((option, Some(clinician.id.clone())));
+        }
+        self.pick_list(self.texts.choose_clinician, options, Action::PickClinician)
     }
 
-    /// A step's radio group; "Continue" dispatches `pick` of the marked option.
+    /// A step's radio group, each option with the id it picks; "Continue"
+    /// dispatches `pick` of the marked option's id.
     fn pick_list(
         &self,
         legend: &'static str,
-        options: Vec<PickOption>,
-        pick: impl Fn(usize) -> Option<Action> + 'static,
+        options: Vec<(PickOption, Option<String>)>,
+        pick: fn(Option<String>) -> Action,
     ) -> Html {
         let handle = self.state.dispatcher();
         let marked = self.state.marked;
@@ -330,6 +323,7 @@ impl View<'_> {
             let handle = handle.clone();
             Callback::from(move |option| handle.dispatch(Action::Mark(option)))
         };
+        let (options, ids): (Vec<_>, Vec<_>) = options.into_iter().unzip();
         let list = PickList {
             legend,
             options,
@@ -338,8 +332,8 @@ impl View<'_> {
             heading: self.heading.clone(),
             on_mark,
             on_continue: Callback::from(move |_| {
-                if let Some(action) = pick(marked) {
-                    handle.dispatch(action);
+                if let Some(id) = ids.get(marked) {
+                    handle.dispatch(pick(id.clone()));
                 }
             }),
         };

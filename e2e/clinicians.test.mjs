@@ -1,0 +1,174 @@
+// A group practice through the release-built widget and a real adapter: the
+// service step (several services, the element names none), the clinician
+// step ("first available" or a person), each done with the keyboard alone
+// and audited by axe-core; an element naming its clinician skips the step.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { startAdapter, launchBrowser, strictPage } from './harness.mjs';
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+let adapter, browser;
+before(async () => {
+  adapter = await startAdapter('', 'e2e/group-practice.toml');
+  browser = await launchBrowser();
+});
+after(async () => { await browser?.close(); await adapter?.stop(); });
+
+const widget = (page) => page.locator('firststep-booking');
+
+/**
+ * The demo page, as the adapter serves it (its CSP and all), its element
+ * carrying `attributes` instead of its own service; the CSP is bypassed so
+ * axe can be loaded.
+ */
+async function openEmbed(attributes, options = {}) {
+  const { page, problems, context } = await strictPage(browser, { bypassCSP: true, ...options });
+  await page.route(`${adapter.url}/`, async (route) => {
+    const response = await route.fetch();
+    const body = (await response.text()).replace('service="free-consultation"', attributes);
+    await route.fulfill({ response, body });
+  });
+  await page.goto(adapter.url);
+  return { page, problems, context };
+}
+
+/**
+ * The console's complaints but one: without a service attribute the loader
+ * asks for the times at once, as ever, and a practice of several services
+ * answers 404 unknown_service (the widget then asks the visitor to choose).
+ */
+const unexpected = (problems) => problems.filter((p) => !p.includes('status of 404'));
+
+async function audit(page, state) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => {
+    const { violations } = await window.axe.run(document.querySelector('firststep-booking'));
+    return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  });
+  assert.deepEqual(result, [], `axe violations in the ${state} step`);
+}
+
+/** The focused element, inside the shadow root too. */
+function focused(page) {
+  return page.evaluate(() => {
+    let element = document.activeElement;
+    while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+    const label = element?.id && element.getRootNode().querySelector(`label[for="${element.id}"]`);
+    return { tag: element?.tagName, id: element?.id, type: element?.type, checked: element?.checked,
+      text: element?.textContent?.trim(), label: label?.textContent, className: element?.className };
+  });
+}
+
+/** Presses Tab until the focused element matches. */
+async function tabTo(page, description, matches) {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    const now = await focused(page);
+    if (matches(now)) return now;
+  }
+  throw new Error(`Tab never reached ${description}`);
+}
+
+/** Fills in the form with the keyboard and sends it; resolves to the outcome's heading. */
+async function sendWithKeyboard(page) {
+  await widget(page).getByRole('heading', { name: 'Your details' }).waitFor();
+  await tabTo(page, 'the name field', (f) => f.id === 'fs-name');
+  await page.keyboard.type('Kim Park');
+  await tabTo(page, 'the email field', (f) => f.id === 'fs-email');
+  await page.keyboard.type('kim@example.org');
+  await tabTo(page, 'the consent box', (f) => f.id === 'fs-consent');
+  await page.keyboard.press('Space');
+  await tabTo(page, 'the send button', (f) => f.type === 'submit');
+  await page.keyboard.press('Enter');
+}
+
+/** The second day's first time, with the keyboard (the first day's may fall inside the notice). */
+async function chooseTimeWithKeyboard(page) {
+  await widget(page).locator('.fs-time').first().waitFor();
+  let days = 0;
+  await tabTo(page, 'the second day', (f) => f.className === 'fs-day' && ++days === 2);
+  await page.keyboard.press('Enter');
+  await tabTo(page, 'a time', (f) => f.tag === 'BUTTON' && /\d:\d\d/.test(f.text ?? ''));
+  await page.keyboard.press('Enter');
+}
+
+test('with the keyboard alone: a service, then "first available", booked with whom the adapter assigns', async () => {
+  const { page, problems, context } = await openEmbed('');
+  const services = widget(page).getByRole('group', { name: 'Choose a consultation' });
+  await services.waitFor();
+  await audit(page, 'service');
+  assert.deepEqual(await services.getByRole('radio').evaluateAll((radios) => radios.map((r) => r.checked)),
+    [true, false], 'the first service is marked');
+
+  // Tab reaches the marked radio; an arrow moves the mark; Enter continues.
+  const first = await tabTo(page, 'the marked service', (f) => f.type === 'radio');
+  assert.deepEqual([first.label, first.checked], ['Free 15-minute consultation', true]);
+  await page.keyboard.press('ArrowDown');
+  const second = await focused(page);
+  assert.deepEqual([second.label, second.checked], ['Couples intake session', true]);
+  await page.keyboard.press('Enter');
+
+  const clinicians = widget(page).getByRole('group', { name: 'Who would you like to see?' });
+  await clinicians.waitFor();
+  assert.equal((await focused(page)).text, 'Who would you like to see?', 'focus moves to the new step');
+  // Only those who offer couples sessions, each named with their pronouns and described by their bio.
+  const radios = clinicians.getByRole('radio');
+  assert.deepEqual(await radios.evaluateAll((all) => all.map((r) => r.labels[0].textContent)),
+    ['First available', 'Dana Whitfield (she/her)', 'Ren Alvarez']);
+  assert.equal(await clinicians.getByRole('radio', { name: 'Ren Alvarez' })
+    .getAttribute('aria-describedby').then((id) => widget(page).locator(`#${id}`).textContent()),
+  'Relationships and communication.');
+  await audit(page, 'clinician');
+  await tabTo(page, '"first available"', (f) => f.type === 'radio' && f.checked);
+  await page.keyboard.press('Enter');
+
+  await chooseTimeWithKeyboard(page);
+  await sendWithKeyboard(page);
+  await widget(page).getByRole('heading', { name: 'Booked' }).waitFor();
+  const text = await widget(page).locator('.fs-confirmation').textContent();
+  assert.match(text, /With (Dana Whitfield|Ren Alvarez)\./, 'the success names whom the adapter assigned');
+  await audit(page, 'success');
+  assert.deepEqual(unexpected(problems), []);
+  await context.close();
+});
+
+test('a visitor chooses a person, goes back, chooses another, and books with them', async () => {
+  const { page, problems, context } = await openEmbed('service="free-consultation"');
+  const clinicians = widget(page).getByRole('group', { name: 'Who would you like to see?' });
+  await clinicians.getByRole('radio', { name: 'Lee Okafor (he/him)' }).check();
+  await widget(page).getByRole('button', { name: 'Continue' }).click();
+  await widget(page).locator('.fs-time').first().waitFor();
+
+  await widget(page).getByRole('button', { name: 'Back' }).click();
+  await clinicians.getByRole('radio', { name: 'Ren Alvarez' }).check();
+  await widget(page).getByRole('button', { name: 'Continue' }).click();
+  await widget(page).locator('.fs-day').nth(1).click();
+  await widget(page).locator('.fs-time').first().click();
+  await widget(page).getByLabel('Name').fill('Sam Lee');
+  await widget(page).getByLabel('Email').fill('sam@example.org');
+  await widget(page).getByRole('checkbox').check();
+  await widget(page).getByRole('button', { name: 'Send request' }).click();
+  await widget(page).getByRole('heading', { name: 'Request sent' }).waitFor();
+  assert.match(await widget(page).locator('.fs-confirmation').textContent(), /With Ren Alvarez\./);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an element naming its clinician goes straight to their times; an unknown one is said plainly, in Spanish too', async () => {
+  const named = await openEmbed('service="free-consultation" clinician="dana"');
+  const asked = [];
+  named.page.on('request', (request) => { if (request.url().includes('/v1/slots')) asked.push(request.url()); });
+  await widget(named.page).locator('.fs-time').first().waitFor();
+  assert.equal(await widget(named.page).getByRole('radio').count(), 0, 'no clinician step');
+  assert.equal(await widget(named.page).getByRole('button', { name: 'Back' }).count(), 0);
+  await widget(named.page).getByRole('button', { name: 'Later dates' }).click();
+  await widget(named.page).locator('.fs-time').first().waitFor();
+  assert.ok(asked.length > 0 && asked.every((url) => url.includes('clinician=dana')), asked.join('\n'));
+  assert.deepEqual(named.problems, []);
+  await named.context.close();
+
+  const unknown = await openEmbed('service="free-consultation" clinician="nobody"', { locale: 'es-ES' });
+  await widget(unknown.page).getByText('Este formulario de reservas no está bien configurado').waitFor();
+  await unknown.context.close();
+});

@@ -95,8 +95,10 @@ pub fn App(props: &AppProps) -> Html {
     };
 
     use_practice(&client, &state, &events);
-    // Before the practice is known, the times of what the element names, as
-    // the loader asks for them; none while a step asks the visitor to choose.
+    // Before the practice is known (and when the element names what it
+    // lacks, so the adapter's refusal reaches the page as an event), the
+    // times of what the element names, as the loader asks for them; none
+    // while a step asks the visitor to choose.
     let query = match (&stage, &practice) {
         (Some(Ok(Stage::Book(service, clinician))), Some(practice)) => {
             // The service is left out, as the loader leaves it out, only
@@ -104,8 +106,8 @@ pub fn App(props: &AppProps) -> Html {
             let only = named.service.is_none() && practice.services.len() == 1;
             Some(((!only).then_some(service.id.as_str()), *clinician))
         }
-        (None, _) => Some((named.service, named.clinician)),
-        _ => None,
+        (Some(Ok(_)), _) => None,
+        _ => Some((named.service, named.clinician)),
     };
     let query = query
         .map(|(service, clinician)| (service.map(str::to_owned), clinician.map(str::to_owned)));
@@ -160,6 +162,7 @@ pub fn App(props: &AppProps) -> Html {
         clock: &clock,
         practice: practice.as_ref(),
         service,
+        step,
         heading,
     };
     let body = match (&state.practice, &stage) {
@@ -196,6 +199,8 @@ struct View<'a> {
     practice: Option<&'a PracticeInfo>,
     /// The service to book, once the practice is known.
     service: Option<&'a ServiceInfo>,
+    /// `None` until the practice is known.
+    step: Option<Step>,
     heading: NodeRef,
 }
 
@@ -233,7 +238,10 @@ impl View<'_> {
         match (&state.submission, &state.days) {
             (Submission::Sending { .. }, _) => self.texts.sending.to_owned(),
             (Submission::Done(created), _) => self.outcome(created.booking.status).0.to_owned(),
-            (_, Load::Loading) => self.texts.loading.to_owned(),
+            // Times load behind the service and clinician steps too: not said there.
+            (_, Load::Loading) if !matches!(self.step, Some(Step::Services | Step::Clinicians)) => {
+                self.texts.loading.to_owned()
+            }
             _ => String::new(),
         }
     }

@@ -5,7 +5,11 @@
 
 mod support;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use support::*;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlInputElement;
@@ -19,6 +23,8 @@ fn group_adapter(assigned: &'static str) -> FakeAdapter {
     FakeAdapter::install(move |sent| {
         if sent.url.contains("/v1/practice") {
             (200, group_practice_json())
+        } else if sent.url.contains("clinician=robin") {
+            problem(404, "unknown_clinician", None)
         } else if sent.url.contains("/v1/slots") {
             let starts: Vec<&str> = starts.iter().map(String::as_str).collect();
             (200, slots_json(&starts))
@@ -115,6 +121,15 @@ async fn several_services_ask_for_one_then_the_clinician_and_the_booking_carries
     assert!(
         widget.find(".fs-time").is_none() && widget.find(".fs-skeleton").is_none(),
         "no times before a service is chosen"
+    );
+    assert_eq!(
+        widget
+            .find("[role=status]")
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "",
+        "nothing loading is announced"
     );
 
     // The mark follows the visitor and stays through the render it causes.
@@ -299,10 +314,27 @@ async fn an_element_naming_its_clinician_skips_the_step_and_an_unknown_one_is_sa
     drop(widget);
 
     let widget = mount_naming(Some("en-US"), Some("intake"), Some("robin"));
+    let codes = Rc::new(RefCell::new(Vec::new()));
+    let heard = codes.clone();
+    let listener =
+        Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
+            let code = js_sys::Reflect::get(&event.detail(), &"code".into()).unwrap();
+            heard.borrow_mut().push(code.as_string().unwrap());
+        });
+    widget
+        .root
+        .add_event_listener_with_callback("firststep:error", listener.as_ref().unchecked_ref())
+        .unwrap();
     widget
         .until_text("This booking form is not set up correctly")
         .await;
     assert!(widget.find("fieldset").is_none());
+    // The adapter's refusal of the times reaches the page, even though the
+    // practice, arriving first or not, already told the widget.
+    widget
+        .until("the page told", |_| !codes.borrow().is_empty())
+        .await;
+    assert_eq!(*codes.borrow(), ["unknown_clinician"]);
     drop(widget);
 
     let widget = mount_naming(Some("es-ES"), Some("couples"), None);

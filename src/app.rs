@@ -534,10 +534,7 @@ impl View<'_> {
             Submission::Failed(error) => Some(AttrValue::from(self.message(error))),
             _ => None,
         };
-        let request_mode = practice
-            .services
-            .iter()
-            .all(|s| s.mode == BookingMode::Request);
+        let request_mode = self.service.is_some_and(|s| s.mode == BookingMode::Request);
         html! {
             <BookingForm
                 language={self.language}

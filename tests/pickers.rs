@@ -88,6 +88,14 @@ fn focused_text() -> String {
         .unwrap_or_default()
 }
 
+fn submit_label(widget: &Mounted) -> String {
+    widget
+        .find("button[type=submit]")
+        .unwrap()
+        .text_content()
+        .unwrap()
+}
+
 async fn mark_and_continue(widget: &Mounted, nth: usize) {
     widget.all("fieldset input[type=radio]")[nth].click();
     yew::scheduler::flush().await;
@@ -191,6 +199,11 @@ async fn several_services_ask_for_one_then_the_clinician_and_the_booking_carries
     widget.type_into("#fs-name", "Sam Lee").await;
     widget.type_into("#fs-email", "sam@example.org").await;
     widget.click("#fs-consent").await;
+    assert_eq!(
+        submit_label(&widget),
+        "Book",
+        "couples sessions are booked at once, though intake calls wait for the practice"
+    );
     widget.click("button[type=submit]").await;
     widget.until_text("Booked").await;
 
@@ -230,6 +243,11 @@ async fn first_available_asks_for_anyones_times_and_the_success_names_whom_the_a
     widget.type_into("#fs-name", "Sam Lee").await;
     widget.type_into("#fs-email", "sam@example.org").await;
     widget.click("#fs-consent").await;
+    assert_eq!(
+        submit_label(&widget),
+        "Send request",
+        "intake calls wait for the practice"
+    );
     widget.click("button[type=submit]").await;
     widget.until_text("Booked").await;
 

@@ -147,12 +147,13 @@ fn practice_in(zone: &str, phone: &str, meeting: &str) -> String {
 }
 
 /// A group practice: two services (an intake call by phone everyone
-/// offers, couples therapy in person only Dana and Lee offer) and three
+/// offers, on request; couples therapy in person only Dana and Lee offer,
+/// booked at once) and three
 /// clinicians, as `GET /v1/practice` gives them.
 pub fn group_practice_json() -> String {
     r#"{"name":"Harbour Group Practice","time_zone":"America/New_York",
     "services":[
-      {"id":"intake","title":"Intake call","duration_minutes":20,"mode":"instant","location":"phone","description":"A first talk about what brings you."},
+      {"id":"intake","title":"Intake call","duration_minutes":20,"mode":"request","location":"phone","description":"A first talk about what brings you."},
       {"id":"couples","title":"Couples session","duration_minutes":50,"mode":"instant","location":"in_person","address":"4 Quay St","description":null}],
     "form":{"phone":"optional","note":"hidden"},"notice":null,"privacy_url":null,
     "clinicians":[

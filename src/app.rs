@@ -114,8 +114,7 @@ pub fn App(props: &AppProps) -> Html {
     use_slots(&client, query, &state, &events, &clock);
     use_submission(
         &client,
-        service.cloned(),
-        clinician.map(str::to_owned),
+        service.map(|service| (service.clone(), clinician.map(str::to_owned))),
         locale.clone(),
         &state,
         &events,

@@ -117,13 +117,13 @@ pub fn use_slots(
     });
 }
 
-/// The booking request, each time the state says to send it (a retry sends
-/// the same key again), with `clinician` (`None`: first available).
+/// The booking request of `booked` (the service, and the clinician or
+/// `None` for first available), each time the state says to send it (a
+/// retry sends the same key again).
 #[hook]
 pub fn use_submission(
     client: &Rc<AdapterClient>,
-    service: Option<ServiceInfo>,
-    clinician: Option<String>,
+    booked: Option<(ServiceInfo, Option<String>)>,
     locale: String,
     state: &UseReducerHandle<BookingState>,
     events: &HostEvents,
@@ -136,24 +136,24 @@ pub fn use_submission(
     let (state, events, clock, client) =
         (state.clone(), events.clone(), clock.clone(), client.clone());
     use_effect_with(sending, move |sending| {
-        let (Some((_, key)), Some(slot), Some(practice), Some(service)) = (
+        let (Some((_, key)), Some(slot), Some(practice), Some((service, clinician))) = (
             sending.clone(),
             state.selected_slot,
             state.loaded_practice(),
-            service,
+            booked,
         ) else {
             return;
         };
         let phone = visitor_fields::phone_rule(practice.form.phone, service.location.as_deref());
-        let request = state.form.to_request(
+        let mut request = state.form.to_request(
             &service.id,
-            clinician,
             slot,
             phone,
             practice.form.note,
             Some(clock.visitor_zone().to_owned()),
             Some(locale),
         );
+        request.clinician = clinician;
         spawn_local(async move {
             match client.book(&request, &key).await {
                 Ok(created) => {

@@ -81,14 +81,12 @@ impl FormFields {
         found
     }
 
-    /// The protocol's request body (`clinician`: `None` for first
-    /// available), with each field as the rules keep it
+    /// The protocol's request body, with each field as the rules keep it
     /// (trimmed, the note's line breaks made LF). Hidden and empty fields are
     /// sent as absent; the honeypot is never filled.
     pub fn to_request(
         &self,
         service: &str,
-        clinician: Option<String>,
         slot: Slot,
         phone: FieldRule,
         note: FieldRule,
@@ -99,7 +97,7 @@ impl FormFields {
             |rule: FieldRule, kept: Option<String>| kept.filter(|_| rule != FieldRule::Hidden);
         BookingRequest {
             service: service.to_owned(),
-            clinician,
+            clinician: None,
             start: slot.start,
             client: ClientDetails {
                 name: self.name.trim().to_owned(),
@@ -153,7 +151,6 @@ mod tests {
         };
         let request = form.to_request(
             "s",
-            Some("dana".into()),
             slot,
             FieldRule::Hidden,
             FieldRule::Hidden,
@@ -161,7 +158,6 @@ mod tests {
             Some("es-MX".into()),
         );
         assert_eq!(request.locale.as_deref(), Some("es-MX"));
-        assert_eq!(request.clinician.as_deref(), Some("dana"));
         assert_eq!((request.client.phone, request.note), (None, None));
         assert_eq!(request.website, "");
         assert_eq!(request.client_time_zone.as_deref(), Some("Europe/Berlin"));
@@ -207,7 +203,6 @@ mod tests {
                     assert_eq!(problems, [], "{example:?}");
                     let sent = form.to_request(
                         "s",
-                        None,
                         slot,
                         FieldRule::Required,
                         FieldRule::Required,

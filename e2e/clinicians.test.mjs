@@ -4,10 +4,8 @@
 // and audited by axe-core; an element naming its clinician skips the step.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { startAdapter, launchBrowser, strictPage } from './harness.mjs';
+import { startAdapter, launchBrowser, strictPage, audit, focused, tabTo, sendFormWithKeyboard } from './harness.mjs';
 
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let adapter, browser;
 before(async () => {
   adapter = await startAdapter('', 'e2e/group-practice.toml');
@@ -40,49 +38,6 @@ async function openEmbed(attributes, options = {}) {
  */
 const unexpected = (problems) => problems.filter((p) => !p.includes('status of 404'));
 
-async function audit(page, state) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => {
-    const { violations } = await window.axe.run(document.querySelector('firststep-booking'));
-    return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  });
-  assert.deepEqual(result, [], `axe violations in the ${state} step`);
-}
-
-/** The focused element, inside the shadow root too. */
-function focused(page) {
-  return page.evaluate(() => {
-    let element = document.activeElement;
-    while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
-    const label = element?.id && element.getRootNode().querySelector(`label[for="${element.id}"]`);
-    return { tag: element?.tagName, id: element?.id, type: element?.type, checked: element?.checked,
-      text: element?.textContent?.trim(), label: label?.textContent, className: element?.className };
-  });
-}
-
-/** Presses Tab until the focused element matches. */
-async function tabTo(page, description, matches) {
-  for (let i = 0; i < 40; i++) {
-    await page.keyboard.press('Tab');
-    const now = await focused(page);
-    if (matches(now)) return now;
-  }
-  throw new Error(`Tab never reached ${description}`);
-}
-
-/** Fills in the form with the keyboard and sends it; resolves to the outcome's heading. */
-async function sendWithKeyboard(page) {
-  await widget(page).getByRole('heading', { name: 'Your details' }).waitFor();
-  await tabTo(page, 'the name field', (f) => f.id === 'fs-name');
-  await page.keyboard.type('Kim Park');
-  await tabTo(page, 'the email field', (f) => f.id === 'fs-email');
-  await page.keyboard.type('kim@example.org');
-  await tabTo(page, 'the consent box', (f) => f.id === 'fs-consent');
-  await page.keyboard.press('Space');
-  await tabTo(page, 'the send button', (f) => f.type === 'submit');
-  await page.keyboard.press('Enter');
-}
-
 /** The second day's first time, with the keyboard (the first day's may fall inside the notice). */
 async function chooseTimeWithKeyboard(page) {
   await widget(page).locator('.fs-time').first().waitFor();
@@ -97,7 +52,7 @@ test('with the keyboard alone: a service, then "first available", booked with wh
   const { page, problems, context } = await openEmbed('');
   const services = widget(page).getByRole('group', { name: 'Choose a consultation' });
   await services.waitFor();
-  await audit(page, 'service');
+  await audit(page, 'service step');
   assert.deepEqual(await services.getByRole('radio').evaluateAll((radios) => radios.map((r) => r.checked)),
     [true, false], 'the first service is marked');
 
@@ -119,12 +74,13 @@ test('with the keyboard alone: a service, then "first available", booked with wh
   assert.equal(await clinicians.getByRole('radio', { name: 'Ren Alvarez' })
     .getAttribute('aria-describedby').then((id) => widget(page).locator(`#${id}`).textContent()),
   'Relationships and communication.');
-  await audit(page, 'clinician');
+  await audit(page, 'clinician step');
   await tabTo(page, '"first available"', (f) => f.type === 'radio' && f.checked);
   await page.keyboard.press('Enter');
 
   await chooseTimeWithKeyboard(page);
-  await sendWithKeyboard(page);
+  await widget(page).getByRole('heading', { name: 'Your details' }).waitFor();
+  await sendFormWithKeyboard(page, 'Kim Park', 'kim@example.org');
   await widget(page).getByRole('heading', { name: 'Booked' }).waitFor();
   const text = await widget(page).locator('.fs-confirmation').textContent();
   assert.match(text, /With (Dana Whitfield|Ren Alvarez)\./, 'the success names whom the adapter assigned');

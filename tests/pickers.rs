@@ -88,6 +88,14 @@ fn focused_text() -> String {
         .unwrap_or_default()
 }
 
+/// Whether the widget asked for the times of this query (`service=…&clinician=…`).
+fn times_asked(adapter: &FakeAdapter, query: &str) -> bool {
+    adapter
+        .sent_to("GET", "/v1/slots")
+        .iter()
+        .any(|sent| sent.url.contains(query))
+}
+
 fn submit_label(widget: &Mounted) -> String {
     widget
         .find("button[type=submit]")
@@ -180,7 +188,7 @@ async fn several_services_ask_for_one_then_the_clinician_and_the_booking_carries
     );
 
     mark_and_continue(&widget, 1).await;
-    widget.choose_time(0).await;
+    widget.choose_and_fill(0).await;
     // Before the practice was known, the times without a service (as the
     // loader asks, refused for a practice of several); then only Dana's.
     let slots: Vec<String> = adapter
@@ -196,9 +204,6 @@ async fn several_services_ask_for_one_then_the_clinician_and_the_booking_carries
                 .all(|url| url.contains("service=couples&clinician=dana")),
         "only Dana's times are asked for: {slots:?}"
     );
-    widget.type_into("#fs-name", "Sam Lee").await;
-    widget.type_into("#fs-email", "sam@example.org").await;
-    widget.click("#fs-consent").await;
     assert_eq!(
         submit_label(&widget),
         "Book",
@@ -238,11 +243,8 @@ async fn first_available_asks_for_anyones_times_and_the_success_names_whom_the_a
     );
 
     widget.click("form button[type=submit]").await;
-    widget.choose_time(0).await;
+    widget.choose_and_fill(0).await;
     widget.type_into("#fs-phone", "+1 555 0100").await;
-    widget.type_into("#fs-name", "Sam Lee").await;
-    widget.type_into("#fs-email", "sam@example.org").await;
-    widget.click("#fs-consent").await;
     assert_eq!(
         submit_label(&widget),
         "Send request",
@@ -282,10 +284,7 @@ async fn back_leads_from_the_times_to_the_clinician_step_and_on_to_the_service_s
     widget
         .until("Sam's times", |w| w.all(".fs-time").len() == 2)
         .await;
-    assert!(adapter
-        .sent_to("GET", "/v1/slots")
-        .iter()
-        .any(|s| s.url.contains("service=intake&clinician=sam")));
+    assert!(times_asked(&adapter, "service=intake&clinician=sam"));
 
     widget.click(".fs-step > .fs-link-button").await;
     widget
@@ -309,10 +308,7 @@ async fn back_leads_from_the_times_to_the_clinician_step_and_on_to_the_service_s
     widget
         .until("Lee's times", |w| w.all(".fs-time").len() == 2)
         .await;
-    assert!(adapter
-        .sent_to("GET", "/v1/slots")
-        .iter()
-        .any(|s| s.url.contains("service=couples&clinician=lee")));
+    assert!(times_asked(&adapter, "service=couples&clinician=lee"));
 }
 
 #[wasm_bindgen_test]
@@ -325,10 +321,7 @@ async fn an_element_naming_its_clinician_skips_the_step_and_an_unknown_one_is_sa
         .await;
     assert!(widget.find("fieldset").is_none());
     assert!(widget.find(".fs-step > .fs-link-button").is_none());
-    assert!(adapter
-        .sent_to("GET", "/v1/slots")
-        .iter()
-        .any(|s| s.url.contains("service=intake&clinician=sam")));
+    assert!(times_asked(&adapter, "service=intake&clinician=sam"));
     drop(widget);
 
     let widget = mount_naming(Some("en-US"), Some("intake"), Some("robin"));

@@ -318,6 +318,14 @@ impl Mounted {
         self.until(text, |m| m.text().contains(text)).await;
     }
 
+    /// Waits for the times, chooses the `nth`, and fills in the form as Sam.
+    pub async fn choose_and_fill(&self, nth: usize) {
+        self.choose_time(nth).await;
+        self.type_into("#fs-name", "Sam Lee").await;
+        self.type_into("#fs-email", "sam@example.org").await;
+        self.click("#fs-consent").await;
+    }
+
     /// Waits for the times, chooses the `nth`, and waits for the form.
     pub async fn choose_time(&self, nth: usize) {
         self.until("time buttons", |w| w.all(".fs-time").len() > nth)

@@ -278,17 +278,17 @@ impl View<'_> {
         let mut options = Vec::new();
         for service in services {
             let mut detail = fill(self.texts.minutes, &service.duration_minutes.to_string());
-            for more in [self.meeting(service), service.description.clone()]
-                .into_iter()
-                .flatten()
-            {
-                detail = detail + " " + &more;
+            if let Some(how) = self.meeting(service) {
+                detail = detail + " " + &how;
             }
-            let option = PickOption {
+            if let Some(description) = &service.description {
+                detail = detail + " " + description;
+            }
+            options.push(PickOption {
+                id: Some(service.id.clone()),
                 label: service.title.clone(),
                 detail: Some(detail),
-            };
-            options.push((option, Some(service.id.clone())));
+            });
         }
         self.pick_list(self.texts.choose_service, options, |id| {
             Action::PickService(id.unwrap_or_default())
@@ -297,52 +297,45 @@ impl View<'_> {
 
     /// The clinician step: "first available", then each who offers the service.
     fn pick_clinician(&self, clinicians: &[&ClinicianInfo]) -> Html {
-        let anyone = PickOption {
+        let mut options = vec![PickOption {
+            id: None,
             label: self.texts.first_available.to_owned(),
             detail: Some(self.texts.first_available_detail.to_owned()),
-        };
-        let mut options = vec![(anyone, None)];
+        }];
         for clinician in clinicians {
             let mut label = clinician.name.clone();
             if let Some(pronouns) = &clinician.pronouns {
                 label = label + " (" + pronouns + ")";
             }
-            let option = PickOption {
+            options.push(PickOption {
+                id: Some(clinician.id.clone()),
                 label,
                 detail: clinician.bio.clone(),
-            };
-            options.push((option, Some(clinician.id.clone())));
+            });
         }
         self.pick_list(self.texts.choose_clinician, options, Action::PickClinician)
     }
 
-    /// A step's radio group, each option with the id it picks; "Continue"
-    /// dispatches `pick` of the marked option's id.
+    /// A step's radio group; "Continue" dispatches `pick` of the marked option's id.
     fn pick_list(
         &self,
         legend: &'static str,
-        options: Vec<(PickOption, Option<String>)>,
+        options: Vec<PickOption>,
         pick: fn(Option<String>) -> Action,
     ) -> Html {
         let handle = self.state.dispatcher();
-        let marked = self.state.marked;
         let on_mark = {
             let handle = handle.clone();
             Callback::from(move |option| handle.dispatch(Action::Mark(option)))
         };
-        let (options, ids): (Vec<_>, Vec<_>) = options.into_iter().unzip();
         let list = PickList {
             legend,
             options,
-            marked,
+            marked: self.state.marked,
             continue_label: self.texts.continue_label,
             heading: self.heading.clone(),
             on_mark,
-            on_continue: Callback::from(move |_| {
-                if let Some(id) = ids.get(marked) {
-                    handle.dispatch(pick(id.clone()));
-                }
-            }),
+            on_pick: Callback::from(move |id| handle.dispatch(pick(id))),
         };
         html! { <>{ self.back() }{ list.view() }</> }
     }

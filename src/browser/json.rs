@@ -72,15 +72,17 @@ impl Json {
         self.field(name).items()
     }
 
-    /// This value as a list of `T`.
+    /// This value as a list of `T`. (A loop: collecting into
+    /// `Option<Vec<T>>` weighs more for each `T`.)
     fn items<T: FromJson>(&self) -> Option<Vec<T>> {
         if !Array::is_array(&self.0) {
             return None;
         }
-        Array::from(&self.0)
-            .iter()
-            .map(|item| T::from_json(&Json(item)))
-            .collect()
+        let mut items = Vec::new();
+        for item in Array::from(&self.0).iter() {
+            items.push(T::from_json(&Json(item))?);
+        }
+        Some(items)
     }
 }
 

@@ -2,6 +2,9 @@ use yew::prelude::*;
 
 /// One option of a step's radio group, its texts ready.
 pub struct PickOption {
+    /// What choosing it picks: a service's or clinician's id, `None` for
+    /// "first available".
+    pub id: Option<String>,
     /// The option's accessible name: "Dana Whitfield (she/her)".
     pub label: String,
     /// Said after the name as its description: a bio, a service's length.
@@ -21,31 +24,35 @@ pub struct PickList<'a> {
     /// The heading, focused when the step appears.
     pub heading: NodeRef,
     pub on_mark: Callback<usize>,
-    pub on_continue: Callback<()>,
+    /// Given the marked option's id.
+    pub on_pick: Callback<Option<String>>,
 }
 
 impl PickList<'_> {
     pub fn view(self) -> Html {
-        let on_continue = self.on_continue;
+        let (on_pick, marked) = (self.on_pick, self.marked);
+        let picked = self.options.get(marked).map(|option| option.id.clone());
         let onsubmit = Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            on_continue.emit(());
+            if let Some(id) = &picked {
+                on_pick.emit(id.clone());
+            }
         });
         html! {
             <form class="fs-form" {onsubmit}>
                 <fieldset class="fs-picks">
                     <legend><h3 class="fs-step-heading" tabindex="-1" ref={self.heading}>{ self.legend }</h3></legend>
-                    { for self.options.into_iter().enumerate().map(|(option, PickOption { label, detail })| {
+                    { for self.options.iter().enumerate().map(|(option, PickOption { label, detail, .. })| {
                         let id = format!("fs-pick-{option}");
                         let detail_id = format!("{id}-detail");
                         let on_mark = self.on_mark.clone();
                         html! {
                             <div class="fs-pick">
-                                <input type="radio" id={id.clone()} name="fs-pick" checked={option == self.marked}
+                                <input type="radio" id={id.clone()} name="fs-pick" checked={option == marked}
                                     aria-describedby={detail.is_some().then(|| detail_id.clone())}
                                     onchange={move |_| on_mark.emit(option)} />
                                 <label for={id}>{ label }</label>
-                                { detail.map(|detail| html! { <p id={detail_id}>{ detail }</p> }) }
+                                { detail.as_ref().map(|detail| html! { <p id={detail_id}>{ detail }</p> }) }
                             </div>
                         }
                     }) }

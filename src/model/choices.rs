@@ -66,16 +66,18 @@ pub fn stage<'a>(
             }
             service
         }
-        None => match practice
-            .services
-            .iter()
-            .filter(|s| offers(s))
-            .collect::<Vec<_>>()[..]
-        {
-            [] => return Err(ApiError::UnknownService),
-            [only] => only,
-            ref several => return Ok(Stage::Services(several.to_vec())),
-        },
+        None => {
+            let mut offered = Vec::new();
+            for service in &practice.services {
+                if offers(service) {
+                    offered.push(service);
+                }
+            }
+            if offered.len() > 1 {
+                return Ok(Stage::Services(offered));
+            }
+            offered.pop().ok_or(ApiError::UnknownService)?
+        }
     };
     if let Some(clinician) = clinician {
         return Ok(Stage::Book(service, Some(&clinician.id)));
@@ -83,11 +85,12 @@ pub fn stage<'a>(
     if let Some(picked) = &picks.clinician {
         return Ok(Stage::Book(service, picked.as_deref()));
     }
-    let candidates: Vec<_> = practice
-        .clinicians
-        .iter()
-        .filter(|c| c.services.contains(&service.id))
-        .collect();
+    let mut candidates = Vec::new();
+    for clinician in &practice.clinicians {
+        if clinician.services.contains(&service.id) {
+            candidates.push(clinician);
+        }
+    }
     // With one candidate, "first available" is that person: nothing to choose.
     Ok(if candidates.len() > 1 {
         Stage::Clinicians(service, candidates)

@@ -18,7 +18,7 @@ const widget = (page) => page.locator('firststep-booking');
 /**
  * The demo page, as the adapter serves it (its CSP and all), its element
  * carrying `attributes` instead of its own service; the CSP is bypassed so
- * axe can be loaded.
+ * axe can be loaded. `asked`: the URLs of the times asked for, from the start.
  */
 async function openEmbed(attributes, options = {}) {
   const { page, problems, context } = await strictPage(browser, { bypassCSP: true, ...options });
@@ -27,8 +27,10 @@ async function openEmbed(attributes, options = {}) {
     const body = (await response.text()).replace('service="free-consultation"', attributes);
     await route.fulfill({ response, body });
   });
+  const asked = [];
+  page.on('request', (request) => { if (request.url().includes('/v1/slots')) asked.push(request.url()); });
   await page.goto(adapter.url);
-  return { page, problems, context };
+  return { page, problems, context, asked };
 }
 
 /**
@@ -113,15 +115,15 @@ test('a visitor chooses a person, goes back, chooses another, and books with the
 
 test('an element naming its clinician goes straight to their times; an unknown one is said plainly, in Spanish too', async () => {
   const named = await openEmbed('service="free-consultation" clinician="dana"');
-  const asked = [];
-  named.page.on('request', (request) => { if (request.url().includes('/v1/slots')) asked.push(request.url()); });
+  const { asked } = named;
   await widget(named.page).locator('.fs-time').first().waitFor();
+  assert.equal(asked.length, 1, 'the widget takes the times the loader asked for');
   assert.equal(await widget(named.page).getByRole('radio').count(), 0, 'no clinician step');
   assert.equal(await widget(named.page).getByRole('button', { name: 'Back' }).count(), 0);
   // Past the practice's two-week horizon: none of Dana's times, and none after them either.
   await widget(named.page).getByRole('button', { name: 'Later dates' }).click();
   await widget(named.page).getByText('There are no open times').waitFor();
-  assert.ok(asked.length >= 2 && asked.every((url) => url.includes('service=free-consultation&clinician=dana')),
+  assert.ok(asked.length >= 3 && asked.every((url) => url.includes('service=free-consultation&clinician=dana')),
     asked.join('\n'));
   assert.deepEqual(named.problems, []);
   await named.context.close();

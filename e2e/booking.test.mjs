@@ -1,7 +1,7 @@
 // A visitor books through the release-built widget against a real adapter.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startAdapter, launchBrowser, strictPage } from './harness.mjs';
+import { startAdapter, launchBrowser, strictPage, tabTo, sendFormWithKeyboard } from './harness.mjs';
 
 let adapter, browser;
 before(async () => { adapter = await startAdapter(); browser = await launchBrowser(); });
@@ -53,21 +53,6 @@ test('a visitor books a slot with the mouse, and the slot is gone for others', a
   await context.close();
 });
 
-/** Presses Tab until the focused element (inside the shadow root too) matches. */
-async function tabTo(page, description, matches) {
-  for (let i = 0; i < 40; i++) {
-    await page.keyboard.press('Tab');
-    const focused = await page.evaluate(() => {
-      let element = document.activeElement;
-      while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
-      return { tag: element?.tagName, id: element?.id, text: element?.textContent?.trim(), type: element?.type,
-        className: element?.className };
-    });
-    if (matches(focused)) return focused;
-  }
-  throw new Error(`Tab never reached ${description}`);
-}
-
 test('a visitor books with the keyboard alone', async () => {
   const { page, problems, context } = await strictPage(browser);
   await openTimes(page);
@@ -81,14 +66,7 @@ test('a visitor books with the keyboard alone', async () => {
   assert.match(time.text, /day, .*Time/, 'the time button names the full date and zone');
   await page.keyboard.press('Enter');
   await widget(page).getByRole('heading', { name: 'Your details' }).waitFor();
-  await tabTo(page, 'the name field', (f) => f.id === 'fs-name');
-  await page.keyboard.type('Kim Park');
-  await tabTo(page, 'the email field', (f) => f.id === 'fs-email');
-  await page.keyboard.type('kim@example.org');
-  await tabTo(page, 'the consent box', (f) => f.id === 'fs-consent');
-  await page.keyboard.press('Space');
-  await tabTo(page, 'the send button', (f) => f.type === 'submit');
-  await page.keyboard.press('Enter');
+  await sendFormWithKeyboard(page, 'Kim Park', 'kim@example.org');
 
   await widget(page).getByRole('heading', { name: 'Request sent' }).waitFor();
   const focusedHeading = await page.evaluate(() =>

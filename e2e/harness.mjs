@@ -2,10 +2,12 @@
 // build) on a fresh store and a random port, serving the release-built widget
 // and the demo page; Debian's Chromium, driven by playwright-core; and, for
 // the tests behind a TLS proxy, Debian's Caddy.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -288,4 +290,49 @@ export async function startCalendarStandIn(service) {
       rmSync(folder, { recursive: true, force: true });
     },
   };
+}
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** Runs axe-core on the page's widget; fails on any violation, naming `state`. */
+export async function audit(page, state) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => {
+    const { violations } = await window.axe.run(document.querySelector('firststep-booking'));
+    return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  });
+  assert.deepEqual(result, [], `axe violations in the ${state} state`);
+}
+
+/** The focused element, inside the shadow root too: its tag, id, type, text, class, checked and label. */
+export function focused(page) {
+  return page.evaluate(() => {
+    let element = document.activeElement;
+    while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
+    const label = element?.id && element.getRootNode().querySelector(`label[for="${element.id}"]`);
+    return { tag: element?.tagName, id: element?.id, type: element?.type, checked: element?.checked,
+      text: element?.textContent?.trim(), label: label?.textContent, className: element?.className };
+  });
+}
+
+/** Presses Tab until the focused element (see `focused`) matches. */
+export async function tabTo(page, description, matches) {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    const now = await focused(page);
+    if (matches(now)) return now;
+  }
+  throw new Error(`Tab never reached ${description}`);
+}
+
+/** Fills in the widget's form with the keyboard alone (name, email, consent) and sends it. */
+export async function sendFormWithKeyboard(page, name, email) {
+  await tabTo(page, 'the name field', (f) => f.id === 'fs-name');
+  await page.keyboard.type(name);
+  await tabTo(page, 'the email field', (f) => f.id === 'fs-email');
+  await page.keyboard.type(email);
+  await tabTo(page, 'the consent box', (f) => f.id === 'fs-consent');
+  await page.keyboard.press('Space');
+  await tabTo(page, 'the send button', (f) => f.type === 'submit');
+  await page.keyboard.press('Enter');
 }

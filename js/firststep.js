@@ -28,9 +28,9 @@ for (const host of document.querySelectorAll('firststep-booking')) {
   } catch { continue; } // the widget will say what is wrong with its address
   const now = Date.now();
   const opened = now - (now % 6e4);
-  const service = attribute('service');
+  const named = (name) => (attribute(name) === null ? '' : `&${name}=${encodeURIComponent(attribute(name))}`);
   const slots = `${base}/v1/slots?from=${iso(opened)}&to=${iso(opened + 14 * 864e5)}`
-    + (service === null ? '' : `&service=${encodeURIComponent(service)}`);
+    + named('service') + named('clinician');
   const answers = Object.fromEntries([`${base}/v1/practice`, slots].map((url) => [url, fetch(url)]));
   // An answer the widget never takes must not be reported as unhandled.
   for (const answer of Object.values(answers)) answer.catch(() => {});

@@ -1,10 +1,11 @@
 //! The root component: turns state into requests and requests' results into
-//! actions, and picks the step to show (times, details, done).
+//! actions, and picks the step to show (service, clinician, times, details,
+//! done).
 
 use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::add_to_calendar::CalendarEvent;
 use firststep_protocol::{
-    visitor_fields, BookingMode, BookingStatus, PracticeInfo, ServiceInfo, Slot,
+    visitor_fields, BookingMode, BookingStatus, ClinicianInfo, PracticeInfo, ServiceInfo, Slot,
 };
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlElement};
@@ -15,12 +16,13 @@ use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
 use crate::browser::json::instant_text;
 use crate::components::{
-    loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, TimeChoice,
-    TimeGroup, TimeList,
+    loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, PickList,
+    PickOption, TimeChoice, TimeGroup, TimeList,
 };
 use crate::hooks::{use_practice, use_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
+use crate::model::choices::{self, Named, Picks, Stage};
 use crate::model::days::{by_part_of_day, PartOfDay};
 use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
 
@@ -28,9 +30,12 @@ use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW
 pub struct AppProps {
     /// Base address of the adapter (the element's `api` attribute, made absolute).
     pub api: AttrValue,
-    /// The service to book; may be left out when the practice has one.
+    /// The service to book; left out, the visitor chooses (when the practice has several).
     #[prop_or_default]
     pub service: Option<AttrValue>,
+    /// The clinician to book with; left out, the visitor chooses (in a group practice).
+    #[prop_or_default]
+    pub clinician: Option<AttrValue>,
     /// BCP 47 tag for texts and dates; the browser's language when absent.
     #[prop_or_default]
     pub locale: Option<AttrValue>,
@@ -40,6 +45,8 @@ pub struct AppProps {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
+    Services,
+    Clinicians,
     Times,
     Details,
     Done,
@@ -74,15 +81,40 @@ pub fn App(props: &AppProps) -> Html {
     let clock = use_memo(locale.clone(), |locale| LocalClock::in_browser_zone(locale));
     let events = HostEvents(props.host.clone());
     let practice = state.loaded_practice().cloned();
-    let service_id = props.service.as_ref().map(|s| s.to_string());
+    let named = Named {
+        service: props.service.as_deref(),
+        clinician: props.clinician.as_deref(),
+    };
+    let stage = practice
+        .as_ref()
+        .map(|practice| choices::stage(practice, named, &state.picks));
+    let (service, clinician) = match &stage {
+        Some(Ok(Stage::Book(service, clinician))) => (Some(*service), *clinician),
+        Some(Ok(Stage::Clinicians(service, _))) => (Some(*service), None),
+        _ => (None, None),
+    };
 
     use_practice(&client, &state, &events);
-    use_slots(&client, service_id.clone(), &state, &events, &clock);
-    let service = chosen_service(practice.as_ref(), service_id.as_deref());
-    let service_to_book = service.cloned();
+    // Before the practice is known (and when the element names what it
+    // lacks, so the adapter's refusal reaches the page as an event), the
+    // times of what the element names, as the loader asks for them; none
+    // while a step asks the visitor to choose.
+    let query = match (&stage, &practice) {
+        (Some(Ok(Stage::Book(service, clinician))), Some(practice)) => {
+            // The service is left out, as the loader leaves it out, only
+            // where the adapter knows it too: the practice's only one.
+            let only = named.service.is_none() && practice.services.len() == 1;
+            Some(((!only).then_some(service.id.as_str()), *clinician))
+        }
+        (Some(Ok(_)), _) => None,
+        _ => Some((named.service, named.clinician)),
+    };
+    let query = query
+        .map(|(service, clinician)| (service.map(str::to_owned), clinician.map(str::to_owned)));
+    use_slots(&client, query, &state, &events, &clock);
     use_submission(
         &client,
-        service_to_book,
+        service.map(|service| (service.clone(), clinician.map(str::to_owned))),
         locale.clone(),
         &state,
         &events,
@@ -98,17 +130,23 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
-    // Focus follows the visitor from step to step (never on first paint).
-    let step = match (&state.submission, state.selected_slot) {
-        (Submission::Done(_), _) => Step::Done,
-        (_, Some(_)) => Step::Details,
-        _ => Step::Times,
+    let step = match &stage {
+        Some(Ok(Stage::Services(_))) => Some(Step::Services),
+        Some(Ok(Stage::Clinicians(..))) => Some(Step::Clinicians),
+        Some(Ok(Stage::Book(..))) => Some(match (&state.submission, state.selected_slot) {
+            (Submission::Done(_), _) => Step::Done,
+            (_, Some(_)) => Step::Details,
+            _ => Step::Times,
+        }),
+        _ => None,
     };
+    // Focus follows the visitor from step to step (never to the first one
+    // shown, which the page's visitor did not ask for).
     let heading = use_node_ref();
     {
-        let (heading, painted) = (heading.clone(), use_mut_ref(|| false));
-        use_effect_with(step, move |_| {
-            if std::mem::replace(&mut *painted.borrow_mut(), true) {
+        let (heading, shown) = (heading.clone(), use_mut_ref(|| None));
+        use_effect_with(step, move |step| {
+            if std::mem::replace(&mut *shown.borrow_mut(), *step).is_some() {
                 if let Some(element) = heading.cast::<HtmlElement>() {
                     let _ = element.focus();
                 }
@@ -123,19 +161,24 @@ pub fn App(props: &AppProps) -> Html {
         clock: &clock,
         practice: practice.as_ref(),
         service,
+        step,
         heading,
     };
-    let body = match (&state.practice, service) {
-        (Load::Failed(error), _) => view.problem(error),
-        (Load::Loading, _) => loading_skeleton(),
-        (Load::Loaded(_), None) => view.problem(&ApiError::UnknownService),
-        (Load::Loaded(_), Some(_)) => match step {
-            Step::Done => view.confirmation(&client),
-            Step::Details => view.details(),
-            Step::Times => view.times(&events),
+    let body = match (&state.practice, &stage) {
+        (Load::Failed(error), _) | (_, Some(Err(error))) => view.problem(error),
+        (_, None) => loading_skeleton(),
+        (_, Some(Ok(Stage::Services(services)))) => view.pick_service(services),
+        (_, Some(Ok(Stage::Clinicians(_, clinicians)))) => view.pick_clinician(clinicians),
+        (_, Some(Ok(Stage::Book(..)))) => match step {
+            Some(Step::Done) => view.confirmation(&client),
+            Some(Step::Details) => view.details(),
+            _ => view.times(&events),
         },
     };
-    let title = service.map_or(texts.choose_time.to_owned(), |s| s.title.clone());
+    let title = service
+        .map(|s| &s.title)
+        .or(practice.as_ref().map(|p| &p.name))
+        .map_or(texts.choose_time, String::as_str);
     html! {
         <div class="fs-root" lang={locale}>
             <h2 class="fs-title">{ title }</h2>
@@ -143,18 +186,6 @@ pub fn App(props: &AppProps) -> Html {
             <p class="fs-visually-hidden" role="status" aria-live="polite">{ view.status() }</p>
             { body }
         </div>
-    }
-}
-
-/// The service the element names, or the practice's only one.
-fn chosen_service<'a>(
-    practice: Option<&'a PracticeInfo>,
-    id: Option<&str>,
-) -> Option<&'a firststep_protocol::ServiceInfo> {
-    let services = &practice?.services;
-    match id {
-        Some(id) => services.iter().find(|s| s.id == id),
-        None => services.first().filter(|_| services.len() == 1),
     }
 }
 
@@ -167,6 +198,8 @@ struct View<'a> {
     practice: Option<&'a PracticeInfo>,
     /// The service to book, once the practice is known.
     service: Option<&'a ServiceInfo>,
+    /// `None` until the practice is known.
+    step: Option<Step>,
     heading: NodeRef,
 }
 
@@ -183,7 +216,9 @@ impl View<'_> {
             ApiError::RateLimited { .. } => self.texts.rate_limited,
             ApiError::SlotTaken => self.texts.slot_taken,
             ApiError::Invalid { .. } => self.texts.fix_fields,
-            ApiError::UnknownService | ApiError::Unexpected(_) => self.texts.misconfigured,
+            ApiError::UnknownService | ApiError::UnknownClinician | ApiError::Unexpected(_) => {
+                self.texts.misconfigured
+            }
         }
     }
 
@@ -202,7 +237,10 @@ impl View<'_> {
         match (&state.submission, &state.days) {
             (Submission::Sending { .. }, _) => self.texts.sending.to_owned(),
             (Submission::Done(created), _) => self.outcome(created.booking.status).0.to_owned(),
-            (_, Load::Loading) => self.texts.loading.to_owned(),
+            // Times load behind the service and clinician steps too: not said there.
+            (_, Load::Loading) if !matches!(self.step, Some(Step::Services | Step::Clinicians)) => {
+                self.texts.loading.to_owned()
+            }
             _ => String::new(),
         }
     }
@@ -211,18 +249,95 @@ impl View<'_> {
         self.service?.location.as_deref()
     }
 
-    /// How the consultation happens, in one sentence, before the visitor commits.
+    /// How the chosen service's consultation happens, in one sentence, before the visitor commits.
     fn how_we_meet(&self) -> Option<String> {
+        self.meeting(self.service?)
+    }
+
+    /// How `service`'s consultation happens, in one sentence.
+    fn meeting(&self, service: &ServiceInfo) -> Option<String> {
         let texts = self.texts;
-        match self.location()? {
+        match service.location.as_deref()? {
             "phone" => Some(texts.meet_phone.to_owned()),
             "video" => Some(texts.meet_video.to_owned()),
-            "in_person" => Some(fill(
-                texts.meet_in_person,
-                self.service?.address.as_deref()?,
-            )),
+            "in_person" => Some(fill(texts.meet_in_person, service.address.as_deref()?)),
             _ => None,
         }
+    }
+
+    /// "Back" to the step of the visitor's latest pick, once they made one.
+    fn back(&self) -> Option<Html> {
+        (self.state.picks != Picks::default()).then(|| {
+            let on_click = self.dispatch(|| Action::Back);
+            html! { <button type="button" class="fs-link-button" onclick={move |_| on_click.emit(())}>{ self.texts.back }</button> }
+        })
+    }
+
+    /// The service step: each service with its length, how it happens and what it is.
+    fn pick_service(&self, services: &[&ServiceInfo]) -> Html {
+        let mut options = Vec::new();
+        for service in services {
+            let mut detail = fill(self.texts.minutes, &service.duration_minutes.to_string());
+            if let Some(how) = self.meeting(service) {
+                detail = detail + " " + &how;
+            }
+            if let Some(description) = &service.description {
+                detail = detail + " " + description;
+            }
+            options.push(PickOption {
+                id: Some(service.id.clone()),
+                label: service.title.clone(),
+                detail: Some(detail),
+            });
+        }
+        self.pick_list(self.texts.choose_service, options, |id| {
+            Action::PickService(id.unwrap_or_default())
+        })
+    }
+
+    /// The clinician step: "first available", then each who offers the service.
+    fn pick_clinician(&self, clinicians: &[&ClinicianInfo]) -> Html {
+        let mut options = vec![PickOption {
+            id: None,
+            label: self.texts.first_available.to_owned(),
+            detail: Some(self.texts.first_available_detail.to_owned()),
+        }];
+        for clinician in clinicians {
+            let mut label = clinician.name.clone();
+            if let Some(pronouns) = &clinician.pronouns {
+                label = label + " (" + pronouns + ")";
+            }
+            options.push(PickOption {
+                id: Some(clinician.id.clone()),
+                label,
+                detail: clinician.bio.clone(),
+            });
+        }
+        self.pick_list(self.texts.choose_clinician, options, Action::PickClinician)
+    }
+
+    /// A step's radio group; "Continue" dispatches `pick` of the marked option's id.
+    fn pick_list(
+        &self,
+        legend: &'static str,
+        options: Vec<PickOption>,
+        pick: fn(Option<String>) -> Action,
+    ) -> Html {
+        let handle = self.state.dispatcher();
+        let on_mark = {
+            let handle = handle.clone();
+            Callback::from(move |option| handle.dispatch(Action::Mark(option)))
+        };
+        let list = PickList {
+            legend,
+            options,
+            marked: self.state.marked,
+            continue_label: self.texts.continue_label,
+            heading: self.heading.clone(),
+            on_mark,
+            on_pick: Callback::from(move |id| handle.dispatch(pick(id))),
+        };
+        html! { <>{ self.back() }{ list.view() }</> }
     }
 
     fn outcome(&self, status: BookingStatus) -> (&'static str, &'static str) {
@@ -330,6 +445,7 @@ impl View<'_> {
         let on_later = self.dispatch(move || Action::ShowFrom(window_end));
         html! {
             <section class="fs-step" aria-labelledby="fs-times-heading">
+                { self.back() }
                 <h3 id="fs-times-heading" class="fs-step-heading" tabindex="-1" ref={self.heading.clone()}>{ texts.choose_time }</h3>
                 <p class="fs-zone">{ zone_line }</p>
                 { notice }
@@ -413,10 +529,7 @@ impl View<'_> {
             Submission::Failed(error) => Some(AttrValue::from(self.message(error))),
             _ => None,
         };
-        let request_mode = practice
-            .services
-            .iter()
-            .all(|s| s.mode == BookingMode::Request);
+        let request_mode = self.service.is_some_and(|s| s.mode == BookingMode::Request);
         html! {
             <BookingForm
                 language={self.language}
@@ -471,6 +584,10 @@ impl View<'_> {
             how,
             video_url: booking.video_url.clone(),
             time: self.time_in_words(booking.start),
+            clinician: booking
+                .clinician
+                .as_ref()
+                .map(|clinician| fill(self.texts.with_clinician, &clinician.name)),
             calendar_url: client.calendar_file_url(created),
             google_url: event.google_url(),
             outlook_url: event.outlook_url(),

@@ -67,6 +67,7 @@ fn props_of(host: &HtmlElement) -> AppProps {
     AppProps {
         api: absolute(&attribute("api").unwrap_or_else(|| "/".into())).into(),
         service: attribute("service").map(Into::into),
+        clinician: attribute("clinician").map(Into::into),
         locale: attribute("locale").map(Into::into),
         host: host.clone().into(),
     }

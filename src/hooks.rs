@@ -14,6 +14,7 @@ use yew::prelude::*;
 use crate::browser::events::HostEvents;
 use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
+use crate::model::api_error::ApiError;
 use crate::model::days::group_by_day;
 use crate::model::state::{Action, BookingState, Submission, WINDOW_DAYS};
 
@@ -49,13 +50,18 @@ pub fn use_practice(
     });
 }
 
+/// What `GET /v1/slots` asks for: the service and the clinician, each left
+/// out when `None` (the practice's only service; first available).
+pub type SlotQuery = (Option<String>, Option<String>);
+
 /// The slots of the window, grouped into the visitor's days: on start, on a
-/// new window, after a retry or a taken slot. An empty window also looks for
-/// the next open day.
+/// new window or query, after a retry or a taken slot; none while `query` is
+/// `None` (a step asks the visitor to choose first). An empty window also
+/// looks for the next open day.
 #[hook]
 pub fn use_slots(
     client: &Rc<AdapterClient>,
-    service: Option<String>,
+    query: Option<SlotQuery>,
     state: &UseReducerHandle<BookingState>,
     events: &HostEvents,
     clock: &Rc<LocalClock>,
@@ -63,16 +69,20 @@ pub fn use_slots(
     let (state, events, clock) = (state.clone(), events.clone(), clock.clone());
     let key = (
         client.clone(),
-        service,
+        query,
         state.slots_request,
         state.window_start,
     );
-    use_effect_with(key, move |(client, service, _, start)| {
+    use_effect_with(key, move |(client, query, _, start)| {
         let cancelled = Rc::new(Cell::new(false));
-        let (client, service, done) = ((**client).clone(), service.clone(), cancelled.clone());
+        let (client, query, done) = ((**client).clone(), query.clone(), cancelled.clone());
         let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
         spawn_local(async move {
-            let result = client.slots(service.as_deref(), from, to).await;
+            let Some((service, clinician)) = query else {
+                return;
+            };
+            let (service, clinician) = (service.as_deref(), clinician.as_deref());
+            let result = client.slots(service, clinician, from, to).await;
             if done.get() {
                 return;
             }
@@ -86,7 +96,7 @@ pub fn use_slots(
                     if count == 0 {
                         // Nothing here: find the next open day to offer instead.
                         let later = client
-                            .slots(service.as_deref(), to, to + Duration::days(LOOKAHEAD_DAYS))
+                            .slots(service, clinician, to, to + Duration::days(LOOKAHEAD_DAYS))
                             .await;
                         if !done.get() {
                             let first = later.ok().and_then(|list| list.slots.first().copied());
@@ -94,6 +104,9 @@ pub fn use_slots(
                         }
                     }
                 }
+                // Asked before the practice was known, without a service: the
+                // practice has several, and the service step asks for one.
+                Err(ApiError::UnknownService) if service.is_none() => {}
                 Err(error) => {
                     events.error(&error);
                     state.dispatch(Action::SlotsFailed(error));
@@ -104,12 +117,13 @@ pub fn use_slots(
     });
 }
 
-/// The booking request, each time the state says to send it (a retry sends
-/// the same key again).
+/// The booking request of `booked` (the service, and the clinician or
+/// `None` for first available), each time the state says to send it (a
+/// retry sends the same key again).
 #[hook]
 pub fn use_submission(
     client: &Rc<AdapterClient>,
-    service: Option<ServiceInfo>,
+    booked: Option<(ServiceInfo, Option<String>)>,
     locale: String,
     state: &UseReducerHandle<BookingState>,
     events: &HostEvents,
@@ -122,16 +136,16 @@ pub fn use_submission(
     let (state, events, clock, client) =
         (state.clone(), events.clone(), clock.clone(), client.clone());
     use_effect_with(sending, move |sending| {
-        let (Some((_, key)), Some(slot), Some(practice), Some(service)) = (
+        let (Some((_, key)), Some(slot), Some(practice), Some((service, clinician))) = (
             sending.clone(),
             state.selected_slot,
             state.loaded_practice(),
-            service,
+            booked,
         ) else {
             return;
         };
         let phone = visitor_fields::phone_rule(practice.form.phone, service.location.as_deref());
-        let request = state.form.to_request(
+        let mut request = state.form.to_request(
             &service.id,
             slot,
             phone,
@@ -139,6 +153,7 @@ pub fn use_submission(
             Some(clock.visitor_zone().to_owned()),
             Some(locale),
         );
+        request.clinician = clinician;
         spawn_local(async move {
             match client.book(&request, &key).await {
                 Ok(created) => {

@@ -16,6 +16,14 @@ pub fn texts(language: Language) -> &'static Texts {
 }
 
 pub struct Texts {
+    /// The steps before the times, when there is a choice to make.
+    pub choose_service: &'static str,
+    pub minutes: &'static str,
+    pub choose_clinician: &'static str,
+    pub first_available: &'static str,
+    pub first_available_detail: &'static str,
+    pub continue_label: &'static str,
+    pub back: &'static str,
     pub choose_time: &'static str,
     pub loading: &'static str,
     pub days_label: &'static str,
@@ -64,6 +72,7 @@ pub struct Texts {
     pub meet_in_person: &'static str,
     pub call_at: &'static str,
     pub join_video: &'static str,
+    pub with_clinician: &'static str,
     pub fix_fields: &'static str,
     pub website: &'static str,
 }
@@ -132,6 +141,13 @@ pub fn fill(text: &str, value: &str) -> String {
 }
 
 static ENGLISH: Texts = Texts {
+    choose_service: "Choose a consultation",
+    minutes: "{} minutes.",
+    choose_clinician: "Who would you like to see?",
+    first_available: "First available",
+    first_available_detail: "Whoever can see you soonest.",
+    continue_label: "Continue",
+    back: "Back",
     choose_time: "Choose a time",
     loading: "Loading available times…",
     days_label: "Days with open times",
@@ -178,11 +194,19 @@ static ENGLISH: Texts = Texts {
     meet_in_person: "In person, at {}.",
     call_at: "The practice will call you at {}.",
     join_video: "Join the video call",
+    with_clinician: "With {}.",
     fix_fields: "Please check the highlighted fields.",
     website: "Leave this field empty",
 };
 
 static SPANISH: Texts = Texts {
+    choose_service: "Elija una consulta",
+    minutes: "{} minutos.",
+    choose_clinician: "¿Con quién desea su cita?",
+    first_available: "Primera persona disponible",
+    first_available_detail: "Quien pueda atenderle antes.",
+    continue_label: "Continuar",
+    back: "Volver",
     choose_time: "Elija un horario",
     loading: "Cargando horarios disponibles…",
     days_label: "Días con horarios libres",
@@ -229,6 +253,7 @@ static SPANISH: Texts = Texts {
     meet_in_person: "En persona, en {}.",
     call_at: "La consulta le llamará al {}.",
     join_video: "Entrar en la videollamada",
+    with_clinician: "Con {}.",
     fix_fields: "Revise los campos marcados.",
     website: "Deje este campo vacío",
 };

@@ -45,16 +45,8 @@ fn created_json(status: &str) -> Answer {
 /// Mounted, slots shown, the second time of the first day chosen, form filled in.
 async fn ready_form(fake_locale: Option<&str>) -> Mounted {
     let widget = mount(fake_locale);
-    choose_and_fill(&widget, 1).await;
+    widget.choose_and_fill(1).await;
     widget
-}
-
-/// Waits for the times, chooses the `nth`, and fills in the form as Sam.
-async fn choose_and_fill(widget: &Mounted, nth: usize) {
-    widget.choose_time(nth).await;
-    widget.type_into("#fs-name", "Sam Lee").await;
-    widget.type_into("#fs-email", "sam@example.org").await;
-    widget.click("#fs-consent").await;
 }
 
 #[wasm_bindgen_test]
@@ -478,7 +470,7 @@ async fn the_last_time_of_a_day_taken_meanwhile_is_said_too() {
         }
     });
     let widget = mount(None);
-    choose_and_fill(&widget, 0).await;
+    widget.choose_and_fill(0).await;
 
     widget.click("button[type=submit]").await;
     widget.until_text("that time was just taken").await;
@@ -749,7 +741,7 @@ async fn the_page_hears_each_step_as_an_event_without_personal_data() {
         listeners.push(listener);
     }
 
-    choose_and_fill(&widget, 0).await;
+    widget.choose_and_fill(0).await;
     widget.click("button[type=submit]").await;
     widget.until_text("that time was just taken").await;
 

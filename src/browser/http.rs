@@ -53,9 +53,12 @@ impl AdapterClient {
         sent(early.unwrap_or_else(|| window().fetch_with_str(url))).await
     }
 
+    /// The slots of `service` (left out: the practice's only one) with
+    /// `clinician` (left out: first available) in `[from, to)`.
     pub async fn slots(
         &self,
         service: Option<&str>,
+        clinician: Option<&str>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<SlotList, ApiError> {
@@ -65,9 +68,12 @@ impl AdapterClient {
             instant_text(from),
             instant_text(to)
         );
-        if let Some(service) = service {
-            url.push_str("&service=");
-            url.push_str(&String::from(js_sys::encode_uri_component(service)));
+        // In this order, as the loader (js/firststep.js) writes the same URL.
+        for (name, value) in [("&service=", service), ("&clinician=", clinician)] {
+            if let Some(value) = value {
+                url.push_str(name);
+                url.push_str(&String::from(js_sys::encode_uri_component(value)));
+            }
         }
         answer(self.get(&url).await).await
     }

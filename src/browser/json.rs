@@ -10,8 +10,9 @@ use std::cell::RefCell;
 
 use chrono::{DateTime, Utc};
 use firststep_protocol::{
-    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ErrorCode, FieldRule,
-    FormSettings, PracticeInfo, Problem, ServiceInfo, Slot, SlotList,
+    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ClinicianInfo,
+    ClinicianRef, ErrorCode, FieldRule, FormSettings, PracticeInfo, Problem, ServiceInfo, Slot,
+    SlotList,
 };
 use js_sys::{Array, JsString, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
@@ -68,14 +69,20 @@ impl Json {
     }
 
     fn list<T: FromJson>(&self, name: &'static str) -> Option<Vec<T>> {
-        let value = self.field(name).0;
-        if !Array::is_array(&value) {
+        self.field(name).items()
+    }
+
+    /// This value as a list of `T`. (A loop: collecting into
+    /// `Option<Vec<T>>` weighs more for each `T`.)
+    fn items<T: FromJson>(&self) -> Option<Vec<T>> {
+        if !Array::is_array(&self.0) {
             return None;
         }
-        Array::from(&value)
-            .iter()
-            .map(|item| T::from_json(&Json(item)))
-            .collect()
+        let mut items = Vec::new();
+        for item in Array::from(&self.0).iter() {
+            items.push(T::from_json(&Json(item))?);
+        }
+        Some(items)
     }
 }
 
@@ -136,8 +143,29 @@ impl FromJson for PracticeInfo {
             },
             notice: json.optional_string("notice")?,
             privacy_url: json.optional_string("privacy_url")?,
-            clinicians: Vec::new(),
+            // Absent when the practice has none.
+            clinicians: json
+                .optional("clinicians", Json::items)?
+                .unwrap_or_default(),
         })
+    }
+}
+
+impl FromJson for ClinicianInfo {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Self {
+            id: json.string("id")?,
+            name: json.string("name")?,
+            pronouns: json.optional_string("pronouns")?,
+            bio: json.optional_string("bio")?,
+            services: json.list("services")?,
+        })
+    }
+}
+
+impl FromJson for String {
+    fn from_json(json: &Json) -> Option<Self> {
+        json.0.as_string()
     }
 }
 
@@ -159,7 +187,7 @@ impl FromJson for SlotList {
     fn from_json(json: &Json) -> Option<Self> {
         Some(Self {
             service: json.string("service")?,
-            clinician: None,
+            clinician: json.optional_string("clinician")?,
             time_zone: json.string("time_zone")?,
             slots: json.list("slots")?,
         })
@@ -186,7 +214,12 @@ impl FromJson for BookingCreated {
                 end: json.instant("end")?,
                 expires_at: json.optional("expires_at", instant_from)?,
                 video_url: json.optional_string("video_url")?,
-                clinician: None,
+                clinician: json.optional("clinician", |clinician| {
+                    Some(ClinicianRef {
+                        id: clinician.string("id")?,
+                        name: clinician.string("name")?,
+                    })
+                })?,
             },
             manage_token: json.string("manage_token")?,
         })
@@ -241,8 +274,14 @@ pub fn booking_request(request: &BookingRequest) -> String {
         ("consent", request.consent.into()),
         ("website", request.website.as_str().into()),
     ];
-    if request.locale.is_some() {
-        fields.push(("locale", text_or_null(&request.locale)));
+    // Optional additions, written only when given, as serde does.
+    for (name, value) in [
+        ("locale", &request.locale),
+        ("clinician", &request.clinician),
+    ] {
+        if value.is_some() {
+            fields.push((name, text_or_null(value)));
+        }
     }
     JSON::stringify(&object(&fields))
         .map(String::from)
@@ -298,9 +337,37 @@ mod tests {
             privacy_url: None,
             clinicians: vec![],
         });
+        // A group practice: its clinicians, with and without pronouns and bio.
+        read_back(PracticeInfo {
+            name: "Harbour".into(),
+            time_zone: "America/New_York".into(),
+            services: vec![service(BookingMode::Instant, None)],
+            form: FormSettings {
+                phone: FieldRule::Optional,
+                note: FieldRule::Optional,
+            },
+            notice: None,
+            privacy_url: None,
+            clinicians: vec![
+                ClinicianInfo {
+                    id: "dana".into(),
+                    name: "Dana Whitfield".into(),
+                    pronouns: Some("she/her".into()),
+                    bio: Some("Anxiety and grief.".into()),
+                    services: vec!["free-consultation".into()],
+                },
+                ClinicianInfo {
+                    id: "lee".into(),
+                    name: "Lee Okafor".into(),
+                    pronouns: None,
+                    bio: None,
+                    services: vec![],
+                },
+            ],
+        });
         read_back(SlotList {
             service: "free-consultation".into(),
-            clinician: None,
+            clinician: Some("dana".into()),
             time_zone: "Europe/Berlin".into(),
             slots: vec![Slot {
                 start: at("2026-12-01T14:00:00Z"),
@@ -318,7 +385,11 @@ mod tests {
                     expires_at,
                     // A confirmed video booking has its room; a request not yet.
                     video_url: expires_at.map_or(Some("https://meet.example/r".into()), |_| None),
-                    clinician: None,
+                    // A group practice's booking names its clinician.
+                    clinician: expires_at.map(|_| ClinicianRef {
+                        id: "dana".into(),
+                        name: "Dana Whitfield".into(),
+                    }),
                 },
                 manage_token: "secret".into(),
             });
@@ -345,6 +416,27 @@ mod tests {
             parse::<SlotList>(r#"{"service":"s","slots":[]}"#).is_none(),
             "a field missing"
         );
+        let practice = |clinicians: &str| {
+            format!(
+                r#"{{"name":"H","time_zone":"UTC","services":[],"form":{{"phone":"hidden","note":"hidden"}},
+                "notice":null,"privacy_url":null{clinicians}}}"#
+            )
+        };
+        assert!(
+            parse::<PracticeInfo>(&practice("")).is_some(),
+            "no clinicians"
+        );
+        assert!(
+            parse::<PracticeInfo>(&practice(r#","clinicians":{"id":"dana"}"#)).is_none(),
+            "not a list"
+        );
+        assert!(
+            parse::<PracticeInfo>(&practice(
+                r#","clinicians":[{"id":"dana","name":"Dana","pronouns":null,"bio":null,"services":[7]}]"#
+            ))
+            .is_none(),
+            "a service id that is not a string"
+        );
     }
 
     #[wasm_bindgen_test]
@@ -358,10 +450,14 @@ mod tests {
 
     #[wasm_bindgen_test]
     fn writes_a_booking_request_the_adapter_accepts() {
-        for (phone, locale) in [(None, None), (Some("+1 555 0100"), Some("es-MX"))] {
+        let both = [
+            (None, None, None),
+            (Some("+1 555 0100"), Some("es-MX"), Some("dana")),
+        ];
+        for (phone, locale, clinician) in both {
             let request = BookingRequest {
                 service: "free-consultation".into(),
-                clinician: None,
+                clinician: clinician.map(Into::into),
                 start: at("2026-12-01T14:00:00Z"),
                 client: ClientDetails {
                     name: "Sam Lee".into(),

@@ -13,6 +13,8 @@ pub struct Confirmation<'a> {
     pub video_url: Option<String>,
     /// The booked time in words, in both zones when they differ.
     pub time: String,
+    /// "With Dana Whitfield.", in a group practice.
+    pub clinician: Option<String>,
     /// The .ics file, and the same time as a new event in Google Calendar and Outlook.
     pub calendar_url: String,
     pub google_url: String,
@@ -29,6 +31,7 @@ impl Confirmation<'_> {
                 <h3 class="fs-step-heading" tabindex="-1" ref={self.heading}>{ self.title }</h3>
                 <p>{ self.detail }</p>
                 <p class="fs-confirmed-time"><strong>{ self.time }</strong></p>
+                { self.clinician.map(|clinician| html! { <p>{ clinician }</p> }) }
                 { self.how.map(|how| html! { <p>{ how }</p> }) }
                 { self.video_url.map(|url| html! {
                     <p><a class="fs-button fs-primary" href={url} target="_blank" rel="noopener noreferrer">{ self.texts.join_video }</a></p>

@@ -18,6 +18,9 @@ pub enum ApiError {
     Invalid { field: String },
     /// The element names a service the practice does not offer.
     UnknownService,
+    /// The element names a clinician the practice does not have, or one who
+    /// does not offer the service.
+    UnknownClinician,
     /// Anything else: a fault of ours or of the page's set-up.
     Unexpected(ErrorCode),
 }
@@ -32,6 +35,7 @@ impl ApiError {
             Self::Unavailable => "backend_unavailable",
             Self::Invalid { .. } => "invalid_field",
             Self::UnknownService => "unknown_service",
+            Self::UnknownClinician => "unknown_clinician",
             Self::Unexpected(_) => "unexpected",
         }
     }
@@ -46,6 +50,7 @@ impl ApiError {
                 field: problem.field.unwrap_or_default(),
             },
             ErrorCode::UnknownService => Self::UnknownService,
+            ErrorCode::UnknownClinician => Self::UnknownClinician,
             code => Self::Unexpected(code),
         }
     }

@@ -9,6 +9,7 @@ use firststep_protocol::{visitor_fields, BookingCreated, FieldRule, PracticeInfo
 use yew::Reducible;
 
 use super::api_error::ApiError;
+use super::choices::Picks;
 use super::days::Day;
 use crate::model::form::{Field, FieldProblem, FormFields};
 
@@ -70,6 +71,11 @@ pub struct BookingState {
     /// retried, so a retry can never book twice.
     pub retry_key: Option<String>,
     pub notice: Option<Notice>,
+    /// The visitor's service and clinician, in the steps before the times.
+    pub picks: Picks,
+    /// The option marked in the step's radio group (0: the first), until
+    /// "Continue" picks it.
+    pub marked: usize,
     attempts: u32,
 }
 
@@ -84,6 +90,13 @@ pub enum Action {
     NextAvailableFound(Option<Slot>),
     /// Show the window starting at this instant.
     ShowFrom(DateTime<Utc>),
+    /// Mark an option of the step's radio group.
+    Mark(usize),
+    PickService(String),
+    /// `None` is "first available".
+    PickClinician(Option<String>),
+    /// Undo the latest pick (the clinician, else the service), showing its step again.
+    Back,
     ChooseDay(NaiveDate),
     ChooseSlot(Slot),
     /// Back from the form to the times, keeping what was typed.
@@ -118,6 +131,8 @@ impl BookingState {
             submission: Submission::Idle,
             retry_key: None,
             notice: None,
+            picks: Picks::default(),
+            marked: 0,
             attempts: 0,
         }
     }
@@ -146,6 +161,19 @@ impl BookingState {
         self.selected_day
             .and_then(|date| days.iter().find(|d| d.date == date))
             .or_else(|| days.first())
+    }
+
+    /// After a pick: the times of someone or something else, from the
+    /// first window, none chosen; the radio group marks its first option again.
+    fn start_over(&mut self) {
+        self.window_start = self.opened_at;
+        self.days = Load::Loading;
+        self.slots_request += 1;
+        self.next_available = None;
+        self.selected_day = None;
+        self.selected_slot = None;
+        self.notice = None;
+        self.marked = 0;
     }
 
     fn rules(&self, location: Option<&str>) -> (FieldRule, FieldRule) {
@@ -193,6 +221,21 @@ impl Reducible for BookingState {
                 next.selected_day = None;
                 next.days = Load::Loading;
                 next.slots_request += 1;
+            }
+            Action::Mark(option) => next.marked = option,
+            Action::PickService(id) => {
+                next.picks.service = Some(id);
+                next.start_over();
+            }
+            Action::PickClinician(id) => {
+                next.picks.clinician = Some(id);
+                next.start_over();
+            }
+            Action::Back => {
+                if next.picks.clinician.take().is_none() {
+                    next.picks.service = None;
+                }
+                next.marked = 0;
             }
             Action::ChooseDay(date) => next.selected_day = Some(date),
             Action::ChooseSlot(slot) => {
@@ -656,6 +699,48 @@ mod tests {
         assert_eq!(
             reloaded.practice_request, state.practice_request,
             "the practice had arrived"
+        );
+    }
+
+    #[test]
+    fn a_pick_starts_the_times_over_and_back_undoes_the_latest_pick() {
+        let state = apply(
+            ready_to_send(),
+            [
+                Action::ShowFrom(at("2026-12-20T00:00:00Z")),
+                Action::Mark(2),
+                Action::PickService("intake".into()),
+            ],
+        );
+        assert_eq!(state.picks.service.as_deref(), Some("intake"));
+        assert_eq!(state.days, Load::Loading);
+        assert_eq!(
+            state.window().0,
+            at("2026-12-01T00:00:00Z"),
+            "from the start"
+        );
+        assert_eq!((state.selected_day, state.selected_slot), (None, None));
+        assert_eq!(state.marked, 0, "the next step's first option is marked");
+
+        let state = apply(state, [Action::Mark(1), Action::PickClinician(None)]);
+        assert_eq!(state.picks.clinician, Some(None), "first available");
+        let state = apply(state, [Action::Back]);
+        assert_eq!(
+            (
+                state.picks.service.as_deref(),
+                state.picks.clinician.clone()
+            ),
+            (Some("intake"), None),
+            "back to the clinician step"
+        );
+        let state = apply(state, [Action::PickClinician(Some("dana".into()))]);
+        assert_eq!(state.picks.clinician, Some(Some("dana".into())));
+        let state = apply(state, [Action::Back, Action::Back]);
+        assert_eq!(state.picks, Picks::default(), "back to the service step");
+        assert_eq!(
+            state.form,
+            ready_to_send().form,
+            "what was typed is kept throughout"
         );
     }
 

@@ -146,6 +146,23 @@ fn practice_in(zone: &str, phone: &str, meeting: &str) -> String {
     )
 }
 
+/// A group practice: two services (an intake call by phone everyone
+/// offers, on request; couples therapy in person only Dana and Lee offer,
+/// booked at once) and three
+/// clinicians, as `GET /v1/practice` gives them.
+pub fn group_practice_json() -> String {
+    r#"{"name":"Harbour Group Practice","time_zone":"America/New_York",
+    "services":[
+      {"id":"intake","title":"Intake call","duration_minutes":20,"mode":"request","location":"phone","description":"A first talk about what brings you."},
+      {"id":"couples","title":"Couples session","duration_minutes":50,"mode":"instant","location":"in_person","address":"4 Quay St","description":null}],
+    "form":{"phone":"optional","note":"hidden"},"notice":null,"privacy_url":null,
+    "clinicians":[
+      {"id":"dana","name":"Dana Whitfield","pronouns":"she/her","bio":"Anxiety, grief and life changes.","services":["intake","couples"]},
+      {"id":"lee","name":"Lee Okafor","pronouns":null,"bio":null,"services":["intake","couples"]},
+      {"id":"sam","name":"Sam Reyes","pronouns":"they/them","bio":"Young adults.","services":["intake"]}]}"#
+        .to_owned()
+}
+
 /// Slots at these instants, 15 minutes each.
 pub fn slots_json(starts: &[&str]) -> String {
     let slots: Vec<String> = starts
@@ -237,11 +254,22 @@ pub struct Mounted {
 }
 
 pub fn mount(locale: Option<&str>) -> Mounted {
+    mount_naming(locale, Some("free-consultation"), None)
+}
+
+/// The app mounted as an element naming this service and clinician (each
+/// attribute left out when `None`).
+pub fn mount_naming(
+    locale: Option<&str>,
+    service: Option<&str>,
+    clinician: Option<&str>,
+) -> Mounted {
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
     let props = AppProps {
         api: "https://adapter.test".into(),
-        service: Some("free-consultation".into()),
+        service: service.map(|s| s.to_owned().into()),
+        clinician: clinician.map(|c| c.to_owned().into()),
         locale: locale.map(Into::into),
         host: root.clone(),
     };
@@ -288,6 +316,14 @@ impl Mounted {
 
     pub async fn until_text(&self, text: &str) {
         self.until(text, |m| m.text().contains(text)).await;
+    }
+
+    /// Waits for the times, chooses the `nth`, and fills in the form as Sam.
+    pub async fn choose_and_fill(&self, nth: usize) {
+        self.choose_time(nth).await;
+        self.type_into("#fs-name", "Sam Lee").await;
+        self.type_into("#fs-email", "sam@example.org").await;
+        self.click("#fs-consent").await;
     }
 
     /// Waits for the times, chooses the `nth`, and waits for the form.

@@ -15,7 +15,7 @@ export function defineBookingElement(mount) {
     }
   }, { rootMargin: '100% 0px' });
   customElements.define('firststep-booking', class extends HTMLElement {
-    static get observedAttributes() { return ['api', 'service', 'locale']; }
+    static get observedAttributes() { return ['api', 'service', 'locale', 'manage']; }
     connectedCallback() {
       if (this.firststepEarly || this.getAttribute('loading') === 'eager') start(this);
       else nearView.observe(this);

@@ -1,5 +1,7 @@
 //! The root component: turns state into requests and requests' results into
-//! actions, and picks the step to show (times, details, done).
+//! actions, and picks the step to show (times, details, done). Opened by a
+//! manage link, the same steps move that booking: its service's times (its
+//! own left out), then the new time to confirm, then the moved booking.
 
 use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::add_to_calendar::CalendarEvent;
@@ -18,7 +20,7 @@ use crate::components::{
     loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, TimeChoice,
     TimeGroup, TimeList,
 };
-use crate::hooks::{use_practice, use_slots, use_submission};
+use crate::hooks::{use_current, use_practice, use_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
 use crate::model::days::{by_part_of_day, PartOfDay};
@@ -34,6 +36,10 @@ pub struct AppProps {
     /// BCP 47 tag for texts and dates; the browser's language when absent.
     #[prop_or_default]
     pub locale: Option<AttrValue>,
+    /// A manage link's `ID.TOKEN`: the widget moves that booking instead of
+    /// making a new one.
+    #[prop_or_default]
+    pub manage: Option<AttrValue>,
     /// Where the widget's DOM events are dispatched (the custom element).
     pub host: Element,
 }
@@ -64,7 +70,11 @@ pub fn App(props: &AppProps) -> Html {
     let client = use_memo(props.api.clone(), |api| {
         AdapterClient::new(api, &props.host)
     });
-    let state = use_reducer(|| BookingState::new(this_minute()));
+    let manage = props.manage.clone();
+    let state = use_reducer(|| match manage {
+        Some(link) => BookingState::managing(this_minute(), link.to_string()),
+        None => BookingState::new(this_minute()),
+    });
     let locale = props
         .locale
         .as_ref()
@@ -74,10 +84,21 @@ pub fn App(props: &AppProps) -> Html {
     let clock = use_memo(locale.clone(), |locale| LocalClock::in_browser_zone(locale));
     let events = HostEvents(props.host.clone());
     let practice = state.loaded_practice().cloned();
-    let service_id = props.service.as_ref().map(|s| s.to_string());
+    let current = state.current_booking();
+    // A booking is moved within its own service, and with its own clinician.
+    let service_id = current
+        .map(|b| b.service.clone())
+        .or_else(|| props.service.as_ref().map(|s| s.to_string()));
+    let managing = state.managed.is_some();
+    let ask = match (managing, current) {
+        (false, _) => Some((service_id.clone(), None)),
+        (_, Some(b)) => Some((service_id.clone(), b.clinician.as_ref().map(|c| c.id.clone()))),
+        _ => None,
+    };
 
     use_practice(&client, &state, &events);
-    use_slots(&client, service_id.clone(), &state, &events, &clock);
+    use_current(&client, &state);
+    use_slots(&client, ask, &state, &events, &clock);
     let service = chosen_service(practice.as_ref(), service_id.as_deref());
     let service_to_book = service.cloned();
     use_submission(
@@ -125,22 +146,35 @@ pub fn App(props: &AppProps) -> Html {
         service,
         heading,
     };
-    let body = match (&state.practice, service) {
-        (Load::Failed(error), _) => view.problem(error),
-        (Load::Loading, _) => loading_skeleton(),
-        (Load::Loaded(_), None) => view.problem(&ApiError::UnknownService),
-        (Load::Loaded(_), Some(_)) => match step {
+    let ready = practice.is_some() && (!managing || current.is_some());
+    let body = match (state.blocking_problem(), ready, service) {
+        (Some(error), ..) => view.problem(&error),
+        (None, false, _) => loading_skeleton(),
+        (None, true, None) => view.problem(&ApiError::UnknownService),
+        (None, true, Some(_)) => match step {
             Step::Done => view.confirmation(&client),
+            Step::Details if managing => view.move_to(),
             Step::Details => view.details(),
             Step::Times => view.times(&events),
         },
     };
+    // The booking being moved, until it has moved.
+    let current_line = current.filter(|_| step != Step::Done).map(|booking| {
+        let status = match booking.status {
+            BookingStatus::Confirmed => texts.status_confirmed,
+            BookingStatus::Pending => texts.status_pending,
+            _ => "",
+        };
+        let time = view.time_in_words(booking.start);
+        html! { <p class="fs-current">{ fill(texts.current_time, &time) }{ " " }{ status }</p> }
+    });
     let title = service.map_or(texts.choose_time.to_owned(), |s| s.title.clone());
     html! {
         <div class="fs-root" lang={locale}>
             <h2 class="fs-title">{ title }</h2>
             { service.and_then(|s| s.description.clone()).map(|d| html! { <p class="fs-description">{ d }</p> }) }
             <p class="fs-visually-hidden" role="status" aria-live="polite">{ view.status() }</p>
+            { current_line }
             { body }
         </div>
     }
@@ -176,15 +210,22 @@ impl View<'_> {
         Callback::from(move |_| handle.dispatch(action()))
     }
 
-    fn message(&self, error: &ApiError) -> &'static str {
-        match error {
-            ApiError::Offline => self.texts.offline,
-            ApiError::Unavailable => self.texts.unavailable,
-            ApiError::RateLimited { .. } => self.texts.rate_limited,
-            ApiError::SlotTaken => self.texts.slot_taken,
-            ApiError::Invalid { .. } => self.texts.fix_fields,
-            ApiError::UnknownService | ApiError::Unexpected(_) => self.texts.misconfigured,
-        }
+    /// What went wrong, in words (the practice named where the visitor must
+    /// turn to it).
+    fn message(&self, error: &ApiError) -> String {
+        let texts = self.texts;
+        let words = match error {
+            ApiError::Offline => texts.offline,
+            ApiError::Unavailable => texts.unavailable,
+            ApiError::RateLimited { .. } => texts.rate_limited,
+            ApiError::SlotTaken => texts.slot_taken,
+            ApiError::Invalid { .. } => texts.fix_fields,
+            ApiError::NotFound => texts.not_found,
+            ApiError::ChangeWindowClosed => texts.change_window_closed,
+            ApiError::BookingClosed => texts.booking_closed,
+            ApiError::UnknownService | ApiError::Unexpected(_) => texts.misconfigured,
+        };
+        fill(words, self.practice.map_or("", |p| &p.name))
     }
 
     fn problem(&self, error: &ApiError) -> Html {
@@ -193,7 +234,7 @@ impl View<'_> {
             ApiError::Offline | ApiError::Unavailable | ApiError::RateLimited { .. }
         );
         let retry = retryable.then(|| (self.texts.try_again, self.dispatch(|| Action::Retry)));
-        problem_notice(self.message(error), retry)
+        problem_notice(&self.message(error), retry)
     }
 
     /// What the live region announces.
@@ -225,11 +266,15 @@ impl View<'_> {
         }
     }
 
+    /// The end's heading and what happens next: a move says it moved.
     fn outcome(&self, status: BookingStatus) -> (&'static str, &'static str) {
-        match status {
-            BookingStatus::Confirmed => (self.texts.booked, self.texts.booked_detail),
-            _ => (self.texts.request_sent, self.texts.request_sent_detail),
-        }
+        let texts = self.texts;
+        let (title, detail) = match status {
+            BookingStatus::Confirmed => (texts.booked, texts.booked_detail),
+            _ => (texts.request_sent, texts.request_sent_detail),
+        };
+        let moved = self.state.managed.is_some();
+        (if moved { texts.moved } else { title }, detail)
     }
 
     /// The practice's clock at `instant`, when it reads otherwise than the visitor's.
@@ -270,8 +315,11 @@ impl View<'_> {
         let texts = self.texts;
         let (window_start, window_end) = state.window();
         let zone_line = fill(texts.your_zone, &self.clock.zone_name(window_start));
-        let notice = (state.notice == Some(Notice::SlotTaken))
-            .then(|| problem_notice(texts.slot_taken, None));
+        let taken = match state.managed {
+            Some(_) => texts.moved_slot_taken,
+            None => texts.slot_taken,
+        };
+        let notice = (state.notice == Some(Notice::SlotTaken)).then(|| problem_notice(taken, None));
         let content = match &state.days {
             Load::Loading => loading_skeleton(),
             Load::Failed(error) => self.problem(error),
@@ -435,6 +483,34 @@ impl View<'_> {
                 {on_submit}
                 on_change_time={Callback::from(move |_| handle.dispatch(Action::BackToTimes))}
             />
+        }
+    }
+
+    /// The new time of a manage link's booking, to confirm before it moves.
+    fn move_to(&self) -> Html {
+        let state = &**self.state;
+        let slot = state.selected_slot.expect("a move follows a chosen slot");
+        let texts = self.texts;
+        let sending = matches!(state.submission, Submission::Sending { .. });
+        let failure = match &state.submission {
+            Submission::Failed(error) => Some(problem_notice(&self.message(error), None)),
+            _ => None,
+        };
+        let on_move = self.dispatch(|| Action::Submit {
+            fresh_key: new_key(),
+            location: None,
+        });
+        let on_back = self.dispatch(|| Action::BackToTimes);
+        html! {
+            <section class="fs-step fs-chosen">
+                <h3 class="fs-step-heading" tabindex="-1" ref={self.heading.clone()}>{ texts.selected_time }</h3>
+                <p><strong>{ self.time_in_words(slot.start) }</strong></p>
+                <button type="button" class="fs-link-button" onclick={move |_| on_back.emit(())}>{ texts.change_time }</button>
+                { failure }
+                <button type="button" class="fs-button fs-primary" disabled={sending} onclick={move |_| on_move.emit(())}>
+                    { if sending { texts.sending } else { texts.move_booking } }
+                </button>
+            </section>
         }
     }
 

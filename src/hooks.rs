@@ -1,5 +1,6 @@
 //! The app's effects, one hook each: they turn state into requests to the
-//! adapter and the answers back into actions. Each runs again when the
+//! adapter and the answers back into actions (`use_current`: the booking a
+//! manage link opens). Each runs again when the
 //! counter or value it is keyed on changes, and an answer that arrives after
 //! its effect was replaced is dropped.
 
@@ -14,8 +15,9 @@ use yew::prelude::*;
 use crate::browser::events::HostEvents;
 use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
+use crate::model::api_error::ApiError;
 use crate::model::days::group_by_day;
-use crate::model::state::{Action, BookingState, Submission, WINDOW_DAYS};
+use crate::model::state::{manage_link, Action, BookingState, Submission, WINDOW_DAYS};
 
 /// How far past an empty window to look for the next open day.
 const LOOKAHEAD_DAYS: i64 = 48;
@@ -49,30 +51,55 @@ pub fn use_practice(
     });
 }
 
+/// The booking a manage link (`ID.TOKEN`) opens: on start, on retry. A link
+/// not shaped as one opens nothing, without asking.
+#[hook]
+pub fn use_current(client: &Rc<AdapterClient>, state: &UseReducerHandle<BookingState>) {
+    let state = state.clone();
+    let manage = state.managed.as_ref().map(|m| m.link.clone());
+    let key = (client.clone(), manage, state.practice_request);
+    use_effect_with(key, move |(client, manage, _)| {
+        let cancelled = Rc::new(Cell::new(false));
+        let (client, manage, done) = ((**client).clone(), manage.clone(), cancelled.clone());
+        spawn_local(async move {
+            let Some(link) = manage else { return };
+            let result = match manage_link(&link) {
+                Some((id, token)) => client.booking(id, token).await,
+                None => Err(ApiError::NotFound),
+            };
+            if !done.get() {
+                state.dispatch(match result {
+                    Ok(booking) => Action::CurrentLoaded(booking),
+                    Err(error) => Action::CurrentFailed(error),
+                });
+            }
+        });
+        move || cancelled.set(true)
+    });
+}
+
 /// The slots of the window, grouped into the visitor's days: on start, on a
 /// new window, after a retry or a taken slot. An empty window also looks for
-/// the next open day.
+/// the next open day. `ask` is the service and clinician, `None` while not
+/// yet known (a manage link's booking on its way).
 #[hook]
 pub fn use_slots(
     client: &Rc<AdapterClient>,
-    service: Option<String>,
+    ask: Option<(Option<String>, Option<String>)>,
     state: &UseReducerHandle<BookingState>,
     events: &HostEvents,
     clock: &Rc<LocalClock>,
 ) {
     let (state, events, clock) = (state.clone(), events.clone(), clock.clone());
-    let key = (
-        client.clone(),
-        service,
-        state.slots_request,
-        state.window_start,
-    );
-    use_effect_with(key, move |(client, service, _, start)| {
+    let key = (client.clone(), ask, state.slots_request, state.window_start);
+    use_effect_with(key, move |(client, ask, _, start)| {
         let cancelled = Rc::new(Cell::new(false));
-        let (client, service, done) = ((**client).clone(), service.clone(), cancelled.clone());
+        let (client, ask, done) = ((**client).clone(), ask.clone(), cancelled.clone());
         let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
         spawn_local(async move {
-            let result = client.slots(service.as_deref(), from, to).await;
+            let Some((service, clinician)) = ask else { return };
+            let (service, clinician) = (service.as_deref(), clinician.as_deref());
+            let result = client.slots(service, clinician, from, to).await;
             if done.get() {
                 return;
             }
@@ -86,7 +113,7 @@ pub fn use_slots(
                     if count == 0 {
                         // Nothing here: find the next open day to offer instead.
                         let later = client
-                            .slots(service.as_deref(), to, to + Duration::days(LOOKAHEAD_DAYS))
+                            .slots(service, clinician, to, to + Duration::days(LOOKAHEAD_DAYS))
                             .await;
                         if !done.get() {
                             let first = later.ok().and_then(|list| list.slots.first().copied());
@@ -104,8 +131,8 @@ pub fn use_slots(
     });
 }
 
-/// The booking request, each time the state says to send it (a retry sends
-/// the same key again).
+/// The booking request, or the move of a manage link's booking, each time
+/// the state says to send it (a retry sends the same key again).
 #[hook]
 pub fn use_submission(
     client: &Rc<AdapterClient>,
@@ -140,7 +167,12 @@ pub fn use_submission(
             Some(locale),
         );
         spawn_local(async move {
-            match client.book(&request, &key).await {
+            let link = state.managed.as_ref().map(|m| m.link.as_str());
+            let answer = match link.and_then(manage_link) {
+                Some(link) => client.reschedule(link, slot.start, &key).await,
+                None => client.book(&request, &key).await,
+            };
+            match answer {
                 Ok(created) => {
                     events.booking(&created);
                     state.dispatch(Action::Booked(created));

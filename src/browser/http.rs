@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use firststep_protocol::{
-    BookingCreated, BookingRequest, ErrorCode, PracticeInfo, Problem, SlotList,
+    BookingCreated, BookingRequest, BookingView, ErrorCode, PracticeInfo, Problem, SlotList,
     IDEMPOTENCY_KEY_HEADER,
 };
 use js_sys::Promise;
@@ -53,9 +53,12 @@ impl AdapterClient {
         sent(early.unwrap_or_else(|| window().fetch_with_str(url))).await
     }
 
+    /// The open times of `service` (with `clinician`, when the booking is
+    /// with one) in `[from, to)`.
     pub async fn slots(
         &self,
         service: Option<&str>,
+        clinician: Option<&str>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<SlotList, ApiError> {
@@ -65,9 +68,11 @@ impl AdapterClient {
             instant_text(from),
             instant_text(to)
         );
-        if let Some(service) = service {
-            url.push_str("&service=");
-            url.push_str(&String::from(js_sys::encode_uri_component(service)));
+        for (name, value) in [("&service=", service), ("&clinician=", clinician)] {
+            if let Some(value) = value {
+                url.push_str(name);
+                url.push_str(&String::from(js_sys::encode_uri_component(value)));
+            }
         }
         answer(self.get(&url).await).await
     }
@@ -77,19 +82,54 @@ impl AdapterClient {
         request: &BookingRequest,
         key: &str,
     ) -> Result<BookingCreated, ApiError> {
-        let headers = Headers::new().map_err(|_| ApiError::Unexpected(ErrorCode::Other))?;
-        for (name, value) in [
-            (IDEMPOTENCY_KEY_HEADER, key),
-            ("Content-Type", "application/json"),
-        ] {
-            let _ = headers.set(name, value);
-        }
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_headers(&headers);
-        init.set_body(&json::booking_request(request).into());
         let url = format!("{}/v1/bookings", self.base);
-        answer(sent(window().fetch_with_str_and_init(&url, &init)).await).await
+        let body = json::booking_request(request);
+        answer(self.send(&url, None, Some((key, body))).await).await
+    }
+
+    /// The booking a manage link opens (`GET /v1/bookings/{id}`).
+    pub async fn booking(&self, id: &str, token: &str) -> Result<BookingView, ApiError> {
+        answer(self.send(&self.booking_url(id), Some(token), None).await).await
+    }
+
+    /// Moves the booking to `start` (`POST /v1/bookings/{id}/reschedule`).
+    pub async fn reschedule(
+        &self,
+        (id, token): (&str, &str),
+        start: DateTime<Utc>,
+        key: &str,
+    ) -> Result<BookingCreated, ApiError> {
+        let url = format!("{}/reschedule", self.booking_url(id));
+        let body = json::reschedule_request(start);
+        answer(self.send(&url, Some(token), Some((key, body))).await).await
+    }
+
+    fn booking_url(&self, id: &str) -> String {
+        let id = String::from(js_sys::encode_uri_component(id));
+        format!("{}/v1/bookings/{id}", self.base)
+    }
+
+    /// A request with the manage `token` as Bearer, if given; with a JSON
+    /// body and its Idempotency-Key, a POST.
+    async fn send(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        post: Option<(&str, String)>,
+    ) -> Option<Response> {
+        let headers = Headers::new().ok()?;
+        let init = RequestInit::new();
+        if let Some(token) = token {
+            let _ = headers.set("Authorization", &format!("Bearer {token}"));
+        }
+        if let Some((key, body)) = post {
+            let _ = headers.set(IDEMPOTENCY_KEY_HEADER, key);
+            let _ = headers.set("Content-Type", "application/json");
+            init.set_method("POST");
+            init.set_body(&body.into());
+        }
+        init.set_headers(&headers);
+        sent(window().fetch_with_str_and_init(url, &init)).await
     }
 
     /// The booking's .ics file, for "Add to calendar".

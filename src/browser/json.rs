@@ -10,7 +10,8 @@ use std::cell::RefCell;
 
 use chrono::{DateTime, Utc};
 use firststep_protocol::{
-    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ErrorCode, FieldRule,
+    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ClinicianRef, ErrorCode,
+    FieldRule,
     FormSettings, PracticeInfo, Problem, ServiceInfo, Slot, SlotList,
 };
 use js_sys::{Array, JsString, Object, Reflect, JSON};
@@ -178,17 +179,29 @@ impl FromJson for Slot {
 impl FromJson for BookingCreated {
     fn from_json(json: &Json) -> Option<Self> {
         Some(Self {
-            booking: BookingView {
-                id: json.string("id")?,
-                status: BookingStatus::parse(&json.string("status")?)?,
-                service: json.string("service")?,
-                start: json.instant("start")?,
-                end: json.instant("end")?,
-                expires_at: json.optional("expires_at", instant_from)?,
-                video_url: json.optional_string("video_url")?,
-                clinician: None,
-            },
+            booking: BookingView::from_json(json)?,
             manage_token: json.string("manage_token")?,
+        })
+    }
+}
+
+impl FromJson for BookingView {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Self {
+            id: json.string("id")?,
+            status: BookingStatus::parse(&json.string("status")?)?,
+            service: json.string("service")?,
+            start: json.instant("start")?,
+            end: json.instant("end")?,
+            expires_at: json.optional("expires_at", instant_from)?,
+            video_url: json.optional_string("video_url")?,
+            // Whom it is with, so a move keeps to their times.
+            clinician: json.optional("clinician", |c| {
+                Some(ClinicianRef {
+                    id: c.string("id")?,
+                    name: c.string("name")?,
+                })
+            })?,
         })
     }
 }
@@ -249,6 +262,12 @@ pub fn booking_request(request: &BookingRequest) -> String {
         .unwrap_or_default()
 }
 
+/// The body of `POST /v1/bookings/{id}/reschedule`.
+pub fn reschedule_request(start: DateTime<Utc>) -> String {
+    // An instant's text is digits and `-:TZ`: nothing to escape.
+    format!(r#"{{"start":"{}"}}"#, instant_text(start))
+}
+
 /// What serde writes for the protocol's types, read back by these readers:
 /// the two must agree on every field, or the widget misreads the adapter.
 #[cfg(all(test, target_arch = "wasm32"))]
@@ -296,9 +315,11 @@ mod tests {
             },
             notice: Some("If you are in crisis, call 988.".into()),
             privacy_url: None,
+            clinicians: Vec::new(),
         });
         read_back(SlotList {
             service: "free-consultation".into(),
+            clinician: None,
             time_zone: "Europe/Berlin".into(),
             slots: vec![Slot {
                 start: at("2026-12-01T14:00:00Z"),
@@ -316,10 +337,26 @@ mod tests {
                     expires_at,
                     // A confirmed video booking has its room; a request not yet.
                     video_url: expires_at.map_or(Some("https://meet.example/r".into()), |_| None),
+                    // In a group practice, whom it is with.
+                    clinician: expires_at.map(|_| ClinicianRef {
+                        id: "ana".into(),
+                        name: "Ana Ruiz".into(),
+                    }),
                 },
                 manage_token: "secret".into(),
             });
         }
+        // `GET /v1/bookings/{id}`: the booking alone, in any status.
+        read_back(BookingView {
+            id: "bk_1".into(),
+            status: BookingStatus::Cancelled,
+            service: "free-consultation".into(),
+            start: at("2026-12-01T14:00:00Z"),
+            end: at("2026-12-01T14:15:00Z"),
+            expires_at: None,
+            video_url: None,
+            clinician: None,
+        });
         read_back(Problem {
             kind: "https://firststep.example/problems/invalid-field".into(),
             title: "Invalid field".into(),
@@ -369,6 +406,7 @@ mod tests {
                 note: None,
                 consent: true,
                 website: String::new(),
+                clinician: None,
             };
             // serde refuses unknown fields here, as the adapter does.
             let read: BookingRequest = serde_json::from_str(&booking_request(&request)).unwrap();
@@ -378,5 +416,13 @@ mod tests {
             instant_text(at("2026-12-01T14:00:00Z")),
             "2026-12-01T14:00:00Z"
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn writes_a_reschedule_request_the_adapter_accepts() {
+        let start = at("2026-12-02T09:30:00Z");
+        let read: firststep_protocol::RescheduleRequest =
+            serde_json::from_str(&reschedule_request(start)).unwrap();
+        assert_eq!(read.start, start);
     }
 }

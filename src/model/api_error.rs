@@ -18,6 +18,12 @@ pub enum ApiError {
     Invalid { field: String },
     /// The element names a service the practice does not offer.
     UnknownService,
+    /// A manage link that opens no booking (404 `not_found`): a wrong id or token.
+    NotFound,
+    /// Too close to the booking's start to move it here (409 `change_window_closed`).
+    ChangeWindowClosed,
+    /// The booking was declined, cancelled or has expired (409 `booking_closed`).
+    BookingClosed,
     /// Anything else: a fault of ours or of the page's set-up.
     Unexpected(ErrorCode),
 }
@@ -32,8 +38,20 @@ impl ApiError {
             Self::Unavailable => "backend_unavailable",
             Self::Invalid { .. } => "invalid_field",
             Self::UnknownService => "unknown_service",
+            Self::NotFound => "not_found",
+            Self::ChangeWindowClosed => "change_window_closed",
+            Self::BookingClosed => "booking_closed",
             Self::Unexpected(_) => "unexpected",
         }
+    }
+
+    /// A refusal that stays whatever the visitor retries: the view says so
+    /// in place of the step (a manage link's booking that cannot be moved).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Self::NotFound | Self::ChangeWindowClosed | Self::BookingClosed
+        )
     }
 
     /// The case a problem the adapter answered with falls into.
@@ -46,6 +64,9 @@ impl ApiError {
                 field: problem.field.unwrap_or_default(),
             },
             ErrorCode::UnknownService => Self::UnknownService,
+            ErrorCode::NotFound => Self::NotFound,
+            ErrorCode::ChangeWindowClosed => Self::ChangeWindowClosed,
+            ErrorCode::BookingClosed => Self::BookingClosed,
             code => Self::Unexpected(code),
         }
     }

@@ -20,7 +20,7 @@ use crate::components::{
     loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, TimeChoice,
     TimeGroup, TimeList,
 };
-use crate::hooks::{use_current, use_practice, use_slots, use_submission};
+use crate::hooks::{use_practice, use_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
 use crate::model::days::{by_part_of_day, PartOfDay};
@@ -92,12 +92,14 @@ pub fn App(props: &AppProps) -> Html {
     let managing = state.managed.is_some();
     let ask = match (managing, current) {
         (false, _) => Some((service_id.clone(), None)),
-        (_, Some(b)) => Some((service_id.clone(), b.clinician.as_ref().map(|c| c.id.clone()))),
+        (_, Some(b)) => Some((
+            service_id.clone(),
+            b.clinician.as_ref().map(|c| c.id.clone()),
+        )),
         _ => None,
     };
 
     use_practice(&client, &state, &events);
-    use_current(&client, &state);
     use_slots(&client, ask, &state, &events, &clock);
     let service = chosen_service(practice.as_ref(), service_id.as_deref());
     let service_to_book = service.cloned();
@@ -165,8 +167,8 @@ pub fn App(props: &AppProps) -> Html {
             BookingStatus::Pending => texts.status_pending,
             _ => "",
         };
-        let time = view.time_in_words(booking.start);
-        html! { <p class="fs-current">{ fill(texts.current_time, &time) }{ " " }{ status }</p> }
+        let time = view.time_in_words(booking.start) + " " + status;
+        html! { <p class="fs-current">{ fill(texts.current_time, &time) }</p> }
     });
     let title = service.map_or(texts.choose_time.to_owned(), |s| s.title.clone());
     html! {

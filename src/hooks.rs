@@ -1,6 +1,5 @@
 //! The app's effects, one hook each: they turn state into requests to the
-//! adapter and the answers back into actions (`use_current`: the booking a
-//! manage link opens). Each runs again when the
+//! adapter and the answers back into actions. Each runs again when the
 //! counter or value it is keyed on changes, and an answer that arrives after
 //! its effect was replaced is dropped.
 
@@ -22,7 +21,11 @@ use crate::model::state::{manage_link, Action, BookingState, Submission, WINDOW_
 /// How far past an empty window to look for the next open day.
 const LOOKAHEAD_DAYS: i64 = 48;
 
-/// The practice: on start, on a new adapter, on retry.
+/// The practice, and the booking a manage link (`ID.TOKEN`) opens: on
+/// start, on a new adapter, on retry. (The booking comes second, in the
+/// same task: one hook less in the download, and the practice is most often
+/// the loader's answer already.) A link not shaped as one opens nothing,
+/// without asking.
 #[hook]
 pub fn use_practice(
     client: &Rc<AdapterClient>,
@@ -46,24 +49,10 @@ pub fn use_practice(
                     state.dispatch(Action::PracticeFailed(error));
                 }
             }
-        });
-        move || cancelled.set(true)
-    });
-}
-
-/// The booking a manage link (`ID.TOKEN`) opens: on start, on retry. A link
-/// not shaped as one opens nothing, without asking.
-#[hook]
-pub fn use_current(client: &Rc<AdapterClient>, state: &UseReducerHandle<BookingState>) {
-    let state = state.clone();
-    let manage = state.managed.as_ref().map(|m| m.link.clone());
-    let key = (client.clone(), manage, state.practice_request);
-    use_effect_with(key, move |(client, manage, _)| {
-        let cancelled = Rc::new(Cell::new(false));
-        let (client, manage, done) = ((**client).clone(), manage.clone(), cancelled.clone());
-        spawn_local(async move {
-            let Some(link) = manage else { return };
-            let result = match manage_link(&link) {
+            let Some(managed) = &state.managed else {
+                return;
+            };
+            let result = match manage_link(&managed.link) {
                 Some((id, token)) => client.booking(id, token).await,
                 None => Err(ApiError::NotFound),
             };
@@ -97,7 +86,9 @@ pub fn use_slots(
         let (client, ask, done) = ((**client).clone(), ask.clone(), cancelled.clone());
         let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
         spawn_local(async move {
-            let Some((service, clinician)) = ask else { return };
+            let Some((service, clinician)) = ask else {
+                return;
+            };
             let (service, clinician) = (service.as_deref(), clinician.as_deref());
             let result = client.slots(service, clinician, from, to).await;
             if done.get() {

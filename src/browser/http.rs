@@ -38,7 +38,7 @@ impl AdapterClient {
     }
 
     pub async fn practice(&self) -> Result<PracticeInfo, ApiError> {
-        answer(self.get(&format!("{}/v1/practice", self.base)).await).await
+        read(answer(self.get(&format!("{}/v1/practice", self.base)).await).await)
     }
 
     /// A GET, answered by the loader's request for the very same URL if it
@@ -74,7 +74,7 @@ impl AdapterClient {
                 url.push_str(&String::from(js_sys::encode_uri_component(value)));
             }
         }
-        answer(self.get(&url).await).await
+        read(answer(self.get(&url).await).await)
     }
 
     pub async fn book(
@@ -84,12 +84,12 @@ impl AdapterClient {
     ) -> Result<BookingCreated, ApiError> {
         let url = format!("{}/v1/bookings", self.base);
         let body = json::booking_request(request);
-        answer(self.send(&url, None, Some((key, body))).await).await
+        read(answer(self.send(&url, None, Some((key, body))).await).await)
     }
 
     /// The booking a manage link opens (`GET /v1/bookings/{id}`).
     pub async fn booking(&self, id: &str, token: &str) -> Result<BookingView, ApiError> {
-        answer(self.send(&self.booking_url(id), Some(token), None).await).await
+        read(answer(self.send(&self.booking_url(id), Some(token), None).await).await)
     }
 
     /// Moves the booking to `start` (`POST /v1/bookings/{id}/reschedule`).
@@ -101,7 +101,7 @@ impl AdapterClient {
     ) -> Result<BookingCreated, ApiError> {
         let url = format!("{}/reschedule", self.booking_url(id));
         let body = json::reschedule_request(start);
-        answer(self.send(&url, Some(token), Some((key, body))).await).await
+        read(answer(self.send(&url, Some(token), Some((key, body))).await).await)
     }
 
     fn booking_url(&self, id: &str) -> String {
@@ -152,7 +152,14 @@ async fn sent(fetch: Promise) -> Option<Response> {
     JsFuture::from(fetch).await.ok().map(JsCast::unchecked_into)
 }
 
-async fn answer<T: FromJson>(sent: Option<Response>) -> Result<T, ApiError> {
+/// The answer's body as `T`. (Read apart from [`answer`], so the async part
+/// is one function, not one per type: each was some 0.9 KB of wasm.)
+fn read<T: FromJson>(body: Result<JsValue, ApiError>) -> Result<T, ApiError> {
+    body.and_then(|body| json::read(body).ok_or(ApiError::Unexpected(ErrorCode::Other)))
+}
+
+/// The body of a successful answer, or what went wrong.
+async fn answer(sent: Option<Response>) -> Result<JsValue, ApiError> {
     let response = sent.ok_or(ApiError::Offline)?;
     let (ok, status) = (response.ok(), response.status());
     let retry_after = response
@@ -164,9 +171,7 @@ async fn answer<T: FromJson>(sent: Option<Response>) -> Result<T, ApiError> {
     // A body cut off mid-way, or not JSON, reads as no body: judged by the status alone below.
     let body = json_body(response).await;
     if ok {
-        return body
-            .and_then(json::read)
-            .ok_or(ApiError::Unexpected(ErrorCode::Other));
+        return body.ok_or(ApiError::Unexpected(ErrorCode::Other));
     }
     match body.and_then(json::read::<Problem>) {
         Some(problem) => Err(ApiError::from_problem(problem, retry_after)),

@@ -10,9 +10,8 @@ use std::cell::RefCell;
 
 use chrono::{DateTime, Utc};
 use firststep_protocol::{
-    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ClinicianRef, ErrorCode,
-    FieldRule,
-    FormSettings, PracticeInfo, Problem, ServiceInfo, Slot, SlotList,
+    BookingCreated, BookingMode, BookingRequest, BookingStatus, BookingView, ClinicianRef,
+    ErrorCode, FieldRule, FormSettings, PracticeInfo, Problem, ServiceInfo, Slot, SlotList,
 };
 use js_sys::{Array, JsString, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;

@@ -18,6 +18,7 @@ pub struct Sent {
     pub method: String,
     pub url: String,
     pub idempotency_key: Option<String>,
+    pub authorization: Option<String>,
     pub body: String,
 }
 
@@ -55,6 +56,7 @@ impl FakeAdapter {
                         method: request.method(),
                         url: request.url(),
                         idempotency_key: request.headers().get("Idempotency-Key").ok().flatten(),
+                        authorization: request.headers().get("Authorization").ok().flatten(),
                         body,
                     };
                     log.borrow_mut().push(record.clone());
@@ -237,12 +239,22 @@ pub struct Mounted {
 }
 
 pub fn mount(locale: Option<&str>) -> Mounted {
+    mount_with(locale, None)
+}
+
+/// The app opened by a manage link, `ID.TOKEN`, to move that booking.
+pub fn mount_managing(link: &str, locale: Option<&str>) -> Mounted {
+    mount_with(locale, Some(link))
+}
+
+fn mount_with(locale: Option<&str>, manage: Option<&str>) -> Mounted {
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
     let props = AppProps {
         api: "https://adapter.test".into(),
         service: Some("free-consultation".into()),
         locale: locale.map(Into::into),
+        manage: manage.map(Into::into),
         host: root.clone(),
     };
     let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();

@@ -155,7 +155,6 @@ pub fn App(props: &AppProps) -> Html {
         (None, true, None) => view.problem(&ApiError::UnknownService),
         (None, true, Some(_)) => match step {
             Step::Done => view.confirmation(&client),
-            Step::Details if managing => view.move_to(),
             Step::Details => view.details(),
             Step::Times => view.times(&events),
         },
@@ -460,6 +459,7 @@ impl View<'_> {
             Submission::Failed(error) => Some(AttrValue::from(self.message(error))),
             _ => None,
         };
+        let moving = state.managed.is_some();
         let request_mode = practice
             .services
             .iter()
@@ -473,10 +473,11 @@ impl View<'_> {
                 phone={visitor_fields::phone_rule(practice.form.phone, self.location())}
                 note={practice.form.note}
                 chosen_time={self.time_in_words(slot.start)}
-                how_we_meet={self.how_we_meet().map(AttrValue::from)}
+                how_we_meet={self.how_we_meet().filter(|_| !moving).map(AttrValue::from)}
                 privacy_url={practice.privacy_url.clone().map(AttrValue::from)}
-                notice={practice.notice.clone().map(AttrValue::from)}
+                notice={practice.notice.clone().filter(|_| !moving).map(AttrValue::from)}
                 {request_mode}
+                {moving}
                 sending={matches!(state.submission, Submission::Sending { .. })}
                 {failure}
                 heading={self.heading.clone()}
@@ -485,34 +486,6 @@ impl View<'_> {
                 {on_submit}
                 on_change_time={Callback::from(move |_| handle.dispatch(Action::BackToTimes))}
             />
-        }
-    }
-
-    /// The new time of a manage link's booking, to confirm before it moves.
-    fn move_to(&self) -> Html {
-        let state = &**self.state;
-        let slot = state.selected_slot.expect("a move follows a chosen slot");
-        let texts = self.texts;
-        let sending = matches!(state.submission, Submission::Sending { .. });
-        let failure = match &state.submission {
-            Submission::Failed(error) => Some(problem_notice(&self.message(error), None)),
-            _ => None,
-        };
-        let on_move = self.dispatch(|| Action::Submit {
-            fresh_key: new_key(),
-            location: None,
-        });
-        let on_back = self.dispatch(|| Action::BackToTimes);
-        html! {
-            <section class="fs-step fs-chosen">
-                <h3 class="fs-step-heading" tabindex="-1" ref={self.heading.clone()}>{ texts.selected_time }</h3>
-                <p><strong>{ self.time_in_words(slot.start) }</strong></p>
-                <button type="button" class="fs-link-button" onclick={move |_| on_back.emit(())}>{ texts.change_time }</button>
-                { failure }
-                <button type="button" class="fs-button fs-primary" disabled={sending} onclick={move |_| on_move.emit(())}>
-                    { if sending { texts.sending } else { texts.move_booking } }
-                </button>
-            </section>
         }
     }
 

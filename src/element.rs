@@ -68,17 +68,9 @@ fn props_of(host: &HtmlElement) -> AppProps {
         api: absolute(&attribute("api").unwrap_or_else(|| "/".into())).into(),
         service: attribute("service").map(Into::into),
         locale: attribute("locale").map(Into::into),
-        manage: attribute("manage").or_else(manage_fragment).map(Into::into),
+        manage: attribute("manage").map(Into::into),
         host: host.clone().into(),
     }
-}
-
-/// The page's `#manage=ID.TOKEN`: the hosted `/book` page (or any page
-/// with the widget) opened from a manage link. A fragment never reaches the
-/// server, so the token stays out of its logs.
-fn manage_fragment() -> Option<String> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    hash.strip_prefix("#manage=").map(str::to_owned)
 }
 
 /// The `api` attribute may be relative to the page (`/`, `../booking`).

@@ -1,10 +1,8 @@
 // axe-core audits every state a visitor can reach; none may have a violation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { startAdapter, launchBrowser } from './harness.mjs';
+import { startAdapter, launchBrowser, audit } from './harness.mjs';
 
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let adapter, browser;
 before(async () => { adapter = await startAdapter(); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await adapter?.stop(); });
@@ -15,15 +13,6 @@ const widget = (page) => page.locator('firststep-booking');
 async function auditablePage(options = {}) {
   const context = await browser.newContext({ bypassCSP: true, ...options });
   return { context, page: await context.newPage() };
-}
-
-async function audit(page, state) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => {
-    const { violations } = await window.axe.run(document.querySelector('firststep-booking'));
-    return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  });
-  assert.deepEqual(result, [], `axe violations in the ${state} state`);
 }
 
 test('loading, times, form with problems, and success have no violations', async () => {

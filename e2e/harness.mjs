@@ -10,6 +10,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -387,4 +389,20 @@ function decodeWords(text) {
       ? Buffer.from(data, 'base64')
       : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (__, hex) => String.fromCharCode(parseInt(hex, 16))), 'latin1'))
       .toString('utf8'));
+}
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/**
+ * Runs axe-core on the page's widget and fails on any violation, naming
+ * `state`. The page's context must bypass CSP (a policy would refuse the
+ * injected script).
+ */
+export async function audit(page, state) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => {
+    const { violations } = await window.axe.run(document.querySelector('firststep-booking'));
+    return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  });
+  assert.deepEqual(result, [], `axe violations in the ${state} state`);
 }

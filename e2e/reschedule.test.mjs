@@ -3,10 +3,8 @@
 // meet, and none with an axe violation.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { startAdapter, launchBrowser } from './harness.mjs';
+import { startAdapter, launchBrowser, audit } from './harness.mjs';
 
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 let adapter, browser;
 before(async () => { adapter = await startAdapter(); browser = await launchBrowser(); });
 after(async () => { await browser?.close(); await adapter?.stop(); });
@@ -45,15 +43,6 @@ async function openManaged(created) {
   page.on('pageerror', (error) => problems.push(String(error)));
   await page.goto(`${adapter.url}/book#manage=${created.id}.${created.manage_token}`);
   return { context, page, problems };
-}
-
-async function audit(page, state) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => {
-    const { violations } = await window.axe.run(document.querySelector('firststep-booking'));
-    return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  });
-  assert.deepEqual(result, [], `axe violations in the ${state} state`);
 }
 
 /** The text of the element focused, inside the widget's shadow root too. */

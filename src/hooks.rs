@@ -59,7 +59,10 @@ pub fn use_practice(
             if !done.get() {
                 state.dispatch(match result {
                     Ok(booking) => Action::CurrentLoaded(booking),
-                    Err(error) => Action::CurrentFailed(error),
+                    Err(error) => {
+                        events.error(&error);
+                        Action::CurrentFailed(error)
+                    }
                 });
             }
         });

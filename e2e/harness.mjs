@@ -4,11 +4,11 @@
 // the tests behind a TLS proxy, Debian's Caddy.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,9 +20,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
  * Starts the adapter with `practiceFile` (the tests' practice, open around
  * the clock, unless told), plus `extraConfig` (TOML text) if given, and with
  * the keys of `server` (name → value, written as TOML) set in its [server]
- * table, replacing the file's own; resolves to { url, stop }.
+ * table, replacing the file's own (`listen` also on the command line, which
+ * wins), and `env` added to its environment;
+ * resolves to { url, stop }.
  */
-export async function startAdapter(extraConfig = '', practiceFile = 'e2e/practice.toml', server = {}) {
+export async function startAdapter(extraConfig = '', practiceFile = 'e2e/practice.toml', server = {}, env = {}) {
   const folder = mkdtempSync(join(tmpdir(), 'firststep-e2e-'));
   let practice = readFileSync(join(root, practiceFile), 'utf8')
     .replace('"../dist"', JSON.stringify(join(root, 'dist')))
@@ -31,8 +33,8 @@ export async function startAdapter(extraConfig = '', practiceFile = 'e2e/practic
   const config = join(folder, 'practice.toml');
   writeFileSync(config, `${practice}\n${extraConfig}`);
   const child = spawn(join(root, 'target', 'release', 'firststep-adapter'),
-    ['serve', '--config', config, '--store', join(folder, 'bookings.sqlite3'), '--listen', '127.0.0.1:0'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FIRSTSTEP_LOG: 'warn' } });
+    ['serve', '--config', config, '--store', join(folder, 'bookings.sqlite3'), '--listen', server.listen ?? '127.0.0.1:0'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FIRSTSTEP_LOG: 'warn', ...env } });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   const url = await new Promise((resolve, reject) => {
@@ -292,9 +294,110 @@ export async function startCalendarStandIn(service) {
   };
 }
 
+/**
+ * Starts a real SMTP server (aiosmtpd, from the project's .venv) on a free
+ * loopback port, keeping what it receives in a maildir; resolves to
+ * { port, received(), waitFor(match, what), stop }. `received()` is every
+ * email so far as { to, subject, body } (the text part, decoded).
+ */
+export async function startSmtp() {
+  const folder = mkdtempSync(join(tmpdir(), 'firststep-smtp-'));
+  const port = await freePort();
+  const child = spawn(join(root, '.venv', 'bin', 'python'),
+    ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', join(folder, 'mail')],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  await waitForPort(port, 'aiosmtpd');
+  const received = () => {
+    const box = join(folder, 'mail', 'new');
+    let files = [];
+    try { files = readdirSync(box); } catch { return []; }
+    return files.map((name) => join(box, name))
+      .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+      .map((path) => readMail(readFileSync(path, 'latin1')));
+  };
+  return {
+    port,
+    received,
+    /** The first email `match` accepts, waiting up to `seconds` for it. */
+    async waitFor(match, what, seconds = 20) {
+      for (let i = 0; i < seconds * 10; i++) {
+        const found = received().find(match);
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`no email ${what} within ${seconds} s; got: ${received().map((m) => m.subject).join(' | ')}`);
+    },
+    async stop() {
+      child.kill();
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPort(port, what) {
+  for (let i = 0; i < 100; i++) {
+    const open = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what} did not start on port ${port}`);
+}
+
+/** One email as the adapter writes it (lettre): its To, Subject and text part, decoded. */
+function readMail(raw) {
+  const [head, ...rest] = raw.split(/\r?\n\r?\n/);
+  const headers = parseHeaders(head);
+  let body = rest.join('\n\n');
+  let encoding = headers['content-transfer-encoding'];
+  const boundary = /boundary="?([^";]+)"?/i.exec(headers['content-type'] ?? '')?.[1];
+  if (boundary) {
+    // The first text/plain part, at any depth of multipart/alternative or /mixed.
+    const text = body.split(`--${boundary}`).map((part) => part.replace(/^\r?\n/, ''))
+      .map((part) => readMail(part))
+      .find((part) => part.type.startsWith('text/plain') || (part.type === 'multipart' && part.body));
+    return { to: headers.to ?? '', subject: decodeWords(headers.subject ?? ''), body: text?.body ?? '', type: 'multipart' };
+  }
+  if (/quoted-printable/i.test(encoding ?? '')) {
+    body = Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi,
+      (_, hex) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
+  } else if (/base64/i.test(encoding ?? '')) {
+    body = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  } else {
+    body = Buffer.from(body, 'latin1').toString('utf8');
+  }
+  return { to: headers.to ?? '', subject: decodeWords(headers.subject ?? ''), body: body.replace(/\r\n/g, '\n'),
+    type: headers['content-type'] ?? 'text/plain' };
+}
+
+function parseHeaders(head) {
+  const headers = {};
+  for (const line of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] ??= line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+/** RFC 2047 encoded words (=?utf-8?b?…?= and =?utf-8?q?…?=), as subjects carry non-ASCII. */
+function decodeWords(text) {
+  return text.replace(/\?=\s+=\?/g, '?==?').replace(/=\?([^?]+)\?([bq])\?([^?]*)\?=/gi, (_, charset, kind, data) =>
+    (kind.toLowerCase() === 'b'
+      ? Buffer.from(data, 'base64')
+      : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (__, hex) => String.fromCharCode(parseInt(hex, 16))), 'latin1'))
+      .toString('utf8'));
+}
+
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-/** Runs axe-core on the page's widget; fails on any violation, naming `state`. */
+/**
+ * Runs axe-core on the page's widget and fails on any violation, naming
+ * `state`. The page's context must bypass CSP (a policy would refuse the
+ * injected script).
+ */
 export async function audit(page, state) {
   await page.addScriptTag({ path: axePath });
   const result = await page.evaluate(async () => {

@@ -48,16 +48,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qxF "wasm-bindgen $wasm_bindgen_
   cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
-step "Debian: Chromium and ChromeDriver (browser tests), zopfli and brotli (compressed copies), musl-tools (static binary), Caddy (TLS proxy in e2e), lynx and tmux (the text-browser booking test)"
+step "Debian: Chromium and ChromeDriver (browser tests), zopfli and brotli (compressed copies), musl-tools (static binary), Caddy (TLS proxy in e2e), lynx and tmux (the text-browser booking test), faketime (the journey e2e moves the adapter's clock)"
 # Where systemd runs, Debian's caddy package also starts a caddy service on port 80;
 # the tests do not use it (they start their own Caddy on a loopback port).
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v zopfli >/dev/null \
    || ! command -v brotli >/dev/null \
    || ! command -v musl-gcc >/dev/null || ! command -v caddy >/dev/null \
-   || ! command -v lynx >/dev/null || ! command -v tmux >/dev/null; then
+   || ! command -v lynx >/dev/null || ! command -v tmux >/dev/null \
+   || [ ! -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    chromium chromium-driver zopfli brotli musl-tools caddy lynx tmux
+    chromium chromium-driver zopfli brotli musl-tools caddy lynx tmux faketime
 fi
 
 step "npm packages (wasm-opt, playwright-core, axe-core)"

@@ -1,6 +1,8 @@
 //! The root component: turns state into requests and requests' results into
 //! actions, and picks the step to show (service, clinician, times, details,
-//! done).
+//! done). Opened by a manage link, the same steps move that booking: its
+//! service's times with its clinician (its own left out), then the new time
+//! to confirm, then the moved booking.
 
 use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::add_to_calendar::CalendarEvent;
@@ -39,6 +41,10 @@ pub struct AppProps {
     /// BCP 47 tag for texts and dates; the browser's language when absent.
     #[prop_or_default]
     pub locale: Option<AttrValue>,
+    /// A manage link's `ID.TOKEN`: the widget moves that booking instead of
+    /// making a new one.
+    #[prop_or_default]
+    pub manage: Option<AttrValue>,
     /// Where the widget's DOM events are dispatched (the custom element).
     pub host: Element,
 }
@@ -71,7 +77,11 @@ pub fn App(props: &AppProps) -> Html {
     let client = use_memo(props.api.clone(), |api| {
         AdapterClient::new(api, &props.host)
     });
-    let state = use_reducer(|| BookingState::new(this_minute()));
+    let manage = props.manage.clone();
+    let state = use_reducer(|| match manage {
+        Some(link) => BookingState::managing(this_minute(), link.to_string()),
+        None => BookingState::new(this_minute()),
+    });
     let locale = props
         .locale
         .as_ref()
@@ -81,13 +91,17 @@ pub fn App(props: &AppProps) -> Html {
     let clock = use_memo(locale.clone(), |locale| LocalClock::in_browser_zone(locale));
     let events = HostEvents(props.host.clone());
     let practice = state.loaded_practice().cloned();
+    let current = state.current_booking();
+    let managing = state.managed.is_some();
     let named = Named {
         service: props.service.as_deref(),
         clinician: props.clinician.as_deref(),
     };
-    let stage = practice
-        .as_ref()
-        .map(|practice| choices::stage(practice, named, &state.picks));
+    let stage = match (practice.as_ref(), current) {
+        (Some(practice), Some(booking)) => Some(choices::of_booking(practice, booking)),
+        (Some(practice), None) if !managing => Some(choices::stage(practice, named, &state.picks)),
+        _ => None,
+    };
     let (service, clinician) = match &stage {
         Some(Ok(Stage::Book(service, clinician))) => (Some(*service), *clinician),
         Some(Ok(Stage::Clinicians(service, _))) => (Some(*service), None),
@@ -98,7 +112,8 @@ pub fn App(props: &AppProps) -> Html {
     // Before the practice is known (and when the element names what it
     // lacks, so the adapter's refusal reaches the page as an event), the
     // times of what the element names, as the loader asks for them; none
-    // while a step asks the visitor to choose.
+    // while a step asks the visitor to choose, or a manage link's booking
+    // is on its way.
     let query = match (&stage, &practice) {
         (Some(Ok(Stage::Book(service, clinician))), Some(practice)) => {
             // The service is left out, as the loader leaves it out, only
@@ -107,6 +122,7 @@ pub fn App(props: &AppProps) -> Html {
             Some(((!only).then_some(service.id.as_str()), *clinician))
         }
         (Some(Ok(_)), _) => None,
+        _ if managing => None,
         _ => Some((named.service, named.clinician)),
     };
     let query = query
@@ -164,17 +180,28 @@ pub fn App(props: &AppProps) -> Html {
         step,
         heading,
     };
-    let body = match (&state.practice, &stage) {
-        (Load::Failed(error), _) | (_, Some(Err(error))) => view.problem(error),
-        (_, None) => loading_skeleton(),
-        (_, Some(Ok(Stage::Services(services)))) => view.pick_service(services),
-        (_, Some(Ok(Stage::Clinicians(_, clinicians)))) => view.pick_clinician(clinicians),
-        (_, Some(Ok(Stage::Book(..)))) => match step {
+    let body = match (state.blocking_problem(), &stage) {
+        (Some(error), _) => view.problem(&error),
+        (None, Some(Err(error))) => view.problem(error),
+        (None, None) => loading_skeleton(),
+        (None, Some(Ok(Stage::Services(services)))) => view.pick_service(services),
+        (None, Some(Ok(Stage::Clinicians(_, clinicians)))) => view.pick_clinician(clinicians),
+        (None, Some(Ok(Stage::Book(..)))) => match step {
             Some(Step::Done) => view.confirmation(&client),
             Some(Step::Details) => view.details(),
             _ => view.times(&events),
         },
     };
+    // The booking being moved, until it has moved.
+    let current_line = current.filter(|_| step != Some(Step::Done)).map(|booking| {
+        let status = match booking.status {
+            BookingStatus::Confirmed => texts.status_confirmed,
+            BookingStatus::Pending => texts.status_pending,
+            _ => "",
+        };
+        let time = view.time_in_words(booking.start) + " " + status;
+        html! { <p class="fs-current">{ fill(texts.current_time, &time) }</p> }
+    });
     let title = service
         .map(|s| &s.title)
         .or(practice.as_ref().map(|p| &p.name))
@@ -184,6 +211,7 @@ pub fn App(props: &AppProps) -> Html {
             <h2 class="fs-title">{ title }</h2>
             { service.and_then(|s| s.description.clone()).map(|d| html! { <p class="fs-description">{ d }</p> }) }
             <p class="fs-visually-hidden" role="status" aria-live="polite">{ view.status() }</p>
+            { current_line }
             { body }
         </div>
     }
@@ -209,17 +237,24 @@ impl View<'_> {
         Callback::from(move |_| handle.dispatch(action()))
     }
 
-    fn message(&self, error: &ApiError) -> &'static str {
-        match error {
-            ApiError::Offline => self.texts.offline,
-            ApiError::Unavailable => self.texts.unavailable,
-            ApiError::RateLimited { .. } => self.texts.rate_limited,
-            ApiError::SlotTaken => self.texts.slot_taken,
-            ApiError::Invalid { .. } => self.texts.fix_fields,
+    /// What went wrong, in words (the practice named where the visitor must
+    /// turn to it).
+    fn message(&self, error: &ApiError) -> String {
+        let texts = self.texts;
+        let words = match error {
+            ApiError::Offline => texts.offline,
+            ApiError::Unavailable => texts.unavailable,
+            ApiError::RateLimited { .. } => texts.rate_limited,
+            ApiError::SlotTaken => texts.slot_taken,
+            ApiError::Invalid { .. } => texts.fix_fields,
+            ApiError::NotFound => texts.not_found,
+            ApiError::ChangeWindowClosed => texts.change_window_closed,
+            ApiError::BookingClosed => texts.booking_closed,
             ApiError::UnknownService | ApiError::UnknownClinician | ApiError::Unexpected(_) => {
-                self.texts.misconfigured
+                texts.misconfigured
             }
-        }
+        };
+        fill(words, self.practice.map_or("", |p| &p.name))
     }
 
     fn problem(&self, error: &ApiError) -> Html {
@@ -228,7 +263,7 @@ impl View<'_> {
             ApiError::Offline | ApiError::Unavailable | ApiError::RateLimited { .. }
         );
         let retry = retryable.then(|| (self.texts.try_again, self.dispatch(|| Action::Retry)));
-        problem_notice(self.message(error), retry)
+        problem_notice(&self.message(error), retry)
     }
 
     /// What the live region announces.
@@ -340,11 +375,15 @@ impl View<'_> {
         html! { <>{ self.back() }{ list.view() }</> }
     }
 
+    /// The end's heading and what happens next: a move says it moved.
     fn outcome(&self, status: BookingStatus) -> (&'static str, &'static str) {
-        match status {
-            BookingStatus::Confirmed => (self.texts.booked, self.texts.booked_detail),
-            _ => (self.texts.request_sent, self.texts.request_sent_detail),
-        }
+        let texts = self.texts;
+        let (title, detail) = match status {
+            BookingStatus::Confirmed => (texts.booked, texts.booked_detail),
+            _ => (texts.request_sent, texts.request_sent_detail),
+        };
+        let moved = self.state.managed.is_some();
+        (if moved { texts.moved } else { title }, detail)
     }
 
     /// The practice's clock at `instant`, when it reads otherwise than the visitor's.
@@ -388,8 +427,11 @@ impl View<'_> {
         let texts = self.texts;
         let (window_start, window_end) = state.window();
         let zone_line = fill(texts.your_zone, &self.clock.zone_name(window_start));
-        let notice = (state.notice == Some(Notice::SlotTaken))
-            .then(|| problem_notice(texts.slot_taken, None));
+        let taken = match state.managed {
+            Some(_) => texts.moved_slot_taken,
+            None => texts.slot_taken,
+        };
+        let notice = (state.notice == Some(Notice::SlotTaken)).then(|| problem_notice(taken, None));
         let content = match &state.days {
             Load::Loading => loading_skeleton(),
             Load::Failed(error) => self.problem(error),
@@ -529,6 +571,7 @@ impl View<'_> {
             Submission::Failed(error) => Some(AttrValue::from(self.message(error))),
             _ => None,
         };
+        let moving = state.managed.is_some();
         let request_mode = self.service.is_some_and(|s| s.mode == BookingMode::Request);
         html! {
             <BookingForm
@@ -539,10 +582,11 @@ impl View<'_> {
                 phone={visitor_fields::phone_rule(practice.form.phone, self.location())}
                 note={practice.form.note}
                 chosen_time={self.time_in_words(slot.start)}
-                how_we_meet={self.how_we_meet().map(AttrValue::from)}
+                how_we_meet={self.how_we_meet().filter(|_| !moving).map(AttrValue::from)}
                 privacy_url={practice.privacy_url.clone().map(AttrValue::from)}
-                notice={practice.notice.clone().map(AttrValue::from)}
+                notice={practice.notice.clone().filter(|_| !moving).map(AttrValue::from)}
                 {request_mode}
+                {moving}
                 sending={matches!(state.submission, Submission::Sending { .. })}
                 {failure}
                 heading={self.heading.clone()}

@@ -69,6 +69,7 @@ fn props_of(host: &HtmlElement) -> AppProps {
         service: attribute("service").map(Into::into),
         clinician: attribute("clinician").map(Into::into),
         locale: attribute("locale").map(Into::into),
+        manage: attribute("manage").map(Into::into),
         host: host.clone().into(),
     }
 }

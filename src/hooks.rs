@@ -16,12 +16,16 @@ use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
 use crate::model::api_error::ApiError;
 use crate::model::days::group_by_day;
-use crate::model::state::{Action, BookingState, Submission, WINDOW_DAYS};
+use crate::model::state::{manage_link, Action, BookingState, Submission, WINDOW_DAYS};
 
 /// How far past an empty window to look for the next open day.
 const LOOKAHEAD_DAYS: i64 = 48;
 
-/// The practice: on start, on a new adapter, on retry.
+/// The practice, and the booking a manage link (`ID.TOKEN`) opens: on
+/// start, on a new adapter, on retry. (The booking comes second, in the
+/// same task: one hook less in the download, and the practice is most often
+/// the loader's answer already.) A link not shaped as one opens nothing,
+/// without asking.
 #[hook]
 pub fn use_practice(
     client: &Rc<AdapterClient>,
@@ -45,6 +49,22 @@ pub fn use_practice(
                     state.dispatch(Action::PracticeFailed(error));
                 }
             }
+            let Some(managed) = &state.managed else {
+                return;
+            };
+            let result = match manage_link(&managed.link) {
+                Some((id, token)) => client.booking(id, token).await,
+                None => Err(ApiError::NotFound),
+            };
+            if !done.get() {
+                state.dispatch(match result {
+                    Ok(booking) => Action::CurrentLoaded(booking),
+                    Err(error) => {
+                        events.error(&error);
+                        Action::CurrentFailed(error)
+                    }
+                });
+            }
         });
         move || cancelled.set(true)
     });
@@ -56,8 +76,8 @@ pub type SlotQuery = (Option<String>, Option<String>);
 
 /// The slots of the window, grouped into the visitor's days: on start, on a
 /// new window or query, after a retry or a taken slot; none while `query` is
-/// `None` (a step asks the visitor to choose first). An empty window also
-/// looks for the next open day.
+/// `None` (a step asks the visitor to choose first, or a manage link's
+/// booking is on its way). An empty window also looks for the next open day.
 #[hook]
 pub fn use_slots(
     client: &Rc<AdapterClient>,
@@ -118,8 +138,8 @@ pub fn use_slots(
 }
 
 /// The booking request of `booked` (the service, and the clinician or
-/// `None` for first available), each time the state says to send it (a
-/// retry sends the same key again).
+/// `None` for first available), or the move of a manage link's booking, each
+/// time the state says to send it (a retry sends the same key again).
 #[hook]
 pub fn use_submission(
     client: &Rc<AdapterClient>,
@@ -155,7 +175,12 @@ pub fn use_submission(
         );
         request.clinician = clinician;
         spawn_local(async move {
-            match client.book(&request, &key).await {
+            let link = state.managed.as_ref().map(|m| m.link.as_str());
+            let answer = match link.and_then(manage_link) {
+                Some(link) => client.reschedule(link, slot.start, &key).await,
+                None => client.book(&request, &key).await,
+            };
+            match answer {
                 Ok(created) => {
                     events.booking(&created);
                     state.dispatch(Action::Booked(created));

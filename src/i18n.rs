@@ -75,6 +75,17 @@ pub struct Texts {
     pub with_clinician: &'static str,
     pub fix_fields: &'static str,
     pub website: &'static str,
+    /// A manage link's booking, being moved: its time now, its status, the
+    /// move's button and outcome, and what can stop it.
+    pub current_time: &'static str,
+    pub status_confirmed: &'static str,
+    pub status_pending: &'static str,
+    pub move_booking: &'static str,
+    pub moved: &'static str,
+    pub moved_slot_taken: &'static str,
+    pub not_found: &'static str,
+    pub change_window_closed: &'static str,
+    pub booking_closed: &'static str,
 }
 
 impl Texts {
@@ -197,6 +208,15 @@ static ENGLISH: Texts = Texts {
     with_clinician: "With {}.",
     fix_fields: "Please check the highlighted fields.",
     website: "Leave this field empty",
+    current_time: "Your booking: {}",
+    status_confirmed: "Confirmed.",
+    status_pending: "Waiting for the practice to confirm.",
+    move_booking: "Move my booking",
+    moved: "Booking moved",
+    moved_slot_taken: "Sorry, that time was just taken. Your booking was not changed; please choose another time.",
+    not_found: "This link doesn't open a booking. Please use the link in your most recent email.",
+    change_window_closed: "It is too close to the time to change it here: please contact {} directly.",
+    booking_closed: "This booking was cancelled or declined, or has expired, so it can't be moved.",
 };
 
 static SPANISH: Texts = Texts {
@@ -256,6 +276,15 @@ static SPANISH: Texts = Texts {
     with_clinician: "Con {}.",
     fix_fields: "Revise los campos marcados.",
     website: "Deje este campo vacío",
+    current_time: "Su cita: {}",
+    status_confirmed: "Confirmada.",
+    status_pending: "Pendiente de confirmación por la consulta.",
+    move_booking: "Cambiar mi cita",
+    moved: "Cita cambiada",
+    moved_slot_taken: "Lo sentimos, otra persona acaba de reservar ese horario. Su cita no ha cambiado; elija otro.",
+    not_found: "Este enlace no abre ninguna cita. Use el enlace de su correo más reciente.",
+    change_window_closed: "Falta muy poco para la cita para cambiarla aquí: contacte directamente con {}.",
+    booking_closed: "Esta cita fue cancelada, rechazada o ha caducado, así que no se puede cambiar.",
 };
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use firststep_protocol::{
-    BookingCreated, BookingRequest, ErrorCode, PracticeInfo, Problem, SlotList,
+    BookingCreated, BookingRequest, BookingView, ErrorCode, PracticeInfo, Problem, SlotList,
     IDEMPOTENCY_KEY_HEADER,
 };
 use js_sys::Promise;
@@ -38,7 +38,7 @@ impl AdapterClient {
     }
 
     pub async fn practice(&self) -> Result<PracticeInfo, ApiError> {
-        answer(self.get(&format!("{}/v1/practice", self.base)).await).await
+        read(answer(self.get(&format!("{}/v1/practice", self.base)).await).await)
     }
 
     /// A GET, answered by the loader's request for the very same URL if it
@@ -53,7 +53,7 @@ impl AdapterClient {
         sent(early.unwrap_or_else(|| window().fetch_with_str(url))).await
     }
 
-    /// The slots of `service` (left out: the practice's only one) with
+    /// The open times of `service` (left out: the practice's only one) with
     /// `clinician` (left out: first available) in `[from, to)`.
     pub async fn slots(
         &self,
@@ -75,7 +75,7 @@ impl AdapterClient {
                 url.push_str(&String::from(js_sys::encode_uri_component(value)));
             }
         }
-        answer(self.get(&url).await).await
+        read(answer(self.get(&url).await).await)
     }
 
     pub async fn book(
@@ -83,19 +83,54 @@ impl AdapterClient {
         request: &BookingRequest,
         key: &str,
     ) -> Result<BookingCreated, ApiError> {
-        let headers = Headers::new().map_err(|_| ApiError::Unexpected(ErrorCode::Other))?;
-        for (name, value) in [
-            (IDEMPOTENCY_KEY_HEADER, key),
-            ("Content-Type", "application/json"),
-        ] {
-            let _ = headers.set(name, value);
-        }
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_headers(&headers);
-        init.set_body(&json::booking_request(request).into());
         let url = format!("{}/v1/bookings", self.base);
-        answer(sent(window().fetch_with_str_and_init(&url, &init)).await).await
+        let body = json::booking_request(request);
+        read(answer(self.send(&url, None, Some((key, body))).await).await)
+    }
+
+    /// The booking a manage link opens (`GET /v1/bookings/{id}`).
+    pub async fn booking(&self, id: &str, token: &str) -> Result<BookingView, ApiError> {
+        read(answer(self.send(&self.booking_url(id), Some(token), None).await).await)
+    }
+
+    /// Moves the booking to `start` (`POST /v1/bookings/{id}/reschedule`).
+    pub async fn reschedule(
+        &self,
+        (id, token): (&str, &str),
+        start: DateTime<Utc>,
+        key: &str,
+    ) -> Result<BookingCreated, ApiError> {
+        let url = format!("{}/reschedule", self.booking_url(id));
+        let body = json::reschedule_request(start);
+        read(answer(self.send(&url, Some(token), Some((key, body))).await).await)
+    }
+
+    fn booking_url(&self, id: &str) -> String {
+        let id = String::from(js_sys::encode_uri_component(id));
+        format!("{}/v1/bookings/{id}", self.base)
+    }
+
+    /// A request with the manage `token` as Bearer, if given; with a JSON
+    /// body and its Idempotency-Key, a POST.
+    async fn send(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        post: Option<(&str, String)>,
+    ) -> Option<Response> {
+        let headers = Headers::new().ok()?;
+        let init = RequestInit::new();
+        if let Some(token) = token {
+            let _ = headers.set("Authorization", &format!("Bearer {token}"));
+        }
+        if let Some((key, body)) = post {
+            let _ = headers.set(IDEMPOTENCY_KEY_HEADER, key);
+            let _ = headers.set("Content-Type", "application/json");
+            init.set_method("POST");
+            init.set_body(&body.into());
+        }
+        init.set_headers(&headers);
+        sent(window().fetch_with_str_and_init(url, &init)).await
     }
 
     /// The booking's .ics file, for "Add to calendar".
@@ -118,7 +153,14 @@ async fn sent(fetch: Promise) -> Option<Response> {
     JsFuture::from(fetch).await.ok().map(JsCast::unchecked_into)
 }
 
-async fn answer<T: FromJson>(sent: Option<Response>) -> Result<T, ApiError> {
+/// The answer's body as `T`. (Read apart from [`answer`], so the async part
+/// is one function, not one per type: each was some 0.9 KB of wasm.)
+fn read<T: FromJson>(body: Result<JsValue, ApiError>) -> Result<T, ApiError> {
+    body.and_then(|body| json::read(body).ok_or(ApiError::Unexpected(ErrorCode::Other)))
+}
+
+/// The body of a successful answer, or what went wrong.
+async fn answer(sent: Option<Response>) -> Result<JsValue, ApiError> {
     let response = sent.ok_or(ApiError::Offline)?;
     let (ok, status) = (response.ok(), response.status());
     let retry_after = response
@@ -130,9 +172,7 @@ async fn answer<T: FromJson>(sent: Option<Response>) -> Result<T, ApiError> {
     // A body cut off mid-way, or not JSON, reads as no body: judged by the status alone below.
     let body = json_body(response).await;
     if ok {
-        return body
-            .and_then(json::read)
-            .ok_or(ApiError::Unexpected(ErrorCode::Other));
+        return body.ok_or(ApiError::Unexpected(ErrorCode::Other));
     }
     match body.and_then(json::read::<Problem>) {
         Some(problem) => Err(ApiError::from_problem(problem, retry_after)),

@@ -206,22 +206,29 @@ impl FromJson for Slot {
 impl FromJson for BookingCreated {
     fn from_json(json: &Json) -> Option<Self> {
         Some(Self {
-            booking: BookingView {
-                id: json.string("id")?,
-                status: BookingStatus::parse(&json.string("status")?)?,
-                service: json.string("service")?,
-                start: json.instant("start")?,
-                end: json.instant("end")?,
-                expires_at: json.optional("expires_at", instant_from)?,
-                video_url: json.optional_string("video_url")?,
-                clinician: json.optional("clinician", |clinician| {
-                    Some(ClinicianRef {
-                        id: clinician.string("id")?,
-                        name: clinician.string("name")?,
-                    })
-                })?,
-            },
+            booking: BookingView::from_json(json)?,
             manage_token: json.string("manage_token")?,
+        })
+    }
+}
+
+impl FromJson for BookingView {
+    fn from_json(json: &Json) -> Option<Self> {
+        Some(Self {
+            id: json.string("id")?,
+            status: BookingStatus::parse(&json.string("status")?)?,
+            service: json.string("service")?,
+            start: json.instant("start")?,
+            end: json.instant("end")?,
+            expires_at: json.optional("expires_at", instant_from)?,
+            video_url: json.optional_string("video_url")?,
+            // Whom it is with, so a move keeps to their times.
+            clinician: json.optional("clinician", |c| {
+                Some(ClinicianRef {
+                    id: c.string("id")?,
+                    name: c.string("name")?,
+                })
+            })?,
         })
     }
 }
@@ -286,6 +293,12 @@ pub fn booking_request(request: &BookingRequest) -> String {
     JSON::stringify(&object(&fields))
         .map(String::from)
         .unwrap_or_default()
+}
+
+/// The body of `POST /v1/bookings/{id}/reschedule`.
+pub fn reschedule_request(start: DateTime<Utc>) -> String {
+    // An instant's text is digits and `-:TZ`: nothing to escape.
+    format!(r#"{{"start":"{}"}}"#, instant_text(start))
 }
 
 /// What serde writes for the protocol's types, read back by these readers:
@@ -394,6 +407,17 @@ mod tests {
                 manage_token: "secret".into(),
             });
         }
+        // `GET /v1/bookings/{id}`: the booking alone, in any status.
+        read_back(BookingView {
+            id: "bk_1".into(),
+            status: BookingStatus::Cancelled,
+            service: "free-consultation".into(),
+            start: at("2026-12-01T14:00:00Z"),
+            end: at("2026-12-01T14:15:00Z"),
+            expires_at: None,
+            video_url: None,
+            clinician: None,
+        });
         read_back(Problem {
             kind: "https://firststep.example/problems/invalid-field".into(),
             title: "Invalid field".into(),
@@ -478,5 +502,13 @@ mod tests {
             instant_text(at("2026-12-01T14:00:00Z")),
             "2026-12-01T14:00:00Z"
         );
+    }
+
+    #[wasm_bindgen_test]
+    fn writes_a_reschedule_request_the_adapter_accepts() {
+        let start = at("2026-12-02T09:30:00Z");
+        let read: firststep_protocol::RescheduleRequest =
+            serde_json::from_str(&reschedule_request(start)).unwrap();
+        assert_eq!(read.start, start);
     }
 }

@@ -24,6 +24,9 @@ pub struct BookingFormProps {
     pub notice: Option<AttrValue>,
     /// Request mode says "Send request"; instant mode says "Book".
     pub request_mode: bool,
+    /// Moving a booking from its manage link: the new time alone, to
+    /// confirm ("Move my booking"); no fields.
+    pub moving: bool,
     pub sending: bool,
     /// A passing failure of the last attempt, in words.
     pub failure: Option<AttrValue>,
@@ -128,46 +131,57 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
         on_consent.emit(e.target_unchecked_into::<HtmlInputElement>().checked())
     });
     let on_change_time = props.on_change_time.clone();
-    let submit_label = match (props.sending, props.request_mode) {
-        (true, _) => texts.sending,
-        (false, true) => texts.send_request,
-        (false, false) => texts.book_now,
+    let submit_label = match (props.sending, props.moving, props.request_mode) {
+        (true, ..) => texts.sending,
+        (_, true, _) => texts.move_booking,
+        (_, _, true) => texts.send_request,
+        _ => texts.book_now,
+    };
+    let (heading, chosen_label) = match props.moving {
+        true => (texts.selected_time, None),
+        false => (texts.your_details, Some(texts.selected_time)),
     };
 
     html! {
         <form class="fs-form" novalidate=true {onsubmit}>
-            <h3 class="fs-step-heading" tabindex="-1" ref={props.heading.clone()}>{ texts.your_details }</h3>
+            <h3 class="fs-step-heading" tabindex="-1" ref={props.heading.clone()}>{ heading }</h3>
             <div class="fs-chosen">
-                <p><span class="fs-chosen-label">{ texts.selected_time }{ ": " }</span><strong>{ props.chosen_time.clone() }</strong></p>
+                <p>
+                    { chosen_label.map(|label| html! { <span class="fs-chosen-label">{ label }{ ": " }</span> }) }
+                    <strong>{ props.chosen_time.clone() }</strong>
+                </p>
                 <button type="button" class="fs-link-button" onclick={move |_| on_change_time.emit(())}>{ texts.change_time }</button>
                 { props.how_we_meet.as_ref().map(|how| html! { <p>{ how.clone() }</p> }) }
             </div>
-            { props.notice.as_ref().map(|notice| html! { <p class="fs-crisis">{ notice.clone() }</p> }) }
-            { text_field(Field::Name, texts.name, "text", "name", &props.form.name, true) }
-            { text_field(Field::Email, texts.email, "email", "email", &props.form.email, true) }
-            { (props.phone != FieldRule::Hidden).then(|| {
-                text_field(Field::Phone, texts.phone, "tel", "tel", &props.form.phone, props.phone == FieldRule::Required)
-            }) }
-            { note_field }
-            // A honeypot for bots: hidden from people and from assistive tech, never filled by us.
-            <div class="fs-honeypot" aria-hidden="true">
-                <label>{ texts.website }<input type="text" name="website" tabindex="-1" autocomplete="off" /></label>
-            </div>
-            <div class="fs-field fs-consent">
-                <input id="fs-consent" type="checkbox" checked={props.form.consent} required=true
-                    ref={refs[field_index(Field::Consent)].clone()}
-                    aria-invalid={consent_problem.then_some("true")}
-                    aria-describedby={consent_problem.then_some("fs-consent-error")} onchange={on_consent} />
-                <label for="fs-consent">
-                    { texts.consent }
-                    { props.privacy_url.as_ref().map(|url| html! {
-                        <>{ " " }<a href={url.clone()} target="_blank" rel="noopener noreferrer">{ texts.privacy_notice }</a></>
-                    }) }
-                </label>
-                { consent_problem.then(|| html! {
-                    <p id="fs-consent-error" class="fs-error">{ texts.problem(Field::Consent, FieldProblem::Missing) }</p>
+            // Moving a booking asks nothing more than the new time.
+            { (!props.moving).then(|| html! { <>
+                { props.notice.as_ref().map(|notice| html! { <p class="fs-crisis">{ notice.clone() }</p> }) }
+                { text_field(Field::Name, texts.name, "text", "name", &props.form.name, true) }
+                { text_field(Field::Email, texts.email, "email", "email", &props.form.email, true) }
+                { (props.phone != FieldRule::Hidden).then(|| {
+                    text_field(Field::Phone, texts.phone, "tel", "tel", &props.form.phone, props.phone == FieldRule::Required)
                 }) }
-            </div>
+                { note_field }
+                // A honeypot for bots: hidden from people and from assistive tech, never filled by us.
+                <div class="fs-honeypot" aria-hidden="true">
+                    <label>{ texts.website }<input type="text" name="website" tabindex="-1" autocomplete="off" /></label>
+                </div>
+                <div class="fs-field fs-consent">
+                    <input id="fs-consent" type="checkbox" checked={props.form.consent} required=true
+                        ref={refs[field_index(Field::Consent)].clone()}
+                        aria-invalid={consent_problem.then_some("true")}
+                        aria-describedby={consent_problem.then_some("fs-consent-error")} onchange={on_consent} />
+                    <label for="fs-consent">
+                        { texts.consent }
+                        { props.privacy_url.as_ref().map(|url| html! {
+                            <>{ " " }<a href={url.clone()} target="_blank" rel="noopener noreferrer">{ texts.privacy_notice }</a></>
+                        }) }
+                    </label>
+                    { consent_problem.then(|| html! {
+                        <p id="fs-consent-error" class="fs-error">{ texts.problem(Field::Consent, FieldProblem::Missing) }</p>
+                    }) }
+                </div>
+            </> }) }
             { props.failure.as_ref().map(|message| problem_notice(message, None)) }
             <button type="submit" class="fs-button fs-primary" disabled={props.sending} aria-disabled={if props.sending { "true" } else { "false" }}>
                 { submit_label }

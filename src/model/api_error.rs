@@ -21,6 +21,12 @@ pub enum ApiError {
     /// The element names a clinician the practice does not have, or one who
     /// does not offer the service.
     UnknownClinician,
+    /// A manage link that opens no booking (404 `not_found`): a wrong id or token.
+    NotFound,
+    /// Too close to the booking's start to move it here (409 `change_window_closed`).
+    ChangeWindowClosed,
+    /// The booking was declined, cancelled or has expired (409 `booking_closed`).
+    BookingClosed,
     /// Anything else: a fault of ours or of the page's set-up.
     Unexpected(ErrorCode),
 }
@@ -36,8 +42,20 @@ impl ApiError {
             Self::Invalid { .. } => "invalid_field",
             Self::UnknownService => "unknown_service",
             Self::UnknownClinician => "unknown_clinician",
+            Self::NotFound => "not_found",
+            Self::ChangeWindowClosed => "change_window_closed",
+            Self::BookingClosed => "booking_closed",
             Self::Unexpected(_) => "unexpected",
         }
+    }
+
+    /// A refusal that stays whatever the visitor retries: the view says so
+    /// in place of the step (a manage link's booking that cannot be moved).
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Self::NotFound | Self::ChangeWindowClosed | Self::BookingClosed
+        )
     }
 
     /// The case a problem the adapter answered with falls into.
@@ -51,6 +69,9 @@ impl ApiError {
             },
             ErrorCode::UnknownService => Self::UnknownService,
             ErrorCode::UnknownClinician => Self::UnknownClinician,
+            ErrorCode::NotFound => Self::NotFound,
+            ErrorCode::ChangeWindowClosed => Self::ChangeWindowClosed,
+            ErrorCode::BookingClosed => Self::BookingClosed,
             code => Self::Unexpected(code),
         }
     }

@@ -3,7 +3,7 @@
 //! by the visitor in its step, or the only one there is; a step is shown only
 //! when there is something to choose.
 
-use firststep_protocol::{ClinicianInfo, PracticeInfo, ServiceInfo};
+use firststep_protocol::{BookingView, ClinicianInfo, PracticeInfo, ServiceInfo};
 
 use super::api_error::ApiError;
 
@@ -97,6 +97,23 @@ pub fn stage<'a>(
     } else {
         Stage::Book(service, None)
     })
+}
+
+/// The stage of a booking being moved: within its own service and with its
+/// own clinician, so no step asks (whoever the practice lists today).
+pub fn of_booking<'a>(
+    practice: &'a PracticeInfo,
+    booking: &'a BookingView,
+) -> Result<Stage<'a>, ApiError> {
+    let service = practice
+        .services
+        .iter()
+        .find(|s| s.id == booking.service)
+        .ok_or(ApiError::UnknownService)?;
+    Ok(Stage::Book(
+        service,
+        booking.clinician.as_ref().map(|c| c.id.as_str()),
+    ))
 }
 
 #[cfg(test)]
@@ -278,5 +295,41 @@ mod tests {
             said(&practice, named(Some("yoga"), None), &picks),
             "UnknownService"
         );
+    }
+
+    #[test]
+    fn a_booking_being_moved_keeps_its_service_and_clinician_and_asks_nothing() {
+        let practice = group();
+        let booking = |service: &str, clinician: Option<&str>| BookingView {
+            id: "b1".into(),
+            status: firststep_protocol::BookingStatus::Confirmed,
+            service: service.into(),
+            start: chrono::DateTime::UNIX_EPOCH,
+            end: chrono::DateTime::UNIX_EPOCH,
+            expires_at: None,
+            video_url: None,
+            clinician: clinician.map(|id| firststep_protocol::ClinicianRef {
+                id: id.into(),
+                name: id.into(),
+            }),
+        };
+        let said = |booking: &BookingView| match of_booking(&practice, booking) {
+            Ok(Stage::Book(service, clinician)) => {
+                format!("book {} with {}", service.id, clinician.unwrap_or("anyone"))
+            }
+            other => format!("{other:?}"),
+        };
+        // Several services and clinicians, yet no step: the booking says which.
+        assert_eq!(
+            said(&booking("couples", Some("lee"))),
+            "book couples with lee"
+        );
+        // Someone the practice no longer lists keeps their booking's times.
+        assert_eq!(
+            said(&booking("intake", Some("gone"))),
+            "book intake with gone"
+        );
+        assert_eq!(said(&booking("intake", None)), "book intake with anyone");
+        assert_eq!(said(&booking("yoga", None)), "Err(UnknownService)");
     }
 }

@@ -5,7 +5,9 @@
 use std::rc::Rc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use firststep_protocol::{visitor_fields, BookingCreated, FieldRule, PracticeInfo, Slot};
+use firststep_protocol::{
+    visitor_fields, BookingCreated, BookingView, FieldRule, PracticeInfo, Slot,
+};
 use yew::Reducible;
 
 use super::api_error::ApiError;
@@ -46,6 +48,14 @@ pub enum Notice {
     SlotTaken,
 }
 
+/// A booking opened by a manage link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Managed {
+    /// The link's `ID.TOKEN` (see [`manage_link`]).
+    pub link: String,
+    pub booking: Load<BookingView>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookingState {
     /// When the widget opened: the earliest window it shows.
@@ -76,6 +86,9 @@ pub struct BookingState {
     /// The option marked in the step's radio group (0: the first), until
     /// "Continue" picks it.
     pub marked: usize,
+    /// Opened by a manage link: the booking to move (`None` when booking anew).
+    /// Its service's times are the offer, its own start left out; sending moves it.
+    pub managed: Option<Managed>,
     attempts: u32,
 }
 
@@ -111,6 +124,9 @@ pub enum Action {
     },
     Booked(BookingCreated),
     BookingFailed(ApiError),
+    /// The booking a manage link opens, or why it could not be read.
+    CurrentLoaded(BookingView),
+    CurrentFailed(ApiError),
 }
 
 impl BookingState {
@@ -133,7 +149,41 @@ impl BookingState {
             notice: None,
             picks: Picks::default(),
             marked: 0,
+            managed: None,
             attempts: 0,
+        }
+    }
+
+    /// The state of a widget opened by a manage link (`ID.TOKEN`), to move its booking.
+    pub fn managing(now: DateTime<Utc>, link: String) -> Self {
+        Self {
+            managed: Some(Managed {
+                link,
+                booking: Load::Loading,
+            }),
+            ..Self::new(now)
+        }
+    }
+
+    /// The booking being moved, once it has arrived.
+    pub fn current_booking(&self) -> Option<&BookingView> {
+        match &self.managed.as_ref()?.booking {
+            Load::Loaded(booking) => Some(booking),
+            _ => None,
+        }
+    }
+
+    /// What stops the visit, shown in place of any step: the practice or the
+    /// booking not read, a booking that can no longer move, a final refusal.
+    pub fn blocking_problem(&self) -> Option<ApiError> {
+        let booking = self.managed.as_ref().map(|m| &m.booking);
+        match (&self.practice, booking, &self.submission) {
+            (Load::Failed(error), ..) | (_, Some(Load::Failed(error)), _) => Some(error.clone()),
+            (_, _, Submission::Failed(error)) if error.is_final() => Some(error.clone()),
+            (_, Some(Load::Loaded(booking)), _) if !booking.status.holds_slot() => {
+                Some(ApiError::BookingClosed)
+            }
+            _ => None,
         }
     }
 
@@ -176,6 +226,12 @@ impl BookingState {
         self.marked = 0;
     }
 
+    fn set_managed(&mut self, booking: Load<BookingView>) {
+        if let Some(managed) = &mut self.managed {
+            managed.booking = booking;
+        }
+    }
+
     fn rules(&self, location: Option<&str>) -> (FieldRule, FieldRule) {
         match &self.practice {
             Load::Loaded(p) => (
@@ -187,6 +243,25 @@ impl BookingState {
     }
 }
 
+/// A manage link's booking id and token, written `ID.TOKEN` (the element's
+/// `manage` attribute, or the page's `#manage=` fragment): the pair the
+/// manage page's address carries (`/manage/ID?token=TOKEN`).
+pub fn manage_link(text: &str) -> Option<(&str, &str)> {
+    // By byte: `split_once` would link a pattern searcher into the wasm.
+    let dot = text.bytes().position(|b| b == b'.')?;
+    let (id, token) = (&text[..dot], &text[dot + 1..]);
+    (!id.is_empty() && !token.is_empty()).then_some((id, token))
+}
+
+/// `days` without the time starting at `start`.
+fn without(days: &mut Vec<Day>, start: DateTime<Utc>) {
+    for day in days.iter_mut() {
+        day.slots.retain(|slot| slot.start != start);
+    }
+    // A day is listed only while it has a time (the view reads its first).
+    days.retain(|day| !day.slots.is_empty());
+}
+
 impl Reducible for BookingState {
     type Action = Action;
 
@@ -196,14 +271,29 @@ impl Reducible for BookingState {
             Action::PracticeLoaded(practice) => next.practice = Load::Loaded(practice),
             Action::PracticeFailed(error) => next.practice = Load::Failed(error),
             Action::Retry => {
+                // The practice and the booking are asked for on the same counter.
+                let mut again = false;
+                if let Some(Managed {
+                    booking: booking @ Load::Failed(_),
+                    ..
+                }) = &mut next.managed
+                {
+                    *booking = Load::Loading;
+                    again = true;
+                }
                 if matches!(next.practice, Load::Failed(_)) {
                     next.practice = Load::Loading;
-                    next.practice_request += 1;
+                    again = true;
                 }
+                next.practice_request += u32::from(again);
                 next.days = Load::Loading;
                 next.slots_request += 1;
             }
-            Action::SlotsLoaded(days) => {
+            Action::SlotsLoaded(mut days) => {
+                // The booking's own time is shown as its current one, not offered.
+                if let Some(booking) = next.current_booking() {
+                    without(&mut days, booking.start);
+                }
                 // Keep the visitor's choices when they are still on offer.
                 next.selected_day = next
                     .selected_day
@@ -267,7 +357,10 @@ impl Reducible for BookingState {
                     return self;
                 }
                 let (phone, note) = next.rules(location.as_deref());
-                next.problems = next.form.problems(phone, note);
+                // A move sends only the new time: the form is not asked for.
+                if next.managed.is_none() {
+                    next.problems = next.form.problems(phone, note);
+                }
                 if !next.problems.is_empty() {
                     next.problem_checks += 1;
                 } else {
@@ -289,11 +382,7 @@ impl Reducible for BookingState {
                     // Say so, take the slot off the list, fetch fresh slots; keep the form.
                     let taken = next.selected_slot.take();
                     if let (Load::Loaded(days), Some(taken)) = (&mut next.days, taken) {
-                        for day in days.iter_mut() {
-                            day.slots.retain(|slot| *slot != taken);
-                        }
-                        // A day is listed only while it has a time (the view reads its first).
-                        days.retain(|day| !day.slots.is_empty());
+                        without(days, taken.start);
                         next.selected_day = next
                             .selected_day
                             .filter(|date| days.iter().any(|d| d.date == *date));
@@ -313,6 +402,8 @@ impl Reducible for BookingState {
                 }
                 passing => next.submission = Submission::Failed(passing),
             },
+            Action::CurrentLoaded(booking) => next.set_managed(Load::Loaded(booking)),
+            Action::CurrentFailed(error) => next.set_managed(Load::Failed(error)),
         }
         Rc::new(next)
     }
@@ -700,6 +791,199 @@ mod tests {
             reloaded.practice_request, state.practice_request,
             "the practice had arrived"
         );
+    }
+
+    fn booking_at(start: &str, status: BookingStatus) -> BookingView {
+        BookingView {
+            status,
+            start: at(start),
+            end: at(start) + Duration::minutes(15),
+            ..created().booking
+        }
+    }
+
+    /// A widget opened by a manage link, its booking (14:15, confirmed) and
+    /// the practice arrived.
+    fn managing() -> BookingState {
+        apply(
+            BookingState::managing(at("2026-12-01T00:00:00Z"), "bk_1.t".into()),
+            [
+                Action::PracticeLoaded(practice(FieldRule::Required)),
+                Action::CurrentLoaded(booking_at("2026-12-01T14:15:00Z", BookingStatus::Confirmed)),
+            ],
+        )
+    }
+
+    #[test]
+    fn a_manage_link_is_an_id_and_a_token() {
+        assert_eq!(manage_link("bk_1.tok-en_"), Some(("bk_1", "tok-en_")));
+        for broken in ["", "bk_1", "bk_1.", ".token", "."] {
+            assert_eq!(manage_link(broken), None, "{broken:?}");
+        }
+    }
+
+    #[test]
+    fn a_managed_booking_is_read_before_anything_shows_and_its_own_time_is_not_offered() {
+        let opened = BookingState::managing(at("2026-12-01T00:00:00Z"), "bk_1.t".into());
+        assert_eq!(opened.current_booking(), None);
+        assert_eq!(opened.blocking_problem(), None, "still loading");
+        let state = apply(
+            managing(),
+            [Action::SlotsLoaded(vec![
+                day(
+                    "2026-12-01",
+                    &["2026-12-01T14:00:00Z", "2026-12-01T14:15:00Z"],
+                ),
+                day("2026-12-02", &["2026-12-02T14:15:00Z"]),
+            ])],
+        );
+        assert_eq!(
+            state.current_booking().map(|b| b.start),
+            Some(at("2026-12-01T14:15:00Z"))
+        );
+        let Load::Loaded(days) = &state.days else {
+            panic!("the days are shown");
+        };
+        let offered: Vec<DateTime<Utc>> = days
+            .iter()
+            .flat_map(|d| d.slots.iter().map(|s| s.start))
+            .collect();
+        assert_eq!(
+            offered,
+            [at("2026-12-01T14:00:00Z"), at("2026-12-02T14:15:00Z")]
+        );
+    }
+
+    #[test]
+    fn a_move_sends_the_new_time_alone_with_one_key_across_retries() {
+        // The practice requires a phone number, yet a move asks for no form.
+        let state = apply(
+            managing(),
+            [
+                Action::SlotsLoaded(vec![day("2026-12-01", &["2026-12-01T14:00:00Z"])]),
+                Action::ChooseSlot(slot("2026-12-01T14:00:00Z")),
+                Action::Submit {
+                    fresh_key: "k1".into(),
+                    location: Some("phone".into()),
+                },
+                Action::BookingFailed(ApiError::RateLimited { retry_after: None }),
+            ],
+        );
+        assert!(state.problems.is_empty());
+        assert_eq!(
+            state.submission,
+            Submission::Failed(ApiError::RateLimited { retry_after: None })
+        );
+        assert_eq!(state.blocking_problem(), None, "a passing failure: retry");
+        let state = apply(
+            state,
+            [
+                Action::Submit {
+                    fresh_key: "k2".into(),
+                    location: None,
+                },
+                Action::BookingFailed(ApiError::Offline),
+                Action::Submit {
+                    fresh_key: "k3".into(),
+                    location: None,
+                },
+            ],
+        );
+        assert_eq!(
+            state.submission,
+            Submission::Sending {
+                attempt: 3,
+                key: "k1".into()
+            },
+            "every retry of the same pick sends its first key"
+        );
+        let moved = BookingCreated {
+            booking: booking_at("2026-12-01T14:00:00Z", BookingStatus::Pending),
+            ..created()
+        };
+        let state = apply(state, [Action::Booked(moved.clone())]);
+        assert_eq!(state.submission, Submission::Done(moved));
+        // Another pick is another request.
+        let again = apply(
+            state,
+            [
+                Action::ChooseSlot(slot("2026-12-01T14:00:00Z")),
+                Action::Submit {
+                    fresh_key: "k4".into(),
+                    location: None,
+                },
+            ],
+        );
+        assert!(matches!(&again.submission, Submission::Sending { key, .. } if key == "k4"));
+    }
+
+    #[test]
+    fn a_time_taken_meanwhile_leaves_the_booking_and_offers_the_others() {
+        let state = apply(
+            managing(),
+            [
+                Action::SlotsLoaded(vec![day(
+                    "2026-12-01",
+                    &["2026-12-01T14:00:00Z", "2026-12-01T14:30:00Z"],
+                )]),
+                Action::ChooseSlot(slot("2026-12-01T14:00:00Z")),
+                Action::Submit {
+                    fresh_key: "k1".into(),
+                    location: None,
+                },
+                Action::BookingFailed(ApiError::SlotTaken),
+            ],
+        );
+        assert_eq!(state.notice, Some(Notice::SlotTaken));
+        assert_eq!((state.selected_slot, state.retry_key.clone()), (None, None));
+        assert_eq!(
+            state.current_booking().map(|b| b.start),
+            Some(at("2026-12-01T14:15:00Z")),
+            "the booking keeps its time"
+        );
+        assert_eq!(state.blocking_problem(), None);
+        assert_eq!(
+            state.visible_day().unwrap().slots,
+            [slot("2026-12-01T14:30:00Z")]
+        );
+    }
+
+    #[test]
+    fn what_the_visitor_cannot_change_here_stops_the_visit() {
+        for refusal in [ApiError::ChangeWindowClosed, ApiError::BookingClosed] {
+            let state = apply(
+                managing(),
+                [
+                    Action::ChooseSlot(slot("2026-12-01T14:00:00Z")),
+                    Action::Submit {
+                        fresh_key: "k1".into(),
+                        location: None,
+                    },
+                    Action::BookingFailed(refusal.clone()),
+                ],
+            );
+            assert_eq!(state.blocking_problem(), Some(refusal));
+        }
+        let closed = apply(
+            managing(),
+            [Action::CurrentLoaded(booking_at(
+                "2026-12-01T14:15:00Z",
+                BookingStatus::Cancelled,
+            ))],
+        );
+        assert_eq!(closed.blocking_problem(), Some(ApiError::BookingClosed));
+        let unknown = apply(managing(), [Action::CurrentFailed(ApiError::NotFound)]);
+        assert_eq!(unknown.blocking_problem(), Some(ApiError::NotFound));
+    }
+
+    #[test]
+    fn retry_reads_again_a_booking_that_did_not_arrive() {
+        let state = apply(managing(), [Action::CurrentFailed(ApiError::Offline)]);
+        assert_eq!(state.blocking_problem(), Some(ApiError::Offline));
+        let state = apply(state, [Action::Retry]);
+        assert_eq!(state.blocking_problem(), None);
+        assert_eq!(state.practice_request, 1, "the booking is asked for again");
+        assert_eq!(state.managed.as_ref().unwrap().booking, Load::Loading);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub struct Sent {
     pub method: String,
     pub url: String,
     pub idempotency_key: Option<String>,
+    pub authorization: Option<String>,
     pub body: String,
 }
 
@@ -55,6 +56,7 @@ impl FakeAdapter {
                         method: request.method(),
                         url: request.url(),
                         idempotency_key: request.headers().get("Idempotency-Key").ok().flatten(),
+                        authorization: request.headers().get("Authorization").ok().flatten(),
                         body,
                     };
                     log.borrow_mut().push(record.clone());
@@ -264,6 +266,20 @@ pub fn mount_naming(
     service: Option<&str>,
     clinician: Option<&str>,
 ) -> Mounted {
+    mount_with(locale, service, clinician, None)
+}
+
+/// The app opened by a manage link, `ID.TOKEN`, to move that booking.
+pub fn mount_managing(link: &str, locale: Option<&str>) -> Mounted {
+    mount_with(locale, Some("free-consultation"), None, Some(link))
+}
+
+fn mount_with(
+    locale: Option<&str>,
+    service: Option<&str>,
+    clinician: Option<&str>,
+    manage: Option<&str>,
+) -> Mounted {
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
     let props = AppProps {
@@ -271,6 +287,7 @@ pub fn mount_naming(
         service: service.map(|s| s.to_owned().into()),
         clinician: clinician.map(|c| c.to_owned().into()),
         locale: locale.map(Into::into),
+        manage: manage.map(Into::into),
         host: root.clone(),
     };
     let handle = yew::Renderer::<App>::with_root_and_props(root.clone(), props).render();

@@ -3,20 +3,24 @@
 //! time (`/manage/{id}/times`: the times as radio buttons, no script needed),
 //! and a button to cancel. A wrong token, an unknown id and a malformed
 //! address all read as "not found", so the page tells nothing to someone
-//! without the link. Only POSTs change anything.
+//! without the link. Only POSTs change anything. The page speaks the
+//! language the booking was made in (English or Spanish; the words are the
+//! booking page's, `templates/page/`); before a booking is known, the
+//! browser's.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Form;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use firststep_availability::Interval;
 use firststep_protocol::{instant, BookingStatus, ErrorCode, Problem, RescheduleRequest};
 
+use super::booking_page::words::{self, fill, tag, Words};
 use super::bookings::{clinician_ref, reschedule_once, service_of};
 use super::html::Html;
 use super::page::Page;
@@ -33,35 +37,37 @@ const TIMES_SHOWN: Duration = Duration::days(14);
 
 pub async fn show(
     State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Page {
     let token = token_in(&params);
     match owned_at(&app, id, token).await {
         Some(details) => render(&app, &details, token, None),
-        None => not_found(),
+        None => not_found(&headers),
     }
 }
 
 pub async fn cancel(
     State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Page {
     let Ok(Form(form)) = form else {
-        return not_found();
+        return not_found(&headers);
     };
     let token = token_in(&form);
     let Some(details) = owned_at(&app, id, token).await else {
-        return not_found();
+        return not_found(&headers);
     };
     let Some(booking_id) = BookingId::parse(&details.id) else {
-        return not_found();
+        return not_found(&headers);
     };
     let now = app.clock.now();
     let after = match app.store.call(move |s| s.cancel(&booking_id, now)).await {
         Ok(Some(after)) => after,
-        Ok(None) => return not_found(),
+        Ok(None) => return not_found(&headers),
         Err(error) => {
             tracing::error!(
                 error = format!("{error:#}"),
@@ -75,20 +81,21 @@ pub async fn cancel(
     let notice = details
         .status
         .holds_slot()
-        .then_some("Your booking is cancelled. The practice has been told.");
+        .then_some(words_for(&details).manage_cancelled_notice.as_str());
     render(&app, &after, token, notice)
 }
 
 /// `GET /manage/{id}/times?token=…`: the open times to move the booking to.
 pub async fn times(
     State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Page {
     let token = token_in(&params);
     match owned_at(&app, id, token).await {
         Some(details) => times_page(&app, &details, token, None).await,
-        None => not_found(),
+        None => not_found(&headers),
     }
 }
 
@@ -97,31 +104,27 @@ pub async fn times(
 pub async fn reschedule(
     State(app): State<Arc<AppState>>,
     VisitorAddress(visitor): VisitorAddress,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Page {
     let Ok(Form(form)) = form else {
-        return not_found();
+        return not_found(&headers);
     };
     // Each move writes to the calendar and emails both sides: the API's limit
     // holds here too, so a manage link cannot flood the practice.
     if app.booking_limiter.check(visitor).is_err() {
-        return too_many_tries();
+        return too_many_tries(words::language(&headers));
     }
     let token = token_in(&form);
     let Some(details) = owned_at(&app, id, token).await else {
-        return not_found();
+        return not_found(&headers);
     };
+    let said = words_for(&details);
     let start = form.get("start").and_then(|s| instant::parse(s).ok());
     let key = form.get("key").and_then(|k| IdempotencyKey::parse(k).ok());
     let (Some(start), Some(key)) = (start, key) else {
-        return times_page(
-            &app,
-            &details,
-            token,
-            Some("Please choose one of the times."),
-        )
-        .await;
+        return times_page(&app, &details, token, Some(&said.manage_choose_one)).await;
     };
     let body = serde_json::to_vec(&RescheduleRequest { start }).expect("a request serializes");
     let now = app.clock.now();
@@ -137,28 +140,24 @@ pub async fn reschedule(
         Ok(()) => match owned(&app, &details.id, token).await {
             Some(after) => {
                 let notice = match after.status {
-                    BookingStatus::Pending => "Your booking was moved. The practice will confirm the new time; you will get an email.",
-                    _ => "Your booking was moved. You will get an email with the new time.",
+                    BookingStatus::Pending => &said.manage_moved_request,
+                    _ => &said.manage_moved,
                 };
                 render(&app, &after, token, Some(notice))
             }
-            None => not_found(),
+            None => not_found(&headers),
         },
         Err(ApiError::SlotUnavailable) => {
-            let notice = "That time was just taken or is no longer open; your booking was not changed. Please choose another.";
-            times_page(&app, &details, token, Some(notice)).await
+            times_page(&app, &details, token, Some(&said.manage_time_taken)).await
         }
         Err(ApiError::ChangeWindowClosed | ApiError::BookingClosed | ApiError::NotFound) => {
-            render(&app, &details, token, Some("Your booking was not changed."))
+            render(&app, &details, token, Some(&said.manage_not_changed))
         }
-        Err(ApiError::RateLimited { .. }) => too_many_tries(),
+        Err(ApiError::RateLimited { .. }) => too_many_tries(language_of(&details)),
         // The same form pressed twice: the first press is moving it.
-        Err(ApiError::RequestInProgress) => render(
-            &app,
-            &details,
-            token,
-            Some("Your change is being made; reload this page in a moment to see it."),
-        ),
+        Err(ApiError::RequestInProgress) => {
+            render(&app, &details, token, Some(&said.manage_in_progress))
+        }
         Err(_) => Page::store_busy(),
     }
 }
@@ -174,14 +173,14 @@ fn kept_refusal(body: &[u8]) -> ApiError {
     }
 }
 
-fn too_many_tries() -> Page {
+fn too_many_tries(language: Language) -> Page {
+    let said = words::words(language);
     Page::new(
         StatusCode::TOO_MANY_REQUESTS,
-        Html::text("Please wait a moment"),
-        Html::trusted_static(
-            "<p>Too many tries in a short time; your booking was not changed.</p>",
-        ),
+        Html::text(&said.manage_wait_title),
+        Html::element("p", Html::text(&said.manage_wait)),
     )
+    .in_language(tag(language))
 }
 
 /// The manage token a link's query or a page's form carries.
@@ -228,6 +227,11 @@ fn language_of(details: &BookingRecord) -> Language {
     Language::from_tag(details.visitor.locale.as_deref().unwrap_or_default())
 }
 
+/// The page's words, in the language the booking was made in.
+fn words_for(details: &BookingRecord) -> &'static Words {
+    words::words(language_of(details))
+}
+
 /// Whether its visitor may still move the booking here; `None` when it is not live.
 fn changeable(app: &AppState, details: &BookingRecord) -> Option<bool> {
     if !details.status.holds_slot() {
@@ -242,23 +246,21 @@ fn changeable(app: &AppState, details: &BookingRecord) -> Option<bool> {
 }
 
 /// What to say instead of the times once the booking starts too soon.
-fn contact_practice(app: &AppState) -> Html {
+fn contact_practice(app: &AppState, said: &Words) -> Html {
     Html::element(
         "p",
-        Html::text(&format!(
-            "It is too late to change the time here. To change it, please contact {} directly.",
-            app.settings.practice.name
-        )),
+        Html::text(&fill(&said.manage_too_late, &app.settings.practice.name)),
     )
 }
 
 fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&str>) -> Page {
-    let zone = zone_of(app, details);
-    let mut body = Html::element(
-        "p",
-        Html::text(&when(details.slot.start, zone, language_of(details))),
-    ) + Html::trusted_static("<p>Status: <strong>")
-        + Html::text(details.status.as_str())
+    let (zone, language) = (zone_of(app, details), language_of(details));
+    let said = words::words(language);
+    let mut body = Html::element("p", Html::text(&when(details.slot.start, zone, language)))
+        + Html::trusted_static("<p>")
+        + Html::text(&said.manage_status)
+        + Html::trusted_static(" <strong>")
+        + Html::text(said.status(details.status))
         + Html::trusted_static("</strong></p>");
     if let Some(notice) = notice {
         body += Html::trusted_static("<p role=\"status\">")
@@ -271,9 +273,11 @@ fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&
                 + Html::text(&details.id)
                 + Html::trusted_static("/times?token=")
                 + Html::text(token)
-                + Html::trusted_static("\">Change the time</a></p>");
+                + Html::trusted_static("\">")
+                + Html::text(&said.manage_change)
+                + Html::trusted_static("</a></p>");
         }
-        Some(false) => body += contact_practice(app),
+        Some(false) => body += contact_practice(app, said),
         None => {}
     }
     if details.status.holds_slot() {
@@ -281,9 +285,9 @@ fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&
             + Html::text(&details.id)
             + Html::trusted_static("/cancel\"><input type=\"hidden\" name=\"token\" value=\"")
             + Html::text(token)
-            + Html::trusted_static(
-                "\"><button type=\"submit\">Cancel this booking</button></form>",
-            );
+            + Html::trusted_static("\"><button type=\"submit\">")
+            + Html::text(&said.manage_cancel)
+            + Html::trusted_static("</button></form>");
     }
     // In a group practice, whom it is with.
     let with = match &details.clinician {
@@ -296,9 +300,10 @@ fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&
     };
     Page::new(
         StatusCode::OK,
-        Html::text(&format!("Your booking with {with}")),
+        Html::text(&fill(&said.manage_title, &with)),
         body,
     )
+    .in_language(tag(language))
 }
 
 /// The open times of the booking's service for the next two weeks, to pick
@@ -309,21 +314,21 @@ async fn times_page(
     token: &str,
     notice: Option<&str>,
 ) -> Page {
-    let title = Html::text("Choose another time");
+    let (zone, language) = (zone_of(app, details), language_of(details));
+    let said = words::words(language);
+    let page = |body| {
+        Page::new(StatusCode::OK, Html::text(&said.manage_times_title), body)
+            .in_language(tag(language))
+    };
     let back = Html::trusted_static("<p><a href=\"/manage/")
         + Html::text(&details.id)
         + Html::trusted_static("?token=")
         + Html::text(token)
-        + Html::trusted_static("\">Back to your booking</a></p>");
-    let mut body = Html::element(
-        "p",
-        Html::text("Now: ")
-            + Html::text(&when(
-                details.slot.start,
-                zone_of(app, details),
-                language_of(details),
-            )),
-    );
+        + Html::trusted_static("\">")
+        + Html::text(&said.manage_back)
+        + Html::trusted_static("</a></p>");
+    let now_at = when(details.slot.start, zone, language);
+    let mut body = Html::element("p", Html::text(&fill(&said.manage_now, &now_at)));
     if let Some(notice) = notice {
         body += Html::trusted_static("<p role=\"status\">")
             + Html::text(notice)
@@ -331,22 +336,15 @@ async fn times_page(
     }
     match changeable(app, details) {
         Some(true) => {}
-        Some(false) => {
-            return Page::new(StatusCode::OK, title, body + contact_practice(app) + back)
-        }
+        Some(false) => return page(body + contact_practice(app, said) + back),
         None => {
-            let closed = Html::element(
-                "p",
-                Html::text(&format!(
-                    "This booking is {} and can no longer be changed.",
-                    details.status.as_str()
-                )),
-            );
-            return Page::new(StatusCode::OK, title, body + closed + back);
+            let status = said.status(details.status);
+            let closed = Html::element("p", Html::text(&fill(&said.manage_closed, status)));
+            return page(body + closed + back);
         }
     }
     let Some(service) = service_of(&app.settings.practice, details).cloned() else {
-        return Page::new(StatusCode::OK, title, body + contact_practice(app) + back);
+        return page(body + contact_practice(app, said) + back);
     };
     let now = app.clock.now();
     let Some(window) = now
@@ -367,15 +365,9 @@ async fn times_page(
         .filter(|start| *start != details.slot.start)
         .collect();
     if open.is_empty() {
-        body += Html::element(
-            "p",
-            Html::text(
-                "No other times are open in the next two weeks. Your booking stays as it is.",
-            ),
-        );
-        return Page::new(StatusCode::OK, title, body + back);
+        body += Html::element("p", Html::text(&said.manage_no_times));
+        return page(body + back);
     }
-    let (zone, language) = (zone_of(app, details), language_of(details));
     let choices: Html = open
         .iter()
         .map(|start| {
@@ -388,10 +380,8 @@ async fn times_page(
                 + Html::trusted_static("</label></li>")
         })
         .collect();
-    body += Html::element(
-        "p",
-        Html::text(&format!("Times are shown in {}.", zone.name())),
-    ) + Html::trusted_static("<form method=\"post\" action=\"/manage/")
+    body += Html::element("p", Html::text(&fill(&said.manage_times_in, zone.name())))
+        + Html::trusted_static("<form method=\"post\" action=\"/manage/")
         + Html::text(&details.id)
         + Html::trusted_static("/times\"><input type=\"hidden\" name=\"token\" value=\"")
         + Html::text(token)
@@ -399,16 +389,20 @@ async fn times_page(
         + Html::text(IdempotencyKey::generate().as_str())
         + Html::trusted_static("\"><ul>")
         + choices
-        + Html::trusted_static(
-            "</ul><button type=\"submit\">Move my booking to this time</button></form>",
-        );
-    Page::new(StatusCode::OK, title, body + back)
+        + Html::trusted_static("</ul><button type=\"submit\">")
+        + Html::text(&said.manage_move)
+        + Html::trusted_static("</button></form>");
+    page(body + back)
 }
 
-fn not_found() -> Page {
+/// No booking to show: in the browser's language, since none is known.
+fn not_found(headers: &HeaderMap) -> Page {
+    let language = words::language(headers);
+    let said = words::words(language);
     Page::new(
         StatusCode::NOT_FOUND,
-        Html::text("Booking not found"),
-        Html::trusted_static("<p>Please use the link exactly as it came in the email.</p>"),
+        Html::text(&said.manage_not_found_title),
+        Html::element("p", Html::text(&said.manage_not_found)),
     )
+    .in_language(tag(language))
 }

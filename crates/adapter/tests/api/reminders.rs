@@ -158,7 +158,7 @@ async fn a_confirmed_booking_is_reminded_a_day_before_once_in_the_visitors_langu
         "{}",
         reminder.body
     );
-    // The manage link opens the visitor's page, as the first email's does.
+    // The manage link opens the visitor's page, as the first email's does, in their language.
     let manage = crate::lifecycle::link(&app, &reminder.body, "/manage/");
     let page = app.client.get(&manage).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -166,7 +166,7 @@ async fn a_confirmed_booking_is_reminded_a_day_before_once_in_the_visitors_langu
         .text()
         .await
         .unwrap()
-        .contains("Status: <strong>confirmed</strong>"));
+        .contains("Estado: <strong>confirmada</strong>"));
 
     // Later rounds, up to and past the start, send nothing more.
     app.advance_past(start - Duration::minutes(1));

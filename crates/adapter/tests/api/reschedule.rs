@@ -874,3 +874,98 @@ async fn a_refused_move_pressed_again_says_the_same_refusal() {
         assert!(!html.contains("just taken"), "{html}");
     }
 }
+
+/// The manage page speaks the language the booking was made in, from the
+/// booking to its times and the move; before a booking is known (a wrong
+/// link), the browser's.
+#[tokio::test]
+async fn the_manage_page_speaks_the_visitors_language() {
+    let app = spawn_app().await;
+    let slots = later_slots(&app, "free-consultation").await;
+    let mut spanish = booking_body(slots[10]);
+    spanish["locale"] = json!("es-MX");
+    let created: BookingCreated = app
+        .post_booking(&new_key(), &spanish)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (id, token) = (&created.booking.id, &created.manage_token);
+
+    let html = app
+        .get(&format!("/manage/{id}?token={token}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for words in [
+        "<html lang=\"es\">",
+        "<h1>Su cita con Test Practice</h1>",
+        "Estado: <strong>pendiente</strong>",
+        ">Cambiar el horario</a>",
+        "Cancelar esta cita</button>",
+    ] {
+        assert!(html.contains(words), "{words} in {html}");
+    }
+    let times_path = format!("/manage/{id}/times");
+    let times = app
+        .get(&format!("{times_path}?token={token}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(times.contains("<h1>Elija otro horario</h1>"), "{times}");
+    assert!(
+        times.contains("Los horarios se muestran en Europe/Berlin."),
+        "{times}"
+    );
+    assert!(times.contains("Cambiar mi cita a este horario</button>"));
+    let form = [
+        ("token", token.as_str()),
+        ("key", &new_key()),
+        ("start", &iso(slots[30])),
+    ];
+    let moved = app
+        .client
+        .post(app.url(&times_path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        moved.contains("Su cita se cambió. La consulta confirmará el nuevo horario"),
+        "{moved}"
+    );
+
+    let wrong = app
+        .client
+        .get(app.url(&format!("/manage/{id}?token=guess")))
+        .header("Accept-Language", "es-ES,es;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("<h1>Cita no encontrada</h1>"));
+    // An English booking reads as before.
+    let english = app.book(slots[50]).await;
+    let html = app
+        .get(&format!(
+            "/manage/{}?token={}",
+            english.booking.id, english.manage_token
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<html lang=\"en\">") && html.contains("Status: <strong>pending</strong>"),
+        "{html}"
+    );
+}

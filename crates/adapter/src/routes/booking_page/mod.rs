@@ -16,7 +16,7 @@
 //! - `render`: the page's parts as [`Html`].
 
 mod render;
-mod words;
+pub(super) mod words;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -1,9 +1,11 @@
-//! The booking page's words, from `templates/page/{en,es}.toml` (compiled
-//! in), and the visitor's language from `Accept-Language`.
+//! The visitor's pages' words — the booking page's and the manage page's —
+//! from `templates/page/{en,es}.toml` (compiled in), and the visitor's
+//! language from `Accept-Language`.
 
 use std::sync::LazyLock;
 
 use axum::http::{header, HeaderMap};
+use firststep_protocol::BookingStatus;
 use serde::Deserialize;
 
 use crate::mail::compose::Language;
@@ -67,9 +69,49 @@ pub struct Words {
     pub problem_consent: String,
     pub problem_website: String,
     pub problem_other: String,
+    /// The manage page's (`routes/manage_page.rs`).
+    pub manage_title: String,
+    pub manage_status: String,
+    pub manage_pending: String,
+    pub manage_confirmed: String,
+    pub manage_declined: String,
+    pub manage_cancelled: String,
+    pub manage_expired: String,
+    pub manage_change: String,
+    pub manage_cancel: String,
+    pub manage_cancelled_notice: String,
+    pub manage_moved_request: String,
+    pub manage_moved: String,
+    pub manage_time_taken: String,
+    pub manage_not_changed: String,
+    pub manage_in_progress: String,
+    pub manage_choose_one: String,
+    pub manage_too_late: String,
+    pub manage_times_title: String,
+    pub manage_back: String,
+    pub manage_now: String,
+    pub manage_closed: String,
+    pub manage_no_times: String,
+    pub manage_times_in: String,
+    pub manage_move: String,
+    pub manage_wait_title: String,
+    pub manage_wait: String,
+    pub manage_not_found_title: String,
+    pub manage_not_found: String,
 }
 
 impl Words {
+    /// A booking's status, in a word.
+    pub fn status(&self, status: BookingStatus) -> &str {
+        match status {
+            BookingStatus::Pending => &self.manage_pending,
+            BookingStatus::Confirmed => &self.manage_confirmed,
+            BookingStatus::Declined => &self.manage_declined,
+            BookingStatus::Cancelled => &self.manage_cancelled,
+            BookingStatus::Expired => &self.manage_expired,
+        }
+    }
+
     /// The sentence for a problem with the form field named `field` (the
     /// protocol's dotted name).
     pub fn problem(&self, field: &str) -> &str {
@@ -158,6 +200,10 @@ mod tests {
     fn both_languages_have_every_sentence() {
         assert_eq!(words(Language::English).booked, "Booked");
         assert_eq!(words(Language::Spanish).booked, "Reservado");
+        assert_eq!(
+            words(Language::Spanish).status(BookingStatus::Cancelled),
+            "cancelada"
+        );
     }
 
     #[test]

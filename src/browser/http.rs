@@ -38,7 +38,7 @@ impl AdapterClient {
     }
 
     pub async fn practice(&self) -> Result<PracticeInfo, ApiError> {
-        answer(self.get(&format!("{}/v1/practice", self.base)).await).await
+        read(answer(self.get(&format!("{}/v1/practice", self.base)).await).await)
     }
 
     /// A GET, answered by the loader's request for the very same URL if it
@@ -69,7 +69,7 @@ impl AdapterClient {
             url.push_str("&service=");
             url.push_str(&String::from(js_sys::encode_uri_component(service)));
         }
-        answer(self.get(&url).await).await
+        read(answer(self.get(&url).await).await)
     }
 
     pub async fn book(
@@ -89,7 +89,7 @@ impl AdapterClient {
         init.set_headers(&headers);
         init.set_body(&json::booking_request(request).into());
         let url = format!("{}/v1/bookings", self.base);
-        answer(sent(window().fetch_with_str_and_init(&url, &init)).await).await
+        read(answer(sent(window().fetch_with_str_and_init(&url, &init)).await).await)
     }
 
     /// The booking's .ics file, for "Add to calendar".
@@ -112,7 +112,15 @@ async fn sent(fetch: Promise) -> Option<Response> {
     JsFuture::from(fetch).await.ok().map(JsCast::unchecked_into)
 }
 
-async fn answer<T: FromJson>(sent: Option<Response>) -> Result<T, ApiError> {
+/// A successful answer's body as the documented type.
+fn read<T: FromJson>(body: Result<JsValue, ApiError>) -> Result<T, ApiError> {
+    json::read(body?).ok_or(ApiError::Unexpected(ErrorCode::Other))
+}
+
+/// A successful answer's parsed body, or what went wrong. One function for
+/// every request, not one per answer's type: each copy of this (and of the
+/// future it makes) weighed on the download.
+async fn answer(sent: Option<Response>) -> Result<JsValue, ApiError> {
     let response = sent.ok_or(ApiError::Offline)?;
     let (ok, status) = (response.ok(), response.status());
     let retry_after = response
@@ -124,9 +132,7 @@ async fn answer<T: FromJson>(sent: Option<Response>) -> Result<T, ApiError> {
     // A body cut off mid-way, or not JSON, reads as no body: judged by the status alone below.
     let body = json_body(response).await;
     if ok {
-        return body
-            .and_then(json::read)
-            .ok_or(ApiError::Unexpected(ErrorCode::Other));
+        return body.ok_or(ApiError::Unexpected(ErrorCode::Other));
     }
     match body.and_then(json::read::<Problem>) {
         Some(problem) => Err(ApiError::from_problem(problem, retry_after)),

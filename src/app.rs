@@ -73,12 +73,12 @@ pub fn App(props: &AppProps) -> Html {
     let texts = texts(language);
     let clock = use_memo(locale.clone(), |locale| LocalClock::in_browser_zone(locale));
     let events = HostEvents(props.host.clone());
-    let practice = state.loaded_practice().cloned();
+    let practice = state.loaded_practice();
     let service_id = props.service.as_ref().map(|s| s.to_string());
 
     use_practice(&client, &state, &events);
     use_slots(&client, service_id.clone(), &state, &events, &clock);
-    let service = chosen_service(practice.as_ref(), service_id.as_deref());
+    let service = chosen_service(practice, service_id.as_deref());
     let service_to_book = service.cloned();
     use_submission(
         &client,
@@ -121,7 +121,7 @@ pub fn App(props: &AppProps) -> Html {
         texts,
         language,
         clock: &clock,
-        practice: practice.as_ref(),
+        practice,
         service,
         heading,
     };

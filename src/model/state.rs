@@ -49,7 +49,8 @@ pub enum Notice {
 pub struct BookingState {
     /// When the widget opened: the earliest window it shows.
     pub opened_at: DateTime<Utc>,
-    pub practice: Load<PracticeInfo>,
+    /// Shared, not copied: the state is cloned on every action.
+    pub practice: Load<Rc<PracticeInfo>>,
     /// Bumped whenever the practice must be (re)fetched.
     pub practice_request: u32,
     /// The start of the window of slots being shown.
@@ -165,7 +166,7 @@ impl Reducible for BookingState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            Action::PracticeLoaded(practice) => next.practice = Load::Loaded(practice),
+            Action::PracticeLoaded(practice) => next.practice = Load::Loaded(Rc::new(practice)),
             Action::PracticeFailed(error) => next.practice = Load::Failed(error),
             Action::Retry => {
                 if matches!(next.practice, Load::Failed(_)) {

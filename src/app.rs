@@ -15,8 +15,8 @@ use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
 use crate::browser::json::instant_text;
 use crate::components::{
-    loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, TimeChoice,
-    TimeGroup, TimeList,
+    day_list, focus_field, loading_skeleton, problem_notice, time_list, BookingForm, Confirmation,
+    DayChoice, FieldRefs, TimeChoice, TimeGroup,
 };
 use crate::hooks::{use_practice, use_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
@@ -116,14 +116,29 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
+    // Take the visitor to the first field that needs them, each time
+    // problems are found.
+    let field_refs = use_memo((), |_| FieldRefs::default());
+    {
+        let (refs, first) = (
+            field_refs.clone(),
+            state.problems.first().map(|(field, _)| *field),
+        );
+        use_effect_with(state.problem_checks, move |checks| {
+            if let (true, Some(field)) = (*checks > 0, first) {
+                focus_field(&refs, field);
+            }
+        });
+    }
+
     let view = View {
         state: &state,
         texts,
-        language,
         clock: &clock,
         practice,
         service,
         heading,
+        field_refs: &field_refs,
     };
     let body = match (&state.practice, service) {
         (Load::Failed(error), _) => view.problem(error),
@@ -162,12 +177,12 @@ fn chosen_service<'a>(
 struct View<'a> {
     state: &'a UseReducerHandle<BookingState>,
     texts: &'static Texts,
-    language: Language,
     clock: &'a LocalClock,
     practice: Option<&'a PracticeInfo>,
     /// The service to book, once the practice is known.
     service: Option<&'a ServiceInfo>,
     heading: NodeRef,
+    field_refs: &'a FieldRefs,
 }
 
 impl View<'_> {
@@ -316,8 +331,8 @@ impl View<'_> {
                 };
                 html! {
                     <>
-                        <DayList days={day_choices} selected={visible.map(|d| d.date)} label={texts.days_label} on_choose={on_day} />
-                        <TimeList groups={time_groups} on_choose={on_time} />
+                        { day_list(&day_choices, visible.map(|d| d.date), texts.days_label, &on_day) }
+                        { time_list(&time_groups, &on_time) }
                     </>
                 }
             }
@@ -410,35 +425,34 @@ impl View<'_> {
             })
         };
         let failure = match &state.submission {
-            Submission::Failed(error) => Some(AttrValue::from(self.message(error))),
+            Submission::Failed(error) => Some(self.message(error)),
             _ => None,
         };
         let request_mode = practice
             .services
             .iter()
             .all(|s| s.mode == BookingMode::Request);
-        html! {
-            <BookingForm
-                language={self.language}
-                form={state.form.clone()}
-                problems={state.problems.clone()}
-                problem_checks={state.problem_checks}
-                phone={visitor_fields::phone_rule(practice.form.phone, self.location())}
-                note={practice.form.note}
-                chosen_time={self.time_in_words(slot.start)}
-                how_we_meet={self.how_we_meet().map(AttrValue::from)}
-                privacy_url={practice.privacy_url.clone().map(AttrValue::from)}
-                notice={practice.notice.clone().map(AttrValue::from)}
-                {request_mode}
-                sending={matches!(state.submission, Submission::Sending { .. })}
-                {failure}
-                heading={self.heading.clone()}
-                {on_edit}
-                {on_consent}
-                {on_submit}
-                on_change_time={Callback::from(move |_| handle.dispatch(Action::BackToTimes))}
-            />
+        BookingForm {
+            texts: self.texts,
+            form: &state.form,
+            problems: &state.problems,
+            phone: visitor_fields::phone_rule(practice.form.phone, self.location()),
+            note: practice.form.note,
+            chosen_time: self.time_in_words(slot.start),
+            how_we_meet: self.how_we_meet(),
+            privacy_url: practice.privacy_url.as_deref(),
+            notice: practice.notice.as_deref(),
+            request_mode,
+            sending: matches!(state.submission, Submission::Sending { .. }),
+            failure,
+            heading: self.heading.clone(),
+            refs: self.field_refs,
+            on_edit,
+            on_consent,
+            on_submit,
+            on_change_time: Callback::from(move |_| handle.dispatch(Action::BackToTimes)),
         }
+        .view()
     }
 
     fn confirmation(&self, client: &AdapterClient) -> Html {

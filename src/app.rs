@@ -1,6 +1,8 @@
 //! The root component: turns state into requests and requests' results into
 //! actions, and picks the step to show (times, details, done).
 
+use std::cell::Cell;
+
 use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::add_to_calendar::CalendarEvent;
 use firststep_protocol::{
@@ -22,6 +24,7 @@ use crate::hooks::{use_practice, use_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
 use crate::model::days::{by_part_of_day, PartOfDay};
+use crate::model::form::Field;
 use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
 
 #[derive(Properties, PartialEq, Clone)]
@@ -43,6 +46,36 @@ enum Step {
     Times,
     Details,
     Done,
+}
+
+/// Where focus goes, kept across renders: one hook for both moves.
+#[derive(Default)]
+struct Focus {
+    /// The shown step's heading.
+    heading: NodeRef,
+    fields: FieldRefs,
+    /// The step and the count of problem checks at the last render.
+    seen: Cell<Option<(Step, u32)>>,
+}
+
+impl Focus {
+    /// Focus follows the visitor from step to step (never on first paint),
+    /// and goes to `first_problem` each time the form's problems are found.
+    fn follow(&self, (step, checks): (Step, u32), first_problem: Option<Field>) {
+        match self.seen.replace(Some((step, checks))) {
+            Some((_, seen)) if seen != checks => {
+                if let Some(field) = first_problem {
+                    focus_field(&self.fields, field);
+                }
+            }
+            Some((seen, _)) if seen != step => {
+                if let Some(element) = self.heading.cast::<HtmlElement>() {
+                    let _ = element.focus();
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The window of slots opens at the start of the minute, as the loader
@@ -98,36 +131,19 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
-    // Focus follows the visitor from step to step (never on first paint).
     let step = match (&state.submission, state.selected_slot) {
         (Submission::Done(_), _) => Step::Done,
         (_, Some(_)) => Step::Details,
         _ => Step::Times,
     };
-    let heading = use_node_ref();
+    let focus = use_memo((), |_| Focus::default());
     {
-        let (heading, painted) = (heading.clone(), use_mut_ref(|| false));
-        use_effect_with(step, move |_| {
-            if std::mem::replace(&mut *painted.borrow_mut(), true) {
-                if let Some(element) = heading.cast::<HtmlElement>() {
-                    let _ = element.focus();
-                }
-            }
-        });
-    }
-
-    // Take the visitor to the first field that needs them, each time
-    // problems are found.
-    let field_refs = use_memo((), |_| FieldRefs::default());
-    {
-        let (refs, first) = (
-            field_refs.clone(),
+        let (focus, first) = (
+            focus.clone(),
             state.problems.first().map(|(field, _)| *field),
         );
-        use_effect_with(state.problem_checks, move |checks| {
-            if let (true, Some(field)) = (*checks > 0, first) {
-                focus_field(&refs, field);
-            }
+        use_effect_with((step, state.problem_checks), move |&now| {
+            focus.follow(now, first)
         });
     }
 
@@ -137,8 +153,8 @@ pub fn App(props: &AppProps) -> Html {
         clock: &clock,
         practice,
         service,
-        heading,
-        field_refs: &field_refs,
+        heading: focus.heading.clone(),
+        field_refs: &focus.fields,
     };
     let body = match (&state.practice, service) {
         (Load::Failed(error), _) => view.problem(error),

@@ -8,7 +8,6 @@ use firststep_protocol::add_to_calendar::CalendarEvent;
 use firststep_protocol::{
     visitor_fields, BookingMode, BookingStatus, PracticeInfo, ServiceInfo, Slot,
 };
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
@@ -20,7 +19,7 @@ use crate::components::{
     day_list, focus_field, loading_skeleton, problem_notice, time_list, BookingForm, Confirmation,
     DayChoice, FieldRefs, TimeChoice, TimeGroup,
 };
-use crate::hooks::{use_practice, use_slots, use_submission};
+use crate::hooks::{use_practice_and_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
 use crate::model::days::{by_part_of_day, PartOfDay};
@@ -109,8 +108,7 @@ pub fn App(props: &AppProps) -> Html {
     let practice = state.loaded_practice();
     let service_id = props.service.as_ref().map(|s| s.to_string());
 
-    use_practice(&client, &state, &events);
-    use_slots(&client, service_id.clone(), &state, &events, &clock);
+    use_practice_and_slots(&client, service_id.clone(), &state, &events, &clock);
     let service = chosen_service(practice, service_id.as_deref());
     let service_to_book = service.cloned();
     use_submission(
@@ -121,15 +119,6 @@ pub fn App(props: &AppProps) -> Html {
         &events,
         &clock,
     );
-
-    // The formatters, made while the first requests are on their way: after
-    // the tasks above have sent them, before the answers come back.
-    {
-        let clock = clock.clone();
-        use_effect_with(locale.clone(), move |_| {
-            spawn_local(async move { clock.prepare() })
-        });
-    }
 
     let step = match (&state.submission, state.selected_slot) {
         (Submission::Done(_), _) => Step::Done,

@@ -1,4 +1,4 @@
-//! The app's effects, one hook each: they turn state into requests to the
+//! The app's effects: they turn state into requests to the
 //! adapter and the answers back into actions. Each runs again when the
 //! counter or value it is keyed on changes, and an answer that arrives after
 //! its effect was replaced is dropped.
@@ -15,45 +15,19 @@ use crate::browser::events::HostEvents;
 use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
 use crate::model::days::group_by_day;
-use crate::model::state::{Action, BookingState, Submission, WINDOW_DAYS};
+use crate::model::state::{Action, BookingState, Load, Submission, WINDOW_DAYS};
 
 /// How far past an empty window to look for the next open day.
 const LOOKAHEAD_DAYS: i64 = 48;
 
-/// The practice: on start, on a new adapter, on retry.
+/// The practice and the slots of the window, grouped into the visitor's
+/// days: both on start, on a new adapter and on a retry after the practice
+/// failed; the slots alone on a new window, after a retry or a taken slot.
+/// Both requests leave at once, and both answers are dispatched in the same
+/// task, so Yew renders them together (not the practice over a placeholder
+/// first). An empty window also looks for the next open day.
 #[hook]
-pub fn use_practice(
-    client: &Rc<AdapterClient>,
-    state: &UseReducerHandle<BookingState>,
-    events: &HostEvents,
-) {
-    let (state, events) = (state.clone(), events.clone());
-    let practice_request = state.practice_request;
-    use_effect_with((client.clone(), practice_request), move |(client, _)| {
-        let cancelled = Rc::new(Cell::new(false));
-        let (client, done) = ((**client).clone(), cancelled.clone());
-        spawn_local(async move {
-            let result = client.practice().await;
-            if done.get() {
-                return;
-            }
-            match result {
-                Ok(practice) => state.dispatch(Action::PracticeLoaded(practice)),
-                Err(error) => {
-                    events.error(&error);
-                    state.dispatch(Action::PracticeFailed(error));
-                }
-            }
-        });
-        move || cancelled.set(true)
-    });
-}
-
-/// The slots of the window, grouped into the visitor's days: on start, on a
-/// new window, after a retry or a taken slot. An empty window also looks for
-/// the next open day.
-#[hook]
-pub fn use_slots(
+pub fn use_practice_and_slots(
     client: &Rc<AdapterClient>,
     service: Option<String>,
     state: &UseReducerHandle<BookingState>,
@@ -64,19 +38,36 @@ pub fn use_slots(
     let key = (
         client.clone(),
         service,
+        state.practice_request,
         state.slots_request,
         state.window_start,
     );
-    use_effect_with(key, move |(client, service, _, start)| {
+    use_effect_with(key, move |(client, service, _, _, start)| {
         let cancelled = Rc::new(Cell::new(false));
         let (client, service, done) = ((**client).clone(), service.clone(), cancelled.clone());
         let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
+        let practice = matches!(state.practice, Load::Loading).then(|| client.practice());
+        let slots = client.slots(service.as_deref(), from, to);
         spawn_local(async move {
-            let result = client.slots(service.as_deref(), from, to).await;
+            // The formatters, made while the answers are on their way.
+            clock.prepare();
+            let practice = match practice {
+                Some(asked) => Some(asked.await),
+                None => None,
+            };
+            let slots = slots.await;
             if done.get() {
                 return;
             }
-            match result {
+            match practice {
+                Some(Ok(practice)) => state.dispatch(Action::PracticeLoaded(practice)),
+                Some(Err(error)) => {
+                    events.error(&error);
+                    state.dispatch(Action::PracticeFailed(error));
+                }
+                None => {}
+            }
+            match slots {
                 Ok(list) => {
                     let count = list.slots.len();
                     events.slots_loaded(count);

@@ -7,6 +7,8 @@ use firststep_protocol::{
     BookingCreated, BookingRequest, ErrorCode, PracticeInfo, Problem, SlotList,
     IDEMPOTENCY_KEY_HEADER,
 };
+use std::future::Future;
+
 use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue, UnwrapThrowExt};
 use wasm_bindgen_futures::JsFuture;
@@ -37,28 +39,32 @@ impl AdapterClient {
         }
     }
 
-    pub async fn practice(&self) -> Result<PracticeInfo, ApiError> {
-        read(answer(self.get(&format!("{}/v1/practice", self.base)).await).await)
+    /// The practice, asked for at once (two requests asked for one after
+    /// the other travel together), awaited when the caller is ready.
+    pub fn practice(&self) -> impl Future<Output = Result<PracticeInfo, ApiError>> {
+        let asked = self.get(&format!("{}/v1/practice", self.base));
+        async move { read(answer(sent(asked).await).await) }
     }
 
     /// A GET, answered by the loader's request for the very same URL if it
     /// made one; later ones (a retry, a new window) go to the network.
-    async fn get(&self, url: &str) -> Option<Response> {
+    fn get(&self, url: &str) -> Promise {
         let url_key = JsValue::from_str(url);
         let early = self.early.as_ref().and_then(|answers| {
             let answer = js_sys::Reflect::get(answers, &url_key).ok()?;
             let _ = js_sys::Reflect::delete_property(answers, &url_key);
             (!answer.is_undefined()).then(|| Promise::from(answer))
         });
-        sent(early.unwrap_or_else(|| window().fetch_with_str(url))).await
+        early.unwrap_or_else(|| window().fetch_with_str(url))
     }
 
-    pub async fn slots(
+    /// The slots of `[from, to)`, asked for at once, awaited when the caller is ready.
+    pub fn slots(
         &self,
         service: Option<&str>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<SlotList, ApiError> {
+    ) -> impl Future<Output = Result<SlotList, ApiError>> {
         let mut url = format!(
             "{}/v1/slots?from={}&to={}",
             self.base,
@@ -69,7 +75,8 @@ impl AdapterClient {
             url.push_str("&service=");
             url.push_str(&String::from(js_sys::encode_uri_component(service)));
         }
-        read(answer(self.get(&url).await).await)
+        let asked = self.get(&url);
+        async move { read(answer(sent(asked).await).await) }
     }
 
     pub async fn book(

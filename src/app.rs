@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use firststep_protocol::add_to_calendar::CalendarEvent;
 use firststep_protocol::{
     visitor_fields, BookingMode, BookingStatus, PracticeInfo, ServiceInfo, Slot,
@@ -24,7 +24,9 @@ use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
 use crate::model::days::{by_part_of_day, PartOfDay};
 use crate::model::form::Field;
-use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
+use crate::model::state::{
+    days_after, Action, BookingState, Load, Notice, Submission, WINDOW_DAYS,
+};
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
@@ -303,16 +305,16 @@ impl View<'_> {
                 let visible = state.visible_day();
                 let day_choices = days
                     .iter()
-                    .map(|day| {
-                        let first = day.slots[0].start;
-                        DayChoice {
+                    .filter_map(|day| {
+                        let first = day.slots.first()?.start;
+                        Some(DayChoice {
                             date: day.date,
                             label: self.clock.short_day(first),
                             detail: format!(
                                 ", {}",
                                 fill(texts.open_times, &day.slots.len().to_string())
                             ),
-                        }
+                        })
                     })
                     .collect::<Vec<_>>();
                 let time_groups = visible
@@ -343,7 +345,7 @@ impl View<'_> {
             }
         };
         let earlier = (window_start > state.opened_at).then(|| {
-            let start = (window_start - Duration::days(WINDOW_DAYS)).max(state.opened_at);
+            let start = days_after(window_start, -WINDOW_DAYS).max(state.opened_at);
             let on_click = self.dispatch(move || Action::ShowFrom(start));
             html! { <button type="button" class="fs-link-button" onclick={move |_| on_click.emit(())}>{ texts.earlier }</button> }
         });
@@ -408,8 +410,10 @@ impl View<'_> {
 
     fn details(&self) -> Html {
         let state = &**self.state;
-        let practice = self.practice.expect("details follow the practice");
-        let slot = state.selected_slot.expect("details follow a chosen slot");
+        // Details follow the practice and a chosen slot.
+        let (Some(practice), Some(slot)) = (self.practice, state.selected_slot) else {
+            return Html::default();
+        };
         let handle = self.state.dispatcher();
         let on_edit = {
             let handle = handle.clone();

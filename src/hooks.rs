@@ -6,7 +6,6 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use chrono::Duration;
 use firststep_protocol::{visitor_fields, ServiceInfo};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -15,7 +14,7 @@ use crate::browser::events::HostEvents;
 use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
 use crate::model::days::group_by_day;
-use crate::model::state::{Action, BookingState, Load, Submission, WINDOW_DAYS};
+use crate::model::state::{days_after, Action, BookingState, Load, Submission};
 
 /// How far past an empty window to look for the next open day.
 const LOOKAHEAD_DAYS: i64 = 48;
@@ -42,10 +41,10 @@ pub fn use_practice_and_slots(
         state.slots_request,
         state.window_start,
     );
-    use_effect_with(key, move |(client, service, _, _, start)| {
+    use_effect_with(key, move |(client, service, ..)| {
         let cancelled = Rc::new(Cell::new(false));
         let (client, service, done) = ((**client).clone(), service.clone(), cancelled.clone());
-        let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
+        let (from, to) = state.window();
         let practice = matches!(state.practice, Load::Loading).then(|| client.practice());
         let slots = client.slots(service.as_deref(), from, to);
         spawn_local(async move {
@@ -77,7 +76,7 @@ pub fn use_practice_and_slots(
                     if count == 0 {
                         // Nothing here: find the next open day to offer instead.
                         let later = client
-                            .slots(service.as_deref(), to, to + Duration::days(LOOKAHEAD_DAYS))
+                            .slots(service.as_deref(), to, days_after(to, LOOKAHEAD_DAYS))
                             .await;
                         if !done.get() {
                             let first = later.ok().and_then(|list| list.slots.first().copied());

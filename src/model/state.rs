@@ -101,6 +101,19 @@ pub enum Action {
     BookingFailed(ApiError),
 }
 
+/// `instant` moved by `days` (back when negative), held at the end of
+/// chrono's range instead of panicking past it.
+pub fn days_after(instant: DateTime<Utc>, days: i64) -> DateTime<Utc> {
+    let end = if days < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    };
+    Duration::try_days(days)
+        .and_then(|days| instant.checked_add_signed(days))
+        .unwrap_or(end)
+}
+
 impl BookingState {
     pub fn new(now: DateTime<Utc>) -> Self {
         Self {
@@ -135,7 +148,7 @@ impl BookingState {
     pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         (
             self.window_start,
-            self.window_start + Duration::days(WINDOW_DAYS),
+            days_after(self.window_start, WINDOW_DAYS),
         )
     }
 

@@ -4,12 +4,13 @@
 //! service's times with its clinician (its own left out), then the new time
 //! to confirm, then the moved booking.
 
-use chrono::{DateTime, Duration, Utc};
+use std::cell::Cell;
+
+use chrono::{DateTime, Utc};
 use firststep_protocol::add_to_calendar::CalendarEvent;
 use firststep_protocol::{
     visitor_fields, BookingMode, BookingStatus, ClinicianInfo, PracticeInfo, ServiceInfo, Slot,
 };
-use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
@@ -18,15 +19,18 @@ use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
 use crate::browser::json::instant_text;
 use crate::components::{
-    loading_skeleton, problem_notice, BookingForm, Confirmation, DayChoice, DayList, PickList,
-    PickOption, TimeChoice, TimeGroup, TimeList,
+    day_list, focus_field, loading_skeleton, problem_notice, time_list, BookingForm, Confirmation,
+    DayChoice, FieldRefs, PickList, PickOption, TimeChoice, TimeGroup,
 };
-use crate::hooks::{use_practice, use_slots, use_submission};
+use crate::hooks::{use_practice_and_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
 use crate::model::choices::{self, Named, Picks, Stage};
 use crate::model::days::{by_part_of_day, PartOfDay};
-use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
+use crate::model::form::Field;
+use crate::model::state::{
+    days_after, Action, BookingState, Load, Notice, Submission, WINDOW_DAYS,
+};
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
@@ -56,6 +60,38 @@ enum Step {
     Times,
     Details,
     Done,
+}
+
+/// Where focus goes, kept across renders: one hook for both moves.
+#[derive(Default)]
+struct Focus {
+    /// The shown step's heading.
+    heading: NodeRef,
+    fields: FieldRefs,
+    /// The step (`None` before the practice) and the count of problem
+    /// checks at the last render.
+    seen: Cell<Option<(Option<Step>, u32)>>,
+}
+
+impl Focus {
+    /// Focus follows the visitor from step to step (never to the first one
+    /// shown, which the page's visitor did not ask for), and goes to
+    /// `first_problem` each time the form's problems are found.
+    fn follow(&self, (step, checks): (Option<Step>, u32), first_problem: Option<Field>) {
+        match self.seen.replace(Some((step, checks))) {
+            Some((_, seen)) if seen != checks => {
+                if let Some(field) = first_problem {
+                    focus_field(&self.fields, field);
+                }
+            }
+            Some((Some(seen), _)) if Some(seen) != step => {
+                if let Some(element) = self.heading.cast::<HtmlElement>() {
+                    let _ = element.focus();
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The window of slots opens at the start of the minute, as the loader
@@ -90,14 +126,14 @@ pub fn App(props: &AppProps) -> Html {
     let texts = texts(language);
     let clock = use_memo(locale.clone(), |locale| LocalClock::in_browser_zone(locale));
     let events = HostEvents(props.host.clone());
-    let practice = state.loaded_practice().cloned();
+    let practice = state.loaded_practice();
     let current = state.current_booking();
     let managing = state.managed.is_some();
     let named = Named {
         service: props.service.as_deref(),
         clinician: props.clinician.as_deref(),
     };
-    let stage = match (practice.as_ref(), current) {
+    let stage = match (practice, current) {
         (Some(practice), Some(booking)) => Some(choices::of_booking(practice, booking)),
         (Some(practice), None) if !managing => Some(choices::stage(practice, named, &state.picks)),
         _ => None,
@@ -108,13 +144,12 @@ pub fn App(props: &AppProps) -> Html {
         _ => (None, None),
     };
 
-    use_practice(&client, &state, &events);
     // Before the practice is known (and when the element names what it
     // lacks, so the adapter's refusal reaches the page as an event), the
     // times of what the element names, as the loader asks for them; none
     // while a step asks the visitor to choose, or a manage link's booking
     // is on its way.
-    let query = match (&stage, &practice) {
+    let query = match (&stage, practice) {
         (Some(Ok(Stage::Book(service, clinician))), Some(practice)) => {
             // The service is left out, as the loader leaves it out, only
             // where the adapter knows it too: the practice's only one.
@@ -127,7 +162,7 @@ pub fn App(props: &AppProps) -> Html {
     };
     let query = query
         .map(|(service, clinician)| (service.map(str::to_owned), clinician.map(str::to_owned)));
-    use_slots(&client, query, &state, &events, &clock);
+    use_practice_and_slots(&client, query, &state, &events, &clock);
     use_submission(
         &client,
         service.map(|service| (service.clone(), clinician.map(str::to_owned))),
@@ -136,15 +171,6 @@ pub fn App(props: &AppProps) -> Html {
         &events,
         &clock,
     );
-
-    // The formatters, made while the first requests are on their way: after
-    // the tasks above have sent them, before the answers come back.
-    {
-        let clock = clock.clone();
-        use_effect_with(locale.clone(), move |_| {
-            spawn_local(async move { clock.prepare() })
-        });
-    }
 
     let step = match &stage {
         Some(Ok(Stage::Services(_))) => Some(Step::Services),
@@ -156,29 +182,26 @@ pub fn App(props: &AppProps) -> Html {
         }),
         _ => None,
     };
-    // Focus follows the visitor from step to step (never to the first one
-    // shown, which the page's visitor did not ask for).
-    let heading = use_node_ref();
+    let focus = use_memo((), |_| Focus::default());
     {
-        let (heading, shown) = (heading.clone(), use_mut_ref(|| None));
-        use_effect_with(step, move |step| {
-            if std::mem::replace(&mut *shown.borrow_mut(), *step).is_some() {
-                if let Some(element) = heading.cast::<HtmlElement>() {
-                    let _ = element.focus();
-                }
-            }
+        let (focus, first) = (
+            focus.clone(),
+            state.problems.first().map(|(field, _)| *field),
+        );
+        use_effect_with((step, state.problem_checks), move |&now| {
+            focus.follow(now, first)
         });
     }
 
     let view = View {
         state: &state,
         texts,
-        language,
         clock: &clock,
-        practice: practice.as_ref(),
+        practice,
         service,
         step,
-        heading,
+        heading: focus.heading.clone(),
+        field_refs: &focus.fields,
     };
     let body = match (state.blocking_problem(), &stage) {
         (Some(error), _) => view.problem(&error),
@@ -204,7 +227,7 @@ pub fn App(props: &AppProps) -> Html {
     });
     let title = service
         .map(|s| &s.title)
-        .or(practice.as_ref().map(|p| &p.name))
+        .or(practice.map(|p| &p.name))
         .map_or(texts.choose_time, String::as_str);
     html! {
         <div class="fs-root" lang={locale}>
@@ -221,7 +244,6 @@ pub fn App(props: &AppProps) -> Html {
 struct View<'a> {
     state: &'a UseReducerHandle<BookingState>,
     texts: &'static Texts,
-    language: Language,
     clock: &'a LocalClock,
     practice: Option<&'a PracticeInfo>,
     /// The service to book, once the practice is known.
@@ -229,6 +251,7 @@ struct View<'a> {
     /// `None` until the practice is known.
     step: Option<Step>,
     heading: NodeRef,
+    field_refs: &'a FieldRefs,
 }
 
 impl View<'_> {
@@ -440,16 +463,16 @@ impl View<'_> {
                 let visible = state.visible_day();
                 let day_choices = days
                     .iter()
-                    .map(|day| {
-                        let first = day.slots[0].start;
-                        DayChoice {
+                    .filter_map(|day| {
+                        let first = day.slots.first()?.start;
+                        Some(DayChoice {
                             date: day.date,
                             label: self.clock.short_day(first),
                             detail: format!(
                                 ", {}",
                                 fill(texts.open_times, &day.slots.len().to_string())
                             ),
-                        }
+                        })
                     })
                     .collect::<Vec<_>>();
                 let time_groups = visible
@@ -473,14 +496,14 @@ impl View<'_> {
                 };
                 html! {
                     <>
-                        <DayList days={day_choices} selected={visible.map(|d| d.date)} label={texts.days_label} on_choose={on_day} />
-                        <TimeList groups={time_groups} on_choose={on_time} />
+                        { day_list(&day_choices, visible.map(|d| d.date), texts.days_label, &on_day) }
+                        { time_list(&time_groups, &on_time) }
                     </>
                 }
             }
         };
         let earlier = (window_start > state.opened_at).then(|| {
-            let start = (window_start - Duration::days(WINDOW_DAYS)).max(state.opened_at);
+            let start = days_after(window_start, -WINDOW_DAYS).max(state.opened_at);
             let on_click = self.dispatch(move || Action::ShowFrom(start));
             html! { <button type="button" class="fs-link-button" onclick={move |_| on_click.emit(())}>{ texts.earlier }</button> }
         });
@@ -546,8 +569,10 @@ impl View<'_> {
 
     fn details(&self) -> Html {
         let state = &**self.state;
-        let practice = self.practice.expect("details follow the practice");
-        let slot = state.selected_slot.expect("details follow a chosen slot");
+        // Details follow the practice and a chosen slot.
+        let (Some(practice), Some(slot)) = (self.practice, state.selected_slot) else {
+            return Html::default();
+        };
         let handle = self.state.dispatcher();
         let on_edit = {
             let handle = handle.clone();
@@ -568,34 +593,33 @@ impl View<'_> {
             })
         };
         let failure = match &state.submission {
-            Submission::Failed(error) => Some(AttrValue::from(self.message(error))),
+            Submission::Failed(error) => Some(self.message(error)),
             _ => None,
         };
         let moving = state.managed.is_some();
         let request_mode = self.service.is_some_and(|s| s.mode == BookingMode::Request);
-        html! {
-            <BookingForm
-                language={self.language}
-                form={state.form.clone()}
-                problems={state.problems.clone()}
-                problem_checks={state.problem_checks}
-                phone={visitor_fields::phone_rule(practice.form.phone, self.location())}
-                note={practice.form.note}
-                chosen_time={self.time_in_words(slot.start)}
-                how_we_meet={self.how_we_meet().filter(|_| !moving).map(AttrValue::from)}
-                privacy_url={practice.privacy_url.clone().map(AttrValue::from)}
-                notice={practice.notice.clone().filter(|_| !moving).map(AttrValue::from)}
-                {request_mode}
-                {moving}
-                sending={matches!(state.submission, Submission::Sending { .. })}
-                {failure}
-                heading={self.heading.clone()}
-                {on_edit}
-                {on_consent}
-                {on_submit}
-                on_change_time={Callback::from(move |_| handle.dispatch(Action::BackToTimes))}
-            />
+        BookingForm {
+            texts: self.texts,
+            form: &state.form,
+            problems: &state.problems,
+            phone: visitor_fields::phone_rule(practice.form.phone, self.location()),
+            note: practice.form.note,
+            chosen_time: self.time_in_words(slot.start),
+            how_we_meet: self.how_we_meet().filter(|_| !moving),
+            privacy_url: practice.privacy_url.as_deref(),
+            notice: practice.notice.as_deref().filter(|_| !moving),
+            request_mode,
+            moving,
+            sending: matches!(state.submission, Submission::Sending { .. }),
+            failure,
+            heading: self.heading.clone(),
+            refs: self.field_refs,
+            on_edit,
+            on_consent,
+            on_submit,
+            on_change_time: Callback::from(move |_| handle.dispatch(Action::BackToTimes)),
         }
+        .view()
     }
 
     fn confirmation(&self, client: &AdapterClient) -> Html {

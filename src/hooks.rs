@@ -1,4 +1,4 @@
-//! The app's effects, one hook each: they turn state into requests to the
+//! The app's effects: they turn state into requests to the
 //! adapter and the answers back into actions. Each runs again when the
 //! counter or value it is keyed on changes, and an answer that arrives after
 //! its effect was replaced is dropped.
@@ -6,7 +6,6 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use chrono::Duration;
 use firststep_protocol::{visitor_fields, ServiceInfo};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
@@ -16,70 +15,27 @@ use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
 use crate::model::api_error::ApiError;
 use crate::model::days::group_by_day;
-use crate::model::state::{manage_link, Action, BookingState, Submission, WINDOW_DAYS};
+use crate::model::state::{days_after, manage_link, Action, BookingState, Load, Submission};
 
 /// How far past an empty window to look for the next open day.
 const LOOKAHEAD_DAYS: i64 = 48;
-
-/// The practice, and the booking a manage link (`ID.TOKEN`) opens: on
-/// start, on a new adapter, on retry. (The booking comes second, in the
-/// same task: one hook less in the download, and the practice is most often
-/// the loader's answer already.) A link not shaped as one opens nothing,
-/// without asking.
-#[hook]
-pub fn use_practice(
-    client: &Rc<AdapterClient>,
-    state: &UseReducerHandle<BookingState>,
-    events: &HostEvents,
-) {
-    let (state, events) = (state.clone(), events.clone());
-    let practice_request = state.practice_request;
-    use_effect_with((client.clone(), practice_request), move |(client, _)| {
-        let cancelled = Rc::new(Cell::new(false));
-        let (client, done) = ((**client).clone(), cancelled.clone());
-        spawn_local(async move {
-            let result = client.practice().await;
-            if done.get() {
-                return;
-            }
-            match result {
-                Ok(practice) => state.dispatch(Action::PracticeLoaded(practice)),
-                Err(error) => {
-                    events.error(&error);
-                    state.dispatch(Action::PracticeFailed(error));
-                }
-            }
-            let Some(managed) = &state.managed else {
-                return;
-            };
-            let result = match manage_link(&managed.link) {
-                Some((id, token)) => client.booking(id, token).await,
-                None => Err(ApiError::NotFound),
-            };
-            if !done.get() {
-                state.dispatch(match result {
-                    Ok(booking) => Action::CurrentLoaded(booking),
-                    Err(error) => {
-                        events.error(&error);
-                        Action::CurrentFailed(error)
-                    }
-                });
-            }
-        });
-        move || cancelled.set(true)
-    });
-}
 
 /// What `GET /v1/slots` asks for: the service and the clinician, each left
 /// out when `None` (the practice's only service; first available).
 pub type SlotQuery = (Option<String>, Option<String>);
 
-/// The slots of the window, grouped into the visitor's days: on start, on a
-/// new window or query, after a retry or a taken slot; none while `query` is
-/// `None` (a step asks the visitor to choose first, or a manage link's
-/// booking is on its way). An empty window also looks for the next open day.
+/// The practice, the booking a manage link (`ID.TOKEN`) opens, and the
+/// slots of the window, grouped into the visitor's days: the practice (and
+/// that booking) on start, on a new adapter and on a retry after they
+/// failed; the slots of `query` on start, on a new window or query, after a
+/// retry or a taken slot, and none while `query` is `None` (a step asks the
+/// visitor to choose first, or the booking to move is on its way). The
+/// requests leave at once, and the answers are dispatched in the same task,
+/// so Yew renders them together (not the practice over a placeholder
+/// first). A link not shaped as one opens nothing, without asking. An empty
+/// window also looks for the next open day.
 #[hook]
-pub fn use_slots(
+pub fn use_practice_and_slots(
     client: &Rc<AdapterClient>,
     query: Option<SlotQuery>,
     state: &UseReducerHandle<BookingState>,
@@ -90,23 +46,62 @@ pub fn use_slots(
     let key = (
         client.clone(),
         query,
+        state.practice_request,
         state.slots_request,
         state.window_start,
     );
-    use_effect_with(key, move |(client, query, _, start)| {
+    use_effect_with(key, move |(client, query, ..)| {
         let cancelled = Rc::new(Cell::new(false));
         let (client, query, done) = ((**client).clone(), query.clone(), cancelled.clone());
-        let (from, to) = (*start, *start + Duration::days(WINDOW_DAYS));
+        let (from, to) = state.window();
+        let practice = matches!(state.practice, Load::Loading).then(|| client.practice());
+        let slots = query.as_ref().map(|(service, clinician)| {
+            client.slots(service.as_deref(), clinician.as_deref(), from, to)
+        });
         spawn_local(async move {
-            let Some((service, clinician)) = query else {
-                return;
+            // The formatters, made while the answers are on their way.
+            clock.prepare();
+            let practice = match practice {
+                Some(asked) => Some(asked.await),
+                None => None,
             };
-            let (service, clinician) = (service.as_deref(), clinician.as_deref());
-            let result = client.slots(service, clinician, from, to).await;
+            // The booking second: the practice is most often the loader's answer already.
+            let managed = state.managed.as_ref();
+            let booking = match managed.filter(|m| matches!(m.booking, Load::Loading)) {
+                Some(managed) => Some(match manage_link(&managed.link) {
+                    Some((id, token)) => client.booking(id, token).await,
+                    None => Err(ApiError::NotFound),
+                }),
+                None => None,
+            };
+            let slots = match slots {
+                Some(asked) => Some(asked.await),
+                None => None,
+            };
             if done.get() {
                 return;
             }
-            match result {
+            match practice {
+                Some(Ok(practice)) => state.dispatch(Action::PracticeLoaded(practice)),
+                Some(Err(error)) => {
+                    events.error(&error);
+                    state.dispatch(Action::PracticeFailed(error));
+                }
+                None => {}
+            }
+            match booking {
+                Some(Ok(booking)) => state.dispatch(Action::CurrentLoaded(booking)),
+                Some(Err(error)) => {
+                    events.error(&error);
+                    state.dispatch(Action::CurrentFailed(error));
+                }
+                None => {}
+            }
+            let (Some(slots), Some((service, clinician))) = (slots, query) else {
+                return;
+            };
+            let (service, clinician) = (service.as_deref(), clinician.as_deref());
+            match slots {
                 Ok(list) => {
                     let count = list.slots.len();
                     events.slots_loaded(count);
@@ -116,7 +111,7 @@ pub fn use_slots(
                     if count == 0 {
                         // Nothing here: find the next open day to offer instead.
                         let later = client
-                            .slots(service, clinician, to, to + Duration::days(LOOKAHEAD_DAYS))
+                            .slots(service, clinician, to, days_after(to, LOOKAHEAD_DAYS))
                             .await;
                         if !done.get() {
                             let first = later.ok().and_then(|list| list.slots.first().copied());

@@ -145,8 +145,11 @@ impl Texts {
 /// The first `{}` in a text, filled in. (Found bytewise: a substring
 /// search would link the searcher's code into the wasm.)
 pub fn fill(text: &str, value: &str) -> String {
-    match text.as_bytes().windows(2).position(|pair| pair == b"{}") {
-        Some(at) => [&text[..at], value, &text[at + 2..]].concat(),
+    let at = text.as_bytes().windows(2).position(|pair| pair == b"{}");
+    // `get`, not indexing: "{}" is ASCII, so both ends are char boundaries,
+    // and a panic's location would ship in the download for nothing.
+    match at.and_then(|at| Some((text.get(..at)?, text.get(at + 2..)?))) {
+        Some((before, after)) => [before, value, after].concat(),
         None => text.to_owned(),
     }
 }

@@ -7,8 +7,8 @@
 //! - `element`: the custom-element bridge — attributes → props, the element's
 //!   life → the app's, styles adopted into the shadow root.
 //! - [`app`]: the root component: picks the step to show (times, details, done).
-//! - `hooks`: the app's effects — `use_practice`, `use_slots`, `use_submission`.
-//! - `components/`: the views; function components where Yew can skip a render.
+//! - `hooks`: the app's effects — `use_practice_and_slots` (both asked at once, drawn in one render), `use_submission`.
+//! - `components/`: the views, as plain functions the root calls.
 //! - `browser/`: bridges — `http` (the adapter over `fetch`), `json` (the
 //!   browser's `JSON`), `intl` (dates and times by `Intl`), `events` (the
 //!   `firststep:*` DOM events).

@@ -785,15 +785,10 @@ fn shadow_text(element: &web_sys::Element) -> String {
         .unwrap_or_default()
 }
 
-/// The loader (js/firststep.js) asks for the practice and the first slots
-/// while the wasm downloads and leaves the answers on the element: the
-/// widget takes them instead of asking again, its window opening at the
-/// start of the minute as the loader's does (so the URLs are the same).
-#[wasm_bindgen_test]
-async fn answers_the_loader_asked_for_are_taken_instead_of_asking_again() {
-    let adapter = adapter(|_| created_json("pending"));
-    define_element();
-    // Not in a minute's last second: the widget must open in the same minute.
+/// The URL the loader asks for the first slots at (the window opening at
+/// the start of this minute), once the minute has over a second left: the
+/// widget must open in the same minute.
+async fn loader_slots_url() -> String {
     while js_sys::Date::now() % 60_000.0 > 59_000.0 {
         next_task().await;
     }
@@ -803,11 +798,75 @@ async fn answers_the_loader_asked_for_are_taken_instead_of_asking_again() {
         let text = String::from(js_sys::Date::new(&ms.into()).to_iso_string());
         text.replace(".000Z", "Z")
     };
-    let slots_url = format!(
+    format!(
         "https://adapter.test/v1/slots?from={}&to={}&service=free-consultation",
         iso(opened),
         iso(opened + 14.0 * 86_400_000.0)
+    )
+}
+
+/// The practice and the first slots are drawn in one render: the practice's
+/// answer alone leaves the placeholder as it is (no title and no pager drawn
+/// over it, to move again when the times come).
+#[wasm_bindgen_test]
+async fn the_practice_is_drawn_together_with_the_first_slots() {
+    let _adapter = adapter(|_| created_json("pending"));
+    define_element();
+    let slots_url = loader_slots_url().await;
+    let answers = js_sys::Object::new();
+    let practice = Response::new_with_opt_str(Some(&practice_json("optional"))).unwrap();
+    let practice = js_sys::Promise::resolve(&practice);
+    js_sys::Reflect::set(
+        &answers,
+        &"https://adapter.test/v1/practice".into(),
+        &practice,
+    )
+    .unwrap();
+    let mut release = None;
+    let slots = js_sys::Promise::new(&mut |resolve, _| release = Some(resolve));
+    js_sys::Reflect::set(&answers, &slots_url.into(), &slots).unwrap();
+    let element = booking_element();
+    js_sys::Reflect::set(&element, &"firststepEarly".into(), &answers).unwrap();
+    document().body().unwrap().append_child(&element).unwrap();
+
+    let shadow = element.shadow_root().unwrap();
+    let shown = |selector: &str| shadow.query_selector(selector).unwrap().is_some();
+    for _ in 0..10 {
+        yew::scheduler::flush().await;
+        next_task().await;
+    }
+    let text = shadow_text(&element);
+    assert!(
+        shown(".fs-skeleton") && !shown(".fs-pager"),
+        "the placeholder alone while the slots are on their way: {text}"
     );
+    assert!(
+        !text.contains("Free 15-minute consultation"),
+        "the practice drawn before the slots: {text}"
+    );
+
+    let starts = upcoming_starts();
+    let body = slots_json(&[starts[0].as_str()]);
+    let slots = Response::new_with_opt_str(Some(&body)).unwrap();
+    release.unwrap().call1(&JsValue::NULL, &slots).unwrap();
+    eventually(
+        "the practice's service and its one time",
+        || shown(".fs-time") && shadow_text(&element).contains("Free 15-minute consultation"),
+        || shadow_text(&element),
+    )
+    .await;
+    element.remove();
+}
+
+/// The loader (js/firststep.js) asks for the practice and the first slots
+/// while the wasm downloads and leaves the answers on the element: the
+/// widget takes them instead of asking again, its window opening at the
+/// start of the minute as the loader's does (so the URLs are the same).
+#[wasm_bindgen_test]
+async fn answers_the_loader_asked_for_are_taken_instead_of_asking_again() {
+    let adapter = adapter(|_| created_json("pending"));
+    define_element();
+    let slots_url = loader_slots_url().await;
     let starts = upcoming_starts();
     let starts: Vec<&str> = starts.iter().map(String::as_str).collect();
     let answer = |body: String| {

@@ -7,6 +7,8 @@ use firststep_protocol::{
     BookingCreated, BookingRequest, BookingView, ErrorCode, PracticeInfo, Problem, SlotList,
     IDEMPOTENCY_KEY_HEADER,
 };
+use std::future::Future;
+
 use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue, UnwrapThrowExt};
 use wasm_bindgen_futures::JsFuture;
@@ -37,31 +39,35 @@ impl AdapterClient {
         }
     }
 
-    pub async fn practice(&self) -> Result<PracticeInfo, ApiError> {
-        read(answer(self.get(&format!("{}/v1/practice", self.base)).await).await)
+    /// The practice, asked for at once (two requests asked for one after
+    /// the other travel together), awaited when the caller is ready.
+    pub fn practice(&self) -> impl Future<Output = Result<PracticeInfo, ApiError>> {
+        let asked = self.get(&format!("{}/v1/practice", self.base));
+        async move { read(answer(sent(asked).await).await) }
     }
 
     /// A GET, answered by the loader's request for the very same URL if it
     /// made one; later ones (a retry, a new window) go to the network.
-    async fn get(&self, url: &str) -> Option<Response> {
+    fn get(&self, url: &str) -> Promise {
         let url_key = JsValue::from_str(url);
         let early = self.early.as_ref().and_then(|answers| {
             let answer = js_sys::Reflect::get(answers, &url_key).ok()?;
             let _ = js_sys::Reflect::delete_property(answers, &url_key);
             (!answer.is_undefined()).then(|| Promise::from(answer))
         });
-        sent(early.unwrap_or_else(|| window().fetch_with_str(url))).await
+        early.unwrap_or_else(|| window().fetch_with_str(url))
     }
 
     /// The open times of `service` (left out: the practice's only one) with
-    /// `clinician` (left out: first available) in `[from, to)`.
-    pub async fn slots(
+    /// `clinician` (left out: first available) in `[from, to)`, asked for at
+    /// once, awaited when the caller is ready.
+    pub fn slots(
         &self,
         service: Option<&str>,
         clinician: Option<&str>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<SlotList, ApiError> {
+    ) -> impl Future<Output = Result<SlotList, ApiError>> {
         let mut url = format!(
             "{}/v1/slots?from={}&to={}",
             self.base,
@@ -75,7 +81,8 @@ impl AdapterClient {
                 url.push_str(&String::from(js_sys::encode_uri_component(value)));
             }
         }
-        read(answer(self.get(&url).await).await)
+        let asked = self.get(&url);
+        async move { read(answer(sent(asked).await).await) }
     }
 
     pub async fn book(
@@ -153,13 +160,14 @@ async fn sent(fetch: Promise) -> Option<Response> {
     JsFuture::from(fetch).await.ok().map(JsCast::unchecked_into)
 }
 
-/// The answer's body as `T`. (Read apart from [`answer`], so the async part
-/// is one function, not one per type: each was some 0.9 KB of wasm.)
+/// A successful answer's body as the documented type.
 fn read<T: FromJson>(body: Result<JsValue, ApiError>) -> Result<T, ApiError> {
-    body.and_then(|body| json::read(body).ok_or(ApiError::Unexpected(ErrorCode::Other)))
+    json::read(body?).ok_or(ApiError::Unexpected(ErrorCode::Other))
 }
 
-/// The body of a successful answer, or what went wrong.
+/// A successful answer's parsed body, or what went wrong. One function for
+/// every request, not one per answer's type: each copy of this (and of the
+/// future it makes) weighed on the download.
 async fn answer(sent: Option<Response>) -> Result<JsValue, ApiError> {
     let response = sent.ok_or(ApiError::Offline)?;
     let (ok, status) = (response.ok(), response.status());

@@ -94,12 +94,15 @@ impl LocalClock {
     /// "3:00 PM" in another zone (the practice's).
     pub fn time_in(&self, instant: DateTime<Utc>, zone: &str) -> String {
         let mut other = self.other_time.borrow_mut();
-        if other.as_ref().is_none_or(|(made_for, _)| made_for != zone) {
-            let clock = formatter(&self.locale, zone, CLOCK_TIME);
-            *other = Some((zone.to_owned(), clock));
-        }
-        let (_, clock) = other.as_ref().expect("made above");
-        format(clock, instant)
+        let clock = match &*other {
+            Some((made_for, clock)) if made_for == zone => clock.clone(),
+            _ => {
+                let clock = formatter(&self.locale, zone, CLOCK_TIME);
+                *other = Some((zone.to_owned(), clock.clone()));
+                clock
+            }
+        };
+        format(&clock, instant)
     }
 
     /// The visitor's zone in words, as it reads at `instant`

@@ -3,117 +3,105 @@ use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
 use super::problem_notice;
-use crate::i18n::{texts, Language};
+use crate::i18n::Texts;
 use crate::model::form::{Field, FieldProblem, FormFields};
 
-#[derive(Properties, PartialEq)]
-pub struct BookingFormProps {
-    pub language: Language,
-    pub form: FormFields,
-    pub problems: Vec<(Field, FieldProblem)>,
-    /// Changes each time problems are found: focus then goes to the first.
-    pub problem_checks: u32,
+/// One ref per field (in `field_index`'s order), kept by the root component
+/// across renders: focus goes to the first field that needs the visitor.
+pub type FieldRefs = [NodeRef; 5];
+
+/// The visitor's details: only what the practice asks for, checked before
+/// sending, each problem shown beside its field. A view, not a component:
+/// every change of the form is a new state of the root component, which
+/// renders it anyway.
+pub struct BookingForm<'a> {
+    pub texts: &'static Texts,
+    pub form: &'a FormFields,
+    pub problems: &'a [(Field, FieldProblem)],
     pub phone: FieldRule,
     pub note: FieldRule,
     /// The chosen time in words, in both zones when they differ.
-    pub chosen_time: AttrValue,
+    pub chosen_time: String,
     /// How the consultation happens, when the service says.
-    pub how_we_meet: Option<AttrValue>,
-    pub privacy_url: Option<AttrValue>,
+    pub how_we_meet: Option<String>,
+    pub privacy_url: Option<&'a str>,
     /// The practice's notice (where to turn in a crisis).
-    pub notice: Option<AttrValue>,
+    pub notice: Option<&'a str>,
     /// Request mode says "Send request"; instant mode says "Book".
     pub request_mode: bool,
-    /// Moving a booking from its manage link: the new time alone, to
-    /// confirm ("Move my booking"); no fields.
+    /// Confirming a booking's move: the new time alone, no fields.
     pub moving: bool,
     pub sending: bool,
     /// A passing failure of the last attempt, in words.
-    pub failure: Option<AttrValue>,
+    pub failure: Option<String>,
     /// The heading, focused when the form appears.
     pub heading: NodeRef,
+    pub refs: &'a FieldRefs,
     pub on_edit: Callback<(Field, String)>,
     pub on_consent: Callback<bool>,
     pub on_submit: Callback<()>,
     pub on_change_time: Callback<()>,
 }
 
-/// The visitor's details: only what the practice asks for, checked before
-/// sending, each problem shown beside its field.
-#[component]
-pub fn BookingForm(props: &BookingFormProps) -> Html {
-    let texts = texts(props.language);
-    let refs = use_memo((), |_| {
-        [
-            NodeRef::default(),
-            NodeRef::default(),
-            NodeRef::default(),
-            NodeRef::default(),
-            NodeRef::default(),
-        ]
-    });
-
-    // Take the visitor to the first field that needs them.
-    {
-        let (refs, first) = (
-            refs.clone(),
-            props.problems.first().map(|(field, _)| *field),
-        );
-        use_effect_with(props.problem_checks, move |checks| {
-            if let (true, Some(field)) = (*checks > 0, first) {
-                if let Some(input) = refs[field_index(field)].cast::<HtmlElement>() {
-                    let _ = input.focus();
-                }
-            }
-        });
+/// Takes the visitor to `first`, the first field to fix, in `refs`.
+pub fn focus_field(refs: &FieldRefs, first: Field) {
+    if let Some(input) = refs[field_index(first)].cast::<HtmlElement>() {
+        let _ = input.focus();
     }
-    let onsubmit = {
-        let on_submit = props.on_submit.clone();
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            on_submit.emit(());
-        })
-    };
+}
 
-    let problem = |field: Field| {
-        props
-            .problems
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, p)| texts.problem(field, *p))
-    };
-    let on_edit = |field: Field| {
-        let on_edit = props.on_edit.clone();
-        // Read as an input's: a text area's `value` is the same property.
-        Callback::from(move |e: InputEvent| {
-            on_edit.emit((field, e.target_unchecked_into::<HtmlInputElement>().value()));
-        })
-    };
-    let text_field = |field: Field,
-                      label: &str,
-                      kind: &str,
-                      autocomplete: &str,
-                      value: &str,
-                      required: bool| {
-        let problem = problem(field);
-        let id = field_id(field);
-        let control = html! {
-            <input id={id} name={id} type={kind.to_owned()} autocomplete={autocomplete.to_owned()}
-                value={value.to_owned()} required={required} ref={refs[field_index(field)].clone()}
-                aria-invalid={problem.is_some().then_some("true")}
-                aria-describedby={problem.is_some().then(|| error_id(field))}
-                oninput={on_edit(field)} />
+impl BookingForm<'_> {
+    pub fn view(self) -> Html {
+        let props = self;
+        let texts = props.texts;
+        let refs = props.refs;
+        let onsubmit = {
+            let on_submit = props.on_submit.clone();
+            Callback::from(move |event: SubmitEvent| {
+                event.prevent_default();
+                on_submit.emit(());
+            })
         };
-        labelled(
-            field,
-            label,
-            (!required).then_some(texts.optional),
-            problem,
-            control,
-        )
-    };
 
-    let note_field = (props.note != FieldRule::Hidden).then(|| {
+        let problem = |field: Field| {
+            props
+                .problems
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, p)| texts.problem(field, *p))
+        };
+        let on_edit = |field: Field| {
+            let on_edit = props.on_edit.clone();
+            // Read as an input's: a text area's `value` is the same property.
+            Callback::from(move |e: InputEvent| {
+                on_edit.emit((field, e.target_unchecked_into::<HtmlInputElement>().value()));
+            })
+        };
+        let text_field = |field: Field,
+                          label: &str,
+                          kind: &str,
+                          autocomplete: &str,
+                          value: &str,
+                          required: bool| {
+            let problem = problem(field);
+            let id = field_id(field);
+            let control = html! {
+                <input id={id} name={id} type={kind.to_owned()} autocomplete={autocomplete.to_owned()}
+                    value={value.to_owned()} required={required} ref={refs[field_index(field)].clone()}
+                    aria-invalid={problem.is_some().then_some("true")}
+                    aria-describedby={problem.is_some().then(|| error_id(field))}
+                    oninput={on_edit(field)} />
+            };
+            labelled(
+                field,
+                label,
+                (!required).then_some(texts.optional),
+                problem,
+                control,
+            )
+        };
+
+        let note_field = (props.note != FieldRule::Hidden).then(|| {
         let problem = problem(Field::Note);
         let required = props.note == FieldRule::Required;
         let control = html! {
@@ -125,37 +113,37 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
         labelled(Field::Note, texts.note, (!required).then_some(texts.optional), problem, control)
     });
 
-    let consent_problem = props.problems.iter().any(|(f, _)| *f == Field::Consent);
-    let on_consent = props.on_consent.clone();
-    let on_consent = Callback::from(move |e: Event| {
-        on_consent.emit(e.target_unchecked_into::<HtmlInputElement>().checked())
-    });
-    let on_change_time = props.on_change_time.clone();
-    let submit_label = match (props.sending, props.moving, props.request_mode) {
-        (true, ..) => texts.sending,
-        (_, true, _) => texts.move_booking,
-        (_, _, true) => texts.send_request,
-        _ => texts.book_now,
-    };
-    let (heading, chosen_label) = match props.moving {
-        true => (texts.selected_time, None),
-        false => (texts.your_details, Some(texts.selected_time)),
-    };
+        let consent_problem = props.problems.iter().any(|(f, _)| *f == Field::Consent);
+        let on_consent = props.on_consent.clone();
+        let on_consent = Callback::from(move |e: Event| {
+            on_consent.emit(e.target_unchecked_into::<HtmlInputElement>().checked())
+        });
+        let on_change_time = props.on_change_time.clone();
+        let submit_label = match (props.sending, props.moving, props.request_mode) {
+            (true, ..) => texts.sending,
+            (_, true, _) => texts.move_booking,
+            (_, _, true) => texts.send_request,
+            _ => texts.book_now,
+        };
+        let (heading, chosen_label) = match props.moving {
+            true => (texts.selected_time, None),
+            false => (texts.your_details, Some(texts.selected_time)),
+        };
 
-    html! {
-        <form class="fs-form" novalidate=true {onsubmit}>
-            <h3 class="fs-step-heading" tabindex="-1" ref={props.heading.clone()}>{ heading }</h3>
-            <div class="fs-chosen">
-                <p>
-                    { chosen_label.map(|label| html! { <span class="fs-chosen-label">{ label }{ ": " }</span> }) }
-                    <strong>{ props.chosen_time.clone() }</strong>
-                </p>
-                <button type="button" class="fs-link-button" onclick={move |_| on_change_time.emit(())}>{ texts.change_time }</button>
-                { props.how_we_meet.as_ref().map(|how| html! { <p>{ how.clone() }</p> }) }
-            </div>
-            // Moving a booking asks nothing more than the new time.
-            { (!props.moving).then(|| html! { <>
-                { props.notice.as_ref().map(|notice| html! { <p class="fs-crisis">{ notice.clone() }</p> }) }
+        html! {
+            <form class="fs-form" novalidate=true {onsubmit}>
+                <h3 class="fs-step-heading" tabindex="-1" ref={props.heading.clone()}>{ heading }</h3>
+                <div class="fs-chosen">
+                    <p>
+                        { chosen_label.map(|label| html! { <span class="fs-chosen-label">{ label }{ ": " }</span> }) }
+                        <strong>{ props.chosen_time }</strong>
+                    </p>
+                    <button type="button" class="fs-link-button" onclick={move |_| on_change_time.emit(())}>{ texts.change_time }</button>
+                    { props.how_we_meet.map(|how| html! { <p>{ how }</p> }) }
+                </div>
+                // Moving a booking asks nothing more than the new time.
+                { (!props.moving).then(|| html! { <>
+                { props.notice.map(|notice| html! { <p class="fs-crisis">{ notice }</p> }) }
                 { text_field(Field::Name, texts.name, "text", "name", &props.form.name, true) }
                 { text_field(Field::Email, texts.email, "email", "email", &props.form.email, true) }
                 { (props.phone != FieldRule::Hidden).then(|| {
@@ -173,20 +161,21 @@ pub fn BookingForm(props: &BookingFormProps) -> Html {
                         aria-describedby={consent_problem.then_some("fs-consent-error")} onchange={on_consent} />
                     <label for="fs-consent">
                         { texts.consent }
-                        { props.privacy_url.as_ref().map(|url| html! {
-                            <>{ " " }<a href={url.clone()} target="_blank" rel="noopener noreferrer">{ texts.privacy_notice }</a></>
+                        { props.privacy_url.map(|url| html! {
+                            <>{ " " }<a href={url.to_owned()} target="_blank" rel="noopener noreferrer">{ texts.privacy_notice }</a></>
                         }) }
                     </label>
                     { consent_problem.then(|| html! {
                         <p id="fs-consent-error" class="fs-error">{ texts.problem(Field::Consent, FieldProblem::Missing) }</p>
                     }) }
                 </div>
-            </> }) }
-            { props.failure.as_ref().map(|message| problem_notice(message, None)) }
-            <button type="submit" class="fs-button fs-primary" disabled={props.sending} aria-disabled={if props.sending { "true" } else { "false" }}>
-                { submit_label }
-            </button>
-        </form>
+                </> }) }
+                { props.failure.map(|message| problem_notice(&message, None)) }
+                <button type="submit" class="fs-button fs-primary" disabled={props.sending} aria-disabled={if props.sending { "true" } else { "false" }}>
+                    { submit_label }
+                </button>
+            </form>
+        }
     }
 }
 

@@ -2,7 +2,6 @@ use chrono::NaiveDate;
 use yew::prelude::*;
 
 /// One day button, its texts already formatted for the visitor.
-#[derive(Clone, PartialEq)]
 pub struct DayChoice {
     pub date: NaiveDate,
     /// "Tue, Dec 1".
@@ -11,23 +10,19 @@ pub struct DayChoice {
     pub detail: String,
 }
 
-#[derive(Properties, PartialEq)]
-pub struct DayListProps {
-    pub days: Vec<DayChoice>,
-    pub selected: Option<NaiveDate>,
-    pub label: AttrValue,
-    pub on_choose: Callback<NaiveDate>,
-}
-
-/// The days that have open times, as a row of toggle buttons.
-#[component]
-pub fn DayList(props: &DayListProps) -> Html {
+/// The days that have open times, as a row of toggle buttons, `selected` pressed.
+pub fn day_list(
+    days: &[DayChoice],
+    selected: Option<NaiveDate>,
+    label: &'static str,
+    on_choose: &Callback<NaiveDate>,
+) -> Html {
     html! {
-        <ul class="fs-days" aria-label={props.label.clone()}>
-            { for props.days.iter().map(|day| {
+        <ul class="fs-days" aria-label={label}>
+            { for days.iter().map(|day| {
                 let date = day.date;
-                let pressed = props.selected == Some(date);
-                let on_choose = props.on_choose.clone();
+                let pressed = selected == Some(date);
+                let on_choose = on_choose.clone();
                 html! {
                     <li>
                         <button type="button" class="fs-day" aria-pressed={if pressed { "true" } else { "false" }}

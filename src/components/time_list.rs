@@ -2,7 +2,6 @@ use firststep_protocol::Slot;
 use yew::prelude::*;
 
 /// One time button, its texts already formatted for the visitor.
-#[derive(Clone, PartialEq)]
 pub struct TimeChoice {
     pub slot: Slot,
     /// "9:00 AM" in the visitor's zone.
@@ -16,17 +15,10 @@ pub struct TimeChoice {
 }
 
 /// The times of one part of the day, under its heading.
-#[derive(PartialEq)]
 pub struct TimeGroup {
     /// "Morning".
     pub label: &'static str,
     pub times: Vec<TimeChoice>,
-}
-
-#[derive(Properties, PartialEq)]
-pub struct TimeListProps {
-    pub groups: Vec<TimeGroup>,
-    pub on_choose: Callback<Slot>,
 }
 
 /// The open times of one day, in a compact grid per part of the day, each
@@ -34,16 +26,15 @@ pub struct TimeListProps {
 /// heading), each time a button in the Tab order. Plain buttons, not
 /// toggles: the list is shown only while no time is chosen (choosing one
 /// moves on to the details).
-#[component]
-pub fn TimeList(props: &TimeListProps) -> Html {
+pub fn time_list(groups: &[TimeGroup], on_choose: &Callback<Slot>) -> Html {
     html! {
-        <>{ for props.groups.iter().map(|group| html! {
+        <>{ for groups.iter().map(|group| html! {
             <>
                 <h4 class="fs-part">{ group.label }</h4>
                 <ul class="fs-times">
                     { for group.times.iter().map(|time| {
                         let slot = time.slot;
-                        let on_choose = props.on_choose.clone();
+                        let on_choose = on_choose.clone();
                         html! {
                             <li>
                                 <button type="button" class="fs-time" onclick={move |_| on_choose.emit(slot)}>

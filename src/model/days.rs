@@ -29,7 +29,7 @@ pub fn group_by_day(
             (Some(day), Some(until)) if slot.start < until => day.slots.push(slot),
             (last, _) => {
                 let (date, seconds) = local(slot.start);
-                same_day_until = Some(slot.start + surely_same_day(seconds));
+                same_day_until = slot.start.checked_add_signed(surely_same_day(seconds));
                 match last {
                     Some(day) if day.date == date => day.slots.push(slot),
                     _ => days.push(Day {
@@ -88,9 +88,9 @@ pub fn by_part_of_day(
     let mut parts = PartOfDay::ALL.map(|part| (part, Vec::new()));
     for slot in slots {
         // The parts are in the order of ALL.
-        parts[PartOfDay::at(seconds_of_day(slot.start)) as usize]
-            .1
-            .push(*slot);
+        if let Some((_, part)) = parts.get_mut(PartOfDay::at(seconds_of_day(slot.start)) as usize) {
+            part.push(*slot);
+        }
     }
     parts
         .into_iter()

@@ -60,7 +60,8 @@ pub struct Managed {
 pub struct BookingState {
     /// When the widget opened: the earliest window it shows.
     pub opened_at: DateTime<Utc>,
-    pub practice: Load<PracticeInfo>,
+    /// Shared, not copied: the state is cloned on every action.
+    pub practice: Load<Rc<PracticeInfo>>,
     /// Bumped whenever the practice must be (re)fetched.
     pub practice_request: u32,
     /// The start of the window of slots being shown.
@@ -127,6 +128,19 @@ pub enum Action {
     /// The booking a manage link opens, or why it could not be read.
     CurrentLoaded(BookingView),
     CurrentFailed(ApiError),
+}
+
+/// `instant` moved by `days` (back when negative), held at the end of
+/// chrono's range instead of panicking past it.
+pub fn days_after(instant: DateTime<Utc>, days: i64) -> DateTime<Utc> {
+    let end = if days < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    };
+    Duration::try_days(days)
+        .and_then(|days| instant.checked_add_signed(days))
+        .unwrap_or(end)
 }
 
 impl BookingState {
@@ -199,7 +213,7 @@ impl BookingState {
     pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         (
             self.window_start,
-            self.window_start + Duration::days(WINDOW_DAYS),
+            days_after(self.window_start, WINDOW_DAYS),
         )
     }
 
@@ -268,7 +282,7 @@ impl Reducible for BookingState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            Action::PracticeLoaded(practice) => next.practice = Load::Loaded(practice),
+            Action::PracticeLoaded(practice) => next.practice = Load::Loaded(Rc::new(practice)),
             Action::PracticeFailed(error) => next.practice = Load::Failed(error),
             Action::Retry => {
                 // The practice and the booking are asked for on the same counter.

@@ -19,8 +19,37 @@ step "Building the adapter"
 cargo build --locked --release -p firststep-adapter
 
 mkdir -p target/demo
+if grep -q '^url = "http://127.0.0.1:5232/' "$config"; then
+  # The group example keeps a clinician's calendar on CalDAV: a Radicale
+  # here, its user and password the example's, stopped with the demo.
+  step "Starting Radicale (CalDAV) on 127.0.0.1:5232 for the example's CalDAV calendar"
+  export FIRSTSTEP_DEMO_CALDAV_PASSWORD=demo-password
+  dav=target/demo/radicale
+  mkdir -p "$dav"
+  printf 'dana:%s\n' "$FIRSTSTEP_DEMO_CALDAV_PASSWORD" > "$dav/users"
+  printf '[server]\nhosts = 127.0.0.1:5232\n[auth]\ntype = htpasswd\nhtpasswd_filename = %s\nhtpasswd_encryption = plain\n[storage]\nfilesystem_folder = %s\n[rights]\ntype = owner_only\n[logging]\nlevel = warning\n' \
+    "$PWD/$dav/users" "$PWD/$dav/collections" > "$dav/config"
+  .venv/bin/radicale --config "$dav/config" &
+  trap 'kill $! 2>/dev/null' EXIT
+  .venv/bin/python - <<'PY'
+import base64, os, time, urllib.error, urllib.request
+url = "http://127.0.0.1:5232/dana/work/"
+auth = "Basic " + base64.b64encode(("dana:" + os.environ["FIRSTSTEP_DEMO_CALDAV_PASSWORD"]).encode()).decode()
+for _ in range(100):
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="MKCALENDAR", headers={"Authorization": auth}))
+        break
+    except urllib.error.HTTPError:
+        break  # there already, from an earlier demo
+    except OSError:
+        time.sleep(0.1)
+PY
+  run=""  # not exec: the trap stops Radicale when the adapter ends
+else
+  run=exec
+fi
 step "Starting the adapter: open the address below in a browser"
-exec target/release/firststep-adapter serve \
+$run target/release/firststep-adapter serve \
   --config "$config" \
   --store target/demo/bookings.sqlite3 \
   --listen "${FIRSTSTEP_LISTEN:-127.0.0.1:8787}"

@@ -350,6 +350,7 @@ impl Checker<'_> {
             password,
             from: raw.from.into_inner(),
             practice_to: raw.practice_to.into_inner(),
+            cc_practice: raw.cc_practice,
             public_url: raw.public_url.into_inner().trim_end_matches('/').to_owned(),
             booking_page_url,
             link_secret,

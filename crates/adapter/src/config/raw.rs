@@ -247,6 +247,8 @@ pub(super) struct RawMail {
     pub(super) password_file: Option<Spanned<String>>,
     pub(super) from: Spanned<String>,
     pub(super) practice_to: Spanned<String>,
+    #[serde(default)]
+    pub(super) cc_practice: bool,
     pub(super) public_url: Spanned<String>,
     pub(super) booking_page_url: Option<Spanned<String>>,
     pub(super) link_secret_env: Option<Spanned<String>>,

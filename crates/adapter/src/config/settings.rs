@@ -74,6 +74,8 @@ pub struct MailSettings {
     pub from: String,
     /// Where the practice's emails go.
     pub practice_to: String,
+    /// `practice_to` in copy of the emails that go to a clinician's own address.
+    pub cc_practice: bool,
     /// The adapter's public address, for the links in emails.
     pub public_url: String,
     /// The practice's page with the widget, for "choose another time".

@@ -243,14 +243,20 @@ pub fn compose(
             status: "CONFIRMED",
         }])
     });
+    // A clinician's own address takes their bookings' emails, the practice
+    // in copy if it asked to be.
+    let clinicians_own = clinician
+        .and_then(|c| c.email.clone())
+        .filter(|_| to_practice);
     Email {
-        // A clinician's own address takes their bookings' emails.
-        to: if to_practice {
-            clinician
-                .and_then(|c| c.email.clone())
-                .unwrap_or_else(|| settings.practice_to.clone())
-        } else {
-            booking.visitor.email.clone()
+        cc: clinicians_own
+            .as_ref()
+            .filter(|_| settings.cc_practice)
+            .map(|_| settings.practice_to.clone()),
+        to: match clinicians_own {
+            Some(own) => own,
+            None if to_practice => settings.practice_to.clone(),
+            None => booking.visitor.email.clone(),
         },
         subject: one_line(subject.trim_start_matches("Subject:").trim()),
         body: crlf(body),

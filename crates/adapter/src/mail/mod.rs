@@ -25,6 +25,9 @@ use crate::outbox::Failure;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     pub to: String,
+    /// Who gets a copy: the practice, of a clinician's email when
+    /// `mail.cc_practice` says so.
+    pub cc: Option<String>,
     /// One line.
     pub subject: String,
     /// Line breaks are CRLF, never a bare CR or LF.
@@ -68,10 +71,16 @@ impl Mailer {
             .to
             .parse()
             .map_err(|e| Failure::permanent(format!("the recipient address is not valid: {e}")))?;
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, to))
             .subject(email.subject.clone());
+        if let Some(cc) = &email.cc {
+            let cc: Address = cc
+                .parse()
+                .map_err(|e| Failure::permanent(format!("the copy's address is not valid: {e}")))?;
+            builder = builder.cc(Mailbox::new(None, cc));
+        }
         let message = match &email.ics {
             None => builder.singlepart(SinglePart::plain(email.body.clone())),
             Some(ics) => builder.multipart(

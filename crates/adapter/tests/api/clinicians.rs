@@ -13,6 +13,7 @@ use crate::helpers::{
 };
 use crate::radicale::{Radicale, PASSWORD, USER};
 use crate::smtp_server::SmtpServer;
+use firststep_adapter::config::CalendarSettings;
 
 /// Dana, then Lee; both offer the consultation, only Lee the intake.
 const CLINICIANS: &str = r#"
@@ -428,6 +429,8 @@ async fn emails_go_to_the_clinicians_address_and_name_them_to_the_visitor_and_th
     // each says whom the request is for.
     let danas = to("dana@riverside.example");
     assert_eq!(danas.len(), 1, "{emails:#?}");
+    // The practice asked for no copy.
+    assert!(!header_lines(&danas[0].raw).any(|h| h.starts_with("cc:")));
     assert!(
         danas[0].body.contains("with Dana Whitfield"),
         "{:?}",
@@ -470,6 +473,55 @@ async fn emails_go_to_the_clinicians_address_and_name_them_to_the_visitor_and_th
         .await
         .unwrap();
     assert!(page.contains("Dana Whitfield"), "{page}");
+}
+
+#[tokio::test]
+async fn with_cc_practice_a_clinicians_email_has_the_practice_in_copy_and_reaches_both() {
+    let smtp = SmtpServer::start().await;
+    let config = with_mail(&group(""), smtp.port) + "cc_practice = true\n";
+    let app = spawn_app_with(&config).await;
+    let at = day_at(&app, 2, 10, 0);
+    booked_with(&app, "free-consultation", Some("dana"), at).await;
+    booked_with(&app, "free-consultation", Some("lee"), at).await;
+
+    // One message to each visitor, one to Dana (with the copy), one to the practice for Lee.
+    let emails = smtp.wait_for(4, 20).await;
+    let danas: Vec<_> = emails
+        .iter()
+        .filter(|e| e.to.contains("dana@riverside.example"))
+        .collect();
+    assert_eq!(danas.len(), 1, "{emails:#?}");
+    let headers: Vec<String> = header_lines(&danas[0].raw).collect();
+    assert!(
+        headers.contains(&"cc: therapist@test.example.org".to_owned()),
+        "{headers:#?}"
+    );
+    // Delivered to both: the server was given both recipients.
+    let recipients = headers
+        .iter()
+        .find(|h| h.starts_with("x-rcptto:"))
+        .expect("aiosmtpd's X-RcptTo");
+    assert!(
+        recipients.contains("dana@riverside.example")
+            && recipients.contains("therapist@test.example.org"),
+        "{recipients}"
+    );
+    // A request to the practice's own address, and the visitors' emails, carry no copy.
+    for other in emails.iter().filter(|e| !e.to.contains("dana@")) {
+        assert!(
+            !header_lines(&other.raw).any(|h| h.starts_with("cc:")),
+            "{other:#?}"
+        );
+    }
+}
+
+/// The header lines of a raw message, lower-cased, up to the first blank line.
+fn header_lines(raw: &[u8]) -> impl Iterator<Item = String> + '_ {
+    std::str::from_utf8(raw)
+        .unwrap_or("")
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(|line| line.trim().to_ascii_lowercase())
 }
 
 #[tokio::test]
@@ -696,10 +748,30 @@ name = "Lee Again"
     assert_problems(check_config(&path), &expected);
 }
 
-#[test]
-fn the_group_practice_example_passes_check_config() {
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/harbour-group-practice.toml");
+#[tokio::test]
+async fn the_group_practice_example_passes_check_config() {
+    // Dana's calendar is on CalDAV, at the Radicale the demo starts: here
+    // the tests' own, with its user and a password file.
+    let radicale = Radicale::start().await;
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("dana-caldav-password"), PASSWORD).unwrap();
+    let mut moved = std::fs::read_to_string(examples.join("harbour-group-practice.toml")).unwrap();
+    for (from, to) in [
+        ("http://127.0.0.1:5232/dana/work/", radicale.calendar_url()),
+        ("user = \"dana\"", format!("user = \"{USER}\"")),
+        (
+            "password_env = \"FIRSTSTEP_DEMO_CALDAV_PASSWORD\"",
+            "password_file = \"dana-caldav-password\"".into(),
+        ),
+        ("\"../dist\"", format!("{:?}", examples.join("../dist"))),
+        ("\"../demo\"", format!("{:?}", examples.join("../demo"))),
+    ] {
+        assert!(moved.contains(from), "the example has {from}");
+        moved = moved.replace(from, &to);
+    }
+    let example = folder.path().join("harbour-group-practice.toml");
+    std::fs::write(&example, moved).unwrap();
     let output = check_config(&example);
     assert!(
         output.status.success(),
@@ -725,6 +797,13 @@ fn the_group_practice_example_passes_check_config() {
         (Some(4), None)
     );
     assert_eq!(practice.clinicians[1].rules.buffer_after_minutes, 15);
+    // Dana on her own CalDAV calendar; Lee and Ren share the practice's.
+    let own: Vec<bool> = practice
+        .clinicians
+        .iter()
+        .map(|c| matches!(c.calendar, Some(CalendarSettings::CalDav(_))))
+        .collect();
+    assert_eq!(own, [true, false, false]);
 }
 
 #[tokio::test]

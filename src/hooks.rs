@@ -13,8 +13,8 @@ use yew::prelude::*;
 use crate::browser::events::HostEvents;
 use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
-use crate::model::days::group_by_day;
-use crate::model::state::{days_after, Action, BookingState, Load, Submission};
+use crate::model::days::{days_after, group_by_day};
+use crate::model::state::{Action, BookingState, Load, Submission};
 
 /// How far past an empty window to look for the next open day.
 const LOOKAHEAD_DAYS: i64 = 48;

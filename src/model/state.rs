@@ -4,12 +4,12 @@
 
 use std::rc::Rc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use firststep_protocol::{visitor_fields, BookingCreated, FieldRule, PracticeInfo, Slot};
 use yew::Reducible;
 
 use super::api_error::ApiError;
-use super::days::Day;
+use super::days::{days_after, Day};
 use crate::model::form::{Field, FieldProblem, FormFields};
 
 /// How many days of slots one request asks for.
@@ -99,19 +99,6 @@ pub enum Action {
     },
     Booked(BookingCreated),
     BookingFailed(ApiError),
-}
-
-/// `instant` moved by `days` (back when negative), held at the end of
-/// chrono's range instead of panicking past it.
-pub fn days_after(instant: DateTime<Utc>, days: i64) -> DateTime<Utc> {
-    let end = if days < 0 {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    };
-    Duration::try_days(days)
-        .and_then(|days| instant.checked_add_signed(days))
-        .unwrap_or(end)
 }
 
 impl BookingState {
@@ -292,6 +279,7 @@ impl Reducible for BookingState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use firststep_protocol::{BookingStatus, BookingView, FormSettings};
 
     fn at(text: &str) -> DateTime<Utc> {

@@ -109,11 +109,10 @@ pub fn App(props: &AppProps) -> Html {
     let service_id = props.service.as_ref().map(|s| s.to_string());
 
     use_practice_and_slots(&client, service_id.clone(), &state, &events, &clock);
-    let service = chosen_service(practice, service_id.as_deref());
-    let service_to_book = service.cloned();
+    let service = state.chosen_service(service_id.as_deref());
     use_submission(
         &client,
-        service_to_book,
+        service_id.clone(),
         locale.clone(),
         &state,
         &events,
@@ -163,18 +162,6 @@ pub fn App(props: &AppProps) -> Html {
             <p class="fs-visually-hidden" role="status" aria-live="polite">{ view.status() }</p>
             { body }
         </div>
-    }
-}
-
-/// The service the element names, or the practice's only one.
-fn chosen_service<'a>(
-    practice: Option<&'a PracticeInfo>,
-    id: Option<&str>,
-) -> Option<&'a firststep_protocol::ServiceInfo> {
-    let services = &practice?.services;
-    match id {
-        Some(id) => services.iter().find(|s| s.id == id),
-        None => services.first().filter(|_| services.len() == 1),
     }
 }
 

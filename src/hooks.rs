@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use firststep_protocol::{visitor_fields, ServiceInfo};
+use firststep_protocol::visitor_fields;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -99,7 +99,7 @@ pub fn use_practice_and_slots(
 #[hook]
 pub fn use_submission(
     client: &Rc<AdapterClient>,
-    service: Option<ServiceInfo>,
+    service_id: Option<String>,
     locale: String,
     state: &UseReducerHandle<BookingState>,
     events: &HostEvents,
@@ -116,7 +116,7 @@ pub fn use_submission(
             sending.clone(),
             state.selected_slot,
             state.loaded_practice(),
-            service,
+            state.chosen_service(service_id.as_deref()),
         ) else {
             return;
         };

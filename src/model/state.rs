@@ -5,7 +5,9 @@
 use std::rc::Rc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use firststep_protocol::{visitor_fields, BookingCreated, FieldRule, PracticeInfo, Slot};
+use firststep_protocol::{
+    visitor_fields, BookingCreated, FieldRule, PracticeInfo, ServiceInfo, Slot,
+};
 use yew::Reducible;
 
 use super::api_error::ApiError;
@@ -128,6 +130,15 @@ impl BookingState {
         match &self.practice {
             Load::Loaded(practice) => Some(practice),
             _ => None,
+        }
+    }
+
+    /// The service the element names (`id`), or the practice's only one.
+    pub fn chosen_service(&self, id: Option<&str>) -> Option<&ServiceInfo> {
+        let services = &self.loaded_practice()?.services;
+        match id {
+            Some(id) => services.iter().find(|s| s.id == id),
+            None => services.first().filter(|_| services.len() == 1),
         }
     }
 

@@ -26,11 +26,9 @@ use crate::hooks::{use_practice_and_slots, use_submission};
 use crate::i18n::{fill, texts, Language, Texts};
 use crate::model::api_error::ApiError;
 use crate::model::choices::{self, Named, Picks, Stage};
-use crate::model::days::{by_part_of_day, PartOfDay};
+use crate::model::days::{by_part_of_day, days_after, PartOfDay};
 use crate::model::form::Field;
-use crate::model::state::{
-    days_after, Action, BookingState, Load, Notice, Submission, WINDOW_DAYS,
-};
+use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
@@ -165,7 +163,7 @@ pub fn App(props: &AppProps) -> Html {
     use_practice_and_slots(&client, query, &state, &events, &clock);
     use_submission(
         &client,
-        service.map(|service| (service.clone(), clinician.map(str::to_owned))),
+        service.map(|service| (service.id.clone(), clinician.map(str::to_owned))),
         locale.clone(),
         &state,
         &events,

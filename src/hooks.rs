@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use firststep_protocol::{visitor_fields, ServiceInfo};
+use firststep_protocol::visitor_fields;
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
@@ -14,8 +14,8 @@ use crate::browser::events::HostEvents;
 use crate::browser::http::AdapterClient;
 use crate::browser::intl::LocalClock;
 use crate::model::api_error::ApiError;
-use crate::model::days::group_by_day;
-use crate::model::state::{days_after, manage_link, Action, BookingState, Load, Submission};
+use crate::model::days::{days_after, group_by_day};
+use crate::model::state::{manage_link, Action, BookingState, Load, Submission};
 
 /// How far past an empty window to look for the next open day.
 const LOOKAHEAD_DAYS: i64 = 48;
@@ -138,7 +138,7 @@ pub fn use_practice_and_slots(
 #[hook]
 pub fn use_submission(
     client: &Rc<AdapterClient>,
-    booked: Option<(ServiceInfo, Option<String>)>,
+    booked: Option<(String, Option<String>)>,
     locale: String,
     state: &UseReducerHandle<BookingState>,
     events: &HostEvents,
@@ -151,11 +151,14 @@ pub fn use_submission(
     let (state, events, clock, client) =
         (state.clone(), events.clone(), clock.clone(), client.clone());
     use_effect_with(sending, move |sending| {
-        let (Some((_, key)), Some(slot), Some(practice), Some((service, clinician))) = (
+        let Some((service, clinician)) = booked else {
+            return;
+        };
+        let (Some((_, key)), Some(slot), Some(practice), Some(service)) = (
             sending.clone(),
             state.selected_slot,
             state.loaded_practice(),
-            booked,
+            state.chosen_service(Some(&service)),
         ) else {
             return;
         };

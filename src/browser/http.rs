@@ -43,7 +43,7 @@ impl AdapterClient {
     /// the other travel together), awaited when the caller is ready.
     pub fn practice(&self) -> impl Future<Output = Result<PracticeInfo, ApiError>> {
         let asked = self.get(&format!("{}/v1/practice", self.base));
-        async move { read(answer(sent(asked).await).await) }
+        async move { read(answer(asked).await) }
     }
 
     /// A GET, answered by the loader's request for the very same URL if it
@@ -82,7 +82,7 @@ impl AdapterClient {
             }
         }
         let asked = self.get(&url);
-        async move { read(answer(sent(asked).await).await) }
+        async move { read(answer(asked).await) }
     }
 
     pub async fn book(
@@ -92,12 +92,12 @@ impl AdapterClient {
     ) -> Result<BookingCreated, ApiError> {
         let url = format!("{}/v1/bookings", self.base);
         let body = json::booking_request(request);
-        read(answer(self.send(&url, None, Some((key, body))).await).await)
+        read(answer(self.send(&url, None, Some((key, body)))).await)
     }
 
     /// The booking a manage link opens (`GET /v1/bookings/{id}`).
     pub async fn booking(&self, id: &str, token: &str) -> Result<BookingView, ApiError> {
-        read(answer(self.send(&self.booking_url(id), Some(token), None).await).await)
+        read(answer(self.send(&self.booking_url(id), Some(token), None)).await)
     }
 
     /// Moves the booking to `start` (`POST /v1/bookings/{id}/reschedule`).
@@ -109,7 +109,7 @@ impl AdapterClient {
     ) -> Result<BookingCreated, ApiError> {
         let url = format!("{}/reschedule", self.booking_url(id));
         let body = json::reschedule_request(start);
-        read(answer(self.send(&url, Some(token), Some((key, body))).await).await)
+        read(answer(self.send(&url, Some(token), Some((key, body)))).await)
     }
 
     fn booking_url(&self, id: &str) -> String {
@@ -119,13 +119,10 @@ impl AdapterClient {
 
     /// A request with the manage `token` as Bearer, if given; with a JSON
     /// body and its Idempotency-Key, a POST.
-    async fn send(
-        &self,
-        url: &str,
-        token: Option<&str>,
-        post: Option<(&str, String)>,
-    ) -> Option<Response> {
-        let headers = Headers::new().ok()?;
+    fn send(&self, url: &str, token: Option<&str>, post: Option<(&str, String)>) -> Promise {
+        let Ok(headers) = Headers::new() else {
+            return Promise::reject(&JsValue::NULL);
+        };
         let init = RequestInit::new();
         if let Some(token) = token {
             let _ = headers.set("Authorization", &format!("Bearer {token}"));
@@ -137,7 +134,7 @@ impl AdapterClient {
             init.set_body(&body.into());
         }
         init.set_headers(&headers);
-        sent(window().fetch_with_str_and_init(url, &init)).await
+        window().fetch_with_str_and_init(url, &init)
     }
 
     /// The booking's .ics file, for "Add to calendar".
@@ -154,22 +151,20 @@ fn window() -> web_sys::Window {
     web_sys::window().unwrap_throw()
 }
 
-/// The response a `fetch` came to; `None` when it never got one (offline,
-/// refused, blocked).
-async fn sent(fetch: Promise) -> Option<Response> {
-    JsFuture::from(fetch).await.ok().map(JsCast::unchecked_into)
-}
-
 /// A successful answer's body as the documented type.
 fn read<T: FromJson>(body: Result<JsValue, ApiError>) -> Result<T, ApiError> {
     json::read(body?).ok_or(ApiError::Unexpected(ErrorCode::Other))
 }
 
-/// A successful answer's parsed body, or what went wrong. One function for
-/// every request, not one per answer's type: each copy of this (and of the
-/// future it makes) weighed on the download.
-async fn answer(sent: Option<Response>) -> Result<JsValue, ApiError> {
-    let response = sent.ok_or(ApiError::Offline)?;
+/// The parsed body of a successful answer to `asked` (a `fetch`), or what
+/// went wrong. One function for every request, not one per answer's type,
+/// and one future: each copy of this (and each future) weighed on the download.
+async fn answer(asked: Promise) -> Result<JsValue, ApiError> {
+    // No response at all: offline, refused, blocked.
+    let response: Response = JsFuture::from(asked)
+        .await
+        .map_err(|_| ApiError::Offline)?
+        .unchecked_into();
     let (ok, status) = (response.ok(), response.status());
     let retry_after = response
         .headers()
@@ -177,8 +172,14 @@ async fn answer(sent: Option<Response>) -> Result<JsValue, ApiError> {
         .ok()
         .flatten()
         .and_then(|v| v.parse().ok());
-    // A body cut off mid-way, or not JSON, reads as no body: judged by the status alone below.
-    let body = json_body(response).await;
+    // Parsed by the browser itself: a slots list is some 80 KB, and taking
+    // it into the wasm as text only to hand it back to `JSON.parse` copied it
+    // twice. A body cut off mid-way, or not JSON, reads as no body: judged by
+    // the status alone below.
+    let body = match response.json() {
+        Ok(parsing) => JsFuture::from(parsing).await.ok(),
+        Err(_) => None,
+    };
     if ok {
         return body.ok_or(ApiError::Unexpected(ErrorCode::Other));
     }
@@ -189,11 +190,4 @@ async fn answer(sent: Option<Response>) -> Result<JsValue, ApiError> {
         None if status >= 500 => Err(ApiError::Unavailable),
         None => Err(ApiError::Unexpected(ErrorCode::Other)),
     }
-}
-
-/// The body parsed by the browser itself: a slots list is some 80 KB, and
-/// taking it into the wasm as text only to hand it back to `JSON.parse`
-/// copied it twice.
-async fn json_body(response: web_sys::Response) -> Option<JsValue> {
-    JsFuture::from(response.json().ok()?).await.ok()
 }

@@ -2,7 +2,7 @@
 //! afternoon and evening. Pure: the visitor's date and time at an instant come
 //! from the caller (the browser's `Date`, or a test's zone).
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use firststep_protocol::Slot;
 
 /// Slots of one day in the visitor's own time zone.
@@ -29,7 +29,7 @@ pub fn group_by_day(
             (Some(day), Some(until)) if slot.start < until => day.slots.push(slot),
             (last, _) => {
                 let (date, seconds) = local(slot.start);
-                same_day_until = slot.start.checked_add_signed(surely_same_day(seconds));
+                same_day_until = later_by(slot.start, surely_same_day(seconds));
                 match last {
                     Some(day) if day.date == date => day.slots.push(slot),
                     _ => days.push(Day {
@@ -47,8 +47,28 @@ pub fn group_by_day(
 /// stays the same: up to the next midnight at today's offset, less 3 hours,
 /// more than a zone's clock moves at a change (DST is 1 hour, Lord Howe's
 /// 30 minutes; 2 hours is the most seen).
-fn surely_same_day(seconds: u32) -> Duration {
-    Duration::seconds(86_400 - i64::from(seconds) - 3 * 3_600)
+fn surely_same_day(seconds: u32) -> i64 {
+    (86_400 - i64::from(seconds) - 3 * 3_600) * 1_000
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// `instant` moved by `millis` (back when negative); `None` past chrono's
+/// range. On the milliseconds, which the widget has from the browser
+/// anyway: chrono's own date arithmetic cost a kilobyte of download.
+fn later_by(instant: DateTime<Utc>, millis: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(instant.timestamp_millis().checked_add(millis)?)
+}
+
+/// `instant` moved by `days` (back when negative), held at the end of
+/// chrono's range instead of panicking past it.
+pub fn days_after(instant: DateTime<Utc>, days: i64) -> DateTime<Utc> {
+    let end = if days < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    };
+    later_by(instant, days.saturating_mul(MS_PER_DAY)).unwrap_or(end)
 }
 
 /// A part of the visitor's day, by their own clock: a long day's times are
@@ -101,6 +121,7 @@ pub fn by_part_of_day(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use chrono::Timelike;
     use std::cell::Cell;
 
@@ -136,6 +157,21 @@ mod tests {
         days.iter()
             .map(|d| (d.date.to_string(), d.slots.len()))
             .collect()
+    }
+
+    #[test]
+    fn days_after_moves_by_whole_days_and_holds_at_the_ends_of_the_range() {
+        let start = at("2026-12-01T14:00:00Z");
+        assert_eq!(days_after(start, 14), at("2026-12-15T14:00:00Z"));
+        assert_eq!(days_after(start, -14), at("2026-11-17T14:00:00Z"));
+        // Whole days of 24 hours, whatever the visitor's clock does meanwhile.
+        assert_eq!(days_after(start, 48) - start, Duration::hours(48 * 24));
+        assert_eq!(days_after(start, i64::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(days_after(start, i64::MIN), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            days_after(DateTime::<Utc>::MAX_UTC, 1),
+            DateTime::<Utc>::MAX_UTC
+        );
     }
 
     #[test]

@@ -4,15 +4,15 @@
 
 use std::rc::Rc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use firststep_protocol::{
-    visitor_fields, BookingCreated, BookingView, FieldRule, PracticeInfo, Slot,
+    visitor_fields, BookingCreated, BookingView, FieldRule, PracticeInfo, ServiceInfo, Slot,
 };
 use yew::Reducible;
 
 use super::api_error::ApiError;
 use super::choices::Picks;
-use super::days::Day;
+use super::days::{days_after, Day};
 use crate::model::form::{Field, FieldProblem, FormFields};
 
 /// How many days of slots one request asks for.
@@ -130,19 +130,6 @@ pub enum Action {
     CurrentFailed(ApiError),
 }
 
-/// `instant` moved by `days` (back when negative), held at the end of
-/// chrono's range instead of panicking past it.
-pub fn days_after(instant: DateTime<Utc>, days: i64) -> DateTime<Utc> {
-    let end = if days < 0 {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    };
-    Duration::try_days(days)
-        .and_then(|days| instant.checked_add_signed(days))
-        .unwrap_or(end)
-}
-
 impl BookingState {
     pub fn new(now: DateTime<Utc>) -> Self {
         Self {
@@ -206,6 +193,15 @@ impl BookingState {
         match &self.practice {
             Load::Loaded(practice) => Some(practice),
             _ => None,
+        }
+    }
+
+    /// The service the element names (`id`), or the practice's only one.
+    pub fn chosen_service(&self, id: Option<&str>) -> Option<&ServiceInfo> {
+        let services = &self.loaded_practice()?.services;
+        match id {
+            Some(id) => services.iter().find(|s| s.id == id),
+            None => services.first().filter(|_| services.len() == 1),
         }
     }
 
@@ -426,6 +422,7 @@ impl Reducible for BookingState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
     use firststep_protocol::{BookingStatus, BookingView, FormSettings};
 
     fn at(text: &str) -> DateTime<Utc> {

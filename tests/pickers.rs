@@ -5,11 +5,8 @@
 
 mod support;
 
-use std::cell::RefCell;
-use std::rc::Rc;
 
 use support::*;
-use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::HtmlInputElement;
@@ -325,17 +322,7 @@ async fn an_element_naming_its_clinician_skips_the_step_and_an_unknown_one_is_sa
     drop(widget);
 
     let widget = mount_naming(Some("en-US"), Some("intake"), Some("robin"));
-    let codes = Rc::new(RefCell::new(Vec::new()));
-    let heard = codes.clone();
-    let listener =
-        Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
-            let code = js_sys::Reflect::get(&event.detail(), &"code".into()).unwrap();
-            heard.borrow_mut().push(code.as_string().unwrap());
-        });
-    widget
-        .root
-        .add_event_listener_with_callback("firststep:error", listener.as_ref().unchecked_ref())
-        .unwrap();
+    let codes = widget.error_codes();
     widget
         .until_text("This booking form is not set up correctly")
         .await;
@@ -343,9 +330,9 @@ async fn an_element_naming_its_clinician_skips_the_step_and_an_unknown_one_is_sa
     // The adapter's refusal of the times reaches the page, even though the
     // practice, arriving first or not, already told the widget.
     widget
-        .until("the page told", |_| !codes.borrow().is_empty())
+        .until("the page told", |_| !codes.heard().is_empty())
         .await;
-    assert_eq!(*codes.borrow(), ["unknown_clinician"]);
+    assert_eq!(codes.heard(), ["unknown_clinician"]);
     drop(widget);
 
     let widget = mount_naming(Some("es-ES"), Some("couples"), None);

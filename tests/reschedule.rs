@@ -9,7 +9,6 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use support::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -240,20 +239,9 @@ async fn a_link_that_opens_no_booking_says_so() {
     for link in ["not-a-link", "bk_AAAAAAAAAAAAAAAA.wrong"] {
         let adapter = adapter("confirmed", "", |_| (500, String::new()));
         let widget = mount_managing(link, None);
-        let codes = Rc::new(std::cell::RefCell::new(Vec::new()));
-        let heard = codes.clone();
-        let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::CustomEvent)>::new(
-            move |event: web_sys::CustomEvent| {
-                let code = js_sys::Reflect::get(&event.detail(), &"code".into()).unwrap();
-                heard.borrow_mut().push(code.as_string().unwrap());
-            },
-        );
-        widget
-            .root
-            .add_event_listener_with_callback("firststep:error", listener.as_ref().unchecked_ref())
-            .unwrap();
+        let codes = widget.error_codes();
         widget.until_text("This link doesn't open a booking").await;
-        assert_eq!(*codes.borrow(), ["not_found"], "the page hears why");
+        assert_eq!(codes.heard(), ["not_found"], "the page hears why");
         assert!(widget.find("[role=alert]").is_some());
         assert!(
             widget.find("button").is_none(),

@@ -306,7 +306,38 @@ impl Drop for Mounted {
     }
 }
 
+/// The codes of the `firststep:error` events the page hears from the
+/// widget, in order; listening while this lives.
+pub struct ErrorCodes {
+    codes: Rc<RefCell<Vec<String>>>,
+    _listener: Closure<dyn Fn(web_sys::CustomEvent)>,
+}
+
+impl ErrorCodes {
+    pub fn heard(&self) -> Vec<String> {
+        self.codes.borrow().clone()
+    }
+}
+
 impl Mounted {
+    /// Listens, as the page would, for the widget's `firststep:error` events.
+    pub fn error_codes(&self) -> ErrorCodes {
+        let codes = Rc::new(RefCell::new(Vec::new()));
+        let heard = codes.clone();
+        let listener =
+            Closure::<dyn Fn(web_sys::CustomEvent)>::new(move |event: web_sys::CustomEvent| {
+                let code = Reflect::get(&event.detail(), &"code".into()).unwrap();
+                heard.borrow_mut().push(code.as_string().unwrap());
+            });
+        self.root
+            .add_event_listener_with_callback("firststep:error", listener.as_ref().unchecked_ref())
+            .unwrap();
+        ErrorCodes {
+            codes,
+            _listener: listener,
+        }
+    }
+
     pub fn text(&self) -> String {
         self.root.text_content().unwrap_or_default()
     }

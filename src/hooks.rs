@@ -52,7 +52,7 @@ pub fn use_practice_and_slots(
     );
     use_effect_with(key, move |(client, query, ..)| {
         let cancelled = Rc::new(Cell::new(false));
-        let (client, query, done) = ((**client).clone(), query.clone(), cancelled.clone());
+        let (client, query, done) = (client.clone(), query.clone(), cancelled.clone());
         let (from, to) = state.window();
         let practice = matches!(state.practice, Load::Loading).then(|| client.practice());
         let slots = query.as_ref().map(|(service, clinician)| {

@@ -18,7 +18,7 @@ use super::json::{self, instant_text, FromJson};
 use crate::model::api_error::ApiError;
 
 /// The adapter at one base address (from the element's `api` attribute).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct AdapterClient {
     base: String,
     /// What the loader (`js/firststep.js`) asked for while the wasm

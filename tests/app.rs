@@ -785,6 +785,46 @@ fn shadow_text(element: &web_sys::Element) -> String {
         .unwrap_or_default()
 }
 
+/// A new `api` attribute is a new adapter: its practice is asked for, though
+/// the last one's is on screen.
+#[wasm_bindgen_test]
+async fn a_new_adapter_is_asked_for_its_own_practice() {
+    let starts = upcoming_starts();
+    let _adapter = FakeAdapter::install(move |sent| {
+        let starts: Vec<&str> = starts.iter().map(String::as_str).collect();
+        if sent.url.contains("/v1/slots") {
+            (200, slots_json(&starts))
+        } else if sent.url.starts_with("https://other.test/") {
+            let practice = practice_json("optional");
+            (
+                200,
+                practice.replace("Free 15-minute consultation", "Intake call"),
+            )
+        } else {
+            (200, practice_json("optional"))
+        }
+    });
+    define_element();
+    let element = booking_element();
+    document().body().unwrap().append_child(&element).unwrap();
+    let text = || shadow_text(&element);
+    eventually(
+        "the first adapter's service",
+        || text().contains("Free 15-minute consultation"),
+        text,
+    )
+    .await;
+
+    element.set_attribute("api", "https://other.test/").unwrap();
+    eventually(
+        "the new adapter's service",
+        || text().contains("Intake call"),
+        text,
+    )
+    .await;
+    element.remove();
+}
+
 /// The URL the loader asks for the first slots at (the window opening at
 /// the start of this minute), once the minute has over a second left: the
 /// widget must open in the same minute.

@@ -7,6 +7,7 @@ use firststep_protocol::{
     BookingCreated, BookingRequest, BookingView, ErrorCode, PracticeInfo, Problem, SlotList,
     IDEMPOTENCY_KEY_HEADER,
 };
+use std::cell::Cell;
 use std::future::Future;
 
 use js_sys::Promise;
@@ -24,6 +25,10 @@ pub struct AdapterClient {
     /// What the loader (`js/firststep.js`) asked for while the wasm
     /// downloaded: an object, URL → `Promise<Response>`, each taken once.
     early: Option<js_sys::Object>,
+    /// Whether this adapter has been asked for its practice (and the answer
+    /// not dropped): a new adapter is asked for its own, though the last
+    /// one's is on screen.
+    pub practice_asked: Cell<bool>,
 }
 
 impl AdapterClient {
@@ -36,6 +41,7 @@ impl AdapterClient {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             early: early.is_object().then(|| early.unchecked_into()),
+            practice_asked: Cell::new(false),
         }
     }
 

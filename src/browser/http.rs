@@ -13,7 +13,7 @@ use std::future::Future;
 use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue, UnwrapThrowExt};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestInit, Response};
+use web_sys::{RequestInit, Response};
 
 use super::json::{self, instant_text, FromJson};
 use crate::model::api_error::ApiError;
@@ -126,16 +126,19 @@ impl AdapterClient {
     /// A request with the manage `token` as Bearer, if given; with a JSON
     /// body and its Idempotency-Key, a POST.
     fn send(&self, url: &str, token: Option<&str>, post: Option<(&str, String)>) -> Promise {
-        let Ok(headers) = Headers::new() else {
-            return Promise::reject(&JsValue::NULL);
+        // The headers as a plain object, which `fetch` takes as it is: no
+        // `Headers` to construct and fill through bindings.
+        let headers = js_sys::Object::new();
+        let header = |name: &str, value: &str| {
+            let _ = js_sys::Reflect::set(&headers, &name.into(), &value.into());
         };
         let init = RequestInit::new();
         if let Some(token) = token {
-            let _ = headers.set("Authorization", &format!("Bearer {token}"));
+            header("Authorization", &format!("Bearer {token}"));
         }
         if let Some((key, body)) = post {
-            let _ = headers.set(IDEMPOTENCY_KEY_HEADER, key);
-            let _ = headers.set("Content-Type", "application/json");
+            header(IDEMPOTENCY_KEY_HEADER, key);
+            header("Content-Type", "application/json");
             init.set_method("POST");
             init.set_body(&body.into());
         }

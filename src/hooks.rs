@@ -55,15 +55,13 @@ pub fn use_practice_and_slots(
         let (client, query, done) = (client.clone(), query.clone(), cancelled.clone());
         let (from, to) = state.window();
         // The practice while none has arrived (at start, after a failure),
-        // and from each new adapter.
-        let new_adapter = !client.practice_asked.replace(true);
-        let asks_practice = new_adapter || matches!(state.practice, Load::Loading);
+        // and from each new adapter until it has answered.
+        let asks_practice =
+            !client.practice_answered.get() || matches!(state.practice, Load::Loading);
         let practice = asks_practice.then(|| client.practice());
         let slots = query.as_ref().map(|(service, clinician)| {
             client.slots(service.as_deref(), clinician.as_deref(), from, to)
         });
-        let answered = Rc::new(Cell::new(false));
-        let on_cancel = (client.clone(), answered.clone());
         spawn_local(async move {
             // The formatters, made while the answers are on their way.
             clock.prepare();
@@ -87,7 +85,9 @@ pub fn use_practice_and_slots(
             if done.get() {
                 return;
             }
-            answered.set(true);
+            if practice.is_some() {
+                client.practice_answered.set(true);
+            }
             match practice {
                 Some(Ok(practice)) => state.dispatch(Action::PracticeLoaded(practice)),
                 Some(Err(error)) => {
@@ -135,14 +135,7 @@ pub fn use_practice_and_slots(
                 }
             }
         });
-        move || {
-            cancelled.set(true);
-            // Cancelled before the practice came: the next run asks for it again.
-            let (client, answered) = on_cancel;
-            if asks_practice && !answered.get() {
-                client.practice_asked.set(false);
-            }
-        }
+        move || cancelled.set(true)
     });
 }
 

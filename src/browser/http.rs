@@ -25,10 +25,10 @@ pub struct AdapterClient {
     /// What the loader (`js/firststep.js`) asked for while the wasm
     /// downloaded: an object, URL → `Promise<Response>`, each taken once.
     early: Option<js_sys::Object>,
-    /// Whether this adapter has been asked for its practice (and the answer
-    /// not dropped): a new adapter is asked for its own, though the last
-    /// one's is on screen.
-    pub practice_asked: Cell<bool>,
+    /// Whether this adapter's answer to the practice has been taken: a new
+    /// adapter is asked for its own, though the last one's is on screen (a
+    /// run of the hook cancelled before the answer came leaves it unset).
+    pub practice_answered: Cell<bool>,
 }
 
 impl AdapterClient {
@@ -41,7 +41,7 @@ impl AdapterClient {
         Self {
             base: base.trim_end_matches('/').to_owned(),
             early: early.is_object().then(|| early.unchecked_into()),
-            practice_asked: Cell::new(false),
+            practice_answered: Cell::new(false),
         }
     }
 

@@ -259,7 +259,9 @@ impl BookingState {
 pub fn manage_link(text: &str) -> Option<(&str, &str)> {
     // By byte: `split_once` would link a pattern searcher into the wasm.
     let dot = text.bytes().position(|b| b == b'.')?;
-    let (id, token) = (&text[..dot], &text[dot + 1..]);
+    // `get`, not indexing: '.' is ASCII, so both ends are char boundaries,
+    // and a panic's location would ship in the download for nothing.
+    let (id, token) = (text.get(..dot)?, text.get(dot + 1..)?);
     (!id.is_empty() && !token.is_empty()).then_some((id, token))
 }
 

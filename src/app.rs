@@ -97,7 +97,7 @@ impl Focus {
 /// same URL, so the widget takes the loader's answer.
 fn this_minute() -> DateTime<Utc> {
     let ms = js_sys::Date::now() as i64;
-    DateTime::from_timestamp_millis(ms - ms.rem_euclid(60_000)).unwrap_or_default()
+    DateTime::from_timestamp_millis(ms - ms.rem_euclid(60_000)).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
 fn browser_language() -> String {

@@ -5,7 +5,6 @@
 
 mod support;
 
-
 use support::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;

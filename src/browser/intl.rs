@@ -149,7 +149,11 @@ fn wall_clock(millis: i64) -> (NaiveDate, u32) {
         .ok()
         .and_then(NaiveDate::from_num_days_from_ce_opt);
     let seconds = millis.rem_euclid(MS_PER_DAY) / 1_000;
-    (date.unwrap_or_default(), seconds as u32)
+    // The epoch's date as a constant: `NaiveDate::default()` is the same
+    // day, made from its year, month and day at run time by code (and
+    // calendar tables) that cost some 0.4 KB of download.
+    const EPOCH: NaiveDate = DateTime::UNIX_EPOCH.naive_utc().date();
+    (date.unwrap_or(EPOCH), seconds as u32)
 }
 
 /// "9:00 AM", "15:00": hours and minutes as the locale writes them.

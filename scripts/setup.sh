@@ -61,6 +61,12 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || !
     chromium chromium-driver zopfli brotli musl-tools caddy lynx tmux faketime
 fi
 
+step "Debian: PostgreSQL 15 with btree_gist (the PostgreSQL store's tests start a throw-away cluster of their own)"
+if ! [ -x /usr/lib/postgresql/15/bin/postgres ] || ! [ -f /usr/share/postgresql/15/extension/btree_gist.control ]; then
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql-15
+fi
+
 step "npm packages (wasm-opt, playwright-core, axe-core)"
 # A stamp beside node_modules remembers which package-lock.json it was made from.
 if ! cmp -s package-lock.json node_modules/.installed-from-lock 2>/dev/null; then

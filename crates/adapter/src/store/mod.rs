@@ -27,6 +27,9 @@ mod outbox;
 mod privacy;
 mod reminders;
 mod schema;
+#[cfg(test)]
+#[path = "../../tests/support/postgres.rs"]
+pub(crate) mod test_cluster;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -190,6 +193,31 @@ mod tests {
 
     const TOKEN: &str = "legacy-manage-token-0123456789abcdefghijklmno";
     const KEY: &str = "legacy-idempotency-key-0b6f8c1e";
+
+    #[test]
+    fn a_throw_away_postgres_gives_each_test_a_database_of_its_own() {
+        let (first, second) = (
+            test_cluster::fresh_database(),
+            test_cluster::fresh_database(),
+        );
+        eprintln!(
+            "throw-away PostgreSQL started in {:?}",
+            test_cluster::cluster().started_in
+        );
+        assert_ne!(first, second);
+        let connect = |url: &str| postgres::Client::connect(url, postgres::NoTls).unwrap();
+        connect(&first)
+            .batch_execute("CREATE TABLE only_here (x int); CREATE EXTENSION btree_gist;")
+            .unwrap();
+        let seen: i64 = connect(&second)
+            .query_one(
+                "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'only_here'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(seen, 0, "the second database is empty");
+    }
 
     #[test]
     fn a_new_store_and_its_log_are_readable_by_their_owner_only() {

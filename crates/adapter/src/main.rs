@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use firststep_adapter::clock::Clock;
 use firststep_adapter::config::Settings;
+use firststep_adapter::store::StoreLocation;
 use firststep_adapter::Application;
 use tracing_subscriber::EnvFilter;
 
@@ -34,7 +35,7 @@ enum Command {
         listen: Option<String>,
         /// SQLite file to keep bookings in; overrides the file's `server.store`.
         #[arg(long, env = "FIRSTSTEP_STORE")]
-        store: Option<PathBuf>,
+        store: Option<StoreLocation>,
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig {
@@ -49,7 +50,7 @@ enum Command {
         config: PathBuf,
         /// SQLite file the bookings are in; overrides the file's `server.store`.
         #[arg(long, env = "FIRSTSTEP_STORE")]
-        store: Option<PathBuf>,
+        store: Option<StoreLocation>,
         #[command(subcommand)]
         action: RequestAction,
     },
@@ -93,15 +94,28 @@ struct StoreArgs {
     config: PathBuf,
     /// SQLite file the bookings are in; overrides the file's `server.store`.
     #[arg(long, env = "FIRSTSTEP_STORE")]
-    store: Option<PathBuf>,
+    store: Option<StoreLocation>,
 }
 
 impl StoreArgs {
-    fn path(self) -> anyhow::Result<PathBuf> {
+    /// The store, which must exist already.
+    fn location(self) -> anyhow::Result<StoreLocation> {
         let settings = Settings::load(&self.config)?;
-        let path = self.store.unwrap_or(settings.server.store);
-        anyhow::ensure!(path.is_file(), "there is no store at {}", path.display());
-        Ok(path)
+        let location = self.store.unwrap_or(settings.server.store);
+        if let StoreLocation::Sqlite(path) = &location {
+            anyhow::ensure!(path.is_file(), "there is no store at {}", path.display());
+        }
+        Ok(location)
+    }
+
+    /// The SQLite store's file, for what only SQLite has (a file to copy).
+    fn path(self) -> anyhow::Result<PathBuf> {
+        match self.location()? {
+            StoreLocation::Sqlite(path) => Ok(path),
+            StoreLocation::Postgres(_) => {
+                anyhow::bail!("this is for a SQLite store; back PostgreSQL up with its own tools")
+            }
+        }
     }
 }
 
@@ -256,7 +270,7 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
     );
     match action {
         VisitorAction::Export { store, email } => {
-            let store = Store::open(&store.path()?)?;
+            let store = Store::open(&store.location()?)?;
             let export = store.visitor_export(&email)?;
             // Often piped (`| less`, `| head`): a reader that stops early is no error.
             let json = serde_json::to_string_pretty(&export)?;
@@ -268,7 +282,7 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
             }
         }
         VisitorAction::Erase { store, email } => {
-            let store = Store::open(&store.path()?)?;
+            let store = Store::open(&store.location()?)?;
             let erased = store.erase_visitor(&email, Clock::system().now())?;
             println!(
                 "Erased {} booking(s); {} cancelled with their calendar holds released; {} unsent email(s) dropped.",
@@ -281,7 +295,7 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
 
 fn requests(
     config: &std::path::Path,
-    store: Option<PathBuf>,
+    store: Option<StoreLocation>,
     action: RequestAction,
 ) -> anyhow::Result<()> {
     use firststep_adapter::mail::compose::{when, Language};

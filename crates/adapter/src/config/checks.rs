@@ -21,6 +21,7 @@ use super::{
     line_of, read_bounded, ConfigProblem, FeedSettings, MailSettings, PracticeSettings,
     PrivacySettings, ReminderSettings, Secret, ServerSettings, Service, Settings, MAX_SECRET_BYTES,
 };
+use crate::store::{StoreLocation, POSTGRES_NOT_YET};
 
 /// The longest `services.change_until_hours`: 30 days.
 const MAX_CHANGE_UNTIL_HOURS: u32 = 30 * 24;
@@ -143,6 +144,17 @@ impl Checker<'_> {
                 }
             },
         };
+        let store = match StoreLocation::parse(raw.server.store.get_ref()) {
+            Ok(StoreLocation::Postgres(_)) => {
+                self.problem(&raw.server.store, "server.store", POSTGRES_NOT_YET);
+                None
+            }
+            Ok(location) => Some(location),
+            Err(message) => {
+                self.problem(&raw.server.store, "server.store", message);
+                None
+            }
+        };
         let page = self.page(raw.page);
         let retention = raw.privacy.retention_days;
         if !(1..=3650).contains(retention.get_ref()) {
@@ -211,7 +223,10 @@ impl Checker<'_> {
             },
             server: ServerSettings {
                 listen: raw.server.listen,
-                store: resolve(raw.server.store),
+                store: match store? {
+                    StoreLocation::Sqlite(path) => StoreLocation::Sqlite(resolve(path)),
+                    url => url,
+                },
                 allowed_origins: origins?,
                 widget_dir: raw.server.widget_dir.map(resolve),
                 demo_dir: raw.server.demo_dir.map(resolve),
@@ -856,5 +871,46 @@ mod tests {
         let found = problems(&bad);
         assert_eq!(found[0].key, "server.metrics_listen");
         assert_eq!(found[0].line, bad.lines().count());
+    }
+
+    #[test]
+    fn store_is_a_path_from_the_files_folder_or_a_postgres_url_reported_at_its_line() {
+        let path = format!("{GOOD}\n[server]\nstore = \"data/bookings.sqlite3\"\n");
+        let settings = Settings::from_toml(&path, Path::new("/etc/firststep")).unwrap();
+        assert_eq!(
+            settings.server.store,
+            StoreLocation::Sqlite("/etc/firststep/data/bookings.sqlite3".into())
+        );
+        for (store, says) in [
+            (
+                "postgres://firststep@db.example.org:nope/firststep",
+                "is not a PostgreSQL URL",
+            ),
+            (
+                "mysql://db.example.org/firststep",
+                "no other database is known",
+            ),
+            ("", "must be a SQLite file's path or a postgres:// URL"),
+            // A good URL, refused while the PostgreSQL store is being built.
+            (
+                "postgres://firststep:secret@db.example.org/firststep",
+                POSTGRES_NOT_YET,
+            ),
+        ] {
+            let text = format!("{GOOD}\n[server]\nstore = \"{store}\"\nlisten = \"127.0.0.1:0\"\n");
+            let found = problems(&text);
+            assert_eq!(found.len(), 1, "{store}: {found:?}");
+            assert_eq!(
+                (found[0].line, found[0].key.as_str()),
+                (text.lines().count() - 1, "server.store"),
+                "{store}"
+            );
+            assert!(
+                found[0].message.contains(says),
+                "{store}: {}",
+                found[0].message
+            );
+            assert!(!found[0].message.contains("secret"), "{}", found[0].message);
+        }
     }
 }

@@ -186,7 +186,7 @@ monday = ["09:00-12:00", "13:00-17:00"]
         assert_eq!(settings.practice.rules.weekly[0].ranges().len(), 2);
         assert_eq!(
             settings.server.store,
-            Path::new("/etc/firststep/firststep.sqlite3")
+            crate::store::StoreLocation::Sqlite("/etc/firststep/firststep.sqlite3".into())
         );
         assert_eq!(settings.server.listen, "127.0.0.1:8787");
     }

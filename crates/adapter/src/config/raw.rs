@@ -408,8 +408,9 @@ pub(super) struct RawOverride {
 pub(super) struct RawServer {
     #[serde(default = "defaults::listen")]
     pub(super) listen: String,
+    /// A SQLite file's path, or a `postgres://` URL.
     #[serde(default = "defaults::store")]
-    pub(super) store: PathBuf,
+    pub(super) store: Spanned<String>,
     #[serde(default)]
     pub(super) allowed_origins: Vec<Spanned<String>>,
     pub(super) widget_dir: Option<PathBuf>,
@@ -472,8 +473,8 @@ pub(super) mod defaults {
     pub fn listen() -> String {
         "127.0.0.1:8787".into()
     }
-    pub fn store() -> PathBuf {
-        "firststep.sqlite3".into()
+    pub fn store() -> Spanned<String> {
+        Spanned::new(0..0, "firststep.sqlite3".into())
     }
     pub fn retention_days() -> Spanned<u32> {
         Spanned::new(0..0, 30)

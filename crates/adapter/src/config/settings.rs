@@ -11,6 +11,8 @@ use firststep_protocol::visitor_fields::Language;
 use firststep_protocol::{BookingMode, BookingStatus, FormSettings};
 use serde::Deserialize;
 
+use crate::store::StoreLocation;
+
 /// Everything the adapter runs on, known-good.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -349,7 +351,8 @@ impl Meeting {
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
     pub listen: String,
-    pub store: PathBuf,
+    /// Where the bookings are kept (a relative SQLite path is from the file's folder).
+    pub store: StoreLocation,
     /// Origins whose pages may call the API from a browser (CORS).
     pub allowed_origins: Vec<String>,
     /// The built widget (Trunk's `dist/`), served under `/widget/` when set.

@@ -376,6 +376,15 @@ async fn place(
         room_token,
         candidates,
         week,
+        clear_after: {
+            let rules = &app.settings.practice.rules;
+            chrono::Duration::minutes(
+                rules
+                    .buffer_before_minutes
+                    .min(rules.buffer_after_minutes)
+                    .into(),
+            )
+        },
     };
 
     let outbox = app.outbox.clone();

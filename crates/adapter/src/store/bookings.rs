@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::idempotency::finish_key;
 use super::outbox::{enqueue, enqueue_carrying, Action, Mail};
-use super::{instant, Store, StoredResponse};
+use super::{instant, Sqlite, StoredResponse};
 use crate::domain::{BookingId, IdempotencyKey, TokenHash};
 
 /// Who booked, as they told the practice (all personal data: never logged).
@@ -49,6 +49,11 @@ pub struct NewBooking {
     /// first-available booking goes to the candidate with the fewest live
     /// bookings starting in it.
     pub week: Interval,
+    /// How long after its end no other booking of the clinician may start
+    /// in any order of booking: the shorter of the practice's buffers (the
+    /// PostgreSQL store's constraint holds it; SQLite's single writer
+    /// checks each booking against the ones before it).
+    pub clear_after: Duration,
     /// The token sealed for the reminders' manage links, kept while the
     /// booking is live and ahead; `None` when no reminder will be sent.
     pub reminder_payload: Option<String>,
@@ -287,29 +292,36 @@ fn live_bookings_starting(
         )
 }
 
-/// Whom `booking` goes to, asked inside the write lock: of its candidates
-/// free at its start (`is_offered` with their own live bookings), the one
-/// with the fewest live bookings that week, ties to the earlier in the
-/// practice's order. `Some(None)`: a practice without clinicians, whose
-/// slot is free; `None`: nobody is free.
-fn assign(
-    connection: &Connection,
+/// What [`assign`] asks of a backend, inside its booking transaction.
+pub(super) trait Schedule {
+    type Error;
+    /// Live bookings in the span that bears on the slot: the clinician
+    /// `with`'s (and those with none, [`live_bookings`]), or all.
+    fn live(&mut self, with: Option<&str>) -> Result<Vec<Interval>, Self::Error>;
+    /// How many live bookings the clinician `with` has starting in the booking's week.
+    fn load(&mut self, with: &str) -> Result<u32, Self::Error>;
+}
+
+/// Whom `booking` goes to, asked inside the booking's transaction: of its
+/// candidates free at its start (`is_offered` with their own live
+/// bookings), the one with the fewest live bookings that week, ties to the
+/// earlier in the practice's order. `Some(None)`: a practice without
+/// clinicians, whose slot is free; `None`: nobody is free.
+pub(super) fn assign<S: Schedule>(
+    schedule: &mut S,
     booking: &NewBooking,
-    around: Interval,
     is_offered: impl Fn(Option<&str>, &[Interval]) -> bool,
-) -> rusqlite::Result<Option<Option<String>>> {
-    let now = booking.created_at;
+) -> Result<Option<Option<String>>, S::Error> {
     if booking.candidates.is_empty() {
-        let free = is_offered(None, &live_bookings(connection, around, now, None, None)?);
+        let free = is_offered(None, &schedule.live(None)?);
         return Ok(free.then_some(None));
     }
     let mut chosen: Option<(u32, &str)> = None;
     for candidate in &booking.candidates {
-        let theirs = live_bookings(connection, around, now, None, Some(candidate))?;
-        if !is_offered(Some(candidate), &theirs) {
+        if !is_offered(Some(candidate), &schedule.live(Some(candidate))?) {
             continue;
         }
-        let load = live_bookings_starting(connection, candidate, booking.week, now)?;
+        let load = schedule.load(candidate)?;
         if chosen.is_none_or(|(least, _)| load < least) {
             chosen = Some((load, candidate));
         }
@@ -317,7 +329,26 @@ fn assign(
     Ok(chosen.map(|(_, id)| Some(id.to_owned())))
 }
 
-impl Store {
+/// The SQLite store's answers to [`assign`], in its write transaction.
+struct SqliteSchedule<'a> {
+    connection: &'a Connection,
+    booking: &'a NewBooking,
+    around: Interval,
+}
+
+impl Schedule for SqliteSchedule<'_> {
+    type Error = rusqlite::Error;
+    fn live(&mut self, with: Option<&str>) -> rusqlite::Result<Vec<Interval>> {
+        let now = self.booking.created_at;
+        live_bookings(self.connection, self.around, now, None, with)
+    }
+    fn load(&mut self, with: &str) -> rusqlite::Result<u32> {
+        let (week, now) = (self.booking.week, self.booking.created_at);
+        live_bookings_starting(self.connection, with, week, now)
+    }
+}
+
+impl Sqlite {
     /// Live bookings (pending and confirmed) that overlap `range`, of any
     /// service, but the booking `except` (the one a visitor is moving); only
     /// those bearing on the clinician `with`, when given ([`live_bookings`]).
@@ -349,7 +380,12 @@ impl Store {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, booking.created_at)?;
-            let Some(clinician) = assign(&tx, booking, around, is_offered)? else {
+            let mut schedule = SqliteSchedule {
+                connection: &tx,
+                booking,
+                around,
+            };
+            let Some(clinician) = assign(&mut schedule, booking, is_offered)? else {
                 return Ok(BookOutcome::SlotUnavailable);
             };
             let inserted = tx.execute(

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
-use super::Store;
+use super::Sqlite;
 
 /// Outbox rows still to be delivered.
 const WAITING: &str = "done_at IS NULL AND set_aside_at IS NULL";
@@ -35,7 +35,7 @@ const STATUSES: [&str; 5] = ["pending", "confirmed", "declined", "cancelled", "e
 const KINDS: [&str; 2] = ["calendar", "mail"];
 const KIND_OF_ACTION: &str = "CASE WHEN action LIKE 'mail:%' THEN 'mail' ELSE 'calendar' END";
 
-impl Store {
+impl Sqlite {
     /// The store's figures as of `now`. Pending requests past their expiry
     /// count as expired, as everywhere else.
     pub fn figures(&self, now: DateTime<Utc>) -> anyhow::Result<Figures> {

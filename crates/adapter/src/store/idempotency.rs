@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
 use super::privacy::truncate_log;
-use super::Store;
+use super::Sqlite;
 use crate::domain::IdempotencyKey;
 use crate::sealing::SealingKey;
 
@@ -45,7 +45,7 @@ pub enum KeyClaim {
 }
 
 /// The record's name in the store: the key's SHA-256, in its own domain.
-fn key_hash(key: &IdempotencyKey) -> [u8; 32] {
+pub(super) fn key_hash(key: &IdempotencyKey) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(b"firststep idempotency-key v1\0");
     hash.update(key.as_str().as_bytes());
@@ -57,13 +57,76 @@ fn replay_key(key: &IdempotencyKey) -> SealingKey {
     SealingKey::derive(key.as_str().as_bytes(), "firststep idempotent replay v1")
 }
 
+/// The record's name and the response sealed for the key's holder.
+pub(super) fn sealed_response(
+    key: &IdempotencyKey,
+    response: &StoredResponse,
+) -> ([u8; 32], Vec<u8>) {
+    let hash = key_hash(key);
+    let sealed = replay_key(key).seal(&response.body, &hash);
+    (hash, sealed)
+}
+
+/// A key's record as found.
+pub(super) struct Found {
+    pub request_hash: Vec<u8>,
+    pub started_at: i64,
+    pub status: Option<u16>,
+    pub location: Option<String>,
+    pub sealed: Option<Vec<u8>>,
+}
+
+/// What a claim makes of the record found for its key.
+pub(super) enum Verdict {
+    /// No record: the request is first; claim the key.
+    New,
+    /// The first request died with its process: claim the key again.
+    Abandoned,
+    /// Nothing to write: this is the answer.
+    Settled(Sealed),
+}
+
+pub(super) fn judge(found: Option<Found>, request_hash: &[u8], now: DateTime<Utc>) -> Verdict {
+    match found {
+        None => Verdict::New,
+        Some(found) if found.request_hash != request_hash => Verdict::Settled(Sealed::Reused),
+        Some(Found {
+            status: Some(status),
+            location,
+            sealed,
+            ..
+        }) => Verdict::Settled(Sealed::Replay(status, location, sealed.unwrap_or_default())),
+        Some(found)
+            if now.timestamp().saturating_sub(found.started_at) > ABANDONED_AFTER_SECONDS =>
+        {
+            Verdict::Abandoned
+        }
+        Some(_) => Verdict::Settled(Sealed::InProgress),
+    }
+}
+
+/// The claim as the caller sees it, the answer opened with the key.
+pub(super) fn opened(key: &IdempotencyKey, claim: Sealed) -> anyhow::Result<KeyClaim> {
+    Ok(match claim {
+        Sealed::Claimed => KeyClaim::Claimed,
+        Sealed::InProgress => KeyClaim::InProgress,
+        Sealed::Reused => KeyClaim::Reused,
+        Sealed::Replay(status, location, sealed) => KeyClaim::Replay(StoredResponse {
+            status,
+            location,
+            body: replay_key(key)
+                .open(&sealed, &key_hash(key))
+                .context("opening a stored answer: it does not match its key")?,
+        }),
+    })
+}
+
 pub(super) fn finish_key(
     connection: &Connection,
     key: &IdempotencyKey,
     response: &StoredResponse,
 ) -> rusqlite::Result<usize> {
-    let hash = key_hash(key);
-    let sealed = replay_key(key).seal(&response.body, &hash);
+    let (hash, sealed) = sealed_response(key, response);
     connection.execute(
         "UPDATE idempotency_records SET response_status = ?2, response_location = ?3, response_sealed = ?4
          WHERE key_hash = ?1",
@@ -122,7 +185,7 @@ pub(super) fn seal_clear_records(connection: &mut Connection) -> rusqlite::Resul
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// Looks an idempotency key up and claims it when it is new, abandoned,
     /// or older than [`KEPT_FOR`] (expired records are deleted on the way).
     pub fn claim_key(
@@ -136,61 +199,44 @@ impl Store {
             .write(|c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 delete_expired(&tx, now)?;
-                let existing = tx
+                let found = tx
                     .query_row(
                         "SELECT request_hash, started_at, response_status, response_location, response_sealed
                          FROM idempotency_records WHERE key_hash = ?1",
                         [hash.as_slice()],
                         |row| {
-                            Ok((
-                                row.get::<_, Vec<u8>>(0)?,
-                                row.get::<_, i64>(1)?,
-                                row.get::<_, Option<u16>>(2)?,
-                                row.get::<_, Option<String>>(3)?,
-                                row.get::<_, Option<Vec<u8>>>(4)?,
-                            ))
+                            Ok(Found {
+                                request_hash: row.get(0)?,
+                                started_at: row.get(1)?,
+                                status: row.get(2)?,
+                                location: row.get(3)?,
+                                sealed: row.get(4)?,
+                            })
                         },
                     )
                     .optional()?;
-                let claim = match existing {
-                    None => {
+                let claim = match judge(found, request_hash, now) {
+                    Verdict::New => {
                         tx.execute(
                             "INSERT INTO idempotency_records (key_hash, request_hash, started_at) VALUES (?1, ?2, ?3)",
                             params![hash.as_slice(), request_hash, now.timestamp()],
                         )?;
                         Sealed::Claimed
                     }
-                    Some((stored, _, _, _, _)) if stored != request_hash => Sealed::Reused,
-                    Some((_, _, Some(status), location, sealed)) => {
-                        Sealed::Replay(status, location, sealed.unwrap_or_default())
-                    }
-                    Some((_, started_at, None, _, _))
-                        if now.timestamp().saturating_sub(started_at) > ABANDONED_AFTER_SECONDS =>
-                    {
+                    Verdict::Abandoned => {
                         tx.execute(
                             "UPDATE idempotency_records SET started_at = ?2 WHERE key_hash = ?1",
                             params![hash.as_slice(), now.timestamp()],
                         )?;
                         Sealed::Claimed
                     }
-                    Some(_) => Sealed::InProgress,
+                    Verdict::Settled(claim) => claim,
                 };
                 tx.commit()?;
                 Ok(claim)
             })
             .context("claiming an idempotency key")?;
-        Ok(match claim {
-            Sealed::Claimed => KeyClaim::Claimed,
-            Sealed::InProgress => KeyClaim::InProgress,
-            Sealed::Reused => KeyClaim::Reused,
-            Sealed::Replay(status, location, sealed) => KeyClaim::Replay(StoredResponse {
-                status,
-                location,
-                body: replay_key(key)
-                    .open(&sealed, &hash)
-                    .context("opening a stored answer: it does not match its key")?,
-            }),
-        })
+        opened(key, claim)
     }
 
     /// Keeps the final response of a claimed key, for replays.
@@ -222,8 +268,8 @@ impl Store {
     }
 }
 
-/// A record as read, before its answer is opened.
-enum Sealed {
+/// A claim as decided, before its answer is opened.
+pub(super) enum Sealed {
     Claimed,
     Replay(u16, Option<String>, Vec<u8>),
     InProgress,

@@ -1,10 +1,26 @@
-//! The SQLite store: the source of truth for what was promised to visitors.
+//! The store: the source of truth for what was promised to visitors.
 //!
-//! One file in WAL mode with `synchronous = FULL`: a booking is on disk before
-//! its 201 leaves. Every method is blocking; async callers go through
-//! [`Store::call`].
+//! # One interface, several backends
+//! [`Store`] holds an enum of its backends, and its methods (listed once, in
+//! `forward!`) dispatch to the backend's own. An enum rather than a trait
+//! object: `book` and `reschedule` take the caller's rules as closures
+//! (generic, so no trait object could carry them), the set of backends is
+//! closed and known here, and a backend's every method is checked to match
+//! the interface by the compiler. Blocking rather than async: every caller
+//! already runs store work off the async runtime through [`Store::call`],
+//! SQLite is blocking by nature, and a transaction with its retries reads
+//! best as straight-line code; PostgreSQL's blocking client fits the same.
+//!
+//! `server.store` (or `FIRSTSTEP_STORE`) chooses the backend
+//! ([`StoreLocation`]): a path is a SQLite file, the default; a
+//! `postgres://` URL is PostgreSQL, whose backend (`postgres`) is being
+//! built (issue #14) and is not selectable until it implements the whole
+//! interface.
 //!
 //! # Layout
+//! - `sqlite`: the SQLite store's connections (one file in WAL mode with
+//!   `synchronous = FULL`: a booking is on disk before its 201 leaves). Its
+//!   queries, and the types of each theme, are in the theme modules:
 //! - `schema`: the tables, as numbered migrations.
 //! - `bookings`: bookings and their life — stored (unique per live slot, so two
 //!   visitors can never hold one slot), answered, expired, cancelled, read.
@@ -27,17 +43,19 @@ mod outbox;
 mod privacy;
 mod reminders;
 mod schema;
+mod sqlite;
 #[cfg(test)]
 #[path = "../../tests/support/postgres.rs"]
 pub(crate) mod test_cluster;
 
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-use chrono::{DateTime, Utc};
-use rusqlite::{Connection, TransactionBehavior};
+use chrono::{DateTime, Duration, Utc};
+use firststep_availability::Interval;
+use serde_json::Value;
+
+use crate::domain::{BookingId, IdempotencyKey};
+use crate::sealing::SealingKey;
 
 pub use backup::{backup, BackupReport};
 pub use bookings::{
@@ -48,44 +66,84 @@ pub use figures::{Figures, QueueFigures};
 pub use idempotency::{KeyClaim, StoredResponse, KEPT_FOR as IDEMPOTENCY_KEPT_FOR};
 pub use outbox::{Action, Delivery, Mail, SetAside};
 pub use privacy::{Erasure, Sweep};
-use schema::MIGRATIONS;
+use sqlite::Sqlite;
+
+/// Where the bookings are kept: `server.store` (or `FIRSTSTEP_STORE`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A SQLite file, the default.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by its `postgres://` URL (which may hold a
+    /// password: never shown).
+    Postgres(String),
+}
+
+/// Why a `postgres://` store is refused, by `check-config` and on opening.
+pub const POSTGRES_NOT_YET: &str = "PostgreSQL is not available in this version yet \
+    (its store is being built): use a SQLite file";
+
+impl StoreLocation {
+    /// A `postgres://` or `postgresql://` URL, or else a path to a SQLite file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            // The parser's messages name the part at fault, never the password.
+            return match text.parse::<::postgres::Config>() {
+                Ok(_) => Ok(Self::Postgres(text.to_owned())),
+                Err(error) => Err(format!("is not a PostgreSQL URL: {error}")),
+            };
+        }
+        if text.is_empty() {
+            return Err("must be a SQLite file's path or a postgres:// URL".into());
+        }
+        if text.contains("://") {
+            return Err(
+                "must be a SQLite file's path or a postgres:// URL; no other database is known"
+                    .into(),
+            );
+        }
+        Ok(Self::Sqlite(PathBuf::from(text)))
+    }
+}
+
+impl std::str::FromStr for StoreLocation {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::parse(text)
+    }
+}
+
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(_) => f.write_str("Postgres(<URL not shown>)"),
+        }
+    }
+}
 
 /// Shared handle to the store; cheap to clone.
 #[derive(Clone)]
-pub struct Store {
-    inner: Arc<Inner>,
-}
+pub struct Store(Backend);
 
-struct Inner {
-    /// SQLite allows one writer at a time; this is it.
-    writer: Mutex<Connection>,
-    /// Readers see the last commit without waiting for the writer (WAL).
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Sqlite),
 }
 
 impl Store {
-    /// Opens (creating if need be) the store at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("creating the store's folder {}", folder.display()))?;
+    /// Opens (creating if need be) the store at `location` and brings its
+    /// schema up to date.
+    pub fn open(location: &StoreLocation) -> anyhow::Result<Self> {
+        match location {
+            StoreLocation::Sqlite(path) => Self::open_sqlite(path),
+            StoreLocation::Postgres(_) => anyhow::bail!("server.store: {POSTGRES_NOT_YET}"),
         }
-        create_private(path).with_context(|| format!("creating the store {}", path.display()))?;
-        let mut writer = connect(path)?;
-        migrate(&writer)
-            .and_then(|()| idempotency::seal_clear_records(&mut writer))
-            .with_context(|| format!("updating the schema of the store {}", path.display()))?;
-        let readers = (0..4)
-            .map(|_| connect(path).map(Mutex::new))
-            .collect::<anyhow::Result<_>>()?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
-                readers,
-                next_reader: AtomicUsize::new(0),
-            }),
-        })
+    }
+
+    /// Opens (creating if need be) the SQLite store at `path`.
+    pub fn open_sqlite(path: &Path) -> anyhow::Result<Self> {
+        Sqlite::open(path).map(|store| Self(Backend::Sqlite(store)))
     }
 
     /// Runs blocking store work off the async runtime's threads.
@@ -98,101 +156,102 @@ impl Store {
             .await
             .expect("store task panicked")
     }
+}
 
-    fn write<T>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        let mut connection = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        work(&mut connection)
-    }
-
-    fn read<T>(
-        &self,
-        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        let readers = &self.inner.readers;
-        let first = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
-        // Take the first idle reader; wait on one only when all are busy.
-        for i in 0..readers.len() {
-            if let Ok(connection) = readers[(first + i) % readers.len()].try_lock() {
-                return work(&connection);
-            }
+/// The store's interface: each method, as the backends implement it
+/// (their documentation is on the backend's own).
+macro_rules! forward {
+    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $type:ty)* $(,)?) -> $out:ty; )*) => {
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self $(, $arg: $type)*) -> $out {
+                    match &self.0 {
+                        Backend::Sqlite(store) => store.$name($($arg),*),
+                    }
+                }
+            )*
         }
-        let connection = readers[first % readers.len()]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        work(&connection)
-    }
+    };
+}
 
+forward! {
     /// Proves the store takes writes (for `/healthz`).
-    pub fn check_writable(&self) -> anyhow::Result<()> {
-        self.write(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.rollback()
-        })
-        .context("taking the store's write lock")
-    }
-}
-
-fn connect(path: &Path) -> anyhow::Result<Connection> {
-    let connection =
-        Connection::open(path).with_context(|| format!("opening the store {}", path.display()))?;
-    connection
-        .execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA secure_delete = ON; -- erased text is overwritten, not left in free pages
-             PRAGMA busy_timeout = 5000;",
-        )
-        .with_context(|| format!("configuring the store {}", path.display()))?;
-    Ok(connection)
-}
-
-fn migrate(connection: &Connection) -> rusqlite::Result<()> {
-    let done: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    for (version, step) in MIGRATIONS.iter().enumerate().skip(done) {
-        connection.execute_batch(&format!(
-            "BEGIN; {step}; PRAGMA user_version = {}; COMMIT;",
-            version + 1
-        ))?;
-    }
-    Ok(())
+    fn check_writable(&self) -> anyhow::Result<()>;
+    /// Live bookings overlapping `range`, but `except`; only those bearing on the clinician `with`, when given.
+    fn live_bookings(&self, range: Interval, now: DateTime<Utc>, except: Option<&str>, with: Option<&str>) -> anyhow::Result<Vec<Interval>>;
+    /// Stores a booking if `is_offered` still says its slot is bookable, all or nothing.
+    fn book(
+        &self,
+        booking: &NewBooking,
+        around: Interval,
+        key: &IdempotencyKey,
+        response: impl FnOnce(Option<&str>) -> StoredResponse,
+        is_offered: impl Fn(Option<&str>, &[Interval]) -> bool,
+    ) -> anyhow::Result<BookOutcome>;
+    /// Moves a live booking to another slot, all or nothing.
+    fn reschedule(
+        &self,
+        change: &Reschedule,
+        key: &IdempotencyKey,
+        response: impl FnOnce(&BookingRecord) -> StoredResponse,
+        is_offered: impl FnOnce(Option<&str>, &[Interval]) -> bool,
+    ) -> anyhow::Result<RescheduleOutcome>;
+    /// One booking, with its status as of `now`.
+    fn booking(&self, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>>;
+    /// Cancels a live booking; a booking no longer live is left as it is.
+    fn cancel(&self, id: &BookingId, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>>;
+    /// Live bookings starting in `range`, for the practice's feed.
+    fn feed_bookings(&self, range: Interval, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingRecord>>;
+    /// Confirms or declines a pending request.
+    fn answer(&self, id: &str, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered>;
+    /// Confirms or declines a pending request if it still stands at `version`.
+    fn answer_as_of(&self, id: &str, version: Option<u32>, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered>;
+    /// Expires every request past its time.
+    fn expire_lapsed(&self, now: DateTime<Utc>) -> anyhow::Result<usize>;
+    /// Requests waiting for the practice's answer, soonest first.
+    fn pending_requests(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingRecord>>;
+    /// Looks an idempotency key up and claims it when it is new.
+    fn claim_key(&self, key: &IdempotencyKey, request_hash: &[u8], now: DateTime<Utc>) -> anyhow::Result<KeyClaim>;
+    /// Keeps the final response of a claimed key, for replays.
+    fn finish_key(&self, key: &IdempotencyKey, response: &StoredResponse) -> anyhow::Result<()>;
+    /// Forgets a claimed key whose request failed for a passing reason.
+    fn release_key(&self, key: &IdempotencyKey) -> anyhow::Result<()>;
+    /// Deletes the records of keys first used [`IDEMPOTENCY_KEPT_FOR`] ago or more.
+    fn delete_expired_keys(&self, now: DateTime<Utc>) -> anyhow::Result<usize>;
+    /// Outbox items due at `now`, oldest first, at most `limit`.
+    fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<Delivery>>;
+    /// Records an outbox item as done.
+    fn delivered(&self, delivery: &Delivery, state: Option<&str>, etag: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<()>;
+    /// Records a failed attempt and when to try again.
+    fn delivery_failed(&self, delivery: &Delivery, reason: &str, retry_at: DateTime<Utc>) -> anyhow::Result<()>;
+    /// Sets an outbox item aside: it can never succeed.
+    fn set_aside(&self, delivery: &Delivery, reason: &str, now: DateTime<Utc>) -> anyhow::Result<()>;
+    /// The outbox items set aside, for the operator.
+    fn set_aside_deliveries(&self) -> anyhow::Result<Vec<SetAside>>;
+    /// Where a booking stands in the practice's calendar.
+    fn calendar_state(&self, booking_id: &str) -> anyhow::Result<Option<String>>;
+    /// Queues the reminders falling due, once each.
+    fn queue_due_reminders(&self, hours_before: &[u32], now: DateTime<Utc>) -> anyhow::Result<usize>;
+    /// Erases the personal fields of bookings long over.
+    fn sweep_personal_data(&self, now: DateTime<Utc>, retention: Duration) -> anyhow::Result<Sweep>;
+    /// Everything stored about a visitor, as JSON.
+    fn visitor_export(&self, email: &str) -> anyhow::Result<Value>;
+    /// Erases a visitor.
+    fn erase_visitor(&self, email: &str, now: DateTime<Utc>) -> anyhow::Result<Erasure>;
+    /// Seals manage tokens left in clear by older versions.
+    fn seal_clear_payloads(&self, key: Option<&SealingKey>) -> anyhow::Result<usize>;
+    /// Counts for `/metrics`.
+    fn figures(&self, now: DateTime<Utc>) -> anyhow::Result<Figures>;
 }
 
 fn instant(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
 }
 
-/// Creates a new store file readable by its owner only: it holds visitors'
-/// personal data, and SQLite gives its log and shared-memory files the same
-/// permissions. An existing file keeps the permissions its operator chose.
-fn create_private(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        other => other.map(drop),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::IdempotencyKey;
-    use crate::sealing::{open_payload, SealingKey};
-
-    const TOKEN: &str = "legacy-manage-token-0123456789abcdefghijklmno";
-    const KEY: &str = "legacy-idempotency-key-0b6f8c1e";
 
     #[test]
     fn a_throw_away_postgres_gives_each_test_a_database_of_its_own() {
@@ -217,167 +276,5 @@ mod tests {
             .unwrap()
             .get(0);
         assert_eq!(seen, 0, "the second database is empty");
-    }
-
-    #[test]
-    fn a_new_store_and_its_log_are_readable_by_their_owner_only() {
-        use std::os::unix::fs::PermissionsExt;
-        let folder = tempfile::tempdir().unwrap();
-        let path = folder.path().join("bookings.sqlite3");
-        let store = Store::open(&path).unwrap();
-        let wal = folder.path().join("bookings.sqlite3-wal");
-        for file in [&path, &wal] {
-            let mode = std::fs::metadata(file).unwrap().permissions().mode();
-            assert_eq!(mode & 0o077, 0, "{} is {mode:o}", file.display());
-        }
-        drop(store);
-    }
-
-    fn contains(haystack: &[u8], needle: &str) -> bool {
-        haystack
-            .windows(needle.len())
-            .any(|w| w == needle.as_bytes())
-    }
-
-    /// A store as the version before sealing left it: a replay and a first
-    /// email, both with the manage token in clear.
-    fn legacy_store(path: &Path) {
-        let c = Connection::open(path).unwrap();
-        c.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
-        for step in &MIGRATIONS[..3] {
-            c.execute_batch(step).unwrap();
-        }
-        c.execute_batch(&format!(
-            "PRAGMA user_version = 3;
-             INSERT INTO bookings (id, service, start_at, end_at, status, created_at, client_name,
-                 client_email, manage_token_hash)
-                 VALUES ('bk_AAAAAAAAAAAAAAAA', 'free', 100, 200, 'pending', 50, 'Sam', 'sam@example.org', zeroblob(32));
-             INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload)
-                 VALUES ('bk_AAAAAAAAAAAAAAAA', 'mail:visitor_received', 50, 50, '{TOKEN}');
-             INSERT INTO idempotency_keys (key, request_hash, started_at, response_status, response_body)
-                 VALUES ('{KEY}', x'01', 50, 201, CAST('{{\"manage_token\":\"{TOKEN}\"}}' AS BLOB));"
-        ))
-        .unwrap();
-    }
-
-    #[test]
-    fn a_store_from_before_sealing_keeps_working_and_loses_its_clear_tokens() {
-        let folder = tempfile::tempdir().unwrap();
-        let path = folder.path().join("store.sqlite3");
-        legacy_store(&path);
-
-        let store = Store::open(&path).unwrap();
-        let mail_key = SealingKey::derive(b"the link secret", "test");
-        assert_eq!(store.seal_clear_payloads(Some(&mail_key)).unwrap(), 1);
-
-        // The replay still answers the key's holder, a day later at most.
-        let key = IdempotencyKey::parse(KEY).unwrap();
-        let now = instant(50) + chrono::Duration::hours(1);
-        match store.claim_key(&key, &[1], now).unwrap() {
-            KeyClaim::Replay(response) => assert!(contains(&response.body, TOKEN)),
-            other => panic!("expected a replay, got {other:?}"),
-        }
-        // The first email still gets its token.
-        let due = store.due_deliveries(now, 10).unwrap();
-        let payload = due[0].payload.as_deref().unwrap();
-        assert_eq!(
-            open_payload(&mail_key, &due[0].booking_id, payload).as_deref(),
-            Some(TOKEN)
-        );
-        // And the file holds neither in clear.
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes.extend(std::fs::read(folder.path().join("store.sqlite3-wal")).unwrap_or_default());
-        assert!(!contains(&bytes, TOKEN), "the token is in the file");
-        assert!(!contains(&bytes, KEY), "the key is in the file");
-    }
-
-    #[test]
-    fn a_store_whose_clear_tokens_are_only_in_replays_holds_none_once_opened() {
-        let folder = tempfile::tempdir().unwrap();
-        let path = folder.path().join("store.sqlite3");
-        legacy_store(&path);
-        // The first email went out: its token is gone, the replay's is left.
-        let legacy = Connection::open(&path).unwrap();
-        legacy
-            .execute_batch("UPDATE outbox SET payload = NULL; PRAGMA wal_checkpoint(TRUNCATE);")
-            .unwrap();
-        drop(legacy);
-
-        let _store = Store::open(&path).unwrap();
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes.extend(std::fs::read(folder.path().join("store.sqlite3-wal")).unwrap_or_default());
-        assert!(!contains(&bytes, TOKEN), "the token is in the file");
-        assert!(!contains(&bytes, KEY), "the key is in the file");
-    }
-
-    #[test]
-    fn visitor_text_stored_before_the_field_rules_is_read_back_inert() {
-        let folder = tempfile::tempdir().unwrap();
-        let path = folder.path().join("store.sqlite3");
-        legacy_store(&path);
-        Connection::open(&path)
-            .unwrap()
-            .execute(
-                "UPDATE bookings SET client_name = ?1, client_phone = ?2, note = ?3",
-                [
-                    "Sam \u{202E}eeL\u{1B}[2J",
-                    "555\u{7}0100",
-                    "hi\rthere\u{2066}",
-                ],
-            )
-            .unwrap();
-
-        let store = Store::open(&path).unwrap();
-        let visitor = store
-            .booking("bk_AAAAAAAAAAAAAAAA", instant(60))
-            .unwrap()
-            .unwrap()
-            .visitor;
-        assert_eq!(visitor.name, "Sam eeL[2J");
-        assert_eq!(visitor.phone.as_deref(), Some("5550100"));
-        assert_eq!(visitor.note.as_deref(), Some("hi\rthere"), "lines stay");
-    }
-
-    #[test]
-    fn idempotency_records_are_deleted_after_a_day_and_the_key_is_then_new() {
-        let folder = tempfile::tempdir().unwrap();
-        let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();
-        let key = IdempotencyKey::parse("k-1").unwrap();
-        let start = instant(1_800_000_000);
-        assert_eq!(
-            store.claim_key(&key, &[1], start).unwrap(),
-            KeyClaim::Claimed
-        );
-        let answer = StoredResponse {
-            status: 201,
-            location: None,
-            body: b"first".to_vec(),
-        };
-        store.finish_key(&key, &answer).unwrap();
-
-        let almost = start + IDEMPOTENCY_KEPT_FOR - chrono::Duration::seconds(1);
-        assert_eq!(
-            store.claim_key(&key, &[1], almost).unwrap(),
-            KeyClaim::Replay(answer)
-        );
-        assert_eq!(store.delete_expired_keys(almost).unwrap(), 0);
-
-        let later = start + IDEMPOTENCY_KEPT_FOR;
-        assert_eq!(store.delete_expired_keys(later).unwrap(), 1);
-        assert_eq!(
-            store.claim_key(&key, &[1], later).unwrap(),
-            KeyClaim::Claimed
-        );
-        // Expired records also go on the way, when a new key is claimed.
-        let other = IdempotencyKey::parse("k-2").unwrap();
-        let much_later = later + IDEMPOTENCY_KEPT_FOR;
-        assert_eq!(
-            store.claim_key(&other, &[2], much_later).unwrap(),
-            KeyClaim::Claimed
-        );
-        let left: i64 = store
-            .read(|c| c.query_row("SELECT COUNT(*) FROM idempotency_records", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(left, 1, "only the new key's record is left");
     }
 }

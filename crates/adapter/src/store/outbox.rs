@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, ToSql, TransactionBehavior};
 
-use super::Store;
+use super::Sqlite;
 
 /// A write owed to the practice's calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,7 +217,7 @@ pub(super) fn enqueue_carrying(
     )
 }
 
-impl Store {
+impl Sqlite {
     /// Writes owed to the calendar whose time has come, oldest first.
     pub fn due_deliveries(
         &self,
@@ -361,7 +361,7 @@ mod tests {
     #[test]
     fn a_row_this_version_does_not_know_waits_and_blocks_nothing() {
         let folder = tempfile::tempdir().unwrap();
-        let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();
+        let store = Sqlite::open(&folder.path().join("store.sqlite3")).unwrap();
         let now = Utc::now();
         store
             .write(|c| {

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::bookings::{cancel_live, expire_lapsed_requests};
 use super::idempotency::delete_expired;
-use super::{instant, Store};
+use super::{instant, Sqlite};
 use crate::sealing::{is_sealed_payload, seal_payload, SealingKey};
 
 /// Blanks a booking's personal fields (the one list of them), its manage
@@ -105,7 +105,7 @@ fn rows_json(connection: &Connection, sql: &str, email: &str) -> rusqlite::Resul
     rows.collect()
 }
 
-impl Store {
+impl Sqlite {
     /// One retention round as of `now`: erases the personal fields of
     /// bookings over for `retention` or longer, and deletes expired
     /// idempotency records. A booking is over when it was declined, cancelled
@@ -235,7 +235,7 @@ mod tests {
     #[test]
     fn erasing_a_visitor_whose_request_lapsed_unnoticed_leaves_no_email_to_their_erased_address() {
         let folder = tempfile::tempdir().unwrap();
-        let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();
+        let store = Sqlite::open(&folder.path().join("store.sqlite3")).unwrap();
         let now = instant(1_800_000_000);
         // A request whose expiry has passed, not yet seen by the outbox's round.
         store

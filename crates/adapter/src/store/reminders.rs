@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::outbox::{enqueue_carrying, Action, Mail};
-use super::Store;
+use super::Sqlite;
 
 /// Forgets the sealed manage tokens no reminder will need any more: of
 /// bookings closed, or begun.
@@ -78,7 +78,7 @@ fn queue_due(
     Ok(queued)
 }
 
-impl Store {
+impl Sqlite {
     /// Queues the reminders due at `now` for `hours_before` (none when it is
     /// empty) and forgets the sealed tokens no reminder will need; returns
     /// how many reminders were queued.
@@ -108,9 +108,9 @@ mod tests {
     use crate::domain::{BookingId, IdempotencyKey, ManageToken};
     use crate::store::{Answer, NewBooking, StoredResponse, Visitor};
 
-    fn store() -> (tempfile::TempDir, Store) {
+    fn store() -> (tempfile::TempDir, Sqlite) {
         let folder = tempfile::tempdir().unwrap();
-        let store = Store::open(&folder.path().join("store.sqlite3")).unwrap();
+        let store = Sqlite::open(&folder.path().join("store.sqlite3")).unwrap();
         (folder, store)
     }
 
@@ -119,7 +119,7 @@ mod tests {
     }
 
     /// Books a slot starting at hour 0, made at hour `made`, as `status`.
-    fn book(store: &Store, made: i64, status: BookingStatus) -> String {
+    fn book(store: &Sqlite, made: i64, status: BookingStatus) -> String {
         let id = BookingId::generate();
         let booking = NewBooking {
             id: id.clone(),
@@ -142,6 +142,7 @@ mod tests {
             room_token: None,
             candidates: Vec::new(),
             week: Interval::new(at(-24), at(24)),
+            clear_after: Duration::zero(),
         };
         let key = IdempotencyKey::parse(id.as_str()).unwrap();
         let response = StoredResponse {
@@ -156,7 +157,7 @@ mod tests {
     }
 
     /// The reminders waiting in the outbox: (booking, payload).
-    fn queued(store: &Store) -> Vec<(String, Option<String>)> {
+    fn queued(store: &Sqlite) -> Vec<(String, Option<String>)> {
         store
             .read(|c| {
                 c.prepare("SELECT booking_id, payload FROM outbox WHERE action = ?1 ORDER BY id")?
@@ -168,7 +169,7 @@ mod tests {
             .unwrap()
     }
 
-    fn reminder_token(store: &Store, id: &str) -> Option<String> {
+    fn reminder_token(store: &Sqlite, id: &str) -> Option<String> {
         store
             .read(|c| {
                 c.query_row(

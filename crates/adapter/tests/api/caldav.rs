@@ -167,7 +167,7 @@ async fn with_the_calendar_down_requests_are_still_taken_and_delivered_when_it_r
         "the visitor's request does not depend on the calendar"
     );
     let created: BookingCreated = response.json().await.unwrap();
-    let store = firststep_adapter::store::Store::open(&app.store).unwrap();
+    let store = firststep_adapter::store::Store::open_sqlite(&app.store).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         store
@@ -205,7 +205,7 @@ async fn a_foreign_event_found_after_placing_withdraws_the_hold() {
 
     let created = app.book(slot).await;
 
-    let store = firststep_adapter::store::Store::open(&app.store).unwrap();
+    let store = firststep_adapter::store::Store::open_sqlite(&app.store).unwrap();
     let id = created.booking.id.clone();
     eventually("the conflict noticed", 10, || async {
         store.calendar_state(&id).unwrap().as_deref() == Some("conflicted")
@@ -288,7 +288,7 @@ async fn confirming_turns_the_hold_into_a_confirmed_event_and_declining_removes_
     }
 
     // As the practice's signed link or the `requests` command does.
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     store
         .answer(&kept.booking.id, Answer::Confirm, Utc::now())
         .unwrap();

@@ -151,7 +151,7 @@ async fn against_the_stand_in_a_request_appears_tentative_and_private_is_confirm
     }
     let placed_etag = event["etag"].as_str().unwrap().to_owned();
 
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     // As the practice's signed link or the `requests` command does; the
     // running adapter's next outbox round delivers it.
     store.answer(&id, Answer::Confirm, Utc::now()).unwrap();

@@ -6,6 +6,7 @@ use std::sync::Once;
 use chrono::{DateTime, Duration, Utc};
 use firststep_adapter::clock::{Clock, ClockHand};
 use firststep_adapter::config::Settings;
+use firststep_adapter::store::StoreLocation;
 use firststep_adapter::Application;
 use firststep_protocol::{Problem, SlotList};
 use serde_json::{json, Value};
@@ -98,8 +99,8 @@ pub async fn spawn_tuned(
     let mut settings =
         Settings::from_toml(config, folder.path()).expect("the test configuration is valid");
     tune(&mut settings);
-    settings.server.store = folder.path().join("bookings.sqlite3");
-    let store = settings.server.store.clone();
+    let store = folder.path().join("bookings.sqlite3");
+    settings.server.store = StoreLocation::Sqlite(store.clone());
     let (now, clock) = Clock::movable();
     let app = Application::build_with_clock(settings, now.clone())
         .await

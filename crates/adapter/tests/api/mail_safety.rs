@@ -119,7 +119,7 @@ async fn no_bare_carriage_return_or_line_feed_reaches_smtp() {
 fn outbox_on(folder: &std::path::Path, smtp: &SmtpServer) -> (Outbox, Store) {
     let settings = Settings::from_toml(&mail_config(smtp), folder).unwrap();
     let mail = settings.mail.clone().unwrap();
-    let store = Store::open(&folder.join("bookings.sqlite3")).unwrap();
+    let store = Store::open_sqlite(&folder.join("bookings.sqlite3")).unwrap();
     let outbox = Outbox::new(
         store.clone(),
         firststep_adapter::startup::calendar_of(&settings),

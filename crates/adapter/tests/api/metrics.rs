@@ -133,7 +133,7 @@ async fn a_scrape_shows_bookings_by_status_the_outbox_failures_and_requests_by_r
     }
 
     // An email waiting for more than an hour is warned about, once per round.
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     let round = housekeeping::round(&store, Duration::days(30), Utc::now())
         .await
         .unwrap();
@@ -149,7 +149,8 @@ async fn metrics_on_their_own_address_are_served_there_only() {
     let folder = tempfile::tempdir().unwrap();
     let config = format!("{CONFIG}metrics_listen = \"127.0.0.1:0\"\n");
     let mut settings = Settings::from_toml(&config, folder.path()).unwrap();
-    settings.server.store = folder.path().join("bookings.sqlite3");
+    settings.server.store =
+        firststep_adapter::store::StoreLocation::Sqlite(folder.path().join("bookings.sqlite3"));
     settings.server.connections.header_read_timeout = StdDuration::from_millis(500);
     let app = Application::build(settings).await.unwrap();
     let public = format!("http://{}", app.address());

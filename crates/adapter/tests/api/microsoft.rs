@@ -163,7 +163,7 @@ async fn against_the_stand_in_a_request_appears_tentative_and_private_is_confirm
     }
     let placed_etag = event["@odata.etag"].as_str().unwrap().to_owned();
 
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     store.answer(&id, Answer::Confirm, Utc::now()).unwrap();
     eventually("the event shown busy", 15, || async {
         show_as(&graph, &id).as_deref() == Some("busy")

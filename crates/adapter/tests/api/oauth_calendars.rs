@@ -111,7 +111,7 @@ pub async fn tokens_are_renewed_before_they_lapse_and_after_a_401<S: ServiceStan
     })
     .await;
     assert!(service.unauthorized() >= 1, "the lapsed token was refused");
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     assert_eq!(
         store.calendar_state(&second.booking.id).unwrap().as_deref(),
         Some("placed"),
@@ -192,7 +192,7 @@ pub async fn healthz_fails_while_the_token_is_revoked_and_bookings_are_still_tak
         "bookings are still taken into the outbox"
     );
     let created: firststep_protocol::BookingCreated = response.json().await.unwrap();
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         store
@@ -218,7 +218,7 @@ pub async fn down_a_while_then_back_gets_every_booking_once_also_across_a_restar
     let before = app.book(slots[10]).await;
     let also = app.book(slots[20]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     assert_eq!(
         store.calendar_state(&before.booking.id).unwrap().as_deref(),
         Some("owed")
@@ -240,7 +240,7 @@ pub async fn down_a_while_then_back_gets_every_booking_once_also_across_a_restar
         service.booking_is_live(&third.booking.id)
     })
     .await;
-    let store = Store::open(&restarted.store).unwrap();
+    let store = Store::open_sqlite(&restarted.store).unwrap();
     eventually("all recorded as placed", 10, || async {
         [&before, &also, &third]
             .iter()
@@ -280,7 +280,7 @@ pub async fn a_foreign_event_in_the_slot_after_placing_withdraws_the_hold<S: Ser
 
     let created = app.book(slot).await;
 
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     let id = created.booking.id.clone();
     eventually("the conflict noticed", 10, || async {
         store.calendar_state(&id).unwrap().as_deref() == Some("conflicted")

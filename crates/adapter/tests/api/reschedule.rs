@@ -736,7 +736,7 @@ async fn a_video_room_is_withheld_while_a_moved_booking_waits_and_stays_the_same
     assert_eq!(moved.booking.status, BookingStatus::Pending);
     assert_eq!(moved.booking.video_url, None, "not for a request");
     assert_eq!(app.view(&created).await.video_url, None);
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     store
         .answer(&created.booking.id, Answer::Confirm, app.now())
         .unwrap();

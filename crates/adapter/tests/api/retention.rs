@@ -109,7 +109,7 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
         "cy@example.org",
     )
     .await;
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     let before: Vec<_> = [&cancelled, &past, &to_come]
         .iter()
         .map(|b| row(&app, &b.booking.id))
@@ -200,7 +200,7 @@ async fn idempotency_records_go_after_a_day_and_the_same_key_then_books_anew() {
         .json()
         .await
         .unwrap();
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
 
     let round = housekeeping::round(&store, Duration::days(30), Utc::now() + Duration::hours(23))
         .await

@@ -34,7 +34,7 @@ fn body_with(start: chrono::DateTime<Utc>, field: &str, value: &str) -> serde_js
 
 /// The stored value of `field` of booking `id`.
 fn stored(app: &TestApp, id: &str, field: &str) -> String {
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     let visitor = store.booking(id, Utc::now()).unwrap().unwrap().visitor;
     match field {
         visitor_fields::NAME_FIELD => visitor.name,
@@ -148,7 +148,7 @@ async fn line_breaks_are_stored_as_lf_and_a_blank_note_as_none() {
         .await;
     assert_eq!(response.status(), 201);
     let created: firststep_protocol::BookingCreated = response.json().await.unwrap();
-    let store = Store::open(&app.store).unwrap();
+    let store = Store::open_sqlite(&app.store).unwrap();
     let booking = store.booking(&created.booking.id, Utc::now()).unwrap();
     assert_eq!(booking.unwrap().visitor.note, None);
 }
@@ -167,7 +167,7 @@ async fn only_a_language_tag_is_kept_as_the_locale() {
         let response = app.post_booking(&new_key(), &body).await;
         assert_eq!(response.status(), 201);
         let created: firststep_protocol::BookingCreated = response.json().await.unwrap();
-        let store = Store::open(&app.store).unwrap();
+        let store = Store::open_sqlite(&app.store).unwrap();
         let booking = store.booking(&created.booking.id, Utc::now()).unwrap();
         assert_eq!(booking.unwrap().visitor.locale.as_deref(), kept);
     }

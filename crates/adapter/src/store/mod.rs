@@ -40,6 +40,8 @@ mod bookings;
 mod figures;
 mod idempotency;
 mod outbox;
+#[allow(dead_code)] // Joins `Backend` once it implements the whole interface (issue #14).
+mod postgres;
 mod privacy;
 mod reminders;
 mod schema;
@@ -247,34 +249,4 @@ forward! {
 
 fn instant(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_throw_away_postgres_gives_each_test_a_database_of_its_own() {
-        let (first, second) = (
-            test_cluster::fresh_database(),
-            test_cluster::fresh_database(),
-        );
-        eprintln!(
-            "throw-away PostgreSQL started in {:?}",
-            test_cluster::cluster().started_in
-        );
-        assert_ne!(first, second);
-        let connect = |url: &str| postgres::Client::connect(url, postgres::NoTls).unwrap();
-        connect(&first)
-            .batch_execute("CREATE TABLE only_here (x int); CREATE EXTENSION btree_gist;")
-            .unwrap();
-        let seen: i64 = connect(&second)
-            .query_one(
-                "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'only_here'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        assert_eq!(seen, 0, "the second database is empty");
-    }
 }

@@ -1,0 +1,158 @@
+//! The PostgreSQL store, for several replicas on one database (issue #14).
+//! Being built: it is not yet a [`super::Store`] backend, and
+//! `server.store = "postgres://…"` is refused until it implements the whole
+//! interface. What it has holds across replicas, enforced by the database:
+//!
+//! - Migrations run once: each replica takes a transaction-scoped advisory
+//!   lock before reading `schema_version`, so replicas starting together
+//!   wait for the first and then find nothing to do.
+//! - No double booking: an exclusion constraint (`btree_gist`) over each
+//!   live booking's time and buffer (`schema.rs`).
+//! - Bookings and their checks (buffers, the daily cap, a clinician's load)
+//!   run under a transaction-scoped advisory lock per UTC day their span
+//!   touches ([`lock_days`]). Chosen over serializable transactions with
+//!   retry: the caller's rules come as closures run once (`response` is
+//!   `FnOnce`), a retry would run them again; the lock makes the transaction
+//!   run once and lets bookings on other days go on side by side.
+//! - Idempotency keys live in one table: a key raced across replicas is
+//!   inserted once (`ON CONFLICT DO NOTHING`); the other request finds it
+//!   in progress.
+//! - The outbox is claimed with `FOR UPDATE SKIP LOCKED` and a lease
+//!   (`leased_until`): two replicas never take one item at once, and an item
+//!   whose replica died is taken again once its lease is over.
+//!
+//! Blocking, as the SQLite store: callers run it through `Store::call`.
+//! Connections are kept in a small pool; times are unix seconds as in SQLite.
+
+mod bookings;
+mod idempotency;
+mod outbox;
+mod schema;
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use postgres::{Client, Config, NoTls};
+
+use schema::MIGRATIONS;
+
+/// Idle connections kept for reuse; more are opened when all are busy.
+const IDLE_CONNECTIONS: usize = 8;
+
+/// The advisory lock the migrations run under (any fixed number: it only
+/// has to differ from the booking days' locks, which are small day numbers
+/// in their own key space, see [`lock_days`]).
+const MIGRATION_LOCK: i64 = 0x4669_7273_7453_7465; // "FirstSte"
+
+#[derive(Clone)]
+pub(crate) struct Postgres {
+    inner: Arc<Pool>,
+}
+
+struct Pool {
+    config: Config,
+    idle: Mutex<Vec<Client>>,
+}
+
+impl Postgres {
+    /// Connects to the database at `url` and brings its schema up to date.
+    pub(crate) fn open(url: &str) -> anyhow::Result<Self> {
+        let config: Config = url
+            .parse()
+            .context("server.store is not a PostgreSQL URL")?;
+        let store = Self {
+            inner: Arc::new(Pool {
+                config,
+                idle: Mutex::new(Vec::new()),
+            }),
+        };
+        store
+            .with(migrate)
+            .context("updating the schema of the PostgreSQL store")?;
+        Ok(store)
+    }
+
+    /// Runs `work` on a pooled connection.
+    fn with<T>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, postgres::Error> {
+        let pooled = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let mut client = match pooled {
+            Some(client) if !client.is_closed() => client,
+            _ => self.inner.config.connect(NoTls)?,
+        };
+        let result = work(&mut client);
+        if !client.is_closed() {
+            let mut idle = self
+                .inner
+                .idle
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if idle.len() < IDLE_CONNECTIONS {
+                idle.push(client);
+            }
+        }
+        result
+    }
+
+    /// Proves the store takes writes (for `/healthz`).
+    pub(crate) fn check_writable(&self) -> anyhow::Result<()> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            tx.batch_execute("SET TRANSACTION READ WRITE")?;
+            tx.rollback()
+        })
+        .context("reaching the PostgreSQL store")
+    }
+}
+
+/// Brings the schema up to date, once however many replicas start together:
+/// the first to take the lock runs the steps, the others wait for it and
+/// then find them done.
+fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let done: Option<i32> = tx
+        .query_opt("SELECT version FROM schema_version", &[])?
+        .map(|row| row.get(0));
+    let done = done.unwrap_or(0);
+    for step in MIGRATIONS.iter().skip(usize::try_from(done).unwrap_or(0)) {
+        tx.batch_execute(step)?;
+    }
+    let now = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+    if done == 0 {
+        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&now])?;
+    } else if done < now {
+        tx.execute("UPDATE schema_version SET version = $1", &[&now])?;
+    }
+    tx.commit()
+}
+
+/// Takes, for the rest of the transaction, the advisory lock of each UTC
+/// day that `span` touches, in order (so two transactions never wait on
+/// each other in a cycle). Two bookings whose spans overlap share a day,
+/// so one waits for the other and sees it; bookings on days apart do not.
+fn lock_days(
+    tx: &mut postgres::Transaction<'_>,
+    span: firststep_availability::Interval,
+) -> Result<(), postgres::Error> {
+    const DAY: i64 = 86_400;
+    let first = span.start.timestamp().div_euclid(DAY);
+    let last = span.end.timestamp().saturating_sub(1).div_euclid(DAY);
+    // The two-key form: the day in the booking days' own key space.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(1, day::int) FROM generate_series($1::bigint, $2::bigint) AS day",
+        &[&first, &last.max(first)],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

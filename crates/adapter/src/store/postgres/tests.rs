@@ -1,0 +1,301 @@
+//! The PostgreSQL store against a real, throw-away PostgreSQL
+//! (`tests/support/postgres.rs`): several `Postgres` handles on one
+//! database stand for several replicas, threads started together for
+//! requests arriving at once.
+
+use std::sync::Barrier;
+
+use chrono::{DateTime, Duration, Utc};
+use firststep_availability::Interval;
+use firststep_protocol::BookingStatus;
+
+use super::outbox::LEASE;
+use super::schema::MIGRATIONS;
+use super::Postgres;
+use crate::domain::{BookingId, IdempotencyKey, ManageToken};
+use crate::store::test_cluster::fresh_database;
+use crate::store::{BookOutcome, KeyClaim, NewBooking, StoredResponse, Visitor};
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    "2026-12-07T09:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(minutes)
+}
+
+/// `replicas` stores on one fresh database, opened one after the other.
+fn replicas(count: usize) -> Vec<Postgres> {
+    let url = fresh_database();
+    (0..count).map(|_| Postgres::open(&url).unwrap()).collect()
+}
+
+/// A 50-minute request starting `start` minutes after 09:00, kept clear
+/// `clear_after` minutes after its end.
+fn booking(start: i64, clear_after: i64) -> NewBooking {
+    NewBooking {
+        id: BookingId::generate(),
+        service: "intake".into(),
+        slot: Interval::new(at(start), at(start + 50)),
+        status: BookingStatus::Pending,
+        created_at: at(-24 * 60),
+        expires_at: Some(at(-60)),
+        visitor: Visitor {
+            name: "Sam".into(),
+            email: "sam@example.org".into(),
+            phone: None,
+            time_zone: None,
+            note: None,
+            locale: None,
+        },
+        manage_token_hash: ManageToken::generate().hash(),
+        first_mail_payload: Some("sealed:v1:first".into()),
+        room_token: None,
+        candidates: Vec::new(),
+        week: Interval::new(at(-7 * 24 * 60), at(7 * 24 * 60)),
+        reminder_payload: None,
+        clear_after: Duration::minutes(clear_after),
+    }
+}
+
+fn answer() -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        location: None,
+        body: b"booked".to_vec(),
+    }
+}
+
+/// Books each of `bookings` at once, spread over `stores`, each checked by
+/// `is_offered`; how many were stored.
+fn book_at_once(
+    stores: &[Postgres],
+    bookings: Vec<NewBooking>,
+    is_offered: impl Fn(&[Interval]) -> bool + Sync,
+) -> usize {
+    let start = Barrier::new(bookings.len());
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = bookings
+            .into_iter()
+            .enumerate()
+            .map(|(i, booking)| {
+                let (store, start, is_offered) = (&stores[i % stores.len()], &start, &is_offered);
+                scope.spawn(move || {
+                    let key = IdempotencyKey::parse(booking.id.as_str()).unwrap();
+                    store.claim_key(&key, b"body", booking.created_at).unwrap();
+                    let around = booking.slot.widened(Duration::hours(26)).unwrap();
+                    start.wait();
+                    store
+                        .book(
+                            &booking,
+                            around,
+                            &key,
+                            |_| answer(),
+                            |_, live| is_offered(live),
+                        )
+                        .unwrap()
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().unwrap())
+            .filter(|outcome| matches!(outcome, BookOutcome::Booked(_)))
+            .count()
+    })
+}
+
+fn count(store: &Postgres, sql: &str) -> i64 {
+    store.with(|c| c.query_one(sql, &[])).unwrap().get(0)
+}
+
+#[test]
+fn a_throw_away_postgres_gives_each_test_a_database_of_its_own() {
+    use crate::store::test_cluster::cluster;
+    let (first, second) = (fresh_database(), fresh_database());
+    eprintln!(
+        "throw-away PostgreSQL started in {:?}",
+        cluster().started_in
+    );
+    assert_ne!(first, second);
+    let connect = |url: &str| postgres::Client::connect(url, postgres::NoTls).unwrap();
+    connect(&first)
+        .batch_execute("CREATE TABLE only_here (x int)")
+        .unwrap();
+    let seen: i64 = connect(&second)
+        .query_one(
+            "SELECT COUNT(*) FROM pg_tables WHERE tablename = 'only_here'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 0, "the second database is empty");
+}
+
+#[test]
+fn replicas_starting_together_run_the_migrations_once() {
+    let url = fresh_database();
+    let start = Barrier::new(3);
+    let opened: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    Postgres::open(&url)
+                })
+            })
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    let stores: Vec<Postgres> = opened.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        count(&stores[0], "SELECT version::bigint FROM schema_version"),
+        MIGRATIONS.len() as i64
+    );
+    assert_eq!(count(&stores[0], "SELECT COUNT(*) FROM schema_version"), 1);
+    // And a later start finds nothing to do.
+    Postgres::open(&url).unwrap();
+    stores[2].check_writable().unwrap();
+}
+
+#[test]
+fn one_slot_raced_over_three_replicas_is_booked_once() {
+    let stores = replicas(3);
+    let tries = (0..30).map(|_| booking(0, 0)).collect();
+    let booked = book_at_once(&stores, tries, |live| live.is_empty());
+    assert_eq!(booked, 1);
+    assert_eq!(count(&stores[1], "SELECT COUNT(*) FROM bookings"), 1);
+    // Each stored booking queued its calendar write and two emails; the losers nothing.
+    assert_eq!(count(&stores[2], "SELECT COUNT(*) FROM outbox"), 3);
+}
+
+#[test]
+fn the_database_refuses_overlaps_and_buffers_even_when_the_checks_let_them_through() {
+    let stores = replicas(2);
+    // A check that sees nothing: only the exclusion constraint stands.
+    let first = book_at_once(&stores, vec![booking(0, 10)], |_| true);
+    assert_eq!(first, 1);
+    let overlapping = book_at_once(&stores, vec![booking(30, 0)], |_| true);
+    assert_eq!(overlapping, 0, "09:30 overlaps 09:00-09:50");
+    let in_the_buffer = book_at_once(&stores, vec![booking(55, 0)], |_| true);
+    assert_eq!(
+        in_the_buffer, 0,
+        "09:55 is within the 10 minutes kept clear after 09:50"
+    );
+    let before = book_at_once(&stores, vec![booking(-55, 10)], |_| true);
+    assert_eq!(
+        before, 0,
+        "08:05-08:55 keeps clear until 09:05, and 09:00 was booked"
+    );
+    let clear = book_at_once(&stores, vec![booking(60, 0), booking(-70, 0)], |_| true);
+    assert_eq!(clear, 2, "09:50 + 10 min and 07:50-08:40 are clear");
+    assert_eq!(count(&stores[0], "SELECT COUNT(*) FROM bookings"), 3);
+}
+
+#[test]
+fn a_daily_cap_holds_when_its_last_places_are_raced() {
+    let stores = replicas(3);
+    // Twenty different slots of one day, at once; the practice takes three a day.
+    let tries = (0..20).map(|i| booking(i * 60, 0)).collect();
+    let booked = book_at_once(&stores, tries, |live| live.len() < 3);
+    assert_eq!(booked, 3);
+}
+
+#[test]
+fn a_key_raced_across_replicas_is_claimed_once_and_then_replayed() {
+    let stores = replicas(3);
+    let key = IdempotencyKey::parse("raced-key-0123456789").unwrap();
+    let start = Barrier::new(12);
+    let claims: Vec<KeyClaim> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..12)
+            .map(|i| {
+                let (store, key, start) = (&stores[i % 3], &key, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    store.claim_key(key, b"same body", at(0)).unwrap()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    let claimed = claims.iter().filter(|c| **c == KeyClaim::Claimed).count();
+    let waiting = claims
+        .iter()
+        .filter(|c| **c == KeyClaim::InProgress)
+        .count();
+    assert_eq!((claimed, waiting), (1, 11), "{claims:?}");
+
+    stores[0].finish_key(&key, &answer()).unwrap();
+    assert_eq!(
+        stores[2].claim_key(&key, b"same body", at(1)).unwrap(),
+        KeyClaim::Replay(answer())
+    );
+    assert_eq!(
+        stores[1].claim_key(&key, b"another body", at(1)).unwrap(),
+        KeyClaim::Reused
+    );
+}
+
+#[test]
+fn outbox_items_are_taken_by_one_replica_and_by_another_after_its_lease() {
+    let stores = replicas(2);
+    let tries = (0..4).map(|i| booking(i * 60, 0)).collect();
+    assert_eq!(book_at_once(&stores, tries, |_| true), 4);
+    let now = at(0);
+
+    // Both replicas take at once: twelve items, each taken by one of them.
+    let start = Barrier::new(2);
+    let taken: Vec<Vec<i64>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = stores
+            .iter()
+            .map(|store| {
+                let start = &start;
+                scope.spawn(move || {
+                    start.wait();
+                    let due = store.due_deliveries(now, 7).unwrap();
+                    due.iter().map(|d| d.id).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    let mut all: Vec<i64> = taken.concat();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        taken[0].len() + taken[1].len(),
+        "none taken twice"
+    );
+    assert_eq!(all.len(), 12, "{taken:?}");
+
+    // The first replica delivers what it took; the second dies holding its items.
+    let first = stores[0].due_deliveries(now, 50).unwrap();
+    assert!(first.is_empty(), "all are held");
+    let held_by_first: Vec<_> = taken[0].clone();
+    let records = |ids: &[i64]| -> Vec<crate::store::Delivery> {
+        ids.iter()
+            .map(|&id| crate::store::Delivery {
+                id,
+                booking_id: String::new(),
+                action: crate::store::Action::Place,
+                attempts: 0,
+                payload: None,
+                created_at: now,
+            })
+            .collect()
+    };
+    for delivery in records(&held_by_first) {
+        stores[0].delivered(&delivery, None, None, now).unwrap();
+    }
+    let just_before = now + LEASE - Duration::seconds(1);
+    assert!(stores[0]
+        .due_deliveries(just_before, 50)
+        .unwrap()
+        .is_empty());
+    let after_lease = now + LEASE;
+    let retaken: Vec<i64> = stores[0]
+        .due_deliveries(after_lease, 50)
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    let mut dead: Vec<i64> = taken[1].clone();
+    dead.sort_unstable();
+    assert_eq!(retaken, dead, "the dead replica's items, and only those");
+}

@@ -34,7 +34,7 @@ enum Command {
         #[arg(long, env = "FIRSTSTEP_LISTEN")]
         listen: Option<String>,
         /// SQLite file to keep bookings in; overrides the file's `server.store`.
-        #[arg(long, env = "FIRSTSTEP_STORE")]
+        #[arg(long, env = "FIRSTSTEP_STORE", value_parser = operator_store)]
         store: Option<StoreLocation>,
     },
     /// Check a configuration file and print every problem in it.
@@ -49,7 +49,7 @@ enum Command {
         #[arg(long, env = "FIRSTSTEP_CONFIG")]
         config: PathBuf,
         /// SQLite file the bookings are in; overrides the file's `server.store`.
-        #[arg(long, env = "FIRSTSTEP_STORE")]
+        #[arg(long, env = "FIRSTSTEP_STORE", value_parser = operator_store)]
         store: Option<StoreLocation>,
         #[command(subcommand)]
         action: RequestAction,
@@ -93,7 +93,7 @@ struct StoreArgs {
     #[arg(long, env = "FIRSTSTEP_CONFIG")]
     config: PathBuf,
     /// SQLite file the bookings are in; overrides the file's `server.store`.
-    #[arg(long, env = "FIRSTSTEP_STORE")]
+    #[arg(long, env = "FIRSTSTEP_STORE", value_parser = operator_store)]
     store: Option<StoreLocation>,
 }
 
@@ -116,6 +116,15 @@ impl StoreArgs {
                 anyhow::bail!("this is for a SQLite store; back PostgreSQL up with its own tools")
             }
         }
+    }
+}
+
+/// `--store` (or `FIRSTSTEP_STORE`): as `server.store`, PostgreSQL refused
+/// until its store is whole (`check-config` says the same at the key's line).
+fn operator_store(text: &str) -> Result<StoreLocation, String> {
+    match StoreLocation::parse(text)? {
+        StoreLocation::Postgres(_) => Err(firststep_adapter::store::POSTGRES_NOT_YET.into()),
+        location => Ok(location),
     }
 }
 

@@ -221,8 +221,15 @@ impl Outbox {
             }
         };
         let mut delivered = 0;
-        for delivery in due {
+        let mut due = due.into_iter();
+        while let Some(delivery) = due.next() {
             if self.stopping() {
+                // Taken but not tried: left to the next start or another replica at once.
+                let left: Vec<Delivery> = std::iter::once(delivery).chain(due).collect();
+                let store = self.store.clone();
+                if let Err(e) = store.call(move |s| s.let_go(&left)).await {
+                    tracing::error!(error = format!("{e:#}"), "letting outbox items go");
+                }
                 break;
             }
             match self.deliver(&delivery, now).await {

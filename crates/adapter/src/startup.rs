@@ -205,7 +205,10 @@ impl Application {
             clinician_calendars.insert(clinician.id.clone(), (calendar, text));
         }
         let store = Store::open(&settings.server.store)?;
-        store.seal_clear_payloads(settings.mail.as_ref().map(payload_key).as_ref())?;
+        let mail_key = settings.mail.as_ref().map(payload_key);
+        store
+            .call(move |s| s.seal_clear_payloads(mail_key.as_ref()))
+            .await?;
         let mail = match &settings.mail {
             Some(mail) => Some(MailContext {
                 mailer: Mailer::new(mail).context("setting up SMTP")?,

@@ -149,44 +149,140 @@ pub struct BookingRecord {
     pub clinician: Option<String>,
 }
 
-const RECORD: &str =
+/// A booking's columns, in the order of [`StoredBooking`]'s fields.
+pub(super) const RECORD: &str =
     "SELECT id, service, start_at, end_at, status, expires_at, client_name, client_email,
     client_phone, client_time_zone, note, locale, manage_token_hash, calendar_etag, room_token,
     version, moved_from, clinician FROM bookings";
 
-fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<BookingRecord> {
-    let expires_at: Option<DateTime<Utc>> = row.get::<_, Option<i64>>(5)?.map(instant);
-    let mut status =
-        BookingStatus::parse(&row.get::<_, String>(4)?).unwrap_or(BookingStatus::Expired);
-    if status == BookingStatus::Pending && expires_at.is_some_and(|t| t <= now) {
-        status = BookingStatus::Expired;
+/// A booking's row as either backend reads it ([`RECORD`]), before it is
+/// read as of a time.
+pub(super) struct StoredBooking {
+    pub id: String,
+    pub service: String,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub status: String,
+    pub expires_at: Option<i64>,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub time_zone: Option<String>,
+    pub note: Option<String>,
+    pub locale: Option<String>,
+    pub manage_token_hash: Vec<u8>,
+    pub calendar_etag: Option<String>,
+    pub room_token: Option<String>,
+    pub version: u32,
+    pub moved_from: Option<i64>,
+    pub clinician: Option<String>,
+}
+
+impl StoredBooking {
+    /// The booking as of `now`: a pending request past its expiry reads as expired.
+    pub(super) fn read_at(self, now: DateTime<Utc>) -> BookingRecord {
+        let expires_at = self.expires_at.map(instant);
+        let mut status = BookingStatus::parse(&self.status).unwrap_or(BookingStatus::Expired);
+        if status == BookingStatus::Pending && expires_at.is_some_and(|t| t <= now) {
+            status = BookingStatus::Expired;
+        }
+        BookingRecord {
+            id: self.id,
+            service: self.service,
+            slot: Interval::new(instant(self.start_at), instant(self.end_at)),
+            status,
+            expires_at: expires_at.filter(|_| status == BookingStatus::Pending),
+            // Rows stored by versions before the visitor-field rules may hold
+            // control or bidi characters: made inert for every reader. Not the
+            // address: changed, it could be someone else's (as stored, the mailer
+            // refuses it and the outbox sets its email aside).
+            visitor: Visitor {
+                name: inert(&self.name),
+                email: self.email,
+                phone: self.phone.as_deref().map(inert),
+                time_zone: self.time_zone,
+                note: self.note.as_deref().map(inert),
+                locale: self.locale,
+            },
+            manage_token_hash: TokenHash(self.manage_token_hash.try_into().unwrap_or([0; 32])),
+            calendar_etag: self.calendar_etag,
+            room_token: self.room_token,
+            version: self.version,
+            moved_from: self.moved_from.map(instant),
+            clinician: self.clinician,
+        }
     }
-    let hash: Vec<u8> = row.get(12)?;
-    Ok(BookingRecord {
+}
+
+fn record(row: &rusqlite::Row<'_>, now: DateTime<Utc>) -> rusqlite::Result<BookingRecord> {
+    let stored = StoredBooking {
         id: row.get(0)?,
         service: row.get(1)?,
-        slot: Interval::new(instant(row.get(2)?), instant(row.get(3)?)),
-        status,
-        expires_at: expires_at.filter(|_| status == BookingStatus::Pending),
-        // Rows stored by versions before the visitor-field rules may hold
-        // control or bidi characters: made inert for every reader. Not the
-        // address: changed, it could be someone else's (as stored, the mailer
-        // refuses it and the outbox sets its email aside).
-        visitor: Visitor {
-            name: inert(&row.get::<_, String>(6)?),
-            email: row.get(7)?,
-            phone: row.get::<_, Option<String>>(8)?.as_deref().map(inert),
-            time_zone: row.get(9)?,
-            note: row.get::<_, Option<String>>(10)?.as_deref().map(inert),
-            locale: row.get(11)?,
-        },
-        manage_token_hash: TokenHash(hash.try_into().unwrap_or([0; 32])),
+        start_at: row.get(2)?,
+        end_at: row.get(3)?,
+        status: row.get(4)?,
+        expires_at: row.get(5)?,
+        name: row.get(6)?,
+        email: row.get(7)?,
+        phone: row.get(8)?,
+        time_zone: row.get(9)?,
+        note: row.get(10)?,
+        locale: row.get(11)?,
+        manage_token_hash: row.get(12)?,
         calendar_etag: row.get(13)?,
         room_token: row.get(14)?,
         version: row.get(15)?,
-        moved_from: row.get::<_, Option<i64>>(16)?.map(instant),
+        moved_from: row.get(16)?,
         clinician: row.get(17)?,
-    })
+    };
+    Ok(stored.read_at(now))
+}
+
+/// Whom a new booking's emails go to: the practice's, then the visitor's.
+pub(super) fn first_mails(status: BookingStatus) -> (Mail, Mail) {
+    match status {
+        BookingStatus::Confirmed => (Mail::PracticeBooked, Mail::VisitorConfirmed),
+        _ => (Mail::PracticeRequest, Mail::VisitorReceived),
+    }
+}
+
+/// What a move makes of a booking that was `before`: its status and when a
+/// request it leaves lapses, and its emails (the practice's, the visitor's).
+pub(super) fn moved(
+    before: BookingStatus,
+    change: &Reschedule,
+) -> (BookingStatus, Option<DateTime<Utc>>, Mail, Mail) {
+    match before {
+        BookingStatus::Confirmed if change.confirmed_stays => (
+            BookingStatus::Confirmed,
+            None,
+            Mail::PracticeMoved,
+            Mail::VisitorMoved,
+        ),
+        _ => (
+            BookingStatus::Pending,
+            Some(change.request_expires_at),
+            Mail::PracticeMovedRequest,
+            Mail::VisitorMovedRequest,
+        ),
+    }
+}
+
+/// What answering a request makes of it: its status, the calendar write
+/// and the visitor's email.
+pub(super) fn answered(answer: Answer) -> (BookingStatus, Action, Mail) {
+    match answer {
+        Answer::Confirm => (
+            BookingStatus::Confirmed,
+            Action::Confirm,
+            Mail::VisitorConfirmed,
+        ),
+        Answer::Decline => (
+            BookingStatus::Declined,
+            Action::Release,
+            Mail::VisitorDeclined,
+        ),
+    }
 }
 
 /// Cancels the booking if it is live (pending or confirmed) and queues the
@@ -424,10 +520,7 @@ impl Sqlite {
             let response = response(clinician.as_deref());
             finish_key(&tx, key, &response)?;
             enqueue(&tx, booking.id.as_str(), Action::Place, booking.created_at)?;
-            let (to_practice, to_visitor) = match booking.status {
-                BookingStatus::Confirmed => (Mail::PracticeBooked, Mail::VisitorConfirmed),
-                _ => (Mail::PracticeRequest, Mail::VisitorReceived),
-            };
+            let (to_practice, to_visitor) = first_mails(booking.status);
             enqueue(&tx, booking.id.as_str(), Action::Send(to_practice), booking.created_at)?;
             // The visitor's first email carries their manage link: the token
             // waits here, sealed, and only here, until it is sent.
@@ -483,12 +576,7 @@ impl Sqlite {
             ) {
                 return Ok(RescheduleOutcome::SlotUnavailable);
             }
-            let (status, expires_at) = match before.status {
-                BookingStatus::Confirmed if change.confirmed_stays => {
-                    (BookingStatus::Confirmed, None)
-                }
-                _ => (BookingStatus::Pending, Some(change.request_expires_at)),
-            };
+            let (status, expires_at, to_practice, to_visitor) = moved(before.status, change);
             let moved = tx.execute(
                 // Confirmed for the new time now (so no reminder whose moment
                 // passed before the move); a request is, once the practice answers.
@@ -517,10 +605,6 @@ impl Sqlite {
                 return Ok(RescheduleOutcome::NotFound);
             };
             finish_key(&tx, key, &response(&after))?;
-            let (to_practice, to_visitor) = match status {
-                BookingStatus::Confirmed => (Mail::PracticeMoved, Mail::VisitorMoved),
-                _ => (Mail::PracticeMovedRequest, Mail::VisitorMovedRequest),
-            };
             enqueue(&tx, id, Action::Move, now)?;
             enqueue(&tx, id, Action::Send(to_practice), now)?;
             enqueue(&tx, id, Action::Send(to_visitor), now)?;
@@ -611,18 +695,7 @@ impl Sqlite {
             if version.is_some_and(|v| v != current) {
                 return Ok(Answered::Moved);
             }
-            let (new_status, calendar, mail) = match answer {
-                Answer::Confirm => (
-                    BookingStatus::Confirmed,
-                    Action::Confirm,
-                    Mail::VisitorConfirmed,
-                ),
-                Answer::Decline => (
-                    BookingStatus::Declined,
-                    Action::Release,
-                    Mail::VisitorDeclined,
-                ),
-            };
+            let (new_status, calendar, mail) = answered(answer);
             // A confirmed booking's reminders count from now (`reminders.rs`).
             tx.execute(
                 "UPDATE bookings SET status = ?2, expires_at = NULL, closed_at = ?3, confirmed_at = ?4

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use super::Sqlite;
 
 /// Outbox rows still to be delivered.
-const WAITING: &str = "done_at IS NULL AND set_aside_at IS NULL";
+pub(super) const WAITING: &str = "done_at IS NULL AND set_aside_at IS NULL";
 /// Outbox rows given up on, kept for the practice to look at.
-const SET_ASIDE: &str = "set_aside_at IS NOT NULL";
+pub(super) const SET_ASIDE: &str = "set_aside_at IS NOT NULL";
 
 /// What the store holds now.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,9 +31,44 @@ pub struct QueueFigures {
     pub set_aside: i64,
 }
 
+/// One kind's outbox counts as read: kind, waiting, oldest waiting's
+/// creation, set aside.
+pub(super) type QueueRow = (String, i64, Option<i64>, i64);
+
+/// The figures from the counts either backend reads: bookings by status
+/// shown, and [`QueueRow`]s.
+pub(super) fn figures(counted: &[(String, i64)], rows: &[QueueRow], now: DateTime<Utc>) -> Figures {
+    let count_of = |status: &str| {
+        counted
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n)
+    };
+    let bookings_by_status = STATUSES.iter().map(|s| (*s, count_of(s))).collect();
+    let queues = KINDS
+        .iter()
+        .map(|kind| {
+            let row = rows.iter().find(|r| r.0 == *kind);
+            QueueFigures {
+                kind,
+                depth: row.map_or(0, |r| r.1),
+                oldest_age_seconds: row
+                    .and_then(|r| r.2)
+                    .map_or(0, |oldest| now.timestamp().saturating_sub(oldest).max(0)),
+                set_aside: row.map_or(0, |r| r.3),
+            }
+        })
+        .collect();
+    Figures {
+        bookings_by_status,
+        queues,
+    }
+}
+
 const STATUSES: [&str; 5] = ["pending", "confirmed", "declined", "cancelled", "expired"];
 const KINDS: [&str; 2] = ["calendar", "mail"];
-const KIND_OF_ACTION: &str = "CASE WHEN action LIKE 'mail:%' THEN 'mail' ELSE 'calendar' END";
+pub(super) const KIND_OF_ACTION: &str =
+    "CASE WHEN action LIKE 'mail:%' THEN 'mail' ELSE 'calendar' END";
 
 impl Sqlite {
     /// The store's figures as of `now`. Pending requests past their expiry
@@ -47,35 +82,16 @@ impl Sqlite {
             let counted: Vec<(String, i64)> = by_status
                 .query_map([now.timestamp()], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            let count_of = |status: &str| {
-                counted.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n)
-            };
-            let bookings_by_status = STATUSES.iter().map(|s| (*s, count_of(s))).collect();
-
             let mut queues = c.prepare_cached(&format!(
                 "SELECT {KIND_OF_ACTION} AS kind,
                         COALESCE(SUM({WAITING}), 0), MIN(CASE WHEN {WAITING} THEN created_at END),
                         COALESCE(SUM({SET_ASIDE}), 0)
                  FROM outbox WHERE {WAITING} OR {SET_ASIDE} GROUP BY kind"
             ))?;
-            let rows: Vec<(String, i64, Option<i64>, i64)> = queues
+            let rows: Vec<QueueRow> = queues
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            let queues = KINDS
-                .iter()
-                .map(|kind| {
-                    let row = rows.iter().find(|r| r.0 == *kind);
-                    QueueFigures {
-                        kind,
-                        depth: row.map_or(0, |r| r.1),
-                        oldest_age_seconds: row
-                            .and_then(|r| r.2)
-                            .map_or(0, |oldest| now.timestamp().saturating_sub(oldest).max(0)),
-                        set_aside: row.map_or(0, |r| r.3),
-                    }
-                })
-                .collect();
-            Ok(Figures { bookings_by_status, queues })
+            Ok(figures(&counted, &rows, now))
         })
         .context("counting bookings and outbox items")
     }

@@ -167,11 +167,11 @@ async fn with_the_calendar_down_requests_are_still_taken_and_delivered_when_it_r
         "the visitor's request does not depend on the calendar"
     );
     let created: BookingCreated = response.json().await.unwrap();
-    let store = firststep_adapter::store::Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         store
-            .calendar_state(&created.booking.id)
+            .run(|s| s.calendar_state(&created.booking.id))
             .unwrap()
             .as_deref(),
         Some("owed")
@@ -185,7 +185,7 @@ async fn with_the_calendar_down_requests_are_still_taken_and_delivered_when_it_r
     .await;
     eventually("the delivery recorded", 5, || async {
         store
-            .calendar_state(&created.booking.id)
+            .run(|s| s.calendar_state(&created.booking.id))
             .unwrap()
             .as_deref()
             == Some("placed")
@@ -205,10 +205,10 @@ async fn a_foreign_event_found_after_placing_withdraws_the_hold() {
 
     let created = app.book(slot).await;
 
-    let store = firststep_adapter::store::Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     let id = created.booking.id.clone();
     eventually("the conflict noticed", 10, || async {
-        store.calendar_state(&id).unwrap().as_deref() == Some("conflicted")
+        store.run(|s| s.calendar_state(&id)).unwrap().as_deref() == Some("conflicted")
     })
     .await;
     assert!(
@@ -274,7 +274,7 @@ async fn writes_owed_to_the_calendar_survive_a_restart_of_the_adapter() {
 
 #[tokio::test]
 async fn confirming_turns_the_hold_into_a_confirmed_event_and_declining_removes_it() {
-    use firststep_adapter::store::{Answer, Store};
+    use firststep_adapter::store::Answer;
     let radicale = Radicale::start().await;
     let app = spawn_with_caldav(&radicale).await;
     let slots = app.open_slots("free-consultation").await;
@@ -288,12 +288,12 @@ async fn confirming_turns_the_hold_into_a_confirmed_event_and_declining_removes_
     }
 
     // As the practice's signed link or the `requests` command does.
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     store
-        .answer(&kept.booking.id, Answer::Confirm, Utc::now())
+        .run(|s| s.answer(&kept.booking.id, Answer::Confirm, Utc::now()))
         .unwrap();
     store
-        .answer(&declined.booking.id, Answer::Decline, Utc::now())
+        .run(|s| s.answer(&declined.booking.id, Answer::Decline, Utc::now()))
         .unwrap();
 
     eventually("the confirmed event", 15, || async {

@@ -12,7 +12,7 @@ use firststep_adapter::calendar::google::{GoogleCalendar, GoogleOptions};
 use firststep_adapter::calendar::oauth::Grant;
 use firststep_adapter::calendar::{Calendar, CalendarError};
 use firststep_adapter::config::Secret;
-use firststep_adapter::store::{Answer, Store};
+use firststep_adapter::store::Answer;
 use serde_json::json;
 
 use crate::google_standin::{
@@ -151,10 +151,12 @@ async fn against_the_stand_in_a_request_appears_tentative_and_private_is_confirm
     }
     let placed_etag = event["etag"].as_str().unwrap().to_owned();
 
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     // As the practice's signed link or the `requests` command does; the
     // running adapter's next outbox round delivers it.
-    store.answer(&id, Answer::Confirm, Utc::now()).unwrap();
+    store
+        .run(|s| s.answer(&id, Answer::Confirm, Utc::now()))
+        .unwrap();
     eventually("the confirmed event", 15, || async {
         status_of(&google, &id).as_deref() == Some("confirmed")
     })

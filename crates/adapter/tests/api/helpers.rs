@@ -64,7 +64,10 @@ bookings_per_minute = 100000
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// The SQLite file the server keeps its bookings in (with the default store).
     pub store: PathBuf,
+    /// Where the server keeps its bookings, whichever the backend.
+    pub store_location: StoreLocation,
     /// Moves the server's clock: tests let time pass with [`TestApp::advance`].
     clock: ClockHand,
     /// The server's clock, read by [`TestApp::now`].
@@ -73,6 +76,45 @@ pub struct TestApp {
     _folder: std::sync::Arc<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The store of a test server on `folder`: a SQLite file there, or with
+/// `FIRSTSTEP_TEST_STORE=postgres` a database of the test binary's
+/// throw-away PostgreSQL, one per folder (its URL kept in the folder, so a
+/// server restarted on the folder finds its bookings).
+pub fn store_in(folder: &std::path::Path) -> StoreLocation {
+    match std::env::var("FIRSTSTEP_TEST_STORE").as_deref() {
+        Err(_) | Ok("sqlite") => StoreLocation::Sqlite(folder.join("bookings.sqlite3")),
+        Ok("postgres") => {
+            let kept = folder.join("postgres-url");
+            let url = std::fs::read_to_string(&kept).unwrap_or_else(|_| {
+                let url = crate::postgres_cluster::fresh_database();
+                std::fs::write(&kept, &url).expect("keeping the database's URL");
+                url
+            });
+            StoreLocation::Postgres(url)
+        }
+        Ok(other) => panic!("FIRSTSTEP_TEST_STORE is sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// The server's store, opened beside it, for tests to read and change as
+/// the `requests` command does. A blocking store: each call runs on a
+/// thread of its own, off the test's async runtime.
+pub struct StoreHandle(pub firststep_adapter::store::Store);
+
+impl StoreHandle {
+    pub fn run<T: Send>(
+        &self,
+        work: impl FnOnce(&firststep_adapter::store::Store) -> T + Send,
+    ) -> T {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| work(&self.0))
+                .join()
+                .expect("store work panicked")
+        })
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -100,7 +142,8 @@ pub async fn spawn_tuned(
         Settings::from_toml(config, folder.path()).expect("the test configuration is valid");
     tune(&mut settings);
     let store = folder.path().join("bookings.sqlite3");
-    settings.server.store = StoreLocation::Sqlite(store.clone());
+    let store_location = store_in(folder.path());
+    settings.server.store = store_location.clone();
     let (now, clock) = Clock::movable();
     let app = Application::build_with_clock(settings, now.clone())
         .await
@@ -118,6 +161,7 @@ pub async fn spawn_tuned(
         address,
         client: reqwest::Client::new(),
         store,
+        store_location,
         clock,
         now,
         _folder: folder,
@@ -136,6 +180,18 @@ fn init_logs() {
 }
 
 impl TestApp {
+    /// The server's store, opened beside it.
+    pub fn open_store(&self) -> StoreHandle {
+        let location = self.store_location.clone();
+        let store = std::thread::scope(|scope| {
+            scope
+                .spawn(|| firststep_adapter::store::Store::open(&location))
+                .join()
+                .expect("opening the store panicked")
+        });
+        StoreHandle(store.expect("the server's store opens"))
+    }
+
     /// Stops the server gracefully and waits until it has.
     pub async fn stop(mut self) -> std::sync::Arc<tempfile::TempDir> {
         let _ = self.stop.take().expect("running").send(());

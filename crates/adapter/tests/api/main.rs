@@ -28,6 +28,8 @@ mod microsoft_standin;
 mod oauth_calendars;
 mod pages;
 mod parsers_never_panic;
+#[path = "../support/postgres.rs"]
+mod postgres_cluster;
 mod practice;
 mod practice_feed;
 mod privacy;

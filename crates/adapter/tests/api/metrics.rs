@@ -7,7 +7,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use chrono::{Duration, Utc};
 use firststep_adapter::config::Settings;
-use firststep_adapter::store::Store;
 use firststep_adapter::{housekeeping, Application};
 
 use crate::helpers::{closed_port, spawn_app, spawn_app_with, with_mail, TestApp, CONFIG};
@@ -133,14 +132,18 @@ async fn a_scrape_shows_bookings_by_status_the_outbox_failures_and_requests_by_r
     }
 
     // An email waiting for more than an hour is warned about, once per round.
-    let store = Store::open_sqlite(&app.store).unwrap();
-    let round = housekeeping::round(&store, Duration::days(30), Utc::now())
+    let store = app.open_store();
+    let round = housekeeping::round(&store.0, Duration::days(30), Utc::now())
         .await
         .unwrap();
     assert!(round.stuck.is_empty());
-    let round = housekeeping::round(&store, Duration::days(30), Utc::now() + Duration::hours(2))
-        .await
-        .unwrap();
+    let round = housekeeping::round(
+        &store.0,
+        Duration::days(30),
+        Utc::now() + Duration::hours(2),
+    )
+    .await
+    .unwrap();
     assert_eq!(round.stuck, ["mail"]);
 }
 
@@ -149,8 +152,7 @@ async fn metrics_on_their_own_address_are_served_there_only() {
     let folder = tempfile::tempdir().unwrap();
     let config = format!("{CONFIG}metrics_listen = \"127.0.0.1:0\"\n");
     let mut settings = Settings::from_toml(&config, folder.path()).unwrap();
-    settings.server.store =
-        firststep_adapter::store::StoreLocation::Sqlite(folder.path().join("bookings.sqlite3"));
+    settings.server.store = crate::helpers::store_in(folder.path());
     settings.server.connections.header_read_timeout = StdDuration::from_millis(500);
     let app = Application::build(settings).await.unwrap();
     let public = format!("http://{}", app.address());

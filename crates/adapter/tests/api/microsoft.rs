@@ -13,7 +13,7 @@ use firststep_adapter::calendar::microsoft::{token_url, MicrosoftCalendar, Micro
 use firststep_adapter::calendar::oauth::Grant;
 use firststep_adapter::calendar::{Calendar, CalendarError};
 use firststep_adapter::config::Settings;
-use firststep_adapter::store::{Answer, Store};
+use firststep_adapter::store::Answer;
 use firststep_adapter::Application;
 use serde_json::{json, Value};
 
@@ -163,8 +163,10 @@ async fn against_the_stand_in_a_request_appears_tentative_and_private_is_confirm
     }
     let placed_etag = event["@odata.etag"].as_str().unwrap().to_owned();
 
-    let store = Store::open_sqlite(&app.store).unwrap();
-    store.answer(&id, Answer::Confirm, Utc::now()).unwrap();
+    let store = app.open_store();
+    store
+        .run(|s| s.answer(&id, Answer::Confirm, Utc::now()))
+        .unwrap();
     eventually("the event shown busy", 15, || async {
         show_as(&graph, &id).as_deref() == Some("busy")
     })

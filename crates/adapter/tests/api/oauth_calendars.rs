@@ -12,7 +12,6 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as Span, Utc};
 use firststep_adapter::calendar::CalendarEntry;
 use firststep_adapter::config::Settings;
-use firststep_adapter::store::Store;
 use firststep_adapter::Application;
 use firststep_availability::Interval;
 
@@ -111,9 +110,12 @@ pub async fn tokens_are_renewed_before_they_lapse_and_after_a_401<S: ServiceStan
     })
     .await;
     assert!(service.unauthorized() >= 1, "the lapsed token was refused");
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     assert_eq!(
-        store.calendar_state(&second.booking.id).unwrap().as_deref(),
+        store
+            .run(|s| s.calendar_state(&second.booking.id))
+            .unwrap()
+            .as_deref(),
         Some("placed"),
         "the 401 was answered by a new token and the write went through"
     );
@@ -192,11 +194,11 @@ pub async fn healthz_fails_while_the_token_is_revoked_and_bookings_are_still_tak
         "bookings are still taken into the outbox"
     );
     let created: firststep_protocol::BookingCreated = response.json().await.unwrap();
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         store
-            .calendar_state(&created.booking.id)
+            .run(|s| s.calendar_state(&created.booking.id))
             .unwrap()
             .as_deref(),
         Some("owed")
@@ -218,9 +220,12 @@ pub async fn down_a_while_then_back_gets_every_booking_once_also_across_a_restar
     let before = app.book(slots[10]).await;
     let also = app.book(slots[20]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     assert_eq!(
-        store.calendar_state(&before.booking.id).unwrap().as_deref(),
+        store
+            .run(|s| s.calendar_state(&before.booking.id))
+            .unwrap()
+            .as_deref(),
         Some("owed")
     );
 
@@ -240,11 +245,15 @@ pub async fn down_a_while_then_back_gets_every_booking_once_also_across_a_restar
         service.booking_is_live(&third.booking.id)
     })
     .await;
-    let store = Store::open_sqlite(&restarted.store).unwrap();
+    let store = restarted.open_store();
     eventually("all recorded as placed", 10, || async {
-        [&before, &also, &third]
-            .iter()
-            .all(|b| store.calendar_state(&b.booking.id).unwrap().as_deref() == Some("placed"))
+        [&before, &also, &third].iter().all(|b| {
+            store
+                .run(|s| s.calendar_state(&b.booking.id))
+                .unwrap()
+                .as_deref()
+                == Some("placed")
+        })
     })
     .await;
     assert_eq!(
@@ -280,10 +289,10 @@ pub async fn a_foreign_event_in_the_slot_after_placing_withdraws_the_hold<S: Ser
 
     let created = app.book(slot).await;
 
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     let id = created.booking.id.clone();
     eventually("the conflict noticed", 10, || async {
-        store.calendar_state(&id).unwrap().as_deref() == Some("conflicted")
+        store.run(|s| s.calendar_state(&id)).unwrap().as_deref() == Some("conflicted")
     })
     .await;
     assert!(!service.booking_is_live(&id), "the hold was withdrawn");

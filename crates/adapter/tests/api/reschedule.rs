@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use firststep_adapter::config::Settings;
-use firststep_adapter::store::{Answer, Store};
+use firststep_adapter::store::Answer;
 use firststep_protocol::{BookingCreated, BookingMode, BookingStatus, ErrorCode};
 use serde_json::json;
 
@@ -736,9 +736,9 @@ async fn a_video_room_is_withheld_while_a_moved_booking_waits_and_stays_the_same
     assert_eq!(moved.booking.status, BookingStatus::Pending);
     assert_eq!(moved.booking.video_url, None, "not for a request");
     assert_eq!(app.view(&created).await.video_url, None);
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     store
-        .answer(&created.booking.id, Answer::Confirm, app.now())
+        .run(|s| s.answer(&created.booking.id, Answer::Confirm, app.now()))
         .unwrap();
     assert_eq!(
         app.view(&created).await.video_url,

@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use firststep_adapter::housekeeping;
-use firststep_adapter::store::Store;
 use firststep_protocol::{BookingCreated, SlotList};
 use serde_json::json;
 
@@ -109,14 +108,14 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
         "cy@example.org",
     )
     .await;
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
     let before: Vec<_> = [&cancelled, &past, &to_come]
         .iter()
         .map(|b| row(&app, &b.booking.id))
         .collect();
 
     // 29 days on (default retention: 30 days): nothing is erased yet.
-    let round = housekeeping::round(&store, Duration::days(30), now + Duration::days(29))
+    let round = housekeeping::round(&store.0, Duration::days(30), now + Duration::days(29))
         .await
         .unwrap();
     assert_eq!(round.sweep.erased, 0);
@@ -126,7 +125,7 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
 
     // 33 days on: the cancelled request (30 days after its cancellation) and
     // the past booking (30 days after its end) lose their personal fields.
-    let round = housekeeping::round(&store, Duration::days(30), now + Duration::days(33))
+    let round = housekeeping::round(&store.0, Duration::days(30), now + Duration::days(33))
         .await
         .unwrap();
     assert_eq!(round.sweep.erased, 2);
@@ -167,7 +166,7 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
     assert!(contains(&bytes, b"cy@example.org"));
 
     // A later round finds nothing more to do.
-    let round = housekeeping::round(&store, Duration::days(30), now + Duration::days(34))
+    let round = housekeeping::round(&store.0, Duration::days(30), now + Duration::days(34))
         .await
         .unwrap();
     assert_eq!(round.sweep.erased, 0);
@@ -200,18 +199,26 @@ async fn idempotency_records_go_after_a_day_and_the_same_key_then_books_anew() {
         .json()
         .await
         .unwrap();
-    let store = Store::open_sqlite(&app.store).unwrap();
+    let store = app.open_store();
 
-    let round = housekeeping::round(&store, Duration::days(30), Utc::now() + Duration::hours(23))
-        .await
-        .unwrap();
+    let round = housekeeping::round(
+        &store.0,
+        Duration::days(30),
+        Utc::now() + Duration::hours(23),
+    )
+    .await
+    .unwrap();
     assert_eq!(round.sweep.keys_deleted, 0);
     let replay = app.post_booking("day-old-key", &body).await;
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
 
-    let round = housekeeping::round(&store, Duration::days(30), Utc::now() + Duration::hours(25))
-        .await
-        .unwrap();
+    let round = housekeeping::round(
+        &store.0,
+        Duration::days(30),
+        Utc::now() + Duration::hours(25),
+    )
+    .await
+    .unwrap();
     assert_eq!(round.sweep.keys_deleted, 1);
     // A new request: the slot is taken (by the first), so it is refused.
     let again = app.post_booking("day-old-key", &body).await;

@@ -4,7 +4,6 @@
 //! the adapter accepts but cannot mail" is refused or made inert.
 
 use chrono::Utc;
-use firststep_adapter::store::Store;
 use firststep_protocol::visitor_fields::{self, EXAMPLES};
 use serde_json::json;
 
@@ -34,8 +33,12 @@ fn body_with(start: chrono::DateTime<Utc>, field: &str, value: &str) -> serde_js
 
 /// The stored value of `field` of booking `id`.
 fn stored(app: &TestApp, id: &str, field: &str) -> String {
-    let store = Store::open_sqlite(&app.store).unwrap();
-    let visitor = store.booking(id, Utc::now()).unwrap().unwrap().visitor;
+    let store = app.open_store();
+    let visitor = store
+        .run(|s| s.booking(id, Utc::now()))
+        .unwrap()
+        .unwrap()
+        .visitor;
     match field {
         visitor_fields::NAME_FIELD => visitor.name,
         visitor_fields::EMAIL_FIELD => visitor.email,
@@ -148,8 +151,10 @@ async fn line_breaks_are_stored_as_lf_and_a_blank_note_as_none() {
         .await;
     assert_eq!(response.status(), 201);
     let created: firststep_protocol::BookingCreated = response.json().await.unwrap();
-    let store = Store::open_sqlite(&app.store).unwrap();
-    let booking = store.booking(&created.booking.id, Utc::now()).unwrap();
+    let store = app.open_store();
+    let booking = store
+        .run(|s| s.booking(&created.booking.id, Utc::now()))
+        .unwrap();
     assert_eq!(booking.unwrap().visitor.note, None);
 }
 
@@ -167,8 +172,10 @@ async fn only_a_language_tag_is_kept_as_the_locale() {
         let response = app.post_booking(&new_key(), &body).await;
         assert_eq!(response.status(), 201);
         let created: firststep_protocol::BookingCreated = response.json().await.unwrap();
-        let store = Store::open_sqlite(&app.store).unwrap();
-        let booking = store.booking(&created.booking.id, Utc::now()).unwrap();
+        let store = app.open_store();
+        let booking = store
+            .run(|s| s.booking(&created.booking.id, Utc::now()))
+            .unwrap();
         assert_eq!(booking.unwrap().visitor.locale.as_deref(), kept);
     }
 }

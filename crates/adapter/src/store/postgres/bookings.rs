@@ -10,10 +10,15 @@ use postgres::{GenericClient, Transaction};
 
 use super::outbox::enqueue;
 use super::{lock_days, Postgres};
-use crate::domain::IdempotencyKey;
-use crate::store::bookings::{assign, Schedule};
+use crate::domain::{BookingId, IdempotencyKey};
+use crate::store::bookings::{
+    answered, assign, first_mails, may_change, moved, Schedule, StoredBooking, RECORD,
+};
 use crate::store::outbox::{Action, Mail};
-use crate::store::{instant, BookOutcome, NewBooking, StoredResponse};
+use crate::store::{
+    instant, Answer, Answered, BookOutcome, BookingRecord, NewBooking, Reschedule,
+    RescheduleOutcome, StoredResponse,
+};
 
 /// Live bookings overlapping `range`, but `except`; when `with` names a
 /// clinician, only theirs and those with none (as the SQLite store's).
@@ -39,9 +44,60 @@ fn live_bookings(
         .collect())
 }
 
+fn record(row: &postgres::Row, now: DateTime<Utc>) -> BookingRecord {
+    StoredBooking {
+        id: row.get(0),
+        service: row.get(1),
+        start_at: row.get(2),
+        end_at: row.get(3),
+        status: row.get(4),
+        expires_at: row.get(5),
+        name: row.get(6),
+        email: row.get(7),
+        phone: row.get(8),
+        time_zone: row.get(9),
+        note: row.get(10),
+        locale: row.get(11),
+        manage_token_hash: row.get(12),
+        calendar_etag: row.get(13),
+        room_token: row.get(14),
+        version: u32::try_from(row.get::<_, i32>(15)).unwrap_or(0),
+        moved_from: row.get(16),
+        clinician: row.get(17),
+    }
+    .read_at(now)
+}
+
+fn booking(
+    client: &mut impl GenericClient,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<BookingRecord>, postgres::Error> {
+    let row = client.query_opt(&format!("{RECORD} WHERE id = $1"), &[&id])?;
+    Ok(row.map(|row| record(&row, now)))
+}
+
+/// Cancels the booking if it is live and queues the release of its
+/// calendar hold; whether it was live.
+pub(super) fn cancel_live(
+    tx: &mut Transaction<'_>,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, postgres::Error> {
+    let cancelled = tx.execute(
+        "UPDATE bookings SET status = 'cancelled', expires_at = NULL, closed_at = $2
+         WHERE id = $1 AND status IN ('pending', 'confirmed')",
+        &[&id, &now.timestamp()],
+    )?;
+    if cancelled > 0 {
+        enqueue(tx, id, Action::Release, now, None)?;
+    }
+    Ok(cancelled > 0)
+}
+
 /// Pending requests past their expiry free their slot; the calendar hold is
 /// released and the visitor told.
-fn expire_lapsed_requests(
+pub(super) fn expire_lapsed_requests(
     tx: &mut Transaction<'_>,
     now: DateTime<Utc>,
 ) -> Result<usize, postgres::Error> {
@@ -164,10 +220,7 @@ impl Postgres {
             super::idempotency::finish_key(&mut tx, key, &response)?;
             let (id, at) = (booking.id.as_str(), booking.created_at);
             enqueue(&mut tx, id, Action::Place, at, None)?;
-            let (to_practice, to_visitor) = match booking.status {
-                BookingStatus::Confirmed => (Mail::PracticeBooked, Mail::VisitorConfirmed),
-                _ => (Mail::PracticeRequest, Mail::VisitorReceived),
-            };
+            let (to_practice, to_visitor) = first_mails(booking.status);
             enqueue(&mut tx, id, Action::Send(to_practice), at, None)?;
             // The visitor's first email carries their manage link (sealed).
             let payload = booking.first_mail_payload.as_deref();
@@ -176,5 +229,211 @@ impl Postgres {
             Ok(BookOutcome::Booked(response))
         })
         .context("storing a booking")
+    }
+
+    /// As the SQLite store's [`crate::store::Store::reschedule`], under the
+    /// locks of the days the new slot's span touches.
+    pub(crate) fn reschedule(
+        &self,
+        change: &Reschedule,
+        key: &IdempotencyKey,
+        response: impl FnOnce(&BookingRecord) -> StoredResponse,
+        is_offered: impl FnOnce(Option<&str>, &[Interval]) -> bool,
+    ) -> anyhow::Result<RescheduleOutcome> {
+        let (id, now) = (change.id.as_str(), change.now);
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            lock_days(&mut tx, change.around)?;
+            expire_lapsed_requests(&mut tx, now)?;
+            // Locked, so a move and an answer take turns.
+            tx.execute("SELECT 1 FROM bookings WHERE id = $1 FOR UPDATE", &[&id])?;
+            let Some(before) = booking(&mut tx, id, now)? else {
+                return Ok(RescheduleOutcome::NotFound);
+            };
+            if !before.status.holds_slot() {
+                return Ok(RescheduleOutcome::Closed);
+            }
+            if !may_change(before.slot.start, change.change_until, now) {
+                return Ok(RescheduleOutcome::WindowClosed);
+            }
+            if before.slot.start == change.slot.start {
+                // Already there: nothing moves, nobody is told.
+                super::idempotency::finish_key(&mut tx, key, &response(&before))?;
+                tx.commit()?;
+                return Ok(RescheduleOutcome::Moved(Box::new(before)));
+            }
+            let with = before.clinician.as_deref();
+            let live = live_bookings(&mut tx, change.around, now, Some(id), with)?;
+            if !is_offered(with, &live) {
+                return Ok(RescheduleOutcome::SlotUnavailable);
+            }
+            let (status, expires_at, to_practice, to_visitor) = moved(before.status, change);
+            let moved = tx.execute(
+                "UPDATE bookings SET start_at = $2, end_at = $3, status = $4, expires_at = $5,
+                    version = version + 1, moved_from = start_at, confirmed_at = $6
+                 WHERE id = $1 AND status IN ('pending', 'confirmed')",
+                &[
+                    &id,
+                    &change.slot.start.timestamp(),
+                    &change.slot.end.timestamp(),
+                    &status.as_str(),
+                    &expires_at.map(|t| t.timestamp()),
+                    &(status == BookingStatus::Confirmed).then_some(now.timestamp()),
+                ],
+            );
+            match moved {
+                // The exclusion constraint is the last word on double booking.
+                Err(e) if e.code() == Some(&SqlState::EXCLUSION_VIOLATION) => {
+                    return Ok(RescheduleOutcome::SlotUnavailable)
+                }
+                other => other?,
+            };
+            let Some(after) = booking(&mut tx, id, now)? else {
+                return Ok(RescheduleOutcome::NotFound);
+            };
+            super::idempotency::finish_key(&mut tx, key, &response(&after))?;
+            enqueue(&mut tx, id, Action::Move, now, None)?;
+            enqueue(&mut tx, id, Action::Send(to_practice), now, None)?;
+            enqueue(&mut tx, id, Action::Send(to_visitor), now, None)?;
+            tx.commit()?;
+            Ok(RescheduleOutcome::Moved(Box::new(after)))
+        })
+        .context("moving a booking")
+    }
+
+    /// One booking, with its status as of `now`.
+    pub(crate) fn booking(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<BookingRecord>> {
+        self.with(|c| booking(c, id, now))
+            .context("reading a booking")
+    }
+
+    /// Cancels a live booking; a booking no longer live is left as it is.
+    pub(crate) fn cancel(
+        &self,
+        id: &BookingId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<BookingRecord>> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            expire_lapsed_requests(&mut tx, now)?;
+            if cancel_live(&mut tx, id.as_str(), now)? {
+                let told = Action::Send(Mail::PracticeCancelled);
+                enqueue(&mut tx, id.as_str(), told, now, None)?;
+            }
+            let found = booking(&mut tx, id.as_str(), now)?;
+            tx.commit()?;
+            Ok(found)
+        })
+        .context("cancelling a booking")
+    }
+
+    /// Live bookings starting in `range`, for the practice's feed.
+    pub(crate) fn feed_bookings(
+        &self,
+        range: Interval,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<BookingRecord>> {
+        self.with(|c| {
+            c.query(
+                &format!(
+                    "{RECORD} WHERE start_at >= $1 AND start_at < $2
+                       AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > $3)))
+                     ORDER BY start_at"
+                ),
+                &[&range.start.timestamp(), &range.end.timestamp(), &now.timestamp()],
+            )
+        })
+        .map(|rows| rows.iter().map(|row| record(row, now)).collect())
+        .context("reading bookings for the feed")
+    }
+
+    /// Confirms or declines a pending request.
+    pub(crate) fn answer(
+        &self,
+        id: &str,
+        answer: Answer,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Answered> {
+        self.answer_as_of(id, None, answer, now)
+    }
+
+    /// As the SQLite store's [`crate::store::Store::answer_as_of`].
+    pub(crate) fn answer_as_of(
+        &self,
+        id: &str,
+        version: Option<u32>,
+        answer: Answer,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Answered> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            expire_lapsed_requests(&mut tx, now)?;
+            // Locked, so an answer and a move or another answer take turns.
+            let found = tx.query_opt(
+                "SELECT status, version FROM bookings WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )?;
+            let Some((status, current)) = found.and_then(|row| {
+                let status = BookingStatus::parse(row.get(0))?;
+                Some((status, u32::try_from(row.get::<_, i32>(1)).ok()?))
+            }) else {
+                return Ok(Answered::NotFound);
+            };
+            if status != BookingStatus::Pending {
+                return Ok(Answered::AlreadyClosed(status));
+            }
+            if version.is_some_and(|v| v != current) {
+                return Ok(Answered::Moved);
+            }
+            let (new_status, calendar, mail) = answered(answer);
+            tx.execute(
+                "UPDATE bookings SET status = $2, expires_at = NULL, closed_at = $3, confirmed_at = $4
+                 WHERE id = $1",
+                &[
+                    &id,
+                    &new_status.as_str(),
+                    &(!new_status.holds_slot()).then_some(now.timestamp()),
+                    &(new_status == BookingStatus::Confirmed).then_some(now.timestamp()),
+                ],
+            )?;
+            enqueue(&mut tx, id, calendar, now, None)?;
+            enqueue(&mut tx, id, Action::Send(mail), now, None)?;
+            tx.commit()?;
+            Ok(Answered::Done(new_status))
+        })
+        .context("answering a request")
+    }
+
+    /// Expires every request past its time (releasing holds, telling visitors).
+    pub(crate) fn expire_lapsed(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        self.with(|c| {
+            let mut tx = c.transaction()?;
+            let expired = expire_lapsed_requests(&mut tx, now)?;
+            tx.commit()?;
+            Ok(expired)
+        })
+        .context("expiring lapsed requests")
+    }
+
+    /// Requests waiting for the practice's answer, soonest first.
+    pub(crate) fn pending_requests(
+        &self,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<BookingRecord>> {
+        self.with(|c| {
+            c.query(
+                &format!(
+                    "{RECORD} WHERE status = 'pending' AND (expires_at IS NULL OR expires_at > $1)
+                     ORDER BY start_at"
+                ),
+                &[&now.timestamp()],
+            )
+        })
+        .map(|rows| rows.iter().map(|row| record(row, now)).collect())
+        .context("reading pending requests")
     }
 }

@@ -23,6 +23,20 @@ pub(super) fn finish_key(
     )
 }
 
+/// Deletes the records of keys first used [`IDEMPOTENCY_KEPT_FOR`] ago or more.
+pub(super) fn delete_expired(
+    client: &mut impl GenericClient,
+    now: DateTime<Utc>,
+) -> Result<u64, postgres::Error> {
+    let cutoff = now
+        .timestamp()
+        .saturating_sub(IDEMPOTENCY_KEPT_FOR.num_seconds());
+    client.execute(
+        "DELETE FROM idempotency_records WHERE started_at <= $1",
+        &[&cutoff],
+    )
+}
+
 /// Inserts the key's record unless one exists (another replica's, perhaps
 /// a moment ago): whether this request claimed it.
 fn insert(
@@ -53,8 +67,7 @@ impl Postgres {
         let claim = self
             .with(|c| {
                 let mut tx = c.transaction()?;
-                let cutoff = now.timestamp().saturating_sub(IDEMPOTENCY_KEPT_FOR.num_seconds());
-                tx.execute("DELETE FROM idempotency_records WHERE started_at <= $1", &[&cutoff])?;
+                delete_expired(&mut tx, now)?;
                 if insert(&mut tx, &hash, request_hash, now)? {
                     tx.commit()?;
                     return Ok(Sealed::Claimed);
@@ -112,5 +125,12 @@ impl Postgres {
         })
         .map(drop)
         .context("releasing an idempotency key")
+    }
+
+    /// Deletes the records of keys first used [`IDEMPOTENCY_KEPT_FOR`] ago or more.
+    pub(crate) fn delete_expired_keys(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
+        self.with(|c| delete_expired(c, now))
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            .context("deleting expired idempotency keys")
     }
 }

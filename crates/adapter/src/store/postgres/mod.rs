@@ -1,7 +1,6 @@
-//! The PostgreSQL store, for several replicas on one database (issue #14).
-//! Being built: it is not yet a [`super::Store`] backend, and
-//! `server.store = "postgres://…"` is refused until it implements the whole
-//! interface. What it has holds across replicas, enforced by the database:
+//! The PostgreSQL store, for several replicas on one database (issue #14):
+//! a [`super::Store`] backend, not yet offered to operators (see the
+//! store's module doc). What holds across replicas, by the database:
 //!
 //! - Migrations run once: each replica takes a transaction-scoped advisory
 //!   lock before reading `schema_version`, so replicas starting together
@@ -25,8 +24,11 @@
 //! Connections are kept in a small pool; times are unix seconds as in SQLite.
 
 mod bookings;
+mod figures;
 mod idempotency;
 mod outbox;
+mod privacy;
+mod reminders;
 mod schema;
 
 use std::sync::{Arc, Mutex};
@@ -109,6 +111,18 @@ impl Postgres {
             tx.rollback()
         })
         .context("reaching the PostgreSQL store")
+    }
+}
+
+impl Drop for Pool {
+    /// Closes the idle connections on a thread of its own: a blocking
+    /// client's close cannot run on an async runtime's thread, where the
+    /// last handle to the store may be dropped.
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
     }
 }
 

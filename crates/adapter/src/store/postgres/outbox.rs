@@ -9,7 +9,7 @@ use postgres::GenericClient;
 
 use super::Postgres;
 use crate::store::instant;
-use crate::store::outbox::{Action, Delivery};
+use crate::store::outbox::{Action, Delivery, SetAside};
 
 /// How long a replica holds the items it took: longer than one round of
 /// deliveries takes (each calendar or SMTP call is bounded well within it).
@@ -76,6 +76,20 @@ impl Postgres {
         Ok(taken)
     }
 
+    /// Lets go of items taken but not tried (the process is stopping), for
+    /// the next start or another replica at once rather than after the lease.
+    pub(crate) fn let_go(&self, deliveries: &[Delivery]) -> anyhow::Result<()> {
+        let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+        self.with(|c| {
+            c.execute(
+                "UPDATE outbox SET leased_until = NULL WHERE id = ANY ($1)",
+                &[&ids],
+            )
+        })
+        .map(drop)
+        .context("letting outbox items go")
+    }
+
     /// Marks a delivery done (its lease let go) and records where the
     /// booking now stands in the calendar (`state`, for calendar writes).
     pub(crate) fn delivered(
@@ -120,5 +134,59 @@ impl Postgres {
         })
         .map(drop)
         .context("postponing a delivery")
+    }
+
+    /// Sets a delivery aside for good, keeping the reason (no personal
+    /// data); what it carried for the visitor (a manage token) goes.
+    pub(crate) fn set_aside(
+        &self,
+        delivery: &Delivery,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE outbox SET attempts = attempts + 1, set_aside_at = $2, last_error = $3,
+                    payload = NULL, leased_until = NULL WHERE id = $1",
+                &[&delivery.id, &now.timestamp(), &reason],
+            )
+        })
+        .map(drop)
+        .context("setting a delivery aside")
+    }
+
+    /// Deliveries set aside, oldest first.
+    pub(crate) fn set_aside_deliveries(&self) -> anyhow::Result<Vec<SetAside>> {
+        let rows = self
+            .with(|c| {
+                c.query(
+                    "SELECT booking_id, action, attempts, last_error, set_aside_at FROM outbox
+                     WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at, id",
+                    &[],
+                )
+            })
+            .context("reading the outbox")?;
+        Ok(rows
+            .iter()
+            .map(|row| SetAside {
+                booking_id: row.get(0),
+                action: row.get(1),
+                attempts: u32::try_from(row.get::<_, i32>(2)).unwrap_or(0),
+                last_error: row.get(3),
+                set_aside_at: instant(row.get(4)),
+            })
+            .collect())
+    }
+
+    /// The booking's calendar state (for tests and operators).
+    pub(crate) fn calendar_state(&self, booking_id: &str) -> anyhow::Result<Option<String>> {
+        self.with(|c| {
+            c.query_opt(
+                "SELECT calendar_state FROM bookings WHERE id = $1",
+                &[&booking_id],
+            )
+        })
+        .map(|row| row.map(|row| row.get(0)))
+        .context("reading a calendar state")
     }
 }

@@ -14,7 +14,10 @@ use super::schema::MIGRATIONS;
 use super::Postgres;
 use crate::domain::{BookingId, IdempotencyKey, ManageToken};
 use crate::store::test_cluster::fresh_database;
-use crate::store::{BookOutcome, KeyClaim, NewBooking, StoredResponse, Visitor};
+use crate::store::{
+    Answer, Answered, BookOutcome, KeyClaim, NewBooking, Reschedule, RescheduleOutcome,
+    StoredResponse, Visitor,
+};
 
 fn at(minutes: i64) -> DateTime<Utc> {
     "2026-12-07T09:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(minutes)
@@ -106,12 +109,7 @@ fn count(store: &Postgres, sql: &str) -> i64 {
 
 #[test]
 fn a_throw_away_postgres_gives_each_test_a_database_of_its_own() {
-    use crate::store::test_cluster::cluster;
     let (first, second) = (fresh_database(), fresh_database());
-    eprintln!(
-        "throw-away PostgreSQL started in {:?}",
-        cluster().started_in
-    );
     assert_ne!(first, second);
     let connect = |url: &str| postgres::Client::connect(url, postgres::NoTls).unwrap();
     connect(&first)
@@ -298,4 +296,150 @@ fn outbox_items_are_taken_by_one_replica_and_by_another_after_its_lease() {
     let mut dead: Vec<i64> = taken[1].clone();
     dead.sort_unstable();
     assert_eq!(retaken, dead, "the dead replica's items, and only those");
+}
+
+#[test]
+fn a_booking_lives_its_life_across_replicas() {
+    let stores = replicas(2);
+    let request = booking(0, 0);
+    let id = request.id.clone();
+    assert_eq!(book_at_once(&stores, vec![request], |_| true), 1);
+    let now = at(-23 * 60);
+
+    let read = stores[1].booking(id.as_str(), now).unwrap().unwrap();
+    assert_eq!(read.status, BookingStatus::Pending);
+    assert_eq!(read.slot, Interval::new(at(0), at(50)));
+    assert_eq!(read.visitor.name, "Sam");
+    assert_eq!(stores[0].pending_requests(now).unwrap().len(), 1);
+    let day = Interval::new(at(-60), at(23 * 60));
+    assert_eq!(stores[1].feed_bookings(day, now).unwrap().len(), 1);
+
+    // The practice answers twice at once, from both replicas: one answer counts.
+    let start = Barrier::new(2);
+    let answers: Vec<Answered> = std::thread::scope(|scope| {
+        let runs: Vec<_> = stores
+            .iter()
+            .map(|store| {
+                let (start, id) = (&start, &id);
+                scope.spawn(move || {
+                    start.wait();
+                    store
+                        .answer_as_of(id.as_str(), Some(0), Answer::Confirm, now)
+                        .unwrap()
+                })
+            })
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    assert!(
+        answers.contains(&Answered::Done(BookingStatus::Confirmed)),
+        "{answers:?}"
+    );
+    assert!(
+        answers.contains(&Answered::AlreadyClosed(BookingStatus::Confirmed)),
+        "{answers:?}"
+    );
+
+    // Moved an hour later, it stays confirmed and its version moves on.
+    let key = IdempotencyKey::parse("move-key-0123456789").unwrap();
+    stores[0].claim_key(&key, b"move", now).unwrap();
+    let change = Reschedule {
+        id: id.clone(),
+        slot: Interval::new(at(60), at(110)),
+        around: Interval::new(at(60), at(110))
+            .widened(Duration::hours(26))
+            .unwrap(),
+        now,
+        change_until: Duration::hours(1),
+        confirmed_stays: true,
+        request_expires_at: now + Duration::hours(48),
+    };
+    let RescheduleOutcome::Moved(after) = stores[1]
+        .reschedule(&change, &key, |_| answer(), |_, live| live.is_empty())
+        .unwrap()
+    else {
+        panic!("not moved");
+    };
+    assert_eq!(
+        (after.status, after.version, after.moved_from),
+        (BookingStatus::Confirmed, 1, Some(at(0)))
+    );
+    // A link made for version 0 changes nothing now.
+    assert_eq!(
+        stores[0]
+            .answer_as_of(id.as_str(), Some(0), Answer::Decline, now)
+            .unwrap(),
+        Answered::AlreadyClosed(BookingStatus::Confirmed)
+    );
+    // Its old time is free again; its new one is not.
+    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_| true), 1);
+    assert_eq!(book_at_once(&stores, vec![booking(70, 0)], |_| true), 0);
+
+    let cancelled = stores[0].cancel(&id, now).unwrap().unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    // Booked, confirmed, moved, cancelled: what the outbox owes, in order.
+    let owed: Vec<String> = stores[0]
+        .with(|c| {
+            c.query(
+                "SELECT action FROM outbox WHERE booking_id = $1 ORDER BY id",
+                &[&id.as_str()],
+            )
+        })
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        owed,
+        [
+            "place",
+            "mail:practice_request",
+            "mail:visitor_received",
+            "confirm",
+            "mail:visitor_confirmed",
+            "move",
+            "mail:practice_moved",
+            "mail:visitor_moved",
+            "release",
+            "mail:practice_cancelled"
+        ]
+    );
+}
+
+#[test]
+fn an_unanswered_request_lapses_and_frees_its_slot() {
+    let stores = replicas(1);
+    let request = booking(0, 0);
+    let id = request.id.clone();
+    assert_eq!(book_at_once(&stores, vec![request], |_| true), 1);
+    // It lapses an hour before its start (`booking`'s `expires_at`).
+    let read = stores[0].booking(id.as_str(), at(-60)).unwrap().unwrap();
+    assert_eq!(
+        read.status,
+        BookingStatus::Expired,
+        "read as expired at once"
+    );
+    assert_eq!(stores[0].expire_lapsed(at(-60)).unwrap(), 1);
+    assert_eq!(stores[0].expire_lapsed(at(-60)).unwrap(), 0);
+    assert!(stores[0].pending_requests(at(-60)).unwrap().is_empty());
+    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_| true), 1);
+}
+
+#[test]
+fn items_let_go_by_a_stopping_replica_are_taken_again_at_once() {
+    let stores = replicas(2);
+    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_| true), 1);
+    let taken = stores[0].due_deliveries(at(0), 50).unwrap();
+    assert_eq!(taken.len(), 3);
+    assert!(stores[1].due_deliveries(at(0), 50).unwrap().is_empty());
+    // The first was tried; the others were not when it stopped.
+    stores[0].let_go(&taken[1..]).unwrap();
+    let again: Vec<i64> = stores[1]
+        .due_deliveries(at(0), 50)
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    let left: Vec<i64> = taken[1..].iter().map(|d| d.id).collect();
+    assert_eq!(again, left);
 }

@@ -180,6 +180,26 @@ fn init_logs() {
 }
 
 impl TestApp {
+    /// A count the test reads straight from the server's tables (`sql`
+    /// written for both SQLite and PostgreSQL, without parameters).
+    pub fn count_rows(&self, sql: &str) -> i64 {
+        match &self.store_location {
+            StoreLocation::Sqlite(path) => rusqlite::Connection::open(path)
+                .and_then(|c| c.query_row(sql, [], |row| row.get(0)))
+                .expect("counting rows"),
+            StoreLocation::Postgres(url) => std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+                        client.query_one(sql, &[]).map(|row| row.get(0))
+                    })
+                    .join()
+                    .expect("counting rows panicked")
+                    .expect("counting rows")
+            }),
+        }
+    }
+
     /// The server's store, opened beside it.
     pub fn open_store(&self) -> StoreHandle {
         let location = self.store_location.clone();

@@ -85,14 +85,7 @@ fn reminders(mails: &[Received]) -> Vec<&Received> {
 
 /// Reminders queued in the store so far (sent or not).
 fn queued(app: &TestApp) -> i64 {
-    rusqlite::Connection::open(&app.store)
-        .unwrap()
-        .query_row(
-            "SELECT COUNT(*) FROM outbox WHERE action = 'mail:visitor_reminder'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap()
+    app.count_rows("SELECT COUNT(*) FROM outbox WHERE action = 'mail:visitor_reminder'")
 }
 
 /// Returns once the outbox has run a round that began now or later: a

@@ -200,6 +200,34 @@ impl TestApp {
         }
     }
 
+    /// One row the test reads straight from the server's tables, each
+    /// column as text (`sql` written for both SQLite and PostgreSQL, with
+    /// `param` as its one parameter, `$1`).
+    pub fn text_row(&self, sql: &str, param: &str) -> Vec<Option<String>> {
+        match &self.store_location {
+            StoreLocation::Sqlite(path) => rusqlite::Connection::open(path)
+                .and_then(|c| {
+                    c.query_row(sql, [param], |row| {
+                        (0..row.as_ref().column_count())
+                            .map(|i| row.get(i))
+                            .collect()
+                    })
+                })
+                .expect("reading a row"),
+            StoreLocation::Postgres(url) => std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+                        let row = client.query_one(sql, &[&param])?;
+                        Ok::<_, postgres::Error>((0..row.len()).map(|i| row.get(i)).collect())
+                    })
+                    .join()
+                    .expect("reading a row panicked")
+                    .expect("reading a row")
+            }),
+        }
+    }
+
     /// The server's store, opened beside it.
     pub fn open_store(&self) -> StoreHandle {
         let location = self.store_location.clone();

@@ -58,20 +58,18 @@ async fn cancelled_today(app: &TestApp) -> BookingCreated {
 
 /// The stored row of booking `id`: personal fields, then what is kept.
 fn row(app: &TestApp, id: &str) -> (Vec<Option<String>>, (String, i64, String)) {
-    let store = rusqlite::Connection::open(&app.store).unwrap();
-    store
-        .query_row(
-            "SELECT client_name, client_email, client_phone, client_time_zone, note, locale,
-                    service, start_at, status FROM bookings WHERE id = ?1",
-            [id],
-            |r| {
-                Ok((
-                    (0..6).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?,
-                    (r.get(6)?, r.get(7)?, r.get(8)?),
-                ))
-            },
-        )
-        .unwrap()
+    let mut columns = app.text_row(
+        "SELECT client_name, client_email, client_phone, client_time_zone, note, locale,
+                service, CAST(start_at AS TEXT), status FROM bookings WHERE id = $1",
+        id,
+    );
+    let kept: Vec<String> = columns
+        .split_off(6)
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    let start_at = kept[1].parse().unwrap();
+    (columns, (kept[0].clone(), start_at, kept[2].clone()))
 }
 
 fn blank() -> Vec<Option<String>> {

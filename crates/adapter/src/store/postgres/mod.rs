@@ -31,15 +31,16 @@ mod privacy;
 mod reminders;
 mod schema;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use anyhow::Context;
 use postgres::{Client, Config, NoTls};
 
 use schema::MIGRATIONS;
 
-/// Idle connections kept for reuse; more are opened when all are busy.
-const IDLE_CONNECTIONS: usize = 8;
+/// Connections one replica holds at most, kept open for reuse; work beyond
+/// them waits for one (the server's own limit is shared by every replica).
+const CONNECTIONS: usize = 16;
 
 /// The advisory lock the migrations run under (any fixed number: it only
 /// has to differ from the booking days' locks, which are small day numbers
@@ -53,7 +54,16 @@ pub(crate) struct Postgres {
 
 struct Pool {
     config: Config,
-    idle: Mutex<Vec<Client>>,
+    connections: Mutex<Connections>,
+    /// Told each time a connection is given back or closed.
+    given_back: Condvar,
+}
+
+#[derive(Default)]
+struct Connections {
+    idle: Vec<Client>,
+    /// Idle and in use.
+    open: usize,
 }
 
 impl Postgres {
@@ -65,7 +75,8 @@ impl Postgres {
         let store = Self {
             inner: Arc::new(Pool {
                 config,
-                idle: Mutex::new(Vec::new()),
+                connections: Mutex::default(),
+                given_back: Condvar::new(),
             }),
         };
         store
@@ -74,31 +85,42 @@ impl Postgres {
         Ok(store)
     }
 
-    /// Runs `work` on a pooled connection.
+    /// Runs `work` on a pooled connection, waiting for one when
+    /// [`CONNECTIONS`] are in use.
     fn with<T>(
         &self,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> Result<T, postgres::Error> {
-        let pooled = self
-            .inner
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop();
+        let pool = &self.inner;
+        let pooled = {
+            let mut connections = pool.lock();
+            loop {
+                match connections.idle.pop() {
+                    Some(client) if !client.is_closed() => break Some(client),
+                    Some(_closed) => connections.open -= 1,
+                    None if connections.open < CONNECTIONS => {
+                        connections.open += 1;
+                        break None;
+                    }
+                    None => {
+                        connections = pool
+                            .given_back
+                            .wait(connections)
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    }
+                }
+            }
+        };
         let mut client = match pooled {
-            Some(client) if !client.is_closed() => client,
-            _ => self.inner.config.connect(NoTls)?,
+            Some(client) => client,
+            None => pool.config.connect(NoTls).inspect_err(|_| pool.closed())?,
         };
         let result = work(&mut client);
-        if !client.is_closed() {
-            let mut idle = self
-                .inner
-                .idle
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if idle.len() < IDLE_CONNECTIONS {
-                idle.push(client);
-            }
+        if client.is_closed() {
+            pool.closed();
+        } else {
+            pool.lock().idle.push(client);
+            pool.given_back.notify_one();
         }
         result
     }
@@ -114,12 +136,30 @@ impl Postgres {
     }
 }
 
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, Connections> {
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One connection fewer: another may be opened.
+    fn closed(&self) {
+        self.lock().open -= 1;
+        self.given_back.notify_one();
+    }
+}
+
 impl Drop for Pool {
     /// Closes the idle connections on a thread of its own: a blocking
     /// client's close cannot run on an async runtime's thread, where the
     /// last handle to the store may be dropped.
     fn drop(&mut self) {
-        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        let connections = self
+            .connections
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner());
+        let idle = std::mem::take(&mut connections.idle);
         if !idle.is_empty() {
             let _ = std::thread::spawn(move || drop(idle)).join();
         }

@@ -66,11 +66,12 @@ fn answer() -> StoredResponse {
 }
 
 /// Books each of `bookings` at once, spread over `stores`, each checked by
-/// `is_offered`; how many were stored.
+/// `is_offered` (given its slot and the live bookings around it); how many
+/// were stored.
 fn book_at_once(
     stores: &[Postgres],
     bookings: Vec<NewBooking>,
-    is_offered: impl Fn(&[Interval]) -> bool + Sync,
+    is_offered: impl Fn(Interval, &[Interval]) -> bool + Sync,
 ) -> usize {
     let start = Barrier::new(bookings.len());
     std::thread::scope(|scope| {
@@ -90,7 +91,7 @@ fn book_at_once(
                             around,
                             &key,
                             |_| answer(),
-                            |_, live| is_offered(live),
+                            |_, live| is_offered(booking.slot, live),
                         )
                         .unwrap()
                 })
@@ -155,32 +156,48 @@ fn replicas_starting_together_run_the_migrations_once() {
 fn one_slot_raced_over_three_replicas_is_booked_once() {
     let stores = replicas(3);
     let tries = (0..30).map(|_| booking(0, 0)).collect();
-    let booked = book_at_once(&stores, tries, |live| live.is_empty());
+    let booked = book_at_once(&stores, tries, |_, live| live.is_empty());
     assert_eq!(booked, 1);
     assert_eq!(count(&stores[1], "SELECT COUNT(*) FROM bookings"), 1);
     // Each stored booking queued its calendar write and two emails; the losers nothing.
     assert_eq!(count(&stores[2], "SELECT COUNT(*) FROM outbox"), 3);
 }
 
+/// The load: a thousand attempts at once, spread over three
+/// replicas, for twenty slots of one day.
+#[test]
+fn a_thousand_attempts_over_three_replicas_for_twenty_slots_book_each_once() {
+    let stores = replicas(3);
+    let tries = (0..1000).map(|i| booking((i % 20) * 60, 0)).collect();
+    let free = |slot: Interval, live: &[Interval]| {
+        !live
+            .iter()
+            .any(|b| b.start < slot.end && slot.start < b.end)
+    };
+    assert_eq!(book_at_once(&stores, tries, free), 20);
+    assert_eq!(count(&stores[0], "SELECT COUNT(*) FROM bookings"), 20);
+    assert_eq!(count(&stores[1], "SELECT COUNT(*) FROM outbox"), 60);
+}
+
 #[test]
 fn the_database_refuses_overlaps_and_buffers_even_when_the_checks_let_them_through() {
     let stores = replicas(2);
     // A check that sees nothing: only the exclusion constraint stands.
-    let first = book_at_once(&stores, vec![booking(0, 10)], |_| true);
+    let first = book_at_once(&stores, vec![booking(0, 10)], |_, _| true);
     assert_eq!(first, 1);
-    let overlapping = book_at_once(&stores, vec![booking(30, 0)], |_| true);
+    let overlapping = book_at_once(&stores, vec![booking(30, 0)], |_, _| true);
     assert_eq!(overlapping, 0, "09:30 overlaps 09:00-09:50");
-    let in_the_buffer = book_at_once(&stores, vec![booking(55, 0)], |_| true);
+    let in_the_buffer = book_at_once(&stores, vec![booking(55, 0)], |_, _| true);
     assert_eq!(
         in_the_buffer, 0,
         "09:55 is within the 10 minutes kept clear after 09:50"
     );
-    let before = book_at_once(&stores, vec![booking(-55, 10)], |_| true);
+    let before = book_at_once(&stores, vec![booking(-55, 10)], |_, _| true);
     assert_eq!(
         before, 0,
         "08:05-08:55 keeps clear until 09:05, and 09:00 was booked"
     );
-    let clear = book_at_once(&stores, vec![booking(60, 0), booking(-70, 0)], |_| true);
+    let clear = book_at_once(&stores, vec![booking(60, 0), booking(-70, 0)], |_, _| true);
     assert_eq!(clear, 2, "09:50 + 10 min and 07:50-08:40 are clear");
     assert_eq!(count(&stores[0], "SELECT COUNT(*) FROM bookings"), 3);
 }
@@ -190,7 +207,7 @@ fn a_daily_cap_holds_when_its_last_places_are_raced() {
     let stores = replicas(3);
     // Twenty different slots of one day, at once; the practice takes three a day.
     let tries = (0..20).map(|i| booking(i * 60, 0)).collect();
-    let booked = book_at_once(&stores, tries, |live| live.len() < 3);
+    let booked = book_at_once(&stores, tries, |_, live| live.len() < 3);
     assert_eq!(booked, 3);
 }
 
@@ -233,7 +250,7 @@ fn a_key_raced_across_replicas_is_claimed_once_and_then_replayed() {
 fn outbox_items_are_taken_by_one_replica_and_by_another_after_its_lease() {
     let stores = replicas(2);
     let tries = (0..4).map(|i| booking(i * 60, 0)).collect();
-    assert_eq!(book_at_once(&stores, tries, |_| true), 4);
+    assert_eq!(book_at_once(&stores, tries, |_, _| true), 4);
     let now = at(0);
 
     // Both replicas take at once: twelve items, each taken by one of them.
@@ -303,7 +320,7 @@ fn a_booking_lives_its_life_across_replicas() {
     let stores = replicas(2);
     let request = booking(0, 0);
     let id = request.id.clone();
-    assert_eq!(book_at_once(&stores, vec![request], |_| true), 1);
+    assert_eq!(book_at_once(&stores, vec![request], |_, _| true), 1);
     let now = at(-23 * 60);
 
     let read = stores[1].booking(id.as_str(), now).unwrap().unwrap();
@@ -372,8 +389,8 @@ fn a_booking_lives_its_life_across_replicas() {
         Answered::AlreadyClosed(BookingStatus::Confirmed)
     );
     // Its old time is free again; its new one is not.
-    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_| true), 1);
-    assert_eq!(book_at_once(&stores, vec![booking(70, 0)], |_| true), 0);
+    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_, _| true), 1);
+    assert_eq!(book_at_once(&stores, vec![booking(70, 0)], |_, _| true), 0);
 
     let cancelled = stores[0].cancel(&id, now).unwrap().unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
@@ -411,7 +428,7 @@ fn an_unanswered_request_lapses_and_frees_its_slot() {
     let stores = replicas(1);
     let request = booking(0, 0);
     let id = request.id.clone();
-    assert_eq!(book_at_once(&stores, vec![request], |_| true), 1);
+    assert_eq!(book_at_once(&stores, vec![request], |_, _| true), 1);
     // It lapses an hour before its start (`booking`'s `expires_at`).
     let read = stores[0].booking(id.as_str(), at(-60)).unwrap().unwrap();
     assert_eq!(
@@ -422,13 +439,13 @@ fn an_unanswered_request_lapses_and_frees_its_slot() {
     assert_eq!(stores[0].expire_lapsed(at(-60)).unwrap(), 1);
     assert_eq!(stores[0].expire_lapsed(at(-60)).unwrap(), 0);
     assert!(stores[0].pending_requests(at(-60)).unwrap().is_empty());
-    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_| true), 1);
+    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_, _| true), 1);
 }
 
 #[test]
 fn items_let_go_by_a_stopping_replica_are_taken_again_at_once() {
     let stores = replicas(2);
-    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_| true), 1);
+    assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_, _| true), 1);
     let taken = stores[0].due_deliveries(at(0), 50).unwrap();
     assert_eq!(taken.len(), 3);
     assert!(stores[1].due_deliveries(at(0), 50).unwrap().is_empty());

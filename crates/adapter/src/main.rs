@@ -34,8 +34,8 @@ enum Command {
         #[arg(long, env = "FIRSTSTEP_LISTEN")]
         listen: Option<String>,
         /// SQLite file to keep bookings in; overrides the file's `server.store`.
-        #[arg(long, env = "FIRSTSTEP_STORE", value_parser = operator_store)]
-        store: Option<StoreLocation>,
+        #[arg(long, env = "FIRSTSTEP_STORE")]
+        store: Option<String>,
     },
     /// Check a configuration file and print every problem in it.
     CheckConfig {
@@ -49,8 +49,8 @@ enum Command {
         #[arg(long, env = "FIRSTSTEP_CONFIG")]
         config: PathBuf,
         /// SQLite file the bookings are in; overrides the file's `server.store`.
-        #[arg(long, env = "FIRSTSTEP_STORE", value_parser = operator_store)]
-        store: Option<StoreLocation>,
+        #[arg(long, env = "FIRSTSTEP_STORE")]
+        store: Option<String>,
         #[command(subcommand)]
         action: RequestAction,
     },
@@ -93,15 +93,15 @@ struct StoreArgs {
     #[arg(long, env = "FIRSTSTEP_CONFIG")]
     config: PathBuf,
     /// SQLite file the bookings are in; overrides the file's `server.store`.
-    #[arg(long, env = "FIRSTSTEP_STORE", value_parser = operator_store)]
-    store: Option<StoreLocation>,
+    #[arg(long, env = "FIRSTSTEP_STORE")]
+    store: Option<String>,
 }
 
 impl StoreArgs {
     /// The store, which must exist already.
     fn location(self) -> anyhow::Result<StoreLocation> {
         let settings = Settings::load(&self.config)?;
-        let location = self.store.unwrap_or(settings.server.store);
+        let location = store_location(self.store, &settings)?;
         if let StoreLocation::Sqlite(path) = &location {
             anyhow::ensure!(path.is_file(), "there is no store at {}", path.display());
         }
@@ -119,12 +119,20 @@ impl StoreArgs {
     }
 }
 
-/// `--store` (or `FIRSTSTEP_STORE`): as `server.store`, PostgreSQL refused
-/// until its store is whole (`check-config` says the same at the key's line).
-fn operator_store(text: &str) -> Result<StoreLocation, String> {
-    match StoreLocation::parse(text)? {
-        StoreLocation::Postgres(_) => Err(firststep_adapter::store::POSTGRES_NOT_YET.into()),
-        location => Ok(location),
+/// Where the store is: `--store` (or `FIRSTSTEP_STORE`) when given, read as
+/// `server.store` is, PostgreSQL refused until its store is whole
+/// (`check-config` says the same at the key's line); else the file's. Not
+/// parsed by clap, whose errors repeat the value (a URL's password).
+fn store_location(given: Option<String>, settings: &Settings) -> anyhow::Result<StoreLocation> {
+    let Some(text) = given else {
+        return Ok(settings.server.store.clone());
+    };
+    match StoreLocation::parse(&text) {
+        Ok(StoreLocation::Postgres(_)) => {
+            anyhow::bail!("--store: {}", firststep_adapter::store::POSTGRES_NOT_YET)
+        }
+        Ok(location) => Ok(location),
+        Err(message) => anyhow::bail!("--store {message}"),
     }
 }
 
@@ -247,7 +255,13 @@ fn main() -> ExitCode {
                 }
             };
             settings.server.listen = listen.unwrap_or(settings.server.listen);
-            settings.server.store = store.unwrap_or(settings.server.store);
+            settings.server.store = match store_location(store, &settings) {
+                Ok(location) => location,
+                Err(error) => {
+                    eprintln!("firststep-adapter: {error:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
             match serve(settings) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
@@ -304,14 +318,14 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
 
 fn requests(
     config: &std::path::Path,
-    store: Option<StoreLocation>,
+    store: Option<String>,
     action: RequestAction,
 ) -> anyhow::Result<()> {
     use firststep_adapter::mail::compose::{when, Language};
     use firststep_adapter::store::{Answer, Answered, Store};
 
     let settings = Settings::load(config)?;
-    let store = Store::open(&store.unwrap_or(settings.server.store))?;
+    let store = Store::open(&store_location(store, &settings)?)?;
     let now = Clock::system().now();
     let zone = settings.practice.zone;
     let (id, answer) = match action {

@@ -52,3 +52,43 @@ fn the_example_file_passes() {
         "{stdout}"
     );
 }
+
+/// PostgreSQL is not offered to operators until its store passes the whole
+/// suite: neither the file's `server.store` nor `FIRSTSTEP_STORE` selects it.
+#[test]
+fn a_postgres_store_is_refused_at_its_line_and_in_the_environment() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("practice.toml");
+    let url = "postgres://firststep:secret@db.example.org/firststep";
+    let text = CONFIG.replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:0\"\nstore = \"{url}\""),
+    );
+    std::fs::write(&file, &text).unwrap();
+    let line = text.lines().position(|l| l.starts_with("store")).unwrap() + 1;
+    let output = check_config(&file);
+    let said = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        said.contains(&format!(
+            "{}:{line}: server.store: PostgreSQL is not available",
+            file.display()
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("secret"), "{said}");
+
+    std::fs::write(&file, CONFIG).unwrap();
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .args(["requests", "--config"])
+        .arg(&file)
+        .arg("list")
+        .env("FIRSTSTEP_STORE", url)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&listed.stderr);
+    assert!(!listed.status.success());
+    assert!(said.contains("PostgreSQL is not available"), "{said}");
+    assert!(!said.contains("secret"), "{said}");
+}

@@ -268,10 +268,24 @@ pub(super) fn moved(
     }
 }
 
-/// What answering a request makes of it: its status, the calendar write
-/// and the visitor's email.
-pub(super) fn answered(answer: Answer) -> (BookingStatus, Action, Mail) {
-    match answer {
+/// What answering a request `found` as (status, version) makes of it: its
+/// new status, the calendar write and the visitor's email; or, when it
+/// does not stand as a pending request at `version` (when given), why not.
+pub(super) fn answered(
+    found: Option<(BookingStatus, u32)>,
+    version: Option<u32>,
+    answer: Answer,
+) -> Result<(BookingStatus, Action, Mail), Answered> {
+    let Some((status, current)) = found else {
+        return Err(Answered::NotFound);
+    };
+    if status != BookingStatus::Pending {
+        return Err(Answered::AlreadyClosed(status));
+    }
+    if version.is_some_and(|v| v != current) {
+        return Err(Answered::Moved);
+    }
+    Ok(match answer {
         Answer::Confirm => (
             BookingStatus::Confirmed,
             Action::Confirm,
@@ -282,7 +296,7 @@ pub(super) fn answered(answer: Answer) -> (BookingStatus, Action, Mail) {
             Action::Release,
             Mail::VisitorDeclined,
         ),
-    }
+    })
 }
 
 /// Cancels the booking if it is live (pending or confirmed) and queues the
@@ -684,18 +698,11 @@ impl Sqlite {
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
-            let Some((status, current)) =
-                found.and_then(|(s, v)| Some((BookingStatus::parse(&s)?, v)))
-            else {
-                return Ok(Answered::NotFound);
+            let found = found.and_then(|(s, v)| Some((BookingStatus::parse(&s)?, v)));
+            let (new_status, calendar, mail) = match answered(found, version, answer) {
+                Ok(change) => change,
+                Err(unchanged) => return Ok(unchanged),
             };
-            if status != BookingStatus::Pending {
-                return Ok(Answered::AlreadyClosed(status));
-            }
-            if version.is_some_and(|v| v != current) {
-                return Ok(Answered::Moved);
-            }
-            let (new_status, calendar, mail) = answered(answer);
             // A confirmed booking's reminders count from now (`reminders.rs`).
             tx.execute(
                 "UPDATE bookings SET status = ?2, expires_at = NULL, closed_at = ?3, confirmed_at = ?4

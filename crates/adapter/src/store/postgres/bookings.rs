@@ -377,19 +377,14 @@ impl Postgres {
                 "SELECT status, version FROM bookings WHERE id = $1 FOR UPDATE",
                 &[&id],
             )?;
-            let Some((status, current)) = found.and_then(|row| {
+            let found = found.and_then(|row| {
                 let status = BookingStatus::parse(row.get(0))?;
                 Some((status, u32::try_from(row.get::<_, i32>(1)).ok()?))
-            }) else {
-                return Ok(Answered::NotFound);
+            });
+            let (new_status, calendar, mail) = match answered(found, version, answer) {
+                Ok(change) => change,
+                Err(unchanged) => return Ok(unchanged),
             };
-            if status != BookingStatus::Pending {
-                return Ok(Answered::AlreadyClosed(status));
-            }
-            if version.is_some_and(|v| v != current) {
-                return Ok(Answered::Moved);
-            }
-            let (new_status, calendar, mail) = answered(answer);
             tx.execute(
                 "UPDATE bookings SET status = $2, expires_at = NULL, closed_at = $3, confirmed_at = $4
                  WHERE id = $1",

@@ -7,7 +7,8 @@
 //! refuses root) the cluster runs as the `postgres` user Debian's package
 //! creates. A small shell keeps the server: it waits for its standard input
 //! to close — which happens when the test process ends, however it ends —
-//! then stops the server at once and removes the folder.
+//! then stops the server (its clients died with the process) and removes
+//! the folder.
 //!
 //! Included by path (`#[path]`) by the test binaries that need it.
 
@@ -84,14 +85,16 @@ impl Cluster {
             ));
         }
         // The keeper: the server in the background until our end of its
-        // standard input closes; then an immediate stop and the folder gone.
+        // standard input closes; then a stop and the folder gone. TERM, not
+        // QUIT: sh starts a background job with QUIT ignored, and a server
+        // told before it set its own handlers would run on for ever.
         let script = r#"
             "$0/postgres" -D "$1/data" -k "$1" -c listen_addresses= -c fsync=off \
                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
                 >"$1/server.log" 2>&1 &
             server=$!
             cat >/dev/null
-            kill -QUIT "$server"
+            kill -TERM "$server"
             wait "$server"
             rm -rf "$1""#;
         let mut keeper = as_server_user(Command::new("/bin/sh"), owner)

@@ -246,6 +246,20 @@ pub(super) fn first_mails(status: BookingStatus) -> (Mail, Mail) {
     }
 }
 
+/// Why the booking that is `before` cannot move as `change` asks, if it
+/// cannot: no longer live, or too close to its start.
+pub(super) fn move_refused(
+    before: &BookingRecord,
+    change: &Reschedule,
+    now: DateTime<Utc>,
+) -> Option<RescheduleOutcome> {
+    if !before.status.holds_slot() {
+        return Some(RescheduleOutcome::Closed);
+    }
+    (!may_change(before.slot.start, change.change_until, now))
+        .then_some(RescheduleOutcome::WindowClosed)
+}
+
 /// What a move makes of a booking that was `before`: its status and when a
 /// request it leaves lapses, and its emails (the practice's, the visitor's).
 pub(super) fn moved(
@@ -571,11 +585,8 @@ impl Sqlite {
             let Some(before) = booking(&tx, id, now)? else {
                 return Ok(RescheduleOutcome::NotFound);
             };
-            if !before.status.holds_slot() {
-                return Ok(RescheduleOutcome::Closed);
-            }
-            if !may_change(before.slot.start, change.change_until, now) {
-                return Ok(RescheduleOutcome::WindowClosed);
+            if let Some(refused) = move_refused(&before, change, now) {
+                return Ok(refused);
             }
             if before.slot.start == change.slot.start {
                 // Already there: nothing moves, nobody is told.

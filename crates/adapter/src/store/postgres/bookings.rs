@@ -12,7 +12,7 @@ use super::outbox::enqueue;
 use super::{lock_days, Postgres};
 use crate::domain::{BookingId, IdempotencyKey};
 use crate::store::bookings::{
-    answered, assign, first_mails, may_change, moved, Schedule, StoredBooking, RECORD,
+    answered, assign, first_mails, move_refused, moved, Schedule, StoredBooking, RECORD,
 };
 use crate::store::outbox::{Action, Mail};
 use crate::store::{
@@ -250,11 +250,8 @@ impl Postgres {
             let Some(before) = booking(&mut tx, id, now)? else {
                 return Ok(RescheduleOutcome::NotFound);
             };
-            if !before.status.holds_slot() {
-                return Ok(RescheduleOutcome::Closed);
-            }
-            if !may_change(before.slot.start, change.change_until, now) {
-                return Ok(RescheduleOutcome::WindowClosed);
+            if let Some(refused) = move_refused(&before, change, now) {
+                return Ok(refused);
             }
             if before.slot.start == change.slot.start {
                 // Already there: nothing moves, nobody is told.

@@ -413,7 +413,7 @@ impl View<'_> {
         if zone == self.clock.visitor_zone() {
             return None; // no formatter made for it, no time written twice
         }
-        let theirs = self.clock.time_in(instant, zone);
+        let theirs = self.clock.time_in(instant, zone)?;
         (theirs != self.clock.time(instant)).then_some(theirs)
     }
 

@@ -274,6 +274,28 @@ async fn the_practices_time_is_never_said_when_its_clock_reads_as_the_visitors()
 }
 
 #[wasm_bindgen_test]
+async fn a_locale_or_practice_zone_the_browser_refuses_still_books() {
+    // `Intl` throws a RangeError for both; the widget must neither stall on
+    // its placeholder nor freeze on the times.
+    let starts = local_starts(1, &[(9, 0), (13, 30)]);
+    let _adapter = adapter_with("Mars/Olympus_Mons", starts);
+    let widget = mount(Some("en_US"));
+    widget
+        .until("time buttons", |w| w.all(".fs-time").len() == 2)
+        .await;
+    for (shown, name) in time_buttons(&widget) {
+        assert!(name.starts_with(&format!("{shown}, ")), "{name}");
+        // A practice time it cannot know is not guessed.
+        assert!(!name.contains("practice"), "{name}");
+    }
+    widget.all(".fs-time")[1].click();
+    widget
+        .until("the form", |w| w.find("#fs-name").is_some())
+        .await;
+    assert!(!widget.text().contains("for the practice"));
+}
+
+#[wasm_bindgen_test]
 async fn the_form_asks_only_for_what_the_practice_wants_and_checks_before_sending() {
     let adapter = adapter(|_| created_json("pending"));
     let widget = mount(None);

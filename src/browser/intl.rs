@@ -5,7 +5,7 @@ use std::cell::{OnceCell, RefCell};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use js_sys::{Array, Date, Intl::DateTimeFormat, Object, Reflect};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Formatters for one locale and the visitor's zone, made once: making one
 /// costs far more than using it, and a page of times uses hundreds. They are
@@ -20,8 +20,9 @@ use wasm_bindgen::JsValue;
 pub struct LocalClock {
     locale: String,
     formats: OnceCell<Formats>,
-    /// The clock of the last other zone asked for (the practice's).
-    other_time: RefCell<Option<(String, DateTimeFormat)>>,
+    /// The clock of the last other zone asked for (the practice's); `None`
+    /// for a zone this browser does not know.
+    other_time: RefCell<Option<(String, Option<DateTimeFormat>)>>,
     /// The zone's names so far, by UTC offset (a window has one or two).
     zone_names: RefCell<Vec<(f64, String)>>,
 }
@@ -48,7 +49,12 @@ impl LocalClock {
     fn formats(&self) -> &Formats {
         self.formats.get_or_init(|| {
             let zone = browser_zone();
-            let make = |options: &[(&str, &str)]| formatter(&self.locale, &zone, options);
+            // The browser's own zone is one it knows: only a locale it
+            // refuses could fail, and `formatter` falls back from that.
+            let make = |options: &[(&str, &str)]| {
+                formatter(&self.locale, &zone, options)
+                    .unwrap_or_else(|| DateTimeFormat::new(&Array::new(), &Object::new()))
+            };
             Formats {
                 day: make(&[("weekday", "long"), ("month", "long"), ("day", "numeric")]),
                 short_day: make(&[("weekday", "short"), ("month", "short"), ("day", "numeric")]),
@@ -91,8 +97,9 @@ impl LocalClock {
         format(&self.formats().time, instant)
     }
 
-    /// "3:00 PM" in another zone (the practice's).
-    pub fn time_in(&self, instant: DateTime<Utc>, zone: &str) -> String {
+    /// "3:00 PM" in another zone (the practice's); `None` when this browser
+    /// does not know the zone (a newer one than its data, or a typo).
+    pub fn time_in(&self, instant: DateTime<Utc>, zone: &str) -> Option<String> {
         let mut other = self.other_time.borrow_mut();
         let clock = match &*other {
             Some((made_for, clock)) if made_for == zone => clock.clone(),
@@ -102,7 +109,7 @@ impl LocalClock {
                 clock
             }
         };
-        format(&clock, instant)
+        Some(format(&clock?, instant))
     }
 
     /// The visitor's zone in words, as it reads at `instant`
@@ -173,7 +180,11 @@ fn text_of(object: &JsValue, key: &str) -> Option<String> {
     Reflect::get(object, &key.into()).ok()?.as_string()
 }
 
-fn formatter(locale: &str, zone: &str, options: &[(&str, &str)]) -> DateTimeFormat {
+/// A formatter in `zone`, in `locale` or, where `Intl` refuses the tag
+/// (`en_US`), the browser's own; `None` for a zone it does not know. Made
+/// through `Reflect::construct`, which catches what `Intl` throws (js-sys's
+/// `DateTimeFormat::new` lets that exception through the wasm).
+fn formatter(locale: &str, zone: &str, options: &[(&str, &str)]) -> Option<DateTimeFormat> {
     let settings = Object::new();
     for (key, value) in options.iter().chain(&[("timeZone", zone)]) {
         let _ = Reflect::set(
@@ -182,8 +193,13 @@ fn formatter(locale: &str, zone: &str, options: &[(&str, &str)]) -> DateTimeForm
             &JsValue::from_str(value),
         );
     }
-    let locales = Array::of1(&JsValue::from_str(locale));
-    DateTimeFormat::new(&locales, &settings)
+    let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+    let make = Reflect::get(&intl, &"DateTimeFormat".into()).ok()?;
+    let make: &js_sys::Function = make.dyn_ref()?;
+    [Array::of1(&JsValue::from_str(locale)), Array::new()]
+        .iter()
+        .find_map(|locales| Reflect::construct(make, &Array::of2(locales, &settings)).ok())
+        .map(JsCast::unchecked_into)
 }
 
 /// The instant as a JS `Date`.

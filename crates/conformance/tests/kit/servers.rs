@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use firststep_adapter::config::Settings;
+use firststep_adapter::store::StoreLocation;
 use firststep_adapter::Application;
 
 /// The practice of these tests and of the run in scripts/test.sh.
@@ -26,7 +27,7 @@ pub async fn start_adapter() -> Adapter {
     let folder = tempfile::tempdir().expect("a temporary folder");
     let mut settings =
         Settings::from_toml(PRACTICE, folder.path()).expect("tests/practice.toml is valid");
-    settings.server.store = folder.path().join("bookings.sqlite3");
+    settings.server.store = StoreLocation::Sqlite(folder.path().join("bookings.sqlite3"));
     let app = Application::build(settings)
         .await
         .expect("the adapter starts");

@@ -201,13 +201,21 @@ pub fn App(props: &AppProps) -> Html {
         heading: focus.heading.clone(),
         field_refs: &focus.fields,
     };
-    let body = match (state.blocking_problem(), &stage) {
+    let problem = state
+        .blocking_problem()
+        .or_else(|| stage.as_ref()?.as_ref().err().cloned());
+    // A problem is said by its own alert; the live region then says nothing
+    // (not "Loading" over a link that opens no booking).
+    let status = match &problem {
+        Some(_) => String::new(),
+        None => view.status(),
+    };
+    let body = match (problem, stage.as_ref().and_then(|s| s.as_ref().ok())) {
         (Some(error), _) => view.problem(&error),
-        (None, Some(Err(error))) => view.problem(error),
         (None, None) => loading_skeleton(),
-        (None, Some(Ok(Stage::Services(services)))) => view.pick_service(services),
-        (None, Some(Ok(Stage::Clinicians(_, clinicians)))) => view.pick_clinician(clinicians),
-        (None, Some(Ok(Stage::Book(..)))) => match step {
+        (None, Some(Stage::Services(services))) => view.pick_service(services),
+        (None, Some(Stage::Clinicians(_, clinicians))) => view.pick_clinician(clinicians),
+        (None, Some(Stage::Book(..))) => match step {
             Some(Step::Done) => view.confirmation(&client),
             Some(Step::Details) => view.details(),
             _ => view.times(&events),
@@ -231,7 +239,7 @@ pub fn App(props: &AppProps) -> Html {
         <div class="fs-root" lang={locale}>
             <h2 class="fs-title">{ title }</h2>
             { service.and_then(|s| s.description.clone()).map(|d| html! { <p class="fs-description">{ d }</p> }) }
-            <p class="fs-visually-hidden" role="status" aria-live="polite">{ view.status() }</p>
+            <p class="fs-visually-hidden" role="status" aria-live="polite">{ status }</p>
             { current_line }
             { body }
         </div>

@@ -243,6 +243,13 @@ async fn a_link_that_opens_no_booking_says_so() {
         widget.until_text("This link doesn't open a booking").await;
         assert_eq!(codes.heard(), ["not_found"], "the page hears why");
         assert!(widget.find("[role=alert]").is_some());
+        // The alert says it; the live region does not go on saying "Loading".
+        let live = widget
+            .find("[role=status]")
+            .unwrap()
+            .text_content()
+            .unwrap();
+        assert_eq!(live, "", "{link}");
         assert!(
             widget.find("button").is_none(),
             "no retry: it would say the same"

@@ -53,6 +53,8 @@ pub struct AppProps {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
+    /// What stops the visit is shown instead (its "Try again" leads on).
+    Problem,
     Services,
     Clinicians,
     Times,
@@ -66,14 +68,17 @@ struct Focus {
     /// The shown step's heading.
     heading: NodeRef,
     fields: FieldRefs,
-    /// The step (`None` before the practice) and the count of problem
-    /// checks at the last render.
+    /// The step (`None` while loading) and the count of problem checks at
+    /// the last render.
     seen: Cell<Option<(Option<Step>, u32)>>,
+    /// Whether a step (a problem included) has been shown: the first one
+    /// the page's visitor did not ask for.
+    led: Cell<bool>,
 }
 
 impl Focus {
-    /// Focus follows the visitor from step to step (never to the first one
-    /// shown, which the page's visitor did not ask for), and goes to
+    /// Focus follows the visitor to each step after the first one shown
+    /// (through a "Try again" and its loading too), and goes to
     /// `first_problem` each time the form's problems are found.
     fn follow(&self, (step, checks): (Option<Step>, u32), first_problem: Option<Field>) {
         match self.seen.replace(Some((step, checks))) {
@@ -82,12 +87,15 @@ impl Focus {
                     focus_field(&self.fields, field);
                 }
             }
-            Some((Some(seen), _)) if Some(seen) != step => {
+            Some((seen, _)) if seen != step && step.is_some() && self.led.get() => {
                 if let Some(element) = self.heading.cast::<HtmlElement>() {
                     let _ = element.focus();
                 }
             }
             _ => {}
+        }
+        if step.is_some() {
+            self.led.set(true);
         }
     }
 }
@@ -170,7 +178,11 @@ pub fn App(props: &AppProps) -> Html {
         &clock,
     );
 
+    let problem = state
+        .blocking_problem()
+        .or_else(|| stage.as_ref()?.as_ref().err().cloned());
     let step = match &stage {
+        _ if problem.is_some() => Some(Step::Problem),
         Some(Ok(Stage::Services(_))) => Some(Step::Services),
         Some(Ok(Stage::Clinicians(..))) => Some(Step::Clinicians),
         Some(Ok(Stage::Book(..))) => Some(match (&state.submission, state.selected_slot) {
@@ -201,9 +213,6 @@ pub fn App(props: &AppProps) -> Html {
         heading: focus.heading.clone(),
         field_refs: &focus.fields,
     };
-    let problem = state
-        .blocking_problem()
-        .or_else(|| stage.as_ref()?.as_ref().err().cloned());
     // A problem is said by its own alert; the live region then says nothing
     // (not "Loading" over a link that opens no booking).
     let status = match &problem {

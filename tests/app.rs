@@ -617,6 +617,13 @@ async fn an_unreachable_adapter_offers_a_retry_that_recovers() {
     widget
         .until("time buttons", |w| !w.all(".fs-time").is_empty())
         .await;
+    // The visitor asked for it: focus goes to the step that came, not lost
+    // with the button.
+    let focused = document()
+        .active_element()
+        .map(|e| e.class_name())
+        .unwrap_or_default();
+    assert!(focused.contains("fs-step-heading"), "{focused:?}");
 }
 
 #[wasm_bindgen_test]

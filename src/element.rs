@@ -5,7 +5,7 @@
 
 use wasm_bindgen::prelude::*;
 use web_sys::{CssStyleSheet, HtmlElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
-use yew::AppHandle;
+use yew::{AppHandle, AttrValue};
 
 use crate::app::{App, AppProps};
 
@@ -21,24 +21,37 @@ pub fn mount(host: HtmlElement) -> WidgetHandle {
             .expect_throw("attachShadow")
     });
     adopt_styles(&shadow);
-    let document = host
+    let props = props_of(&host);
+    let manage = props.manage.clone();
+    let app = start(&shadow, props);
+    WidgetHandle {
+        host,
+        shadow,
+        manage,
+        app: Some(app),
+    }
+}
+
+/// The app, rendered into a new root of its own in `shadow`.
+fn start(shadow: &ShadowRoot, props: AppProps) -> AppHandle<App> {
+    let document = props
+        .host
         .owner_document()
         .expect_throw("an element in a document");
     let root = document.create_element("div").expect_throw("a div");
     shadow
         .append_child(&root)
         .expect_throw("the app's root in the shadow root");
-    let app = yew::Renderer::<App>::with_root_and_props(root, props_of(&host)).render();
-    WidgetHandle {
-        host,
-        app: Some(app),
-    }
+    yew::Renderer::<App>::with_root_and_props(root, props).render()
 }
 
 /// One mounted widget, owned by its element.
 #[wasm_bindgen]
 pub struct WidgetHandle {
     host: HtmlElement,
+    shadow: ShadowRoot,
+    /// The manage link the app was started with.
+    manage: Option<AttrValue>,
     app: Option<AppHandle<App>>,
 }
 
@@ -46,9 +59,21 @@ pub struct WidgetHandle {
 impl WidgetHandle {
     /// Called when an observed attribute changes.
     pub fn update(&mut self) {
-        if let Some(app) = self.app.as_mut() {
-            app.update(props_of(&self.host));
+        let props = props_of(&self.host);
+        if props.manage == self.manage {
+            if let Some(app) = self.app.as_mut() {
+                app.update(props);
+            }
+            return;
         }
+        // Another manage link (or none) is another visit: a booking to
+        // move, or a new one to make. The app starts afresh for it.
+        if let Some(app) = self.app.take() {
+            app.destroy();
+        }
+        self.shadow.set_inner_html("");
+        self.manage = props.manage.clone();
+        self.app = Some(start(&self.shadow, props));
     }
 
     /// Called when the element leaves the page.

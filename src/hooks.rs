@@ -25,9 +25,10 @@ const LOOKAHEAD_DAYS: i64 = 48;
 pub type SlotQuery = (Option<String>, Option<String>);
 
 /// The practice, the booking a manage link (`ID.TOKEN`) opens, and the
-/// slots of the window, grouped into the visitor's days: the practice (and
-/// that booking) on start, on a new adapter and on a retry after they
-/// failed; the slots of `query` on start, on a new window or query, after a
+/// slots of the window, grouped into the visitor's days: the practice on
+/// start, on a new adapter and on a retry after it failed; that booking
+/// after the practice, on start and on a retry after it failed (another
+/// manage link starts the app afresh: `element.rs`); the slots of `query` on start, on a new window or query, after a
 /// retry or a taken slot, and none while `query` is `None` (a step asks the
 /// visitor to choose first, or the booking to move is on its way). The
 /// requests leave at once, and the answers are dispatched in the same task,

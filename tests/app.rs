@@ -641,7 +641,7 @@ async fn speaks_spanish_when_asked() {
 
 #[wasm_bindgen_test]
 async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attributes() {
-    let _adapter = adapter(|_| created_json("pending"));
+    let adapter = adapter(|_| created_json("pending"));
     define_element();
     let element = document().create_element("firststep-booking").unwrap();
     element
@@ -676,6 +676,14 @@ async fn the_custom_element_renders_in_its_shadow_root_and_follows_its_attribute
 
     element.set_attribute("locale", "es").unwrap();
     eventually("Spanish", || text().contains("Elija un horario"), text).await;
+
+    // A manage link set later is another visit: that booking is asked for.
+    element
+        .set_attribute("manage", "bk_AAAAAAAAAAAAAAAA.token")
+        .unwrap();
+    let asked = || adapter.sent_to("GET", "/v1/bookings/bk_AAAAAAAAAAAAAAAA");
+    eventually("the booking asked for", || !asked().is_empty(), text).await;
+    assert_eq!(asked()[0].authorization.as_deref(), Some("Bearer token"));
 
     element.remove();
     yew::scheduler::flush().await;

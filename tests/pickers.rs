@@ -77,13 +77,6 @@ fn legend(widget: &Mounted) -> String {
         .unwrap_or_default()
 }
 
-fn focused_text() -> String {
-    document()
-        .active_element()
-        .and_then(|e| e.text_content())
-        .unwrap_or_default()
-}
-
 /// Whether the widget asked for the times of this query (`service=…&clinician=…`).
 fn times_asked(adapter: &FakeAdapter, query: &str) -> bool {
     adapter

@@ -80,13 +80,6 @@ async fn choose_new_time(locale: Option<&str>, nth: usize) -> Mounted {
     widget
 }
 
-fn focused_text() -> String {
-    document()
-        .active_element()
-        .and_then(|e| e.text_content())
-        .unwrap_or_default()
-}
-
 #[wasm_bindgen_test]
 async fn shows_the_booking_offers_other_times_and_moves_it_on_confirmation() {
     let starts = upcoming_starts();

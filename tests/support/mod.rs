@@ -111,6 +111,14 @@ pub fn document() -> web_sys::Document {
     window().document().unwrap()
 }
 
+/// The text of the element that has focus.
+pub fn focused_text() -> String {
+    document()
+        .active_element()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
+}
+
 /// A problem+json body, as the adapter writes it.
 pub fn problem(status: u16, code: &str, field: Option<&str>) -> Answer {
     let field = field.map_or("null".to_owned(), |f| format!("\"{f}\""));

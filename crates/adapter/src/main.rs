@@ -33,7 +33,7 @@ enum Command {
         /// Address to listen on; overrides the file's `server.listen`.
         #[arg(long, env = "FIRSTSTEP_LISTEN")]
         listen: Option<String>,
-        /// SQLite file to keep bookings in; overrides the file's `server.store`.
+        /// SQLite file or postgres:// URL to keep bookings in; overrides the file's `server.store`.
         #[arg(long, env = "FIRSTSTEP_STORE")]
         store: Option<String>,
     },
@@ -48,7 +48,7 @@ enum Command {
         /// The practice's configuration file.
         #[arg(long, env = "FIRSTSTEP_CONFIG")]
         config: PathBuf,
-        /// SQLite file the bookings are in; overrides the file's `server.store`.
+        /// SQLite file or postgres:// URL the bookings are in; overrides the file's `server.store`.
         #[arg(long, env = "FIRSTSTEP_STORE")]
         store: Option<String>,
         #[command(subcommand)]
@@ -92,7 +92,7 @@ struct StoreArgs {
     /// The practice's configuration file.
     #[arg(long, env = "FIRSTSTEP_CONFIG")]
     config: PathBuf,
-    /// SQLite file the bookings are in; overrides the file's `server.store`.
+    /// SQLite file or postgres:// URL the bookings are in; overrides the file's `server.store`.
     #[arg(long, env = "FIRSTSTEP_STORE")]
     store: Option<String>,
 }
@@ -120,20 +120,13 @@ impl StoreArgs {
 }
 
 /// Where the store is: `--store` (or `FIRSTSTEP_STORE`) when given, read as
-/// `server.store` is, PostgreSQL refused until its store is whole
-/// (`check-config` says the same at the key's line); else the file's. Not
+/// `server.store` is; else the file's. Not
 /// parsed by clap, whose errors repeat the value (a URL's password).
 fn store_location(given: Option<String>, settings: &Settings) -> anyhow::Result<StoreLocation> {
     let Some(text) = given else {
         return Ok(settings.server.store.clone());
     };
-    match StoreLocation::parse(&text) {
-        Ok(StoreLocation::Postgres(_)) => {
-            anyhow::bail!("--store: {}", firststep_adapter::store::POSTGRES_NOT_YET)
-        }
-        Ok(location) => Ok(location),
-        Err(message) => anyhow::bail!("--store {message}"),
-    }
+    StoreLocation::parse(&text).map_err(|message| anyhow::anyhow!("--store {message}"))
 }
 
 /// The calendar services `connect` knows.

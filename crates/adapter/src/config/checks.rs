@@ -21,7 +21,7 @@ use super::{
     line_of, read_bounded, ConfigProblem, FeedSettings, MailSettings, PracticeSettings,
     PrivacySettings, ReminderSettings, Secret, ServerSettings, Service, Settings, MAX_SECRET_BYTES,
 };
-use crate::store::{StoreLocation, POSTGRES_NOT_YET};
+use crate::store::StoreLocation;
 
 /// The longest `services.change_until_hours`: 30 days.
 const MAX_CHANGE_UNTIL_HOURS: u32 = 30 * 24;
@@ -145,10 +145,6 @@ impl Checker<'_> {
             },
         };
         let store = match StoreLocation::parse(raw.server.store.get_ref()) {
-            Ok(StoreLocation::Postgres(_)) => {
-                self.problem(&raw.server.store, "server.store", POSTGRES_NOT_YET);
-                None
-            }
             Ok(location) => Some(location),
             Err(message) => {
                 self.problem(&raw.server.store, "server.store", message);
@@ -891,11 +887,6 @@ mod tests {
                 "no other database is known",
             ),
             ("", "must be a SQLite file's path or a postgres:// URL"),
-            // A good URL, refused while the PostgreSQL store is being built.
-            (
-                "postgres://firststep:secret@db.example.org/firststep",
-                POSTGRES_NOT_YET,
-            ),
         ] {
             let text = format!("{GOOD}\n[server]\nstore = \"{store}\"\nlisten = \"127.0.0.1:0\"\n");
             let found = problems(&text);

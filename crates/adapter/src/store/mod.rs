@@ -13,11 +13,8 @@
 //!
 //! `server.store` (or `FIRSTSTEP_STORE`) chooses the backend
 //! ([`StoreLocation`]): a path is a SQLite file, the default; a
-//! `postgres://` URL is PostgreSQL (`postgres`). The PostgreSQL store
-//! implements the whole interface and its guarantees across replicas are
-//! tested, but until the API suite passes on it whole (issue #14) operators
-//! cannot choose it: `check-config` and `--store` refuse it
-//! ([`POSTGRES_NOT_YET`]); tests open it through this interface.
+//! `postgres://` URL is PostgreSQL (`postgres`), for several replicas on
+//! one database.
 //!
 //! # Layout
 //! - `postgres`: the PostgreSQL store, for several replicas on one database.
@@ -82,10 +79,6 @@ pub enum StoreLocation {
     /// password: never shown).
     Postgres(String),
 }
-
-/// Why a `postgres://` store is refused, by `check-config` and on opening.
-pub const POSTGRES_NOT_YET: &str = "PostgreSQL is not available in this version yet \
-    (its store is being built): use a SQLite file";
 
 impl StoreLocation {
     /// A `postgres://` or `postgresql://` URL, or else a path to a SQLite file.

@@ -53,30 +53,24 @@ fn the_example_file_passes() {
     );
 }
 
-/// PostgreSQL is not offered to operators until its store passes the whole
-/// suite: neither the file's `server.store` nor `FIRSTSTEP_STORE` selects it.
+/// A `postgres://` store is accepted at `server.store` (checking a file
+/// never connects), and one that cannot be reached is said plainly by the
+/// commands that open it, its password never shown.
 #[test]
-fn a_postgres_store_is_refused_at_its_line_and_in_the_environment() {
+fn a_postgres_store_is_accepted_and_an_unreachable_one_is_said_without_its_password() {
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("practice.toml");
-    let url = "postgres://firststep:secret@db.example.org/firststep";
+    // Port 1 on loopback: nothing listens there.
+    let url = "postgres://firststep:secret@127.0.0.1:1/firststep";
     let text = CONFIG.replace(
         "listen = \"127.0.0.1:0\"",
         &format!("listen = \"127.0.0.1:0\"\nstore = \"{url}\""),
     );
     std::fs::write(&file, &text).unwrap();
-    let line = text.lines().position(|l| l.starts_with("store")).unwrap() + 1;
     let output = check_config(&file);
     let said = String::from_utf8_lossy(&output.stdout).to_string()
         + &String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(
-        said.contains(&format!(
-            "{}:{line}: server.store: PostgreSQL is not available",
-            file.display()
-        )),
-        "{said}"
-    );
+    assert!(output.status.success(), "{said}");
     assert!(!said.contains("secret"), "{said}");
 
     std::fs::write(&file, CONFIG).unwrap();
@@ -89,6 +83,6 @@ fn a_postgres_store_is_refused_at_its_line_and_in_the_environment() {
         .unwrap();
     let said = String::from_utf8_lossy(&listed.stderr);
     assert!(!listed.status.success());
-    assert!(said.contains("PostgreSQL is not available"), "{said}");
+    assert!(said.contains("PostgreSQL"), "{said}");
     assert!(!said.contains("secret"), "{said}");
 }

@@ -1,6 +1,6 @@
-//! The PostgreSQL store, for several replicas on one database (issue #14):
-//! a [`super::Store`] backend, not yet offered to operators (see the
-//! store's module doc). What holds across replicas, by the database:
+//! The PostgreSQL store, for several replicas on one database: a
+//! [`super::Store`] backend, chosen by a `postgres://` `server.store`.
+//! What holds across replicas, by the database:
 //!
 //! - Migrations run once: each replica takes a transaction-scoped advisory
 //!   lock before reading `schema_version`, so replicas starting together

@@ -374,17 +374,9 @@ async fn place(
             .filter(|_| !app.settings.reminders.hours_before.is_empty()),
         first_mail_payload,
         room_token,
+        clear_after: clear_after(practice, &candidates),
         candidates,
         week,
-        clear_after: {
-            let rules = &app.settings.practice.rules;
-            chrono::Duration::minutes(
-                rules
-                    .buffer_before_minutes
-                    .min(rules.buffer_after_minutes)
-                    .into(),
-            )
-        },
     };
 
     let outbox = app.outbox.clone();
@@ -413,6 +405,26 @@ async fn place(
 /// Whether `start` of `service` is offered at `now` by `clinician` (or the
 /// practice, `None`), given their live `bookings` around it and their
 /// calendar's busy time as last read.
+/// How long after its end no other booking of its clinician may start, for
+/// the store's last word on double booking: the shortest buffer any
+/// candidate keeps (whoever the store assigns), so the constraint never
+/// refuses what their own rules allow.
+fn clear_after(practice: &PracticeSettings, candidates: &[String]) -> chrono::Duration {
+    let shortest = |rules: &firststep_availability::Rules| {
+        rules.buffer_before_minutes.min(rules.buffer_after_minutes)
+    };
+    let minutes = if candidates.is_empty() {
+        shortest(&practice.rules)
+    } else {
+        candidates
+            .iter()
+            .map(|id| shortest(practice.rules_of(Some(id))))
+            .min()
+            .unwrap_or(0)
+    };
+    chrono::Duration::minutes(minutes.into())
+}
+
 fn still_offered(
     app: &AppState,
     service: &Service,

@@ -209,6 +209,37 @@ async fn a_clinician_is_never_double_booked_across_services_and_two_can_share_a_
     assert_eq!(app.view(&lee).await.clinician, lee.booking.clinician);
 }
 
+/// A clinician without the practice's buffers takes back-to-back bookings,
+/// whichever store holds them (PostgreSQL's constraint against double
+/// booking keeps the shortest buffer of those who may take the booking).
+#[tokio::test]
+async fn a_clinician_without_the_practices_buffers_is_booked_back_to_back() {
+    let practice =
+        group("[clinicians.availability]\nbuffer_before_minutes = 0\nbuffer_after_minutes = 0\n")
+            .replace(
+                "[availability]\n",
+                "[availability]\nbuffer_before_minutes = 15\nbuffer_after_minutes = 15\n",
+            );
+    let app = spawn_app_with(&practice).await;
+    let at = day_at(&app, 2, 10, 0);
+    for start in [at, at + Duration::minutes(15)] {
+        booked_with(&app, "free-consultation", Some("dana"), start).await;
+    }
+    // Lee keeps the practice's buffers: after 10:00, not 10:15.
+    booked_with(&app, "free-consultation", Some("lee"), at).await;
+    let response = post(
+        &app,
+        "free-consultation",
+        Some("lee"),
+        at + Duration::minutes(15),
+    )
+    .await;
+    assert_eq!(
+        problem(response, 409).await.code,
+        ErrorCode::SlotUnavailable
+    );
+}
+
 #[tokio::test]
 async fn buffers_and_the_daily_cap_are_each_clinicians_own() {
     // Dana: half an hour after each booking, two a day; Lee: the practice's (none, no cap).

@@ -113,7 +113,11 @@ impl StoreArgs {
         match self.location()? {
             StoreLocation::Sqlite(path) => Ok(path),
             StoreLocation::Postgres(_) => {
-                anyhow::bail!("this is for a SQLite store; back PostgreSQL up with its own tools")
+                anyhow::bail!(
+                    "backup copies a SQLite store; back a PostgreSQL store up with its own tools: \
+                     pg_dump --format=custom (a consistent copy while the adapter serves), \
+                     restored with pg_restore"
+                )
             }
         }
     }

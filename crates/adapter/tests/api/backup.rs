@@ -1,6 +1,7 @@
 //! `firststep-adapter backup`: a consistent copy of the live store while the
 //! adapter serves, and the documented restore (stop, copy the backup over the
-//! store, remove the stale -wal and -shm files, start).
+//! store, remove the stale -wal and -shm files, start). A PostgreSQL store
+//! is backed up with PostgreSQL's own tools: `backup` says so.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -9,9 +10,9 @@ use std::sync::Arc;
 
 use firststep_protocol::BookingCreated;
 
-use crate::helpers::{booking_body, new_key, spawn_app, spawn_on, CONFIG};
+use crate::helpers::{booking_body, new_key, spawn_app, spawn_on, sqlite_only, CONFIG};
 
-fn backup(config: &Path, store: &Path, to: &Path, more: &[&str]) -> Output {
+fn backup(config: &Path, store: impl AsRef<std::ffi::OsStr>, to: &Path, more: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
         .arg("backup")
         .arg("--config")
@@ -28,7 +29,11 @@ fn backup(config: &Path, store: &Path, to: &Path, more: &[&str]) -> Output {
 #[tokio::test]
 async fn a_backup_taken_while_bookings_arrive_holds_every_acknowledged_one_and_restores() {
     let app = Arc::new(spawn_app().await);
-    let config = app.store.with_file_name("practice.toml");
+    let store = sqlite_only!(
+        app,
+        "an online copy of the SQLite file; PostgreSQL's is pg_dump's (see below)"
+    );
+    let config = app.folder().join("practice.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let slots = app.open_slots("free-consultation").await;
     let mut acknowledged: Vec<BookingCreated> = Vec::new();
@@ -56,9 +61,9 @@ async fn a_backup_taken_while_bookings_arrive_holds_every_acknowledged_one_and_r
     };
     let copies = tempfile::tempdir().unwrap();
     let copy = copies.path().join("backup.sqlite3");
-    let (store, to) = (app.store.clone(), copy.clone());
+    let (store_file, to) = (store.clone(), copy.clone());
     let config_file = config.clone();
-    let output = tokio::task::spawn_blocking(move || backup(&config_file, &store, &to, &[]))
+    let output = tokio::task::spawn_blocking(move || backup(&config_file, &store_file, &to, &[]))
         .await
         .unwrap();
     backed_up.store(true, Ordering::SeqCst);
@@ -106,11 +111,11 @@ async fn a_backup_taken_while_bookings_arrive_holds_every_acknowledged_one_and_r
 
     // An existing file is not replaced unless asked.
     let before = std::fs::read(&copy).unwrap();
-    let refused = backup(&config, &app.store, &copy, &[]);
+    let refused = backup(&config, &store, &copy, &[]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--overwrite"));
     assert_eq!(std::fs::read(&copy).unwrap(), before);
-    let replaced = backup(&config, &app.store, &copy, &["--overwrite"]);
+    let replaced = backup(&config, &store, &copy, &["--overwrite"]);
     assert!(
         replaced.status.success(),
         "{}",
@@ -121,7 +126,6 @@ async fn a_backup_taken_while_bookings_arrive_holds_every_acknowledged_one_and_r
 
     // Restore: stop, copy the backup over the store, remove -wal and -shm, start.
     let app = Arc::into_inner(app).expect("the visitors are done");
-    let store = app.store.clone();
     let folder = app.stop().await;
     std::fs::copy(&copy, &store).unwrap();
     for suffix in ["-wal", "-shm"] {
@@ -144,5 +148,24 @@ async fn a_backup_of_no_store_fails_clearly_and_writes_nothing() {
     let output = backup(&config, &folder.path().join("missing.sqlite3"), &to, &[]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("there is no store at"));
+    assert!(!to.exists());
+}
+
+/// PostgreSQL has its own tools for a consistent copy: `backup` names
+/// pg_dump, writes nothing, and never shows the URL's password.
+#[tokio::test]
+async fn a_backup_of_a_postgresql_store_names_pg_dump_and_writes_nothing() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = folder.path().join("practice.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let to = folder.path().join("backup.sqlite3");
+    let url = "postgres://firststep:a-secret-password@127.0.0.1:5432/bookings";
+
+    let output = backup(&config, url, &to, &[]);
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pg_dump"), "{stderr}");
+    assert!(!stderr.contains("a-secret-password"), "{stderr}");
     assert!(!to.exists());
 }

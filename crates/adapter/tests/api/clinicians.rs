@@ -851,7 +851,7 @@ async fn the_requests_command_lists_whom_each_request_is_with() {
         .args(["requests", "--config"])
         .arg(&config)
         .arg("--store")
-        .arg(&app.store)
+        .arg(app.store_arg())
         .arg("list")
         .output()
         .unwrap();

@@ -1,4 +1,5 @@
 use chrono::Duration;
+use firststep_adapter::store::KeyClaim;
 use firststep_protocol::{BookingCreated, BookingStatus, ErrorCode};
 use serde_json::json;
 
@@ -164,18 +165,13 @@ async fn a_key_whose_first_request_still_runs_gets_409_in_progress() {
         use sha2::Digest;
         sha2::Sha256::digest(serde_json::to_vec(&body).unwrap()).to_vec()
     };
-    // The store names a record by a hash of its key, never the key itself.
-    let key_hash = {
-        use sha2::Digest;
-        sha2::Sha256::digest(b"firststep idempotency-key v1\0busy-key").to_vec()
-    };
-    let store = rusqlite::Connection::open(&app.store).unwrap();
-    store
-        .execute(
-            "INSERT INTO idempotency_records (key_hash, request_hash, started_at) VALUES (?1, ?2, ?3)",
-            rusqlite::params![key_hash, hash, app.now().timestamp()],
-        )
+    let key = firststep_adapter::domain::IdempotencyKey::parse("busy-key").unwrap();
+    let now = app.now();
+    let claim = app
+        .open_store()
+        .run(|store| store.claim_key(&key, &hash, now))
         .unwrap();
+    assert!(matches!(claim, KeyClaim::Claimed), "the key was new");
 
     let response = app.post_booking("busy-key", &body).await;
 
@@ -432,16 +428,21 @@ async fn a_request_that_cannot_be_stored_durably_is_a_503_to_retry_and_a_retry_b
     let app = spawn_app().await;
     let body = booking_body(app.a_free_slot().await);
     // Another process holds the store's write lock longer than the adapter waits.
-    let other = rusqlite::Connection::open(&app.store).unwrap();
-    other.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+    let lock = app.hold_write_lock();
 
+    let asked = std::time::Instant::now();
     let response = app.post_booking("retry-me", &body).await;
 
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(10),
+        "answered only after {:?}",
+        asked.elapsed()
+    );
     assert!(response.headers().contains_key("retry-after"));
     let found = problem(response, 503).await;
     assert_eq!(found.code, ErrorCode::BackendUnavailable);
     assert!(found.retryable);
-    other.execute_batch("ROLLBACK;").unwrap();
+    drop(lock);
     assert_eq!(
         app.post_booking("retry-me", &body).await.status(),
         201,

@@ -13,14 +13,11 @@ async fn healthz_says_ok_while_the_store_takes_writes() {
 #[tokio::test]
 async fn healthz_fails_when_the_store_is_locked_by_another_writer() {
     let app = spawn_app().await;
-    let other = rusqlite::Connection::open(&app.store).unwrap();
-    other
-        .execute_batch("PRAGMA busy_timeout = 0; BEGIN IMMEDIATE;")
-        .unwrap();
+    let lock = app.hold_write_lock();
 
     let response = app.get("/healthz").await;
 
     assert_eq!(response.status(), 503);
-    other.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
     assert_eq!(app.get("/healthz").await.status(), 200);
 }

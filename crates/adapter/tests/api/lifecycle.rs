@@ -415,7 +415,7 @@ async fn the_command_line_lists_and_answers_requests() {
     let smtp = SmtpServer::start().await;
     let app = spawn_with_mail(&smtp).await;
     let created = request(&app, None).await;
-    let folder = app.store.parent().unwrap().to_owned();
+    let folder = app.folder().to_owned();
     std::fs::write(folder.join("practice.toml"), CONFIG).unwrap();
     let run = |args: &[&str]| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"));
@@ -423,7 +423,7 @@ async fn the_command_line_lists_and_answers_requests() {
             .args(["requests", "--config"])
             .arg(folder.join("practice.toml"))
             .arg("--store")
-            .arg(&app.store)
+            .arg(app.store_arg())
             .args(args);
         command.output().unwrap()
     };

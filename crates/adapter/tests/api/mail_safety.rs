@@ -12,7 +12,7 @@ use firststep_adapter::store::{SetAside, Store};
 use firststep_protocol::BookingCreated;
 use serde_json::json;
 
-use crate::helpers::{booking_body, new_key, CONFIG};
+use crate::helpers::{booking_body, new_key, store_in, text_row_in, StoreHandle, CONFIG};
 use crate::lifecycle::{link, mail_config, request, spawn_with_mail, to, PUBLIC};
 use crate::smtp_server::SmtpServer;
 
@@ -82,13 +82,7 @@ async fn no_bare_carriage_return_or_line_feed_reaches_smtp() {
     let created: BookingCreated = response.json().await.unwrap();
     smtp.wait_for(2, 10).await;
     // A row from before: a bare CR in the stored note and name.
-    rusqlite::Connection::open(&app.store)
-        .unwrap()
-        .execute(
-            "UPDATE bookings SET note = 'old\r.\r\nnote\r', client_name = 'Sam\rLee'",
-            [],
-        )
-        .unwrap();
+    app.execute("UPDATE bookings SET note = 'old\r.\r\nnote\r', client_name = 'Sam\rLee'");
     let cancel = app.url(&format!("/manage/{}/cancel", created.booking.id));
     app.client
         .post(&cancel)
@@ -115,11 +109,12 @@ async fn no_bare_carriage_return_or_line_feed_reaches_smtp() {
     assert!(cancelled.contains("> old\n> .\n> note\n>\n"), "{cancelled}");
 }
 
-/// An outbox worker on the app's store, its clock in the test's hands.
-fn outbox_on(folder: &std::path::Path, smtp: &SmtpServer) -> (Outbox, Store) {
+/// An outbox worker on the app's store, its clock in the test's hands,
+/// and the store.
+fn outbox_on(folder: &std::path::Path, smtp: &SmtpServer) -> (Outbox, StoreHandle) {
     let settings = Settings::from_toml(&mail_config(smtp), folder).unwrap();
     let mail = settings.mail.clone().unwrap();
-    let store = Store::open_sqlite(&folder.join("bookings.sqlite3")).unwrap();
+    let store = Store::open(&store_in(folder)).unwrap();
     let outbox = Outbox::new(
         store.clone(),
         firststep_adapter::startup::calendar_of(&settings),
@@ -134,18 +129,20 @@ fn outbox_on(folder: &std::path::Path, smtp: &SmtpServer) -> (Outbox, Store) {
             reminders: settings.reminders,
         }),
     );
-    (outbox, store)
+    (outbox, StoreHandle(store))
 }
 
-fn attempts(store: &std::path::Path, action: &str) -> (u32, bool) {
-    rusqlite::Connection::open(store)
-        .unwrap()
-        .query_row(
-            "SELECT attempts, payload IS NULL FROM outbox WHERE action = ?1",
-            [action],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .unwrap()
+/// The tries of the outbox item `action` of the store in `folder`, and
+/// whether its payload is gone.
+fn attempts(folder: &tempfile::TempDir, action: &str) -> (u32, bool) {
+    let row = text_row_in(
+        &store_in(folder.path()),
+        "SELECT CAST(attempts AS TEXT), CASE WHEN payload IS NULL THEN 'gone' END
+         FROM outbox WHERE action = $1",
+        action,
+    );
+    let tries = row[0].as_deref().and_then(|t| t.parse().ok()).unwrap();
+    (tries, row[1].is_some())
 }
 
 /// Runs the outbox at `now` plus each of `steps` minutes in turn.
@@ -162,14 +159,14 @@ async fn mail_refused_with_550_is_set_aside_after_a_few_tries_and_listed() {
     let created = request(&app, None).await;
     // The practice's email goes through; the visitor's address is refused.
     smtp.wait_for(1, 10).await;
-    let store_path = app.store.clone();
+    let store_arg = app.store_arg();
     let folder = app.stop().await;
     let (outbox, store) = outbox_on(folder.path(), &smtp);
     let now = Utc::now();
 
     rounds(&outbox, now, 1..=10).await;
 
-    let set_aside = store.set_aside_deliveries().unwrap();
+    let set_aside = store.run(|s| s.set_aside_deliveries()).unwrap();
     let [SetAside {
         booking_id,
         action,
@@ -187,20 +184,20 @@ async fn mail_refused_with_550_is_set_aside_after_a_few_tries_and_listed() {
     assert!(reason.contains("550"), "{reason}");
     assert!(!reason.contains("sam@"), "no personal data: {reason}");
     assert_eq!(
-        attempts(&store_path, "mail:visitor_received"),
+        attempts(&folder, "mail:visitor_received"),
         (PERMANENT_TRIES, true),
         "the manage token it carried is gone"
     );
 
     // The metrics count it as set aside, no longer as waiting.
-    let figures = store.figures(now).unwrap();
+    let figures = store.run(|s| s.figures(now)).unwrap();
     let mail = figures.queues.iter().find(|q| q.kind == "mail").unwrap();
     assert_eq!((mail.depth, mail.set_aside), (0, 1), "{figures:?}");
 
     // Later rounds leave it be.
     rounds(&outbox, now, [30, 60, 240]).await;
     assert_eq!(
-        attempts(&store_path, "mail:visitor_received").0,
+        attempts(&folder, "mail:visitor_received").0,
         PERMANENT_TRIES
     );
     assert_eq!(smtp.received().len(), 1);
@@ -212,7 +209,7 @@ async fn mail_refused_with_550_is_set_aside_after_a_few_tries_and_listed() {
         .args(["requests", "--config"])
         .arg(&config)
         .arg("--store")
-        .arg(&store_path)
+        .arg(&store_arg)
         .arg("list")
         .output()
         .unwrap();
@@ -245,26 +242,24 @@ async fn mail_failing_for_a_week_for_passing_reasons_is_set_aside() {
     // An email owed now, while the server is down: the practice cancels by hand.
     smtp.pause();
     store
-        .answer(
-            &created.booking.id,
-            firststep_adapter::store::Answer::Decline,
-            Utc::now(),
-        )
+        .run(|s| {
+            s.answer(
+                &created.booking.id,
+                firststep_adapter::store::Answer::Decline,
+                Utc::now(),
+            )
+        })
         .unwrap();
     let now = Utc::now();
 
     rounds(&outbox, now, [1, 60, 24 * 60, 6 * 24 * 60]).await;
-    assert!(store.set_aside_deliveries().unwrap().is_empty());
-    let (tries, _) = attempts(&app_store(&folder), "mail:visitor_declined");
+    assert!(store.run(|s| s.set_aside_deliveries()).unwrap().is_empty());
+    let (tries, _) = attempts(&folder, "mail:visitor_declined");
     assert_eq!(tries, 4, "retried with backoff, not set aside");
 
     rounds(&outbox, now, [7 * 24 * 60 + 1]).await;
-    let set_aside = store.set_aside_deliveries().unwrap();
+    let set_aside = store.run(|s| s.set_aside_deliveries()).unwrap();
     assert_eq!(set_aside.len(), 1, "{set_aside:?}");
     assert_eq!(set_aside[0].action, "mail:visitor_declined");
     assert!(!set_aside[0].last_error.as_deref().unwrap().contains("550"));
-}
-
-fn app_store(folder: &tempfile::TempDir) -> std::path::PathBuf {
-    folder.path().join("bookings.sqlite3")
 }

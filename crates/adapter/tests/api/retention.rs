@@ -9,7 +9,7 @@ use firststep_protocol::{BookingCreated, SlotList};
 use serde_json::json;
 
 use crate::helpers::{
-    booking_body, contains, eventually, iso, new_key, raw_store_bytes, spawn_app, TestApp,
+    booking_body, contains, eventually, iso, new_key, spawn_app, TestApp,
 };
 
 /// Books `service` at `start` as a visitor called `name`, with every field filled.
@@ -149,7 +149,7 @@ async fn personal_fields_of_bookings_over_for_the_retention_period_are_erased_an
     assert_eq!(app.view(&to_come).await.status, to_come.booking.status);
 
     // Not even in the file's free pages or write-ahead log.
-    let bytes = raw_store_bytes(&app.store);
+    let bytes = app.stored_bytes();
     for erased in [
         "Alex Gone",
         "alex@example.org",

@@ -7,19 +7,19 @@ use firststep_protocol::BookingCreated;
 use serde_json::Value;
 
 use crate::helpers::{
-    closed_port, contains, raw_store_bytes, spawn_app_with, with_mail, TestApp, CONFIG,
+    closed_port, contains, spawn_app_with, with_mail, TestApp, CONFIG,
 };
 use crate::retention::{book_as, slot_in_days};
 
 /// Runs `firststep-adapter visitor ACTION` on the app's store; its stdout.
 fn visitor(app: &TestApp, config: &str, action: &str, email: &str) -> String {
-    let file = app.store.with_file_name("practice.toml");
+    let file = app.folder().join("practice.toml");
     std::fs::write(&file, config).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
         .args(["visitor", action, "--config"])
         .arg(&file)
         .arg("--store")
-        .arg(&app.store)
+        .arg(app.store_arg())
         .args(["--email", email])
         .output()
         .unwrap();
@@ -31,15 +31,17 @@ fn visitor(app: &TestApp, config: &str, action: &str, email: &str) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The outbox items of booking `id`, in order: each action, and whether it
+/// still waits.
 fn outbox_of(app: &TestApp, id: &str) -> Vec<(String, bool)> {
-    let store = rusqlite::Connection::open(&app.store).unwrap();
-    let mut statement = store
-        .prepare("SELECT action, done_at IS NULL FROM outbox WHERE booking_id = ?1 ORDER BY id")
-        .unwrap();
-    let rows = statement
-        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
-    rows.collect::<rusqlite::Result<_>>().unwrap()
+    app.text_rows(
+        "SELECT action, CASE WHEN done_at IS NULL THEN 'waits' END
+         FROM outbox WHERE booking_id = $1 ORDER BY id",
+        id,
+    )
+    .into_iter()
+    .map(|row| (row[0].clone().unwrap(), row[1].is_some()))
+    .collect()
 }
 
 /// Sam's request and booking, under two spellings of one address, and
@@ -98,16 +100,7 @@ async fn export_prints_every_stored_field_of_a_visitors_bookings_and_their_outbo
     ] {
         assert_eq!(first[field], value, "{field}");
     }
-    let stored_columns = {
-        let store = rusqlite::Connection::open(&app.store).unwrap();
-        let statement = store.prepare("SELECT * FROM bookings").unwrap();
-        statement
-            .column_names()
-            .iter()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-    };
-    for column in &stored_columns {
+    for column in &app.column_names("bookings") {
         assert!(
             first.get(column).is_some(),
             "the export leaves out {column}"
@@ -154,18 +147,12 @@ async fn erase_removes_a_visitors_data_cancels_their_requests_and_releases_their
 
     for created in [&request, &booked] {
         let id = &created.booking.id;
-        let store = rusqlite::Connection::open(&app.store).unwrap();
-        let (status, name, email, phone, note): (String, String, String, Option<String>, Option<String>) = store
-            .query_row(
-                "SELECT status, client_name, client_email, client_phone, note FROM bookings WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .unwrap();
-        assert_eq!(
-            (status.as_str(), name.as_str(), email.as_str(), phone, note),
-            ("cancelled", "", "", None, None)
+        let row = app.text_row(
+            "SELECT status, client_name, client_email, client_phone, note FROM bookings WHERE id = $1",
+            id,
         );
+        let text = |column: &str| Some(column.to_owned());
+        assert_eq!(row, [text("cancelled"), text(""), text(""), None, None]);
         let outbox = outbox_of(&app, id);
         // The calendar hold goes through the outbox; no email about them is left to send.
         assert_eq!(outbox.last().unwrap().0, "release", "{outbox:?}");
@@ -178,21 +165,16 @@ async fn erase_removes_a_visitors_data_cancels_their_requests_and_releases_their
     }
     // The running adapter delivers the releases at its next outbox round.
     for _ in 0..200 {
-        let states: Vec<Option<String>> = {
-            let store = rusqlite::Connection::open(&app.store).unwrap();
-            [&request, &booked]
-                .iter()
-                .map(|c| {
-                    store
-                        .query_row(
-                            "SELECT calendar_state FROM bookings WHERE id = ?1",
-                            [&c.booking.id],
-                            |r| r.get(0),
-                        )
-                        .unwrap()
-                })
-                .collect()
-        };
+        let states: Vec<Option<String>> = [&request, &booked]
+            .iter()
+            .map(|c| {
+                app.text_row(
+                    "SELECT calendar_state FROM bookings WHERE id = $1",
+                    &c.booking.id,
+                )[0]
+                .clone()
+            })
+            .collect();
         if states.iter().all(|s| s.as_deref() == Some("released")) {
             break;
         }
@@ -218,7 +200,7 @@ async fn erase_removes_a_visitors_data_cancels_their_requests_and_releases_their
     let export: Value =
         serde_json::from_str(&visitor(&app, &config, "export", "sam.lee@example.org")).unwrap();
     assert_eq!(export["bookings"], serde_json::json!([]));
-    let bytes = raw_store_bytes(&app.store);
+    let bytes = app.stored_bytes();
     for erased in [
         "sam.lee@example.org",
         "Sam.Lee@example.org",

@@ -22,6 +22,12 @@
 //!
 //! Blocking, as the SQLite store: callers run it through `Store::call`.
 //! Connections are kept in a small pool; times are unix seconds as in SQLite.
+//!
+//! A stuck database makes a request fail (503, to retry), never hang: each
+//! wait is bounded — connecting ([`CONNECT_WITHIN`], unless the URL sets
+//! `connect_timeout`), a lock another connection holds ([`LOCK_WAIT`], as
+//! long as the SQLite store's busy wait), one statement
+//! ([`STATEMENT_WITHIN`]), a free connection of the pool ([`POOL_WAIT`]).
 
 mod bookings;
 mod figures;
@@ -32,6 +38,7 @@ mod reminders;
 mod schema;
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use postgres::{Client, Config, NoTls};
@@ -41,6 +48,16 @@ use schema::MIGRATIONS;
 /// Connections one replica holds at most, kept open for reuse; work beyond
 /// them waits for one (the server's own limit is shared by every replica).
 const CONNECTIONS: usize = 16;
+
+/// How long opening a connection may take.
+const CONNECT_WITHIN: Duration = Duration::from_secs(5);
+/// How long a statement waits for a lock another connection holds
+/// (`lock_timeout`): the SQLite store's busy wait.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+/// How long one statement may run (`statement_timeout`).
+const STATEMENT_WITHIN: Duration = Duration::from_secs(15);
+/// How long work waits for a connection when all [`CONNECTIONS`] are in use.
+const POOL_WAIT: Duration = Duration::from_secs(10);
 
 /// The advisory lock the migrations run under (any fixed number: it only
 /// has to differ from the booking days' locks, which are small day numbers
@@ -69,9 +86,12 @@ struct Connections {
 impl Postgres {
     /// Connects to the database at `url` and brings its schema up to date.
     pub(crate) fn open(url: &str) -> anyhow::Result<Self> {
-        let config: Config = url
+        let mut config: Config = url
             .parse()
             .context("server.store is not a PostgreSQL URL")?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_WITHIN);
+        }
         let store = Self {
             inner: Arc::new(Pool {
                 config,
@@ -85,13 +105,14 @@ impl Postgres {
         Ok(store)
     }
 
-    /// Runs `work` on a pooled connection, waiting for one when
-    /// [`CONNECTIONS`] are in use.
+    /// Runs `work` on a pooled connection, waiting (up to [`POOL_WAIT`])
+    /// for one when [`CONNECTIONS`] are in use.
     fn with<T>(
         &self,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
-    ) -> Result<T, postgres::Error> {
+    ) -> anyhow::Result<T> {
         let pool = &self.inner;
+        let waited_from = Instant::now();
         let pooled = {
             let mut connections = pool.lock();
             loop {
@@ -103,19 +124,25 @@ impl Postgres {
                         break None;
                     }
                     None => {
+                        let left = POOL_WAIT.saturating_sub(waited_from.elapsed());
+                        anyhow::ensure!(
+                            !left.is_zero(),
+                            "all {CONNECTIONS} connections to PostgreSQL stayed busy for {POOL_WAIT:?}"
+                        );
                         connections = pool
                             .given_back
-                            .wait(connections)
-                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .wait_timeout(connections, left)
+                            .map(|(connections, _)| connections)
+                            .unwrap_or_else(|poisoned| poisoned.into_inner().0)
                     }
                 }
             }
         };
         let mut client = match pooled {
             Some(client) => client,
-            None => pool.config.connect(NoTls).inspect_err(|_| pool.closed())?,
+            None => connect(&pool.config).inspect_err(|_| pool.closed())?,
         };
-        let result = work(&mut client);
+        let result = work(&mut client).map_err(anyhow::Error::from);
         if client.is_closed() {
             pool.closed();
         } else {
@@ -125,14 +152,23 @@ impl Postgres {
         result
     }
 
-    /// Proves the store takes writes (for `/healthz`).
+    /// Proves the store takes writes (for `/healthz`): a transaction as a
+    /// booking's takes the lock a booking's write needs (waiting no longer
+    /// than [`LOCK_WAIT`]) and may write (not a standby, not read-only).
     pub(crate) fn check_writable(&self) -> anyhow::Result<()> {
-        self.with(|c| {
-            let mut tx = c.transaction()?;
-            tx.batch_execute("SET TRANSACTION READ WRITE")?;
-            tx.rollback()
-        })
-        .context("reaching the PostgreSQL store")
+        let read_only = self
+            .with(|c| {
+                let mut tx = c.transaction()?;
+                tx.batch_execute("LOCK TABLE bookings IN ROW EXCLUSIVE MODE")?;
+                let read_only: String = tx
+                    .query_one("SELECT current_setting('transaction_read_only')", &[])?
+                    .get(0);
+                tx.rollback()?;
+                Ok(read_only)
+            })
+            .context("reaching the PostgreSQL store")?;
+        anyhow::ensure!(read_only == "off", "the PostgreSQL store is read-only");
+        Ok(())
     }
 }
 
@@ -166,11 +202,25 @@ impl Drop for Pool {
     }
 }
 
+/// A new connection, its waits bounded ([`LOCK_WAIT`], [`STATEMENT_WITHIN`]).
+fn connect(config: &Config) -> Result<Client, postgres::Error> {
+    let mut client = config.connect(NoTls)?;
+    client.batch_execute(&format!(
+        "SET lock_timeout = {}; SET statement_timeout = {}",
+        LOCK_WAIT.as_millis(),
+        STATEMENT_WITHIN.as_millis()
+    ))?;
+    Ok(client)
+}
+
 /// Brings the schema up to date, once however many replicas start together:
 /// the first to take the lock runs the steps, the others wait for it and
 /// then find them done.
 fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
     let mut tx = client.transaction()?;
+    // A replica starting waits for another's migration, however long it
+    // takes; and a migration on a large table is not cut short.
+    tx.batch_execute("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0")?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
     let done: Option<i32> = tx

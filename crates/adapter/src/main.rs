@@ -237,7 +237,12 @@ fn main() -> ExitCode {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     EnvFilter::try_from_env("FIRSTSTEP_LOG")
-                        .unwrap_or_else(|_| EnvFilter::new("info")),
+                        .unwrap_or_else(|_| EnvFilter::new("info"))
+                        // The PostgreSQL client logs each statement's
+                        // parameters at debug: visitors' names and emails.
+                        .add_directive(
+                            "tokio_postgres=info".parse().expect("a constant directive"),
+                        ),
                 )
                 // Logs go to stderr; stdout carries only the address to open.
                 .with_writer(std::io::stderr)

@@ -43,7 +43,7 @@ impl Adapter {
             .arg("--config")
             .arg(&config)
             .arg("--store")
-            .arg(folder.join("bookings.sqlite3"))
+            .arg(crate::helpers::store_arg(&crate::helpers::store_in(folder)))
             .arg("--listen")
             .arg("127.0.0.1:0")
             .env("FIRSTSTEP_LOG", "info")

@@ -24,10 +24,12 @@
 //! Connections are kept in a small pool; times are unix seconds as in SQLite.
 //!
 //! A stuck database makes a request fail (503, to retry), never hang: each
-//! wait is bounded — connecting ([`CONNECT_WITHIN`], unless the URL sets
-//! `connect_timeout`), a lock another connection holds ([`LOCK_WAIT`], as
-//! long as the SQLite store's busy wait), one statement
-//! ([`STATEMENT_WITHIN`]), a free connection of the pool ([`POOL_WAIT`]).
+//! wait is bounded — connecting, the server's greeting included
+//! ([`CONNECT_WITHIN`], unless the URL sets `connect_timeout`), a lock
+//! another connection holds ([`LOCK_WAIT`], as long as the SQLite store's
+//! busy wait), one statement ([`STATEMENT_WITHIN`]), a free connection of
+//! the pool ([`POOL_WAIT`]), a server gone from the network
+//! ([`GONE_AFTER`]).
 
 mod bookings;
 mod figures;
@@ -58,6 +60,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 const STATEMENT_WITHIN: Duration = Duration::from_secs(15);
 /// How long work waits for a connection when all [`CONNECTIONS`] are in use.
 const POOL_WAIT: Duration = Duration::from_secs(10);
+/// How long a connection may stay silent (keepalives unanswered, data
+/// unacknowledged) before it is given up: the server or its network is gone.
+const GONE_AFTER: Duration = Duration::from_secs(30);
 
 /// The advisory lock the migrations run under (any fixed number: it only
 /// has to differ from the booking days' locks, which are small day numbers
@@ -91,6 +96,10 @@ impl Postgres {
             .context("server.store is not a PostgreSQL URL")?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_WITHIN);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.keepalives_idle(GONE_AFTER / 2);
+            config.tcp_user_timeout(GONE_AFTER);
         }
         let store = Self {
             inner: Arc::new(Pool {
@@ -203,14 +212,29 @@ impl Drop for Pool {
 }
 
 /// A new connection, its waits bounded ([`LOCK_WAIT`], [`STATEMENT_WITHIN`]).
-fn connect(config: &Config) -> Result<Client, postgres::Error> {
-    let mut client = config.connect(NoTls)?;
-    client.batch_execute(&format!(
-        "SET lock_timeout = {}; SET statement_timeout = {}",
-        LOCK_WAIT.as_millis(),
-        STATEMENT_WITHIN.as_millis()
-    ))?;
-    Ok(client)
+/// The client's own `connect_timeout` bounds only the socket's opening, not
+/// the server's greeting: a server that takes connections but never
+/// answers would hold the caller for ever. So the whole of it runs on a
+/// thread of its own, waited for no longer than `connect_timeout`; one that
+/// answers later is dropped there.
+fn connect(config: &Config) -> anyhow::Result<Client> {
+    let within = config.get_connect_timeout().copied().unwrap_or(CONNECT_WITHIN);
+    let (sent, received) = std::sync::mpsc::channel();
+    let config = config.clone();
+    std::thread::spawn(move || {
+        let _ = sent.send(config.connect(NoTls).and_then(|mut client| {
+            client.batch_execute(&format!(
+                "SET lock_timeout = {}; SET statement_timeout = {}",
+                LOCK_WAIT.as_millis(),
+                STATEMENT_WITHIN.as_millis()
+            ))?;
+            Ok(client)
+        }));
+    });
+    match received.recv_timeout(within) {
+        Ok(connected) => Ok(connected?),
+        Err(_) => anyhow::bail!("PostgreSQL did not answer within {within:?}"),
+    }
 }
 
 /// Brings the schema up to date, once however many replicas start together:

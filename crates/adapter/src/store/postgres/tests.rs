@@ -460,3 +460,72 @@ fn items_let_go_by_a_stopping_replica_are_taken_again_at_once() {
     let left: Vec<i64> = taken[1..].iter().map(|d| d.id).collect();
     assert_eq!(again, left);
 }
+
+#[test]
+fn each_connection_waits_for_a_lock_and_runs_a_statement_no_longer_than_its_bounds() {
+    let store = &replicas(1)[0];
+    let shown = store
+        .with(|c| {
+            let row = c.query_one(
+                "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')",
+                &[],
+            )?;
+            Ok((row.get::<_, String>(0), row.get::<_, String>(1)))
+        })
+        .unwrap();
+    assert_eq!(shown, ("5s".to_owned(), "15s".to_owned()));
+}
+
+/// A server that takes the connection but never says a word (a stuck
+/// database, a wrong port) fails the store within `connect_timeout`: the
+/// client's own bound covers only the socket's opening.
+#[test]
+fn a_server_that_never_answers_fails_the_connection_within_its_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let url = format!("postgres://firststep:a-password@127.0.0.1:{port}/bookings?connect_timeout=1");
+    let began = std::time::Instant::now();
+
+    let error = Postgres::open(&url).err().expect("no store without a server");
+
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+    let said = format!("{error:#}");
+    assert!(said.contains("did not answer within 1s"), "{said}");
+    assert!(!said.contains("a-password"), "{said}");
+}
+
+/// Work beyond the pool's connections waits for one, but not for ever.
+#[test]
+fn work_waits_for_a_pooled_connection_no_longer_than_its_bound() {
+    let store = &replicas(1)[0];
+    let holding = Barrier::new(super::CONNECTIONS + 1);
+    let release = Barrier::new(super::CONNECTIONS + 1);
+    std::thread::scope(|scope| {
+        for _ in 0..super::CONNECTIONS {
+            scope.spawn(|| {
+                store
+                    .with(|_| {
+                        holding.wait();
+                        release.wait();
+                        Ok(())
+                    })
+                    .unwrap()
+            });
+        }
+        holding.wait();
+        let began = std::time::Instant::now();
+        let error = store.with(|_| Ok(())).err().expect("no connection free");
+        let waited = began.elapsed();
+        assert!(
+            waited >= super::POOL_WAIT && waited < super::POOL_WAIT * 2,
+            "{waited:?}"
+        );
+        assert!(format!("{error}").contains("stayed busy"), "{error}");
+        release.wait();
+    });
+    assert_eq!(count(store, "SELECT 1::bigint"), 1, "free again");
+}

@@ -11,15 +11,15 @@ use crate::helpers::{
 };
 use crate::retention::{book_as, slot_in_days};
 
-/// Runs `firststep-adapter visitor ACTION` on the app's store; its stdout.
+/// Runs `firststep-adapter visitor ACTION` on the app's store (named by
+/// `FIRSTSTEP_STORE`, as a URL with a password is best given); its stdout.
 fn visitor(app: &TestApp, config: &str, action: &str, email: &str) -> String {
     let file = app.folder().join("practice.toml");
     std::fs::write(&file, config).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
         .args(["visitor", action, "--config"])
         .arg(&file)
-        .arg("--store")
-        .arg(app.store_arg())
+        .env("FIRSTSTEP_STORE", app.store_arg())
         .args(["--email", email])
         .output()
         .unwrap();

@@ -145,7 +145,7 @@ async fn a_backup_of_no_store_fails_clearly_and_writes_nothing() {
     let config = folder.path().join("practice.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let to = folder.path().join("backup.sqlite3");
-    let output = backup(&config, &folder.path().join("missing.sqlite3"), &to, &[]);
+    let output = backup(&config, folder.path().join("missing.sqlite3"), &to, &[]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("there is no store at"));
     assert!(!to.exists());

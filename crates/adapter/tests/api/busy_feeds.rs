@@ -471,7 +471,9 @@ async fn skipped_events_and_unknown_zones_are_logged_with_the_feeds_number_never
         .arg(&config)
         .args(["--listen", "127.0.0.1:0"])
         .arg("--store")
-        .arg(crate::helpers::store_arg(&crate::helpers::store_in(folder.path())))
+        .arg(crate::helpers::store_arg(&crate::helpers::store_in(
+            folder.path(),
+        )))
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

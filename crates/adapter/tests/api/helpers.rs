@@ -169,17 +169,14 @@ pub fn text_row_in(location: &StoreLocation, sql: &str, param: &str) -> Vec<Opti
 
 /// Every row `sql` finds in the tables of the store at `location`, each
 /// column as text (`param` is `$1`).
-pub fn text_rows_in(
-    location: &StoreLocation,
-    sql: &str,
-    param: &str,
-) -> Vec<Vec<Option<String>>> {
+pub fn text_rows_in(location: &StoreLocation, sql: &str, param: &str) -> Vec<Vec<Option<String>>> {
     on_tables(
         location,
         |c| {
             let mut statement = c.prepare(sql)?;
             let columns = statement.column_count();
-            let rows = statement.query_map([param], |row| (0..columns).map(|i| row.get(i)).collect())?;
+            let rows =
+                statement.query_map([param], |row| (0..columns).map(|i| row.get(i)).collect())?;
             rows.collect()
         },
         |c| {
@@ -323,11 +320,19 @@ impl TestApp {
             &self.store_location,
             |c| {
                 let statement = c.prepare(&sql)?;
-                Ok(statement.column_names().iter().map(|c| c.to_string()).collect())
+                Ok(statement
+                    .column_names()
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect())
             },
             |c| {
                 let statement = c.prepare(&sql)?;
-                Ok(statement.columns().iter().map(|c| c.name().to_owned()).collect())
+                Ok(statement
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_owned())
+                    .collect())
             },
         )
     }
@@ -340,18 +345,20 @@ impl TestApp {
         match &self.store_location {
             StoreLocation::Sqlite(path) => raw_store_bytes(path),
             StoreLocation::Postgres(url) => on_postgres(url, |c| {
-                    let mut text = String::new();
-                    let tables =
-                        c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", &[])?;
-                    for table in tables {
-                        let name: String = table.get(0);
-                        let sql = format!("SELECT t::text FROM \"{name}\" t");
-                        for row in c.query(&sql, &[])? {
-                            text.push_str(row.get(0));
-                            text.push('\n');
-                        }
+                let mut text = String::new();
+                let tables = c.query(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                    &[],
+                )?;
+                for table in tables {
+                    let name: String = table.get(0);
+                    let sql = format!("SELECT t::text FROM \"{name}\" t");
+                    for row in c.query(&sql, &[])? {
+                        text.push_str(row.get(0));
+                        text.push('\n');
                     }
-                    Ok(text.into_bytes())
+                }
+                Ok(text.into_bytes())
             }),
         }
     }
@@ -407,7 +414,9 @@ impl TestApp {
                 },
             )
         });
-        is_locked.recv().expect("the store locked by another connection");
+        is_locked
+            .recv()
+            .expect("the store locked by another connection");
         WriteLock {
             release: Some(release),
             holder: Some(holder),

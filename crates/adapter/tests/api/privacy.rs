@@ -18,7 +18,9 @@ async fn logs_never_hold_a_clients_name_email_phone_or_note_even_at_debug_level(
         .arg(&config)
         .args(["--listen", "127.0.0.1:0"])
         .arg("--store")
-        .arg(crate::helpers::store_arg(&crate::helpers::store_in(folder.path())))
+        .arg(crate::helpers::store_arg(&crate::helpers::store_in(
+            folder.path(),
+        )))
         .env("FIRSTSTEP_LOG", "debug")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

@@ -8,9 +8,7 @@ use firststep_adapter::housekeeping;
 use firststep_protocol::{BookingCreated, SlotList};
 use serde_json::json;
 
-use crate::helpers::{
-    booking_body, contains, eventually, iso, new_key, spawn_app, TestApp,
-};
+use crate::helpers::{booking_body, contains, eventually, iso, new_key, spawn_app, TestApp};
 
 /// Books `service` at `start` as a visitor called `name`, with every field filled.
 pub async fn book_as(

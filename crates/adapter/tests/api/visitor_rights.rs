@@ -6,9 +6,7 @@ use std::process::Command;
 use firststep_protocol::BookingCreated;
 use serde_json::Value;
 
-use crate::helpers::{
-    closed_port, contains, spawn_app_with, with_mail, TestApp, CONFIG,
-};
+use crate::helpers::{closed_port, contains, spawn_app_with, with_mail, TestApp, CONFIG};
 use crate::retention::{book_as, slot_in_days};
 
 /// Runs `firststep-adapter visitor ACTION` on the app's store (named by

@@ -218,7 +218,10 @@ impl Drop for Pool {
 /// thread of its own, waited for no longer than `connect_timeout`; one that
 /// answers later is dropped there.
 fn connect(config: &Config) -> anyhow::Result<Client> {
-    let within = config.get_connect_timeout().copied().unwrap_or(CONNECT_WITHIN);
+    let within = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(CONNECT_WITHIN);
     let (sent, received) = std::sync::mpsc::channel();
     let config = config.clone();
     std::thread::spawn(move || {

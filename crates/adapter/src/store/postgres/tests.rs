@@ -483,10 +483,13 @@ fn each_connection_waits_for_a_lock_and_runs_a_statement_no_longer_than_its_boun
 fn a_server_that_never_answers_fails_the_connection_within_its_timeout() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let url = format!("postgres://firststep:a-password@127.0.0.1:{port}/bookings?connect_timeout=1");
+    let url =
+        format!("postgres://firststep:a-password@127.0.0.1:{port}/bookings?connect_timeout=1");
     let began = std::time::Instant::now();
 
-    let error = Postgres::open(&url).err().expect("no store without a server");
+    let error = Postgres::open(&url)
+        .err()
+        .expect("no store without a server");
 
     assert!(
         began.elapsed() < std::time::Duration::from_secs(3),
@@ -518,7 +521,7 @@ fn work_waits_for_a_pooled_connection_no_longer_than_its_bound() {
         }
         holding.wait();
         let began = std::time::Instant::now();
-        let error = store.with(|_| Ok(())).err().expect("no connection free");
+        let error = store.with(|_| Ok(())).expect_err("no connection free");
         let waited = began.elapsed();
         assert!(
             waited >= super::POOL_WAIT && waited < super::POOL_WAIT * 2,

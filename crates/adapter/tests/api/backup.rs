@@ -139,33 +139,30 @@ async fn a_backup_taken_while_bookings_arrive_holds_every_acknowledged_one_and_r
     }
 }
 
-#[tokio::test]
-async fn a_backup_of_no_store_fails_clearly_and_writes_nothing() {
+/// `backup` of `store` into an empty folder with the practice's file; it
+/// must fail, write nothing and leave no copy: its stderr.
+fn refused_backup(store: impl AsRef<std::ffi::OsStr>) -> String {
     let folder = tempfile::tempdir().unwrap();
     let config = folder.path().join("practice.toml");
     std::fs::write(&config, CONFIG).unwrap();
     let to = folder.path().join("backup.sqlite3");
-    let output = backup(&config, folder.path().join("missing.sqlite3"), &to, &[]);
+    let output = backup(&config, store, &to, &[]);
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("there is no store at"));
     assert!(!to.exists());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_backup_of_no_store_fails_clearly_and_writes_nothing() {
+    let missing = tempfile::tempdir().unwrap().path().join("missing.sqlite3");
+    assert!(refused_backup(missing).contains("there is no store at"));
 }
 
 /// PostgreSQL has its own tools for a consistent copy: `backup` names
 /// pg_dump, writes nothing, and never shows the URL's password.
 #[tokio::test]
 async fn a_backup_of_a_postgresql_store_names_pg_dump_and_writes_nothing() {
-    let folder = tempfile::tempdir().unwrap();
-    let config = folder.path().join("practice.toml");
-    std::fs::write(&config, CONFIG).unwrap();
-    let to = folder.path().join("backup.sqlite3");
-    let url = "postgres://firststep:a-secret-password@127.0.0.1:5432/bookings";
-
-    let output = backup(&config, url, &to, &[]);
-
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_backup("postgres://firststep:a-secret-password@127.0.0.1:5432/bookings");
     assert!(stderr.contains("pg_dump"), "{stderr}");
     assert!(!stderr.contains("a-secret-password"), "{stderr}");
-    assert!(!to.exists());
 }

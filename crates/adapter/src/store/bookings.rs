@@ -318,13 +318,14 @@ pub(super) fn answered(
 /// caller's choice.
 pub(super) fn cancel_live(
     connection: &Connection,
+    practice: &str,
     id: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<bool> {
     let cancelled = connection.execute(
         "UPDATE bookings SET status = 'cancelled', expires_at = NULL, closed_at = ?2
-         WHERE id = ?1 AND status IN ('pending', 'confirmed')",
-        params![id, now.timestamp()],
+         WHERE id = ?1 AND practice = ?3 AND status IN ('pending', 'confirmed')",
+        params![id, now.timestamp(), practice],
     )?;
     if cancelled > 0 {
         enqueue(connection, id, Action::Release, now)?;
@@ -359,6 +360,7 @@ pub(super) fn expire_lapsed_requests(
 /// clinicians: they hold the whole practice's time).
 fn live_bookings(
     connection: &Connection,
+    practice: &str,
     range: Interval,
     now: DateTime<Utc>,
     except: Option<&str>,
@@ -366,7 +368,7 @@ fn live_bookings(
 ) -> rusqlite::Result<Vec<Interval>> {
     let mut statement = connection.prepare_cached(
         "SELECT start_at, end_at FROM bookings
-         WHERE start_at < ?2 AND end_at > ?1
+         WHERE practice = ?6 AND start_at < ?2 AND end_at > ?1
            AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?3)))
            AND id IS NOT ?4
            AND (?5 IS NULL OR clinician = ?5 OR clinician IS NULL)
@@ -378,7 +380,8 @@ fn live_bookings(
             range.end.timestamp(),
             now.timestamp(),
             except,
-            with
+            with,
+            practice
         ],
         |row| Ok(Interval::new(instant(row.get(0)?), instant(row.get(1)?))),
     )?;
@@ -387,19 +390,23 @@ fn live_bookings(
 
 fn booking(
     connection: &Connection,
+    practice: &str,
     id: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Option<BookingRecord>> {
     connection
-        .query_row(&format!("{RECORD} WHERE id = ?1"), [id], |row| {
-            record(row, now)
-        })
+        .query_row(
+            &format!("{RECORD} WHERE id = ?1 AND practice = ?2"),
+            [id, practice],
+            |row| record(row, now),
+        )
         .optional()
 }
 
 /// How many live bookings the clinician `with` has starting in `week`.
 fn live_bookings_starting(
     connection: &Connection,
+    practice: &str,
     with: &str,
     week: Interval,
     now: DateTime<Utc>,
@@ -407,11 +414,11 @@ fn live_bookings_starting(
     connection
         .prepare_cached(
             "SELECT COUNT(*) FROM bookings
-             WHERE clinician = ?1 AND start_at >= ?2 AND start_at < ?3
+             WHERE practice = ?5 AND clinician = ?1 AND start_at >= ?2 AND start_at < ?3
                AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?4)))",
         )?
         .query_row(
-            params![with, week.start.timestamp(), week.end.timestamp(), now.timestamp()],
+            params![with, week.start.timestamp(), week.end.timestamp(), now.timestamp(), practice],
             |row| row.get(0),
         )
 }
@@ -456,6 +463,7 @@ pub(super) fn assign<S: Schedule>(
 /// The SQLite store's answers to [`assign`], in its write transaction.
 struct SqliteSchedule<'a> {
     connection: &'a Connection,
+    practice: &'a str,
     booking: &'a NewBooking,
     around: Interval,
 }
@@ -464,11 +472,11 @@ impl Schedule for SqliteSchedule<'_> {
     type Error = rusqlite::Error;
     fn live(&mut self, with: Option<&str>) -> rusqlite::Result<Vec<Interval>> {
         let now = self.booking.created_at;
-        live_bookings(self.connection, self.around, now, None, with)
+        live_bookings(self.connection, self.practice, self.around, now, None, with)
     }
     fn load(&mut self, with: &str) -> rusqlite::Result<u32> {
         let (week, now) = (self.booking.week, self.booking.created_at);
-        live_bookings_starting(self.connection, with, week, now)
+        live_bookings_starting(self.connection, self.practice, with, week, now)
     }
 }
 
@@ -478,12 +486,13 @@ impl Sqlite {
     /// those bearing on the clinician `with`, when given ([`live_bookings`]).
     pub fn live_bookings(
         &self,
+        practice: &str,
         range: Interval,
         now: DateTime<Utc>,
         except: Option<&str>,
         with: Option<&str>,
     ) -> anyhow::Result<Vec<Interval>> {
-        self.read(|c| live_bookings(c, range, now, except, with))
+        self.read(|c| live_bookings(c, practice, range, now, except, with))
             .context("reading live bookings")
     }
 
@@ -495,6 +504,7 @@ impl Sqlite {
     /// `response` is made for whom. Nothing is half-written.
     pub fn book(
         &self,
+        practice: &str,
         booking: &NewBooking,
         around: Interval,
         key: &IdempotencyKey,
@@ -506,6 +516,7 @@ impl Sqlite {
             expire_lapsed_requests(&tx, booking.created_at)?;
             let mut schedule = SqliteSchedule {
                 connection: &tx,
+                practice,
                 booking,
                 around,
             };
@@ -515,8 +526,8 @@ impl Sqlite {
             let inserted = tx.execute(
                 "INSERT INTO bookings (id, service, start_at, end_at, status, created_at, expires_at,
                     client_name, client_email, client_phone, client_time_zone, note, manage_token_hash, locale,
-                    room_token, confirmed_at, reminder_token, clinician)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    room_token, confirmed_at, reminder_token, clinician, practice)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 params![
                     booking.id.as_str(),
                     booking.service,
@@ -536,6 +547,7 @@ impl Sqlite {
                     (booking.status == BookingStatus::Confirmed).then_some(booking.created_at.timestamp()),
                     booking.reminder_payload,
                     clinician,
+                    practice,
                 ],
             );
             match inserted {
@@ -546,7 +558,7 @@ impl Sqlite {
                 other => other?,
             };
             let response = response(clinician.as_deref());
-            finish_key(&tx, key, &response)?;
+            finish_key(&tx, practice, key, &response)?;
             enqueue(&tx, booking.id.as_str(), Action::Place, booking.created_at)?;
             let (to_practice, to_visitor) = first_mails(booking.status);
             enqueue(&tx, booking.id.as_str(), Action::Send(to_practice), booking.created_at)?;
@@ -573,6 +585,7 @@ impl Sqlite {
     /// `is_offered` is asked for them, with their own live bookings.
     pub fn reschedule(
         &self,
+        practice: &str,
         change: &Reschedule,
         key: &IdempotencyKey,
         response: impl FnOnce(&BookingRecord) -> StoredResponse,
@@ -582,7 +595,7 @@ impl Sqlite {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, now)?;
-            let Some(before) = booking(&tx, id, now)? else {
+            let Some(before) = booking(&tx, practice, id, now)? else {
                 return Ok(RescheduleOutcome::NotFound);
             };
             if let Some(refused) = move_refused(&before, change, now) {
@@ -590,14 +603,14 @@ impl Sqlite {
             }
             if before.slot.start == change.slot.start {
                 // Already there: nothing moves, nobody is told.
-                finish_key(&tx, key, &response(&before))?;
+                finish_key(&tx, practice, key, &response(&before))?;
                 tx.commit()?;
                 return Ok(RescheduleOutcome::Moved(Box::new(before)));
             }
             let with = before.clinician.as_deref();
             if !is_offered(
                 with,
-                &live_bookings(&tx, change.around, now, Some(id), with)?,
+                &live_bookings(&tx, practice, change.around, now, Some(id), with)?,
             ) {
                 return Ok(RescheduleOutcome::SlotUnavailable);
             }
@@ -607,7 +620,7 @@ impl Sqlite {
                 // passed before the move); a request is, once the practice answers.
                 "UPDATE bookings SET start_at = ?2, end_at = ?3, status = ?4, expires_at = ?5,
                     version = version + 1, moved_from = start_at, confirmed_at = ?6
-                 WHERE id = ?1 AND status IN ('pending', 'confirmed')",
+                 WHERE id = ?1 AND practice = ?7 AND status IN ('pending', 'confirmed')",
                 params![
                     id,
                     change.slot.start.timestamp(),
@@ -615,6 +628,7 @@ impl Sqlite {
                     status.as_str(),
                     expires_at.map(|t| t.timestamp()),
                     (status == BookingStatus::Confirmed).then_some(now.timestamp()),
+                    practice,
                 ],
             );
             match moved {
@@ -626,10 +640,10 @@ impl Sqlite {
                 }
                 other => other?,
             };
-            let Some(after) = booking(&tx, id, now)? else {
+            let Some(after) = booking(&tx, practice, id, now)? else {
                 return Ok(RescheduleOutcome::NotFound);
             };
-            finish_key(&tx, key, &response(&after))?;
+            finish_key(&tx, practice, key, &response(&after))?;
             enqueue(&tx, id, Action::Move, now)?;
             enqueue(&tx, id, Action::Send(to_practice), now)?;
             enqueue(&tx, id, Action::Send(to_visitor), now)?;
@@ -640,24 +654,30 @@ impl Sqlite {
     }
 
     /// One booking, with its status as of `now`.
-    pub fn booking(&self, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>> {
-        self.read(|c| booking(c, id, now))
+    pub fn booking(
+        &self,
+        practice: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<BookingRecord>> {
+        self.read(|c| booking(c, practice, id, now))
             .context("reading a booking")
     }
 
     /// Cancels a live booking; a booking no longer live is left as it is.
     pub fn cancel(
         &self,
+        practice: &str,
         id: &BookingId,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<BookingRecord>> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             expire_lapsed_requests(&tx, now)?;
-            if cancel_live(&tx, id.as_str(), now)? {
+            if cancel_live(&tx, practice, id.as_str(), now)? {
                 enqueue(&tx, id.as_str(), Action::Send(Mail::PracticeCancelled), now)?;
             }
-            let found = booking(&tx, id.as_str(), now)?;
+            let found = booking(&tx, practice, id.as_str(), now)?;
             tx.commit()?;
             Ok(found)
         })
@@ -667,17 +687,18 @@ impl Sqlite {
     /// Live bookings (pending and confirmed) starting in `range`, for the practice's feed.
     pub fn feed_bookings(
         &self,
+        practice: &str,
         range: Interval,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<BookingRecord>> {
         self.read(|c| {
             let mut statement = c.prepare_cached(&format!(
-                "{RECORD} WHERE start_at >= ?1 AND start_at < ?2
+                "{RECORD} WHERE practice = ?4 AND start_at >= ?1 AND start_at < ?2
                    AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > ?3)))
                  ORDER BY start_at"
             ))?;
             let rows = statement
-                .query_map(params![range.start.timestamp(), range.end.timestamp(), now.timestamp()], |row| record(row, now))?;
+                .query_map(params![range.start.timestamp(), range.end.timestamp(), now.timestamp(), practice], |row| record(row, now))?;
             rows.collect()
         })
         .context("reading bookings for the feed")
@@ -685,8 +706,14 @@ impl Sqlite {
 
     /// Confirms or declines a pending request, with its calendar write and
     /// the visitor's email, in one transaction. Anything else is left as it is.
-    pub fn answer(&self, id: &str, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered> {
-        self.answer_as_of(id, None, answer, now)
+    pub fn answer(
+        &self,
+        practice: &str,
+        id: &str,
+        answer: Answer,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Answered> {
+        self.answer_as_of(practice, id, None, answer, now)
     }
 
     /// As [`Store::answer`], but only if the request still stands at
@@ -694,6 +721,7 @@ impl Sqlite {
     /// from changes nothing.
     pub fn answer_as_of(
         &self,
+        practice: &str,
         id: &str,
         version: Option<u32>,
         answer: Answer,
@@ -704,8 +732,8 @@ impl Sqlite {
             expire_lapsed_requests(&tx, now)?;
             let found: Option<(String, u32)> = tx
                 .query_row(
-                    "SELECT status, version FROM bookings WHERE id = ?1",
-                    [id],
+                    "SELECT status, version FROM bookings WHERE id = ?1 AND practice = ?2",
+                    [id, practice],
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
@@ -717,12 +745,13 @@ impl Sqlite {
             // A confirmed booking's reminders count from now (`reminders.rs`).
             tx.execute(
                 "UPDATE bookings SET status = ?2, expires_at = NULL, closed_at = ?3, confirmed_at = ?4
-                 WHERE id = ?1",
+                 WHERE id = ?1 AND practice = ?5",
                 params![
                     id,
                     new_status.as_str(),
                     (!new_status.holds_slot()).then_some(now.timestamp()),
                     (new_status == BookingStatus::Confirmed).then_some(now.timestamp()),
+                    practice,
                 ],
             )?;
             enqueue(&tx, id, calendar, now)?;
@@ -745,12 +774,16 @@ impl Sqlite {
     }
 
     /// Requests waiting for the practice's answer, soonest first.
-    pub fn pending_requests(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingRecord>> {
+    pub fn pending_requests(
+        &self,
+        practice: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<BookingRecord>> {
         self.read(|c| {
             let mut statement = c.prepare(&format!(
-                "{RECORD} WHERE status = 'pending' AND (expires_at IS NULL OR expires_at > ?1) ORDER BY start_at"
+                "{RECORD} WHERE practice = ?2 AND status = 'pending' AND (expires_at IS NULL OR expires_at > ?1) ORDER BY start_at"
             ))?;
-            let rows = statement.query_map([now.timestamp()], |row| record(row, now))?;
+            let rows = statement.query_map(params![now.timestamp(), practice], |row| record(row, now))?;
             rows.collect()
         })
         .context("reading pending requests")

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use rusqlite::params;
 
 use super::Sqlite;
 
@@ -73,23 +74,23 @@ pub(super) const KIND_OF_ACTION: &str =
 impl Sqlite {
     /// The store's figures as of `now`. Pending requests past their expiry
     /// count as expired, as everywhere else.
-    pub fn figures(&self, now: DateTime<Utc>) -> anyhow::Result<Figures> {
+    pub fn figures(&self, practice: &str, now: DateTime<Utc>) -> anyhow::Result<Figures> {
         self.read(|c| {
             let mut by_status = c.prepare_cached(
                 "SELECT CASE WHEN status = 'pending' AND expires_at <= ?1 THEN 'expired' ELSE status END AS shown,
-                        COUNT(*) FROM bookings GROUP BY shown",
+                        COUNT(*) FROM bookings WHERE practice = ?2 GROUP BY shown",
             )?;
             let counted: Vec<(String, i64)> = by_status
-                .query_map([now.timestamp()], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map(params![now.timestamp(), practice], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let mut queues = c.prepare_cached(&format!(
                 "SELECT {KIND_OF_ACTION} AS kind,
                         COALESCE(SUM({WAITING}), 0), MIN(CASE WHEN {WAITING} THEN created_at END),
                         COALESCE(SUM({SET_ASIDE}), 0)
-                 FROM outbox WHERE {WAITING} OR {SET_ASIDE} GROUP BY kind"
+                 FROM outbox WHERE practice = ?1 AND ({WAITING} OR {SET_ASIDE}) GROUP BY kind"
             ))?;
             let rows: Vec<QueueRow> = queues
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
+                .query_map([practice], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(figures(&counted, &rows, now))
         })

@@ -123,14 +123,15 @@ pub(super) fn opened(key: &IdempotencyKey, claim: Sealed) -> anyhow::Result<KeyC
 
 pub(super) fn finish_key(
     connection: &Connection,
+    practice: &str,
     key: &IdempotencyKey,
     response: &StoredResponse,
 ) -> rusqlite::Result<usize> {
     let (hash, sealed) = sealed_response(key, response);
     connection.execute(
         "UPDATE idempotency_records SET response_status = ?2, response_location = ?3, response_sealed = ?4
-         WHERE key_hash = ?1",
-        params![hash.as_slice(), response.status, response.location, sealed],
+         WHERE practice = ?5 AND key_hash = ?1",
+        params![hash.as_slice(), response.status, response.location, sealed, practice],
     )
 }
 
@@ -190,6 +191,7 @@ impl Sqlite {
     /// or older than [`KEPT_FOR`] (expired records are deleted on the way).
     pub fn claim_key(
         &self,
+        practice: &str,
         key: &IdempotencyKey,
         request_hash: &[u8],
         now: DateTime<Utc>,
@@ -202,8 +204,8 @@ impl Sqlite {
                 let found = tx
                     .query_row(
                         "SELECT request_hash, started_at, response_status, response_location, response_sealed
-                         FROM idempotency_records WHERE key_hash = ?1",
-                        [hash.as_slice()],
+                         FROM idempotency_records WHERE practice = ?2 AND key_hash = ?1",
+                        params![hash.as_slice(), practice],
                         |row| {
                             Ok(Found {
                                 request_hash: row.get(0)?,
@@ -218,15 +220,15 @@ impl Sqlite {
                 let claim = match judge(found, request_hash, now) {
                     Verdict::New => {
                         tx.execute(
-                            "INSERT INTO idempotency_records (key_hash, request_hash, started_at) VALUES (?1, ?2, ?3)",
-                            params![hash.as_slice(), request_hash, now.timestamp()],
+                            "INSERT INTO idempotency_records (key_hash, request_hash, started_at, practice) VALUES (?1, ?2, ?3, ?4)",
+                            params![hash.as_slice(), request_hash, now.timestamp(), practice],
                         )?;
                         Sealed::Claimed
                     }
                     Verdict::Abandoned => {
                         tx.execute(
-                            "UPDATE idempotency_records SET started_at = ?2 WHERE key_hash = ?1",
-                            params![hash.as_slice(), now.timestamp()],
+                            "UPDATE idempotency_records SET started_at = ?2 WHERE practice = ?3 AND key_hash = ?1",
+                            params![hash.as_slice(), now.timestamp(), practice],
                         )?;
                         Sealed::Claimed
                     }
@@ -242,19 +244,21 @@ impl Sqlite {
     /// Keeps the final response of a claimed key, for replays.
     pub fn finish_key(
         &self,
+        practice: &str,
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> anyhow::Result<()> {
-        self.write(|c| finish_key(c, key, response).map(drop))
+        self.write(|c| finish_key(c, practice, key, response).map(drop))
             .context("storing an idempotent response")
     }
 
     /// Forgets a claimed key whose request failed for a passing reason, so a retry runs anew.
-    pub fn release_key(&self, key: &IdempotencyKey) -> anyhow::Result<()> {
+    pub fn release_key(&self, practice: &str, key: &IdempotencyKey) -> anyhow::Result<()> {
         self.write(|c| {
             c.execute(
-                "DELETE FROM idempotency_records WHERE key_hash = ?1 AND response_status IS NULL",
-                [key_hash(key).as_slice()],
+                "DELETE FROM idempotency_records
+                 WHERE practice = ?2 AND key_hash = ?1 AND response_status IS NULL",
+                params![key_hash(key).as_slice(), practice],
             )
         })
         .map(drop)

@@ -41,6 +41,8 @@ mod figures;
 mod idempotency;
 mod outbox;
 mod postgres;
+#[cfg(test)]
+mod practices_apart;
 mod privacy;
 mod reminders;
 mod schema;
@@ -120,9 +122,26 @@ impl std::fmt::Debug for StoreLocation {
     }
 }
 
-/// Shared handle to the store; cheap to clone.
+/// Shared handle to the store, scoped to one practice; cheap to clone.
+///
+/// Every practice's data is in one store, each row marked with its
+/// practice's id. A handle reads and writes only its practice's rows: each
+/// scoped method of the interface is given the handle's practice (one place,
+/// [`forward!`]), and the backends put it in every query (the compiler
+/// refuses a backend method that leaves its `practice` unused). Methods
+/// marked `shared` work across practices: the outbox round (one round
+/// claims any practice's due items, each delivered with its practice's
+/// settings), housekeeping that needs no setting, health.
 #[derive(Clone)]
-pub struct Store(Backend);
+pub struct Store {
+    backend: Backend,
+    practice: std::sync::Arc<str>,
+}
+
+/// The id of the one practice a `--config` serves: empty, so that it can
+/// never be taken by a practice of `--config-dir`, whose ids are not
+/// (`crate::practices`). Rows stored before practices existed are its.
+pub const SINGLE_PRACTICE: &str = "";
 
 #[derive(Clone)]
 enum Backend {
@@ -146,13 +165,34 @@ impl Store {
                         Err(anyhow::anyhow!("opening the PostgreSQL store panicked"))
                     })
             })
-            .map(|store| Self(Backend::Postgres(store))),
+            .map(|store| Self::scoped(Backend::Postgres(store))),
         }
     }
 
     /// Opens (creating if need be) the SQLite store at `path`.
     pub fn open_sqlite(path: &Path) -> anyhow::Result<Self> {
-        Sqlite::open(path).map(|store| Self(Backend::Sqlite(store)))
+        Sqlite::open(path).map(|store| Self::scoped(Backend::Sqlite(store)))
+    }
+
+    fn scoped(backend: Backend) -> Self {
+        Self {
+            backend,
+            practice: SINGLE_PRACTICE.into(),
+        }
+    }
+
+    /// A handle to the same store (its connections shared) that reads and
+    /// writes only the practice `id`'s rows.
+    pub fn for_practice(&self, id: &str) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            practice: id.into(),
+        }
+    }
+
+    /// The practice this handle reads and writes.
+    pub fn practice(&self) -> &str {
+        &self.practice
     }
 
     /// Runs blocking store work off the async runtime's threads.
@@ -168,16 +208,26 @@ impl Store {
 }
 
 /// The store's interface: each method, as the backends implement it
-/// (their documentation is on the backend's own).
+/// (their documentation is on the backend's own). A `scoped` method is
+/// given the handle's practice as its first argument; a `shared` one works
+/// across practices.
 macro_rules! forward {
-    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $type:ty)* $(,)?) -> $out:ty; )*) => {
+    (@call scoped $practice:ident $store:ident . $name:ident ($($arg:ident),*)) => {
+        $store.$name($practice $(, $arg)*)
+    };
+    (@call shared $practice:ident $store:ident . $name:ident ($($arg:ident),*)) => {{
+        let _ = $practice;
+        $store.$name($($arg),*)
+    }};
+    ($( $(#[$doc:meta])* $scope:ident fn $name:ident(&self $(, $arg:ident: $type:ty)* $(,)?) -> $out:ty; )*) => {
         impl Store {
             $(
                 $(#[$doc])*
                 pub fn $name(&self $(, $arg: $type)*) -> $out {
-                    match &self.0 {
-                        Backend::Sqlite(store) => store.$name($($arg),*),
-                        Backend::Postgres(store) => store.$name($($arg),*),
+                    let practice: &str = &self.practice;
+                    match &self.backend {
+                        Backend::Sqlite(store) => forward!(@call $scope practice store.$name($($arg),*)),
+                        Backend::Postgres(store) => forward!(@call $scope practice store.$name($($arg),*)),
                     }
                 }
             )*
@@ -187,11 +237,11 @@ macro_rules! forward {
 
 forward! {
     /// Proves the store takes writes (for `/healthz`).
-    fn check_writable(&self) -> anyhow::Result<()>;
+    shared fn check_writable(&self) -> anyhow::Result<()>;
     /// Live bookings overlapping `range`, but `except`; only those bearing on the clinician `with`, when given.
-    fn live_bookings(&self, range: Interval, now: DateTime<Utc>, except: Option<&str>, with: Option<&str>) -> anyhow::Result<Vec<Interval>>;
+    scoped fn live_bookings(&self, range: Interval, now: DateTime<Utc>, except: Option<&str>, with: Option<&str>) -> anyhow::Result<Vec<Interval>>;
     /// Stores a booking if `is_offered` still says its slot is bookable, all or nothing.
-    fn book(
+    scoped fn book(
         &self,
         booking: &NewBooking,
         around: Interval,
@@ -200,7 +250,7 @@ forward! {
         is_offered: impl Fn(Option<&str>, &[Interval]) -> bool,
     ) -> anyhow::Result<BookOutcome>;
     /// Moves a live booking to another slot, all or nothing.
-    fn reschedule(
+    scoped fn reschedule(
         &self,
         change: &Reschedule,
         key: &IdempotencyKey,
@@ -208,54 +258,54 @@ forward! {
         is_offered: impl FnOnce(Option<&str>, &[Interval]) -> bool,
     ) -> anyhow::Result<RescheduleOutcome>;
     /// One booking, with its status as of `now`.
-    fn booking(&self, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>>;
+    scoped fn booking(&self, id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>>;
     /// Cancels a live booking; a booking no longer live is left as it is.
-    fn cancel(&self, id: &BookingId, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>>;
+    scoped fn cancel(&self, id: &BookingId, now: DateTime<Utc>) -> anyhow::Result<Option<BookingRecord>>;
     /// Live bookings starting in `range`, for the practice's feed.
-    fn feed_bookings(&self, range: Interval, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingRecord>>;
+    scoped fn feed_bookings(&self, range: Interval, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingRecord>>;
     /// Confirms or declines a pending request.
-    fn answer(&self, id: &str, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered>;
+    scoped fn answer(&self, id: &str, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered>;
     /// Confirms or declines a pending request if it still stands at `version`.
-    fn answer_as_of(&self, id: &str, version: Option<u32>, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered>;
+    scoped fn answer_as_of(&self, id: &str, version: Option<u32>, answer: Answer, now: DateTime<Utc>) -> anyhow::Result<Answered>;
     /// Expires every request past its time.
-    fn expire_lapsed(&self, now: DateTime<Utc>) -> anyhow::Result<usize>;
+    shared fn expire_lapsed(&self, now: DateTime<Utc>) -> anyhow::Result<usize>;
     /// Requests waiting for the practice's answer, soonest first.
-    fn pending_requests(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingRecord>>;
+    scoped fn pending_requests(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<BookingRecord>>;
     /// Looks an idempotency key up and claims it when it is new.
-    fn claim_key(&self, key: &IdempotencyKey, request_hash: &[u8], now: DateTime<Utc>) -> anyhow::Result<KeyClaim>;
+    scoped fn claim_key(&self, key: &IdempotencyKey, request_hash: &[u8], now: DateTime<Utc>) -> anyhow::Result<KeyClaim>;
     /// Keeps the final response of a claimed key, for replays.
-    fn finish_key(&self, key: &IdempotencyKey, response: &StoredResponse) -> anyhow::Result<()>;
+    scoped fn finish_key(&self, key: &IdempotencyKey, response: &StoredResponse) -> anyhow::Result<()>;
     /// Forgets a claimed key whose request failed for a passing reason.
-    fn release_key(&self, key: &IdempotencyKey) -> anyhow::Result<()>;
+    scoped fn release_key(&self, key: &IdempotencyKey) -> anyhow::Result<()>;
     /// Deletes the records of keys first used [`IDEMPOTENCY_KEPT_FOR`] ago or more.
-    fn delete_expired_keys(&self, now: DateTime<Utc>) -> anyhow::Result<usize>;
+    shared fn delete_expired_keys(&self, now: DateTime<Utc>) -> anyhow::Result<usize>;
     /// Outbox items due at `now`, oldest first, at most `limit`, taken for
     /// this process until delivered, failed, set aside or let go.
-    fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<Delivery>>;
+    shared fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<Delivery>>;
     /// Lets go of outbox items taken by [`Store::due_deliveries`] but not tried.
-    fn let_go(&self, deliveries: &[Delivery]) -> anyhow::Result<()>;
+    shared fn let_go(&self, deliveries: &[Delivery]) -> anyhow::Result<()>;
     /// Records an outbox item as done.
-    fn delivered(&self, delivery: &Delivery, state: Option<&str>, etag: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<()>;
+    shared fn delivered(&self, delivery: &Delivery, state: Option<&str>, etag: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<()>;
     /// Records a failed attempt and when to try again.
-    fn delivery_failed(&self, delivery: &Delivery, reason: &str, retry_at: DateTime<Utc>) -> anyhow::Result<()>;
+    shared fn delivery_failed(&self, delivery: &Delivery, reason: &str, retry_at: DateTime<Utc>) -> anyhow::Result<()>;
     /// Sets an outbox item aside: it can never succeed.
-    fn set_aside(&self, delivery: &Delivery, reason: &str, now: DateTime<Utc>) -> anyhow::Result<()>;
+    shared fn set_aside(&self, delivery: &Delivery, reason: &str, now: DateTime<Utc>) -> anyhow::Result<()>;
     /// The outbox items set aside, for the operator.
-    fn set_aside_deliveries(&self) -> anyhow::Result<Vec<SetAside>>;
+    scoped fn set_aside_deliveries(&self) -> anyhow::Result<Vec<SetAside>>;
     /// Where a booking stands in the practice's calendar.
-    fn calendar_state(&self, booking_id: &str) -> anyhow::Result<Option<String>>;
+    scoped fn calendar_state(&self, booking_id: &str) -> anyhow::Result<Option<String>>;
     /// Queues the reminders falling due, once each.
-    fn queue_due_reminders(&self, hours_before: &[u32], now: DateTime<Utc>) -> anyhow::Result<usize>;
+    scoped fn queue_due_reminders(&self, hours_before: &[u32], now: DateTime<Utc>) -> anyhow::Result<usize>;
     /// Erases the personal fields of bookings long over.
-    fn sweep_personal_data(&self, now: DateTime<Utc>, retention: Duration) -> anyhow::Result<Sweep>;
+    scoped fn sweep_personal_data(&self, now: DateTime<Utc>, retention: Duration) -> anyhow::Result<Sweep>;
     /// Everything stored about a visitor, as JSON.
-    fn visitor_export(&self, email: &str) -> anyhow::Result<Value>;
+    scoped fn visitor_export(&self, email: &str) -> anyhow::Result<Value>;
     /// Erases a visitor.
-    fn erase_visitor(&self, email: &str, now: DateTime<Utc>) -> anyhow::Result<Erasure>;
+    scoped fn erase_visitor(&self, email: &str, now: DateTime<Utc>) -> anyhow::Result<Erasure>;
     /// Seals manage tokens left in clear by older versions.
-    fn seal_clear_payloads(&self, key: Option<&SealingKey>) -> anyhow::Result<usize>;
+    scoped fn seal_clear_payloads(&self, key: Option<&SealingKey>) -> anyhow::Result<usize>;
     /// Counts for `/metrics`.
-    fn figures(&self, now: DateTime<Utc>) -> anyhow::Result<Figures>;
+    scoped fn figures(&self, now: DateTime<Utc>) -> anyhow::Result<Figures>;
 }
 
 fn instant(seconds: i64) -> DateTime<Utc> {

@@ -18,6 +18,8 @@ pub struct Delivery {
     pub payload: Option<String>,
     /// When it was owed, so an item failing for a week can be given up.
     pub created_at: DateTime<Utc>,
+    /// Whose it is: delivered with that practice's settings.
+    pub practice: String,
 }
 
 /// An outbox row set aside because it could never succeed, for the
@@ -211,8 +213,9 @@ pub(super) fn enqueue_carrying(
     payload: Option<&str>,
 ) -> rusqlite::Result<usize> {
     connection.execute(
-        "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload)
-         VALUES (?1, ?2, ?3, ?3, ?4)",
+        // The item is its booking's practice's.
+        "INSERT INTO outbox (practice, booking_id, action, next_attempt_at, created_at, payload)
+         SELECT practice, ?1, ?2, ?3, ?3, ?4 FROM bookings WHERE id = ?1",
         params![booking_id, action, now.timestamp(), payload],
     )
 }
@@ -226,7 +229,7 @@ impl Sqlite {
     ) -> anyhow::Result<Vec<Delivery>> {
         self.read(|c| {
             let mut statement = c.prepare_cached(
-                "SELECT id, booking_id, action, attempts, payload, created_at FROM outbox
+                "SELECT id, booking_id, action, attempts, payload, created_at, practice FROM outbox
                  WHERE done_at IS NULL AND set_aside_at IS NULL AND next_attempt_at <= ?1
                    AND action IN (SELECT value FROM json_each(?3))
                  ORDER BY id LIMIT ?2",
@@ -241,6 +244,7 @@ impl Sqlite {
                         attempts: row.get(3)?,
                         payload: row.get(4)?,
                         created_at: super::instant(row.get(5)?),
+                        practice: row.get(6)?,
                     })
                 },
             )?;
@@ -318,13 +322,13 @@ impl Sqlite {
     }
 
     /// Deliveries set aside, oldest first.
-    pub fn set_aside_deliveries(&self) -> anyhow::Result<Vec<SetAside>> {
+    pub fn set_aside_deliveries(&self, practice: &str) -> anyhow::Result<Vec<SetAside>> {
         self.read(|c| {
             let mut statement = c.prepare_cached(
                 "SELECT booking_id, action, attempts, last_error, set_aside_at FROM outbox
-                 WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at, id",
+                 WHERE practice = ?1 AND set_aside_at IS NOT NULL ORDER BY set_aside_at, id",
             )?;
-            let rows = statement.query_map([], |row| {
+            let rows = statement.query_map([practice], |row| {
                 Ok(SetAside {
                     booking_id: row.get(0)?,
                     action: row.get(1)?,
@@ -339,11 +343,15 @@ impl Sqlite {
     }
 
     /// The booking's calendar state (for tests and operators).
-    pub fn calendar_state(&self, booking_id: &str) -> anyhow::Result<Option<String>> {
+    pub fn calendar_state(
+        &self,
+        practice: &str,
+        booking_id: &str,
+    ) -> anyhow::Result<Option<String>> {
         self.read(|c| {
             c.query_row(
-                "SELECT calendar_state FROM bookings WHERE id = ?1",
-                [booking_id],
+                "SELECT calendar_state FROM bookings WHERE id = ?1 AND practice = ?2",
+                [booking_id, practice],
                 |row| row.get(0),
             )
             .optional()

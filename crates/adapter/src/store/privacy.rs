@@ -6,7 +6,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{named_params, params, Connection, TransactionBehavior};
 use serde_json::{json, Map, Value};
 
 use super::bookings::{cancel_live, expire_lapsed_requests};
@@ -22,9 +22,11 @@ const ERASE_PERSONAL_FIELDS: &str = "UPDATE bookings SET client_name = '', clien
         manage_token_hash = zeroblob(32), reminder_token = NULL, room_token = NULL, erased_at = ?2
      WHERE id = ?1";
 
-/// Which bookings are a visitor's: the whole address compared without
-/// regard to the case of ASCII letters (`Sam@Example.org` is `sam@example.org`).
-const OF_VISITOR: &str = "erased_at IS NULL AND lower(client_email) = lower(?1)";
+/// Which bookings are a visitor's (at one practice: `:practice`): the whole
+/// address (`:email`) compared without regard to the case of ASCII letters
+/// (`Sam@Example.org` is `sam@example.org`).
+const OF_VISITOR: &str =
+    "practice = :practice AND erased_at IS NULL AND lower(client_email) = lower(:email)";
 
 /// What one retention round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -94,14 +96,22 @@ fn row_json(row: &rusqlite::Row<'_>, names: &[String]) -> rusqlite::Result<Value
     Ok(Value::Object(object))
 }
 
-fn rows_json(connection: &Connection, sql: &str, email: &str) -> rusqlite::Result<Vec<Value>> {
+fn rows_json(
+    connection: &Connection,
+    sql: &str,
+    practice: &str,
+    email: &str,
+) -> rusqlite::Result<Vec<Value>> {
     let mut statement = connection.prepare(sql)?;
     let names: Vec<String> = statement
         .column_names()
         .iter()
         .map(|n| n.to_string())
         .collect();
-    let rows = statement.query_map([email], |row| row_json(row, &names))?;
+    let rows = statement.query_map(
+        named_params! { ":practice": practice, ":email": email },
+        |row| row_json(row, &names),
+    )?;
     rows.collect()
 }
 
@@ -112,6 +122,7 @@ impl Sqlite {
     /// or expired (counted from then), or confirmed and past (from its end).
     pub fn sweep_personal_data(
         &self,
+        practice: &str,
         now: DateTime<Utc>,
         retention: Duration,
     ) -> anyhow::Result<Sweep> {
@@ -120,11 +131,11 @@ impl Sqlite {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let over: Vec<String> = tx
                 .prepare_cached(
-                    "SELECT id FROM bookings WHERE erased_at IS NULL AND (
+                    "SELECT id FROM bookings WHERE practice = ?2 AND erased_at IS NULL AND (
                         (status IN ('declined', 'cancelled', 'expired') AND COALESCE(closed_at, end_at) <= ?1)
                         OR (status = 'confirmed' AND end_at <= ?1))",
                 )?
-                .query_map([cutoff], |row| row.get(0))?
+                .query_map(params![cutoff, practice], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for id in &over {
                 erase_booking(&tx, id, now)?;
@@ -141,19 +152,22 @@ impl Sqlite {
 
     /// Everything stored about the visitor with this email address: their
     /// bookings with every stored field, and the outbox items about them.
-    pub fn visitor_export(&self, email: &str) -> anyhow::Result<Value> {
+    pub fn visitor_export(&self, practice: &str, email: &str) -> anyhow::Result<Value> {
         let email = email.trim().to_owned();
         self.read(|c| {
             let bookings = rows_json(
                 c,
                 &format!("SELECT * FROM bookings WHERE {OF_VISITOR} ORDER BY start_at"),
+                practice,
                 &email,
             )?;
             let outbox = rows_json(
                 c,
                 &format!(
-                    "SELECT * FROM outbox WHERE booking_id IN (SELECT id FROM bookings WHERE {OF_VISITOR}) ORDER BY id"
+                    "SELECT * FROM outbox WHERE practice = :practice
+                       AND booking_id IN (SELECT id FROM bookings WHERE {OF_VISITOR}) ORDER BY id"
                 ),
+                practice,
                 &email,
             )?;
             Ok(json!({ "email": email, "bookings": bookings, "outbox": outbox }))
@@ -165,7 +179,12 @@ impl Sqlite {
     /// requests are cancelled and their calendar holds released (through the
     /// outbox, delivered by the running adapter or at its next start), emails
     /// not yet sent are dropped, and every booking's personal fields erased.
-    pub fn erase_visitor(&self, email: &str, now: DateTime<Utc>) -> anyhow::Result<Erasure> {
+    pub fn erase_visitor(
+        &self,
+        practice: &str,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Erasure> {
         let email = email.trim();
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -175,13 +194,16 @@ impl Sqlite {
             expire_lapsed_requests(&tx, now)?;
             let theirs: Vec<(String, bool)> = tx
                 .prepare(&format!(
-                    "SELECT id, status IN ('pending', 'confirmed') AND end_at > ?2 FROM bookings WHERE {OF_VISITOR}"
+                    "SELECT id, status IN ('pending', 'confirmed') AND end_at > :now FROM bookings WHERE {OF_VISITOR}"
                 ))?
-                .query_map(params![email, now.timestamp()], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map(
+                    named_params! { ":practice": practice, ":email": email, ":now": now.timestamp() },
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?
                 .collect::<rusqlite::Result<_>>()?;
             let mut erasure = Erasure::default();
             for (id, live) in &theirs {
-                if *live && cancel_live(&tx, id, now)? {
+                if *live && cancel_live(&tx, practice, id, now)? {
                     erasure.cancelled += 1;
                 }
                 erasure.mails_dropped += erase_booking(&tx, id, now)?;
@@ -197,12 +219,16 @@ impl Sqlite {
     /// Seals manage tokens that an older version left in clear in the outbox
     /// (with `key`, the mail settings' payload key); without mail no email
     /// will carry them, and they are dropped. Returns how many were changed.
-    pub fn seal_clear_payloads(&self, key: Option<&SealingKey>) -> anyhow::Result<usize> {
+    pub fn seal_clear_payloads(
+        &self,
+        practice: &str,
+        key: Option<&SealingKey>,
+    ) -> anyhow::Result<usize> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let clear: Vec<(i64, String, String)> = tx
-                .prepare("SELECT id, booking_id, payload FROM outbox WHERE payload IS NOT NULL")?
-                .query_map([], |row| {
+                .prepare("SELECT id, booking_id, payload FROM outbox WHERE practice = ?1 AND payload IS NOT NULL")?
+                .query_map([practice], |row| {
                     Ok((row.get(0)?, row.get(1)?, row.get::<_, String>(2)?))
                 })?
                 .filter(|row| {
@@ -254,7 +280,7 @@ mod tests {
             })
             .unwrap();
 
-        let erasure = store.erase_visitor("Sam@Example.org", now).unwrap();
+        let erasure = store.erase_visitor("", "Sam@Example.org", now).unwrap();
         assert_eq!(erasure.bookings, 1);
 
         // Nothing lapses later: the request is closed, its hold released, and

@@ -23,18 +23,23 @@ use super::Sqlite;
 
 /// Forgets the sealed manage tokens no reminder will need any more: of
 /// bookings closed, or begun.
-fn forget_spent_tokens(connection: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+fn forget_spent_tokens(
+    connection: &Connection,
+    practice: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<usize> {
     connection.execute(
         "UPDATE bookings SET reminder_token = NULL
-         WHERE reminder_token IS NOT NULL
+         WHERE practice = ?2 AND reminder_token IS NOT NULL
            AND (status NOT IN ('pending', 'confirmed') OR start_at <= ?1)",
-        [now.timestamp()],
+        params![now.timestamp(), practice],
     )
 }
 
 /// Queues the reminders due at `now`; returns how many were queued.
 fn queue_due(
     connection: &Connection,
+    practice: &str,
     hours_before: &[u32],
     now: DateTime<Utc>,
 ) -> rusqlite::Result<usize> {
@@ -47,7 +52,7 @@ fn queue_due(
         .prepare_cached(
             "SELECT b.id, h.value, b.start_at, b.reminder_token
              FROM bookings AS b JOIN json_each(?2) AS h
-             WHERE b.status = 'confirmed'
+             WHERE b.practice = ?4 AND b.status = 'confirmed'
                AND b.start_at > ?1 AND b.start_at <= ?1 + ?3
                AND b.start_at - h.value * 3600 <= ?1
                AND COALESCE(b.confirmed_at, b.created_at) <= b.start_at - h.value * 3600
@@ -56,7 +61,12 @@ fn queue_due(
              ORDER BY b.id, h.value",
         )?
         .query_map(
-            params![now.timestamp(), hours, i64::from(*furthest) * 3600],
+            params![
+                now.timestamp(),
+                hours,
+                i64::from(*furthest) * 3600,
+                practice
+            ],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )?
         .collect::<rusqlite::Result<_>>()?;
@@ -64,9 +74,9 @@ fn queue_due(
     let mut previous: Option<&str> = None;
     for (id, hours_before, start_at, token) in &due {
         connection.execute(
-            "INSERT INTO reminders (booking_id, hours_before, start_at, queued_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![id, hours_before, start_at, now.timestamp()],
+            "INSERT INTO reminders (booking_id, hours_before, start_at, queued_at, practice)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, hours_before, start_at, now.timestamp(), practice],
         )?;
         if previous != Some(id.as_str()) {
             let reminder = Action::Send(Mail::VisitorReminder);
@@ -84,13 +94,14 @@ impl Sqlite {
     /// how many reminders were queued.
     pub fn queue_due_reminders(
         &self,
+        practice: &str,
         hours_before: &[u32],
         now: DateTime<Utc>,
     ) -> anyhow::Result<usize> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            forget_spent_tokens(&tx, now)?;
-            let queued = queue_due(&tx, hours_before, now)?;
+            forget_spent_tokens(&tx, practice, now)?;
+            let queued = queue_due(&tx, practice, hours_before, now)?;
             tx.commit()?;
             Ok(queued)
         })
@@ -151,7 +162,7 @@ mod tests {
             body: Vec::new(),
         };
         store
-            .book(&booking, booking.slot, &key, |_| response, |_, _| true)
+            .book("", &booking, booking.slot, &key, |_| response, |_, _| true)
             .unwrap();
         id.as_str().to_owned()
     }
@@ -188,12 +199,15 @@ mod tests {
         let hours = [2, 24];
 
         let just_before = at(-24) - Duration::seconds(1);
-        assert_eq!(store.queue_due_reminders(&hours, just_before).unwrap(), 0);
-        assert_eq!(store.queue_due_reminders(&hours, at(-24)).unwrap(), 1);
-        assert_eq!(store.queue_due_reminders(&hours, at(-24)).unwrap(), 0);
-        assert_eq!(store.queue_due_reminders(&hours, at(-3)).unwrap(), 0);
-        assert_eq!(store.queue_due_reminders(&hours, at(-2)).unwrap(), 1);
-        assert_eq!(store.queue_due_reminders(&hours, at(-1)).unwrap(), 0);
+        assert_eq!(
+            store.queue_due_reminders("", &hours, just_before).unwrap(),
+            0
+        );
+        assert_eq!(store.queue_due_reminders("", &hours, at(-24)).unwrap(), 1);
+        assert_eq!(store.queue_due_reminders("", &hours, at(-24)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &hours, at(-3)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &hours, at(-2)).unwrap(), 1);
+        assert_eq!(store.queue_due_reminders("", &hours, at(-1)).unwrap(), 0);
 
         let payload = Some("sealed:v1:reminder".to_owned());
         assert_eq!(
@@ -207,30 +221,30 @@ mod tests {
         let (_folder, store) = store();
         book(&store, -3, BookingStatus::Confirmed);
         for hour in [-3, -2, -1] {
-            assert_eq!(store.queue_due_reminders(&[24], at(hour)).unwrap(), 0);
+            assert_eq!(store.queue_due_reminders("", &[24], at(hour)).unwrap(), 0);
         }
-        assert_eq!(store.queue_due_reminders(&[24, 2], at(-2)).unwrap(), 1);
+        assert_eq!(store.queue_due_reminders("", &[24, 2], at(-2)).unwrap(), 1);
     }
 
     #[test]
     fn a_request_is_reminded_only_of_moments_after_its_confirmation() {
         let (_folder, store) = store();
         let id = book(&store, -48, BookingStatus::Pending);
-        assert_eq!(store.queue_due_reminders(&[2, 24], at(-24)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &[2, 24], at(-24)).unwrap(), 0);
         assert_eq!(
-            store.answer(&id, Answer::Confirm, at(-10)).unwrap(),
+            store.answer("", &id, Answer::Confirm, at(-10)).unwrap(),
             crate::store::Answered::Done(BookingStatus::Confirmed)
         );
-        assert_eq!(store.queue_due_reminders(&[2, 24], at(-10)).unwrap(), 0);
-        assert_eq!(store.queue_due_reminders(&[2, 24], at(-2)).unwrap(), 1);
+        assert_eq!(store.queue_due_reminders("", &[2, 24], at(-10)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &[2, 24], at(-2)).unwrap(), 1);
     }
 
     #[test]
     fn moments_passed_unseen_send_only_the_nearest() {
         let (_folder, store) = store();
         book(&store, -48, BookingStatus::Confirmed);
-        assert_eq!(store.queue_due_reminders(&[2, 24], at(-1)).unwrap(), 1);
-        assert_eq!(store.queue_due_reminders(&[2, 24], at(-1)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &[2, 24], at(-1)).unwrap(), 1);
+        assert_eq!(store.queue_due_reminders("", &[2, 24], at(-1)).unwrap(), 0);
         assert_eq!(queued(&store).len(), 1);
     }
 
@@ -239,16 +253,16 @@ mod tests {
         let (_folder, store) = store();
         let cancelled = book(&store, -48, BookingStatus::Confirmed);
         store
-            .cancel(&BookingId::parse(&cancelled).unwrap(), at(-30))
+            .cancel("", &BookingId::parse(&cancelled).unwrap(), at(-30))
             .unwrap();
         assert!(reminder_token(&store, &cancelled).is_some());
-        assert_eq!(store.queue_due_reminders(&[24], at(-24)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &[24], at(-24)).unwrap(), 0);
         assert_eq!(reminder_token(&store, &cancelled), None);
 
         // A booking that has begun: no reminder, and its token goes too.
         let (_other, store) = self::store();
         let begun = book(&store, -48, BookingStatus::Confirmed);
-        assert_eq!(store.queue_due_reminders(&[24], at(0)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &[24], at(0)).unwrap(), 0);
         assert_eq!(reminder_token(&store, &begun), None);
         assert!(queued(&store).is_empty());
     }
@@ -257,7 +271,7 @@ mod tests {
     fn a_booking_moved_to_another_start_is_reminded_of_it() {
         let (_folder, store) = store();
         let id = book(&store, -48, BookingStatus::Confirmed);
-        assert_eq!(store.queue_due_reminders(&[24], at(-24)).unwrap(), 1);
+        assert_eq!(store.queue_due_reminders("", &[24], at(-24)).unwrap(), 1);
         let later = Duration::hours(5).num_seconds();
         store
             .write(|c| {
@@ -267,14 +281,14 @@ mod tests {
                 )
             })
             .unwrap();
-        assert_eq!(store.queue_due_reminders(&[24], at(-20)).unwrap(), 0);
-        assert_eq!(store.queue_due_reminders(&[24], at(-19)).unwrap(), 1);
+        assert_eq!(store.queue_due_reminders("", &[24], at(-20)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &[24], at(-19)).unwrap(), 1);
     }
 
     #[test]
     fn no_hours_queue_nothing() {
         let (_folder, store) = store();
         book(&store, -48, BookingStatus::Confirmed);
-        assert_eq!(store.queue_due_reminders(&[], at(-1)).unwrap(), 0);
+        assert_eq!(store.queue_due_reminders("", &[], at(-1)).unwrap(), 0);
     }
 }

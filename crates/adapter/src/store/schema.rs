@@ -132,4 +132,37 @@ DROP INDEX one_live_booking_per_slot;
 CREATE UNIQUE INDEX one_live_booking_per_slot_and_clinician
     ON bookings (service, start_at, IFNULL(clinician, '')) WHERE status IN ('pending', 'confirmed');
 "#,
+    r#"
+-- Many practices in one store (`serve --config-dir`): every row is a
+-- practice's, by its id; '' is the practice of a single `--config`, whose
+-- rows these are. A slot is one practice's, and so is an idempotency key;
+-- the indexes lead with the practice, as every query filters by it.
+ALTER TABLE bookings ADD COLUMN practice TEXT NOT NULL DEFAULT '';
+DROP INDEX one_live_booking_per_slot_and_clinician;
+CREATE UNIQUE INDEX one_live_booking_per_practice_slot_and_clinician
+    ON bookings (practice, service, start_at, IFNULL(clinician, ''))
+    WHERE status IN ('pending', 'confirmed');
+DROP INDEX bookings_by_start;
+CREATE INDEX bookings_by_practice_and_start ON bookings (practice, start_at);
+CREATE INDEX bookings_by_practice_and_email ON bookings (practice, lower(client_email));
+ALTER TABLE outbox ADD COLUMN practice TEXT NOT NULL DEFAULT '';
+ALTER TABLE reminders ADD COLUMN practice TEXT NOT NULL DEFAULT '';
+CREATE TABLE idempotency_records_by_practice (
+    practice          TEXT NOT NULL DEFAULT '',
+    key_hash          BLOB NOT NULL,      -- SHA-256 of the key, domain-separated
+    request_hash      BLOB NOT NULL,
+    started_at        INTEGER NOT NULL,   -- unix seconds; deleted 24 h later
+    response_status   INTEGER,            -- NULL while the first request runs
+    response_location TEXT,
+    response_sealed   BLOB,               -- nonce, ChaCha20-Poly1305 ciphertext and tag
+    PRIMARY KEY (practice, key_hash)
+);
+INSERT INTO idempotency_records_by_practice
+    (key_hash, request_hash, started_at, response_status, response_location, response_sealed)
+    SELECT key_hash, request_hash, started_at, response_status, response_location, response_sealed
+    FROM idempotency_records;
+DROP TABLE idempotency_records;
+ALTER TABLE idempotency_records_by_practice RENAME TO idempotency_records;
+CREATE INDEX idempotency_records_by_age ON idempotency_records (started_at);
+"#,
 ];

@@ -192,12 +192,12 @@ mod tests {
 
         let store = Sqlite::open(&path).unwrap();
         let mail_key = SealingKey::derive(b"the link secret", "test");
-        assert_eq!(store.seal_clear_payloads(Some(&mail_key)).unwrap(), 1);
+        assert_eq!(store.seal_clear_payloads("", Some(&mail_key)).unwrap(), 1);
 
         // The replay still answers the key's holder, a day later at most.
         let key = IdempotencyKey::parse(KEY).unwrap();
         let now = instant(50) + chrono::Duration::hours(1);
-        match store.claim_key(&key, &[1], now).unwrap() {
+        match store.claim_key("", &key, &[1], now).unwrap() {
             KeyClaim::Replay(response) => assert!(contains(&response.body, TOKEN)),
             other => panic!("expected a replay, got {other:?}"),
         }
@@ -253,7 +253,7 @@ mod tests {
 
         let store = Sqlite::open(&path).unwrap();
         let visitor = store
-            .booking("bk_AAAAAAAAAAAAAAAA", instant(60))
+            .booking("", "bk_AAAAAAAAAAAAAAAA", instant(60))
             .unwrap()
             .unwrap()
             .visitor;
@@ -269,7 +269,7 @@ mod tests {
         let key = IdempotencyKey::parse("k-1").unwrap();
         let start = instant(1_800_000_000);
         assert_eq!(
-            store.claim_key(&key, &[1], start).unwrap(),
+            store.claim_key("", &key, &[1], start).unwrap(),
             KeyClaim::Claimed
         );
         let answer = StoredResponse {
@@ -277,11 +277,11 @@ mod tests {
             location: None,
             body: b"first".to_vec(),
         };
-        store.finish_key(&key, &answer).unwrap();
+        store.finish_key("", &key, &answer).unwrap();
 
         let almost = start + IDEMPOTENCY_KEPT_FOR - chrono::Duration::seconds(1);
         assert_eq!(
-            store.claim_key(&key, &[1], almost).unwrap(),
+            store.claim_key("", &key, &[1], almost).unwrap(),
             KeyClaim::Replay(answer)
         );
         assert_eq!(store.delete_expired_keys(almost).unwrap(), 0);
@@ -289,14 +289,14 @@ mod tests {
         let later = start + IDEMPOTENCY_KEPT_FOR;
         assert_eq!(store.delete_expired_keys(later).unwrap(), 1);
         assert_eq!(
-            store.claim_key(&key, &[1], later).unwrap(),
+            store.claim_key("", &key, &[1], later).unwrap(),
             KeyClaim::Claimed
         );
         // Expired records also go on the way, when a new key is claimed.
         let other = IdempotencyKey::parse("k-2").unwrap();
         let much_later = later + IDEMPOTENCY_KEPT_FOR;
         assert_eq!(
-            store.claim_key(&other, &[2], much_later).unwrap(),
+            store.claim_key("", &other, &[2], much_later).unwrap(),
             KeyClaim::Claimed
         );
         let left: i64 = store

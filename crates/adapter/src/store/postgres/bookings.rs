@@ -24,6 +24,7 @@ use crate::store::{
 /// clinician, only theirs and those with none (as the SQLite store's).
 fn live_bookings(
     client: &mut impl GenericClient,
+    practice: &str,
     range: Interval,
     now: DateTime<Utc>,
     except: Option<&str>,
@@ -31,12 +32,12 @@ fn live_bookings(
 ) -> Result<Vec<Interval>, postgres::Error> {
     let rows = client.query(
         "SELECT start_at, end_at FROM bookings
-         WHERE start_at < $2 AND end_at > $1
+         WHERE practice = $6 AND start_at < $2 AND end_at > $1
            AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > $3)))
            AND id IS DISTINCT FROM $4
            AND ($5::text IS NULL OR clinician = $5 OR clinician IS NULL)
          ORDER BY start_at",
-        &[&range.start.timestamp(), &range.end.timestamp(), &now.timestamp(), &except, &with],
+        &[&range.start.timestamp(), &range.end.timestamp(), &now.timestamp(), &except, &with, &practice],
     )?;
     Ok(rows
         .iter()
@@ -70,10 +71,14 @@ fn record(row: &postgres::Row, now: DateTime<Utc>) -> BookingRecord {
 
 fn booking(
     client: &mut impl GenericClient,
+    practice: &str,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<BookingRecord>, postgres::Error> {
-    let row = client.query_opt(&format!("{RECORD} WHERE id = $1"), &[&id])?;
+    let row = client.query_opt(
+        &format!("{RECORD} WHERE id = $1 AND practice = $2"),
+        &[&id, &practice],
+    )?;
     Ok(row.map(|row| record(&row, now)))
 }
 
@@ -81,13 +86,14 @@ fn booking(
 /// calendar hold; whether it was live.
 pub(super) fn cancel_live(
     tx: &mut Transaction<'_>,
+    practice: &str,
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, postgres::Error> {
     let cancelled = tx.execute(
         "UPDATE bookings SET status = 'cancelled', expires_at = NULL, closed_at = $2
-         WHERE id = $1 AND status IN ('pending', 'confirmed')",
-        &[&id, &now.timestamp()],
+         WHERE id = $1 AND practice = $3 AND status IN ('pending', 'confirmed')",
+        &[&id, &now.timestamp(), &practice],
     )?;
     if cancelled > 0 {
         enqueue(tx, id, Action::Release, now, None)?;
@@ -117,6 +123,7 @@ pub(super) fn expire_lapsed_requests(
 /// The PostgreSQL store's answers to [`assign`], in its booking transaction.
 struct PostgresSchedule<'a, 't> {
     tx: &'a mut Transaction<'t>,
+    practice: &'a str,
     booking: &'a NewBooking,
     around: Interval,
 }
@@ -125,7 +132,7 @@ impl Schedule for PostgresSchedule<'_, '_> {
     type Error = postgres::Error;
     fn live(&mut self, with: Option<&str>) -> Result<Vec<Interval>, postgres::Error> {
         let now = self.booking.created_at;
-        live_bookings(self.tx, self.around, now, None, with)
+        live_bookings(self.tx, self.practice, self.around, now, None, with)
     }
     fn load(&mut self, with: &str) -> Result<u32, postgres::Error> {
         let (week, now) = (self.booking.week, self.booking.created_at);
@@ -133,9 +140,9 @@ impl Schedule for PostgresSchedule<'_, '_> {
             .tx
             .query_one(
                 "SELECT COUNT(*) FROM bookings
-                 WHERE clinician = $1 AND start_at >= $2 AND start_at < $3
+                 WHERE practice = $5 AND clinician = $1 AND start_at >= $2 AND start_at < $3
                    AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > $4)))",
-                &[&with, &week.start.timestamp(), &week.end.timestamp(), &now.timestamp()],
+                &[&with, &week.start.timestamp(), &week.end.timestamp(), &now.timestamp(), &self.practice],
             )?
             .get(0);
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
@@ -146,12 +153,13 @@ impl Postgres {
     /// As the SQLite store's [`crate::store::Store::live_bookings`].
     pub(crate) fn live_bookings(
         &self,
+        practice: &str,
         range: Interval,
         now: DateTime<Utc>,
         except: Option<&str>,
         with: Option<&str>,
     ) -> anyhow::Result<Vec<Interval>> {
-        self.with(|c| live_bookings(c, range, now, except, with))
+        self.with(|c| live_bookings(c, practice, range, now, except, with))
             .context("reading live bookings")
     }
 
@@ -162,6 +170,7 @@ impl Postgres {
     /// happens. Nothing is half-written.
     pub(crate) fn book(
         &self,
+        practice: &str,
         booking: &NewBooking,
         around: Interval,
         key: &IdempotencyKey,
@@ -170,10 +179,11 @@ impl Postgres {
     ) -> anyhow::Result<BookOutcome> {
         self.with(|c| {
             let mut tx = c.transaction()?;
-            lock_days(&mut tx, around)?;
+            lock_days(&mut tx, practice, around)?;
             expire_lapsed_requests(&mut tx, booking.created_at)?;
             let mut schedule = PostgresSchedule {
                 tx: &mut tx,
+                practice,
                 booking,
                 around,
             };
@@ -184,8 +194,9 @@ impl Postgres {
             let inserted = tx.execute(
                 "INSERT INTO bookings (id, service, start_at, end_at, clear_after, status, created_at,
                     expires_at, client_name, client_email, client_phone, client_time_zone, note,
-                    manage_token_hash, locale, room_token, confirmed_at, reminder_token, clinician)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                    manage_token_hash, locale, room_token, confirmed_at, reminder_token, clinician,
+                    practice)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
                 &[
                     &booking.id.as_str(),
                     &booking.service,
@@ -207,6 +218,7 @@ impl Postgres {
                         .then_some(booking.created_at.timestamp()),
                     &booking.reminder_payload,
                     &clinician,
+                    &practice,
                 ],
             );
             match inserted {
@@ -217,7 +229,7 @@ impl Postgres {
                 other => other?,
             };
             let response = response(clinician.as_deref());
-            super::idempotency::finish_key(&mut tx, key, &response)?;
+            super::idempotency::finish_key(&mut tx, practice, key, &response)?;
             let (id, at) = (booking.id.as_str(), booking.created_at);
             enqueue(&mut tx, id, Action::Place, at, None)?;
             let (to_practice, to_visitor) = first_mails(booking.status);
@@ -235,6 +247,7 @@ impl Postgres {
     /// locks of the days the new slot's span touches.
     pub(crate) fn reschedule(
         &self,
+        practice: &str,
         change: &Reschedule,
         key: &IdempotencyKey,
         response: impl FnOnce(&BookingRecord) -> StoredResponse,
@@ -243,11 +256,14 @@ impl Postgres {
         let (id, now) = (change.id.as_str(), change.now);
         self.with(|c| {
             let mut tx = c.transaction()?;
-            lock_days(&mut tx, change.around)?;
+            lock_days(&mut tx, practice, change.around)?;
             expire_lapsed_requests(&mut tx, now)?;
             // Locked, so a move and an answer take turns.
-            tx.execute("SELECT 1 FROM bookings WHERE id = $1 FOR UPDATE", &[&id])?;
-            let Some(before) = booking(&mut tx, id, now)? else {
+            tx.execute(
+                "SELECT 1 FROM bookings WHERE id = $1 AND practice = $2 FOR UPDATE",
+                &[&id, &practice],
+            )?;
+            let Some(before) = booking(&mut tx, practice, id, now)? else {
                 return Ok(RescheduleOutcome::NotFound);
             };
             if let Some(refused) = move_refused(&before, change, now) {
@@ -255,12 +271,12 @@ impl Postgres {
             }
             if before.slot.start == change.slot.start {
                 // Already there: nothing moves, nobody is told.
-                super::idempotency::finish_key(&mut tx, key, &response(&before))?;
+                super::idempotency::finish_key(&mut tx, practice, key, &response(&before))?;
                 tx.commit()?;
                 return Ok(RescheduleOutcome::Moved(Box::new(before)));
             }
             let with = before.clinician.as_deref();
-            let live = live_bookings(&mut tx, change.around, now, Some(id), with)?;
+            let live = live_bookings(&mut tx, practice, change.around, now, Some(id), with)?;
             if !is_offered(with, &live) {
                 return Ok(RescheduleOutcome::SlotUnavailable);
             }
@@ -268,7 +284,7 @@ impl Postgres {
             let moved = tx.execute(
                 "UPDATE bookings SET start_at = $2, end_at = $3, status = $4, expires_at = $5,
                     version = version + 1, moved_from = start_at, confirmed_at = $6
-                 WHERE id = $1 AND status IN ('pending', 'confirmed')",
+                 WHERE id = $1 AND practice = $7 AND status IN ('pending', 'confirmed')",
                 &[
                     &id,
                     &change.slot.start.timestamp(),
@@ -276,6 +292,7 @@ impl Postgres {
                     &status.as_str(),
                     &expires_at.map(|t| t.timestamp()),
                     &(status == BookingStatus::Confirmed).then_some(now.timestamp()),
+                    &practice,
                 ],
             );
             match moved {
@@ -285,10 +302,10 @@ impl Postgres {
                 }
                 other => other?,
             };
-            let Some(after) = booking(&mut tx, id, now)? else {
+            let Some(after) = booking(&mut tx, practice, id, now)? else {
                 return Ok(RescheduleOutcome::NotFound);
             };
-            super::idempotency::finish_key(&mut tx, key, &response(&after))?;
+            super::idempotency::finish_key(&mut tx, practice, key, &response(&after))?;
             enqueue(&mut tx, id, Action::Move, now, None)?;
             enqueue(&mut tx, id, Action::Send(to_practice), now, None)?;
             enqueue(&mut tx, id, Action::Send(to_visitor), now, None)?;
@@ -301,27 +318,29 @@ impl Postgres {
     /// One booking, with its status as of `now`.
     pub(crate) fn booking(
         &self,
+        practice: &str,
         id: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<BookingRecord>> {
-        self.with(|c| booking(c, id, now))
+        self.with(|c| booking(c, practice, id, now))
             .context("reading a booking")
     }
 
     /// Cancels a live booking; a booking no longer live is left as it is.
     pub(crate) fn cancel(
         &self,
+        practice: &str,
         id: &BookingId,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<BookingRecord>> {
         self.with(|c| {
             let mut tx = c.transaction()?;
             expire_lapsed_requests(&mut tx, now)?;
-            if cancel_live(&mut tx, id.as_str(), now)? {
+            if cancel_live(&mut tx, practice, id.as_str(), now)? {
                 let told = Action::Send(Mail::PracticeCancelled);
                 enqueue(&mut tx, id.as_str(), told, now, None)?;
             }
-            let found = booking(&mut tx, id.as_str(), now)?;
+            let found = booking(&mut tx, practice, id.as_str(), now)?;
             tx.commit()?;
             Ok(found)
         })
@@ -331,17 +350,18 @@ impl Postgres {
     /// Live bookings starting in `range`, for the practice's feed.
     pub(crate) fn feed_bookings(
         &self,
+        practice: &str,
         range: Interval,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<BookingRecord>> {
         self.with(|c| {
             c.query(
                 &format!(
-                    "{RECORD} WHERE start_at >= $1 AND start_at < $2
+                    "{RECORD} WHERE practice = $4 AND start_at >= $1 AND start_at < $2
                        AND (status = 'confirmed' OR (status = 'pending' AND (expires_at IS NULL OR expires_at > $3)))
                      ORDER BY start_at"
                 ),
-                &[&range.start.timestamp(), &range.end.timestamp(), &now.timestamp()],
+                &[&range.start.timestamp(), &range.end.timestamp(), &now.timestamp(), &practice],
             )
         })
         .map(|rows| rows.iter().map(|row| record(row, now)).collect())
@@ -351,16 +371,18 @@ impl Postgres {
     /// Confirms or declines a pending request.
     pub(crate) fn answer(
         &self,
+        practice: &str,
         id: &str,
         answer: Answer,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Answered> {
-        self.answer_as_of(id, None, answer, now)
+        self.answer_as_of(practice, id, None, answer, now)
     }
 
     /// As the SQLite store's [`crate::store::Store::answer_as_of`].
     pub(crate) fn answer_as_of(
         &self,
+        practice: &str,
         id: &str,
         version: Option<u32>,
         answer: Answer,
@@ -371,8 +393,8 @@ impl Postgres {
             expire_lapsed_requests(&mut tx, now)?;
             // Locked, so an answer and a move or another answer take turns.
             let found = tx.query_opt(
-                "SELECT status, version FROM bookings WHERE id = $1 FOR UPDATE",
-                &[&id],
+                "SELECT status, version FROM bookings WHERE id = $1 AND practice = $2 FOR UPDATE",
+                &[&id, &practice],
             )?;
             let found = found.and_then(|row| {
                 let status = BookingStatus::parse(row.get(0))?;
@@ -384,12 +406,13 @@ impl Postgres {
             };
             tx.execute(
                 "UPDATE bookings SET status = $2, expires_at = NULL, closed_at = $3, confirmed_at = $4
-                 WHERE id = $1",
+                 WHERE id = $1 AND practice = $5",
                 &[
                     &id,
                     &new_status.as_str(),
                     &(!new_status.holds_slot()).then_some(now.timestamp()),
                     &(new_status == BookingStatus::Confirmed).then_some(now.timestamp()),
+                    &practice,
                 ],
             )?;
             enqueue(&mut tx, id, calendar, now, None)?;
@@ -414,15 +437,17 @@ impl Postgres {
     /// Requests waiting for the practice's answer, soonest first.
     pub(crate) fn pending_requests(
         &self,
+        practice: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<BookingRecord>> {
         self.with(|c| {
             c.query(
                 &format!(
-                    "{RECORD} WHERE status = 'pending' AND (expires_at IS NULL OR expires_at > $1)
+                    "{RECORD} WHERE practice = $2 AND status = 'pending'
+                       AND (expires_at IS NULL OR expires_at > $1)
                      ORDER BY start_at"
                 ),
-                &[&now.timestamp()],
+                &[&now.timestamp(), &practice],
             )
         })
         .map(|rows| rows.iter().map(|row| record(row, now)).collect())

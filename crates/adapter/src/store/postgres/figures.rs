@@ -9,13 +9,13 @@ use crate::store::Figures;
 
 impl Postgres {
     /// The store's figures as of `now`; pending requests past their expiry count as expired.
-    pub(crate) fn figures(&self, now: DateTime<Utc>) -> anyhow::Result<Figures> {
+    pub(crate) fn figures(&self, practice: &str, now: DateTime<Utc>) -> anyhow::Result<Figures> {
         self.with(|c| {
             let counted: Vec<(String, i64)> = c
                 .query(
                     "SELECT CASE WHEN status = 'pending' AND expires_at <= $1 THEN 'expired' ELSE status END AS shown,
-                            COUNT(*) FROM bookings GROUP BY shown",
-                    &[&now.timestamp()],
+                            COUNT(*) FROM bookings WHERE practice = $2 GROUP BY shown",
+                    &[&now.timestamp(), &practice],
                 )?
                 .iter()
                 .map(|row| (row.get(0), row.get(1)))
@@ -27,9 +27,10 @@ impl Postgres {
                                 COUNT(*) FILTER (WHERE {WAITING}),
                                 MIN(created_at) FILTER (WHERE {WAITING}),
                                 COUNT(*) FILTER (WHERE {SET_ASIDE})
-                         FROM outbox WHERE {WAITING} OR {SET_ASIDE} GROUP BY kind"
+                         FROM outbox WHERE practice = $1 AND ({WAITING} OR {SET_ASIDE})
+                         GROUP BY kind"
                     ),
-                    &[],
+                    &[&practice],
                 )?
                 .iter()
                 .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))

@@ -12,14 +12,15 @@ use crate::store::{KeyClaim, StoredResponse, IDEMPOTENCY_KEPT_FOR};
 
 pub(super) fn finish_key(
     client: &mut impl GenericClient,
+    practice: &str,
     key: &IdempotencyKey,
     response: &StoredResponse,
 ) -> Result<u64, postgres::Error> {
     let (hash, sealed) = sealed_response(key, response);
     client.execute(
         "UPDATE idempotency_records SET response_status = $2, response_location = $3, response_sealed = $4
-         WHERE key_hash = $1",
-        &[&hash.as_slice(), &i32::from(response.status), &response.location, &sealed],
+         WHERE practice = $5 AND key_hash = $1",
+        &[&hash.as_slice(), &i32::from(response.status), &response.location, &sealed, &practice],
     )
 }
 
@@ -41,14 +42,16 @@ pub(super) fn delete_expired(
 /// a moment ago): whether this request claimed it.
 fn insert(
     tx: &mut Transaction<'_>,
+    practice: &str,
     hash: &[u8],
     request_hash: &[u8],
     now: DateTime<Utc>,
 ) -> Result<bool, postgres::Error> {
     let inserted = tx.execute(
-        "INSERT INTO idempotency_records (key_hash, request_hash, started_at) VALUES ($1, $2, $3)
-         ON CONFLICT (key_hash) DO NOTHING",
-        &[&hash, &request_hash, &now.timestamp()],
+        "INSERT INTO idempotency_records (key_hash, request_hash, started_at, practice)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (practice, key_hash) DO NOTHING",
+        &[&hash, &request_hash, &now.timestamp(), &practice],
     )?;
     Ok(inserted == 1)
 }
@@ -59,6 +62,7 @@ impl Postgres {
     /// commit and does nothing; that request then finds the key in progress.
     pub(crate) fn claim_key(
         &self,
+        practice: &str,
         key: &IdempotencyKey,
         request_hash: &[u8],
         now: DateTime<Utc>,
@@ -68,15 +72,15 @@ impl Postgres {
             .with(|c| {
                 let mut tx = c.transaction()?;
                 delete_expired(&mut tx, now)?;
-                if insert(&mut tx, &hash, request_hash, now)? {
+                if insert(&mut tx, practice, &hash, request_hash, now)? {
                     tx.commit()?;
                     return Ok(Sealed::Claimed);
                 }
                 let found = tx
                     .query_opt(
                         "SELECT request_hash, started_at, response_status, response_location, response_sealed
-                         FROM idempotency_records WHERE key_hash = $1 FOR UPDATE",
-                        &[&hash.as_slice()],
+                         FROM idempotency_records WHERE practice = $2 AND key_hash = $1 FOR UPDATE",
+                        &[&hash.as_slice(), &practice],
                     )?
                     .map(|row| Found {
                         request_hash: row.get(0),
@@ -87,12 +91,15 @@ impl Postgres {
                     });
                 let claim = match judge(found, request_hash, now) {
                     // Released meanwhile: first again, unless yet another request took it.
-                    Verdict::New if insert(&mut tx, &hash, request_hash, now)? => Sealed::Claimed,
+                    Verdict::New if insert(&mut tx, practice, &hash, request_hash, now)? => {
+                        Sealed::Claimed
+                    }
                     Verdict::New => Sealed::InProgress,
                     Verdict::Abandoned => {
                         tx.execute(
-                            "UPDATE idempotency_records SET started_at = $2 WHERE key_hash = $1",
-                            &[&hash.as_slice(), &now.timestamp()],
+                            "UPDATE idempotency_records SET started_at = $2
+                             WHERE practice = $3 AND key_hash = $1",
+                            &[&hash.as_slice(), &now.timestamp(), &practice],
                         )?;
                         Sealed::Claimed
                     }
@@ -108,19 +115,21 @@ impl Postgres {
     /// Keeps the final response of a claimed key, for replays.
     pub(crate) fn finish_key(
         &self,
+        practice: &str,
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> anyhow::Result<()> {
-        self.with(|c| finish_key(c, key, response).map(drop))
+        self.with(|c| finish_key(c, practice, key, response).map(drop))
             .context("storing an idempotent response")
     }
 
     /// Forgets a claimed key whose request failed for a passing reason.
-    pub(crate) fn release_key(&self, key: &IdempotencyKey) -> anyhow::Result<()> {
+    pub(crate) fn release_key(&self, practice: &str, key: &IdempotencyKey) -> anyhow::Result<()> {
         self.with(|c| {
             c.execute(
-                "DELETE FROM idempotency_records WHERE key_hash = $1 AND response_status IS NULL",
-                &[&key_hash(key).as_slice()],
+                "DELETE FROM idempotency_records
+                 WHERE practice = $2 AND key_hash = $1 AND response_status IS NULL",
+                &[&key_hash(key).as_slice(), &practice],
             )
         })
         .map(drop)

@@ -65,8 +65,8 @@ const POOL_WAIT: Duration = Duration::from_secs(10);
 const GONE_AFTER: Duration = Duration::from_secs(30);
 
 /// The advisory lock the migrations run under (any fixed number: it only
-/// has to differ from the booking days' locks, which are small day numbers
-/// in their own key space, see [`lock_days`]).
+/// has to differ from the booking days' locks, which are in the two-key
+/// form's own key space, see [`lock_days`]).
 const MIGRATION_LOCK: i64 = 0x4669_7273_7453_7465; // "FirstSte"
 
 #[derive(Clone)]
@@ -272,15 +272,19 @@ fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
 /// so one waits for the other and sees it; bookings on days apart do not.
 fn lock_days(
     tx: &mut postgres::Transaction<'_>,
+    practice: &str,
     span: firststep_availability::Interval,
 ) -> Result<(), postgres::Error> {
     const DAY: i64 = 86_400;
     let first = span.start.timestamp().div_euclid(DAY);
     let last = span.end.timestamp().saturating_sub(1).div_euclid(DAY);
-    // The two-key form: the day in the booking days' own key space.
+    // The two-key form (apart from the one-key locks): the practice, by a
+    // hash of its id, and the day. Practices never wait on each other but
+    // when their hashes meet, which only costs a wait.
     tx.execute(
-        "SELECT pg_advisory_xact_lock(1, day::int) FROM generate_series($1::bigint, $2::bigint) AS day",
-        &[&first, &last.max(first)],
+        "SELECT pg_advisory_xact_lock(hashtext($3), day::int)
+         FROM generate_series($1::bigint, $2::bigint) AS day",
+        &[&first, &last.max(first), &practice],
     )?;
     Ok(())
 }

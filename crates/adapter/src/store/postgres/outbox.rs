@@ -25,8 +25,9 @@ pub(super) fn enqueue(
     payload: Option<&str>,
 ) -> Result<u64, postgres::Error> {
     client.execute(
-        "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, payload)
-         VALUES ($1, $2, $3, $3, $4)",
+        // The item is its booking's practice's.
+        "INSERT INTO outbox (practice, booking_id, action, next_attempt_at, created_at, payload)
+         SELECT practice, $1, $2, $3, $3, $4 FROM bookings WHERE id = $1",
         &[&booking_id, &action.as_str(), &now.timestamp(), &payload],
     )
 }
@@ -53,7 +54,7 @@ impl Postgres {
                            AND action = ANY ($3)
                          ORDER BY id LIMIT $2
                          FOR UPDATE SKIP LOCKED)
-                     RETURNING id, booking_id, action, attempts, payload, created_at",
+                     RETURNING id, booking_id, action, attempts, payload, created_at, practice",
                     &[&now.timestamp(), &limit, &known, &until],
                 )
             })
@@ -68,6 +69,7 @@ impl Postgres {
                     attempts: u32::try_from(row.get::<_, i32>(3)).unwrap_or(0),
                     payload: row.get(4),
                     created_at: instant(row.get(5)),
+                    practice: row.get(6),
                 })
             })
             .collect();
@@ -156,13 +158,13 @@ impl Postgres {
     }
 
     /// Deliveries set aside, oldest first.
-    pub(crate) fn set_aside_deliveries(&self) -> anyhow::Result<Vec<SetAside>> {
+    pub(crate) fn set_aside_deliveries(&self, practice: &str) -> anyhow::Result<Vec<SetAside>> {
         let rows = self
             .with(|c| {
                 c.query(
                     "SELECT booking_id, action, attempts, last_error, set_aside_at FROM outbox
-                     WHERE set_aside_at IS NOT NULL ORDER BY set_aside_at, id",
-                    &[],
+                     WHERE practice = $1 AND set_aside_at IS NOT NULL ORDER BY set_aside_at, id",
+                    &[&practice],
                 )
             })
             .context("reading the outbox")?;
@@ -179,11 +181,15 @@ impl Postgres {
     }
 
     /// The booking's calendar state (for tests and operators).
-    pub(crate) fn calendar_state(&self, booking_id: &str) -> anyhow::Result<Option<String>> {
+    pub(crate) fn calendar_state(
+        &self,
+        practice: &str,
+        booking_id: &str,
+    ) -> anyhow::Result<Option<String>> {
         self.with(|c| {
             c.query_opt(
-                "SELECT calendar_state FROM bookings WHERE id = $1",
-                &[&booking_id],
+                "SELECT calendar_state FROM bookings WHERE id = $1 AND practice = $2",
+                &[&booking_id, &practice],
             )
         })
         .map(|row| row.map(|row| row.get(0)))

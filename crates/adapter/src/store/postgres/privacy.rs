@@ -23,7 +23,7 @@ const ERASE_PERSONAL_FIELDS: &str = "UPDATE bookings SET client_name = '', clien
      WHERE id = $1";
 
 /// Which bookings are a visitor's: the whole address, ASCII letters in any case.
-const OF_VISITOR: &str = "erased_at IS NULL AND lower(client_email) = lower($1)";
+const OF_VISITOR: &str = "practice = $2 AND erased_at IS NULL AND lower(client_email) = lower($1)";
 
 /// Erases one booking's personal data and what the outbox still holds of
 /// it: emails not yet sent and sealed tokens. How many emails were dropped.
@@ -70,6 +70,7 @@ impl Postgres {
     /// As the SQLite store's [`crate::store::Store::sweep_personal_data`].
     pub(crate) fn sweep_personal_data(
         &self,
+        practice: &str,
         now: DateTime<Utc>,
         retention: Duration,
     ) -> anyhow::Result<Sweep> {
@@ -78,10 +79,10 @@ impl Postgres {
             let mut tx = c.transaction()?;
             let over: Vec<String> = tx
                 .query(
-                    "SELECT id FROM bookings WHERE erased_at IS NULL AND (
+                    "SELECT id FROM bookings WHERE practice = $2 AND erased_at IS NULL AND (
                         (status IN ('declined', 'cancelled', 'expired') AND COALESCE(closed_at, end_at) <= $1)
                         OR (status = 'confirmed' AND end_at <= $1))",
-                    &[&cutoff],
+                    &[&cutoff, &practice],
                 )?
                 .iter()
                 .map(|row| row.get(0))
@@ -101,10 +102,10 @@ impl Postgres {
 
     /// Everything stored about the visitor with this email address, in the
     /// SQLite store's form.
-    pub(crate) fn visitor_export(&self, email: &str) -> anyhow::Result<Value> {
+    pub(crate) fn visitor_export(&self, practice: &str, email: &str) -> anyhow::Result<Value> {
         let email = email.trim().to_owned();
         let rows = |sql: String| -> anyhow::Result<Vec<Value>> {
-            let texts = self.with(|c| c.query(&sql, &[&email]))?;
+            let texts = self.with(|c| c.query(&sql, &[&email, &practice]))?;
             texts
                 .iter()
                 .map(|row| Ok(exported(serde_json::from_str(row.get(0))?)))
@@ -116,14 +117,20 @@ impl Postgres {
         .context("reading a visitor's bookings")?;
         let outbox = rows(format!(
             "SELECT (to_jsonb(o) - 'leased_until')::text FROM outbox AS o
-             WHERE booking_id IN (SELECT id FROM bookings WHERE {OF_VISITOR}) ORDER BY id"
+             WHERE practice = $2 AND booking_id IN (SELECT id FROM bookings WHERE {OF_VISITOR})
+             ORDER BY id"
         ))
         .context("reading a visitor's outbox items")?;
         Ok(json!({ "email": email, "bookings": bookings, "outbox": outbox }))
     }
 
     /// As the SQLite store's [`crate::store::Store::erase_visitor`].
-    pub(crate) fn erase_visitor(&self, email: &str, now: DateTime<Utc>) -> anyhow::Result<Erasure> {
+    pub(crate) fn erase_visitor(
+        &self,
+        practice: &str,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Erasure> {
         let email = email.trim();
         self.with(|c| {
             let mut tx = c.transaction()?;
@@ -132,17 +139,17 @@ impl Postgres {
             let theirs: Vec<(String, bool)> = tx
                 .query(
                     &format!(
-                        "SELECT id, status IN ('pending', 'confirmed') AND end_at > $2
+                        "SELECT id, status IN ('pending', 'confirmed') AND end_at > $3
                          FROM bookings WHERE {OF_VISITOR} FOR UPDATE"
                     ),
-                    &[&email, &now.timestamp()],
+                    &[&email, &practice, &now.timestamp()],
                 )?
                 .iter()
                 .map(|row| (row.get(0), row.get(1)))
                 .collect();
             let mut erasure = Erasure::default();
             for (id, live) in &theirs {
-                if *live && cancel_live(&mut tx, id, now)? {
+                if *live && cancel_live(&mut tx, practice, id, now)? {
                     erasure.cancelled += 1;
                 }
                 erasure.mails_dropped += erase_booking(&mut tx, id, now)?;
@@ -156,13 +163,18 @@ impl Postgres {
 
     /// Seals manage tokens left in clear in the outbox (none a PostgreSQL
     /// store made; kept so data copied from an older store is sealed too).
-    pub(crate) fn seal_clear_payloads(&self, key: Option<&SealingKey>) -> anyhow::Result<usize> {
+    pub(crate) fn seal_clear_payloads(
+        &self,
+        practice: &str,
+        key: Option<&SealingKey>,
+    ) -> anyhow::Result<usize> {
         self.with(|c| {
             let mut tx = c.transaction()?;
             let clear: Vec<(i64, String, String)> = tx
                 .query(
-                    "SELECT id, booking_id, payload FROM outbox WHERE payload IS NOT NULL FOR UPDATE",
-                    &[],
+                    "SELECT id, booking_id, payload FROM outbox
+                     WHERE practice = $1 AND payload IS NOT NULL FOR UPDATE",
+                    &[&practice],
                 )?
                 .iter()
                 .map(|row| (row.get(0), row.get(1), row.get(2)))
@@ -170,7 +182,10 @@ impl Postgres {
                 .collect();
             for (id, booking_id, token) in &clear {
                 let sealed = key.map(|key| seal_payload(key, booking_id, token));
-                tx.execute("UPDATE outbox SET payload = $2 WHERE id = $1", &[id, &sealed])?;
+                tx.execute(
+                    "UPDATE outbox SET payload = $2 WHERE id = $1",
+                    &[id, &sealed],
+                )?;
             }
             tx.commit()?;
             Ok(clear.len())

@@ -2,7 +2,8 @@
 //! stand after all its steps, with what several replicas need on top. Steps
 //! are only ever added; `schema_version` says how many have run.
 
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 -- Ranges of bigints in an exclusion constraint beside equality on text.
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 
@@ -84,4 +85,27 @@ CREATE TABLE reminders (
     queued_at    BIGINT NOT NULL,
     PRIMARY KEY (booking_id, hours_before, start_at)
 );
-"#];
+"#,
+    r#"
+-- Many practices in one store (`serve --config-dir`): every row is a
+-- practice's, by its id; '' is the practice of a single `--config`, whose
+-- rows these are. Double booking is a matter of one practice's bookings; an
+-- idempotency key is one practice's; indexes lead with the practice, as
+-- every query filters by it.
+ALTER TABLE bookings ADD COLUMN practice TEXT NOT NULL DEFAULT '';
+ALTER TABLE bookings DROP CONSTRAINT no_double_booking;
+ALTER TABLE bookings ADD CONSTRAINT no_double_booking EXCLUDE USING gist (
+    practice WITH =,
+    (COALESCE(clinician, '')) WITH =,
+    int8range(start_at, end_at + clear_after) WITH &&
+) WHERE (status IN ('pending', 'confirmed'));
+DROP INDEX bookings_by_start;
+CREATE INDEX bookings_by_practice_and_start ON bookings (practice, start_at);
+CREATE INDEX bookings_by_practice_and_email ON bookings (practice, lower(client_email));
+ALTER TABLE idempotency_records ADD COLUMN practice TEXT NOT NULL DEFAULT '';
+ALTER TABLE idempotency_records DROP CONSTRAINT idempotency_records_pkey;
+ALTER TABLE idempotency_records ADD PRIMARY KEY (practice, key_hash);
+ALTER TABLE outbox ADD COLUMN practice TEXT NOT NULL DEFAULT '';
+ALTER TABLE reminders ADD COLUMN practice TEXT NOT NULL DEFAULT '';
+"#,
+];

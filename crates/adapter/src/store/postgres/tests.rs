@@ -82,11 +82,14 @@ fn book_at_once(
                 let (store, start, is_offered) = (&stores[i % stores.len()], &start, &is_offered);
                 scope.spawn(move || {
                     let key = IdempotencyKey::parse(booking.id.as_str()).unwrap();
-                    store.claim_key(&key, b"body", booking.created_at).unwrap();
+                    store
+                        .claim_key("", &key, b"body", booking.created_at)
+                        .unwrap();
                     let around = booking.slot.widened(Duration::hours(26)).unwrap();
                     start.wait();
                     store
                         .book(
+                            "",
                             &booking,
                             around,
                             &key,
@@ -222,7 +225,7 @@ fn a_key_raced_across_replicas_is_claimed_once_and_then_replayed() {
                 let (store, key, start) = (&stores[i % 3], &key, &start);
                 scope.spawn(move || {
                     start.wait();
-                    store.claim_key(key, b"same body", at(0)).unwrap()
+                    store.claim_key("", key, b"same body", at(0)).unwrap()
                 })
             })
             .collect();
@@ -235,13 +238,15 @@ fn a_key_raced_across_replicas_is_claimed_once_and_then_replayed() {
         .count();
     assert_eq!((claimed, waiting), (1, 11), "{claims:?}");
 
-    stores[0].finish_key(&key, &answer()).unwrap();
+    stores[0].finish_key("", &key, &answer()).unwrap();
     assert_eq!(
-        stores[2].claim_key(&key, b"same body", at(1)).unwrap(),
+        stores[2].claim_key("", &key, b"same body", at(1)).unwrap(),
         KeyClaim::Replay(answer())
     );
     assert_eq!(
-        stores[1].claim_key(&key, b"another body", at(1)).unwrap(),
+        stores[1]
+            .claim_key("", &key, b"another body", at(1))
+            .unwrap(),
         KeyClaim::Reused
     );
 }
@@ -292,6 +297,7 @@ fn outbox_items_are_taken_by_one_replica_and_by_another_after_its_lease() {
                 attempts: 0,
                 payload: None,
                 created_at: now,
+                practice: String::new(),
             })
             .collect()
     };
@@ -323,13 +329,13 @@ fn a_booking_lives_its_life_across_replicas() {
     assert_eq!(book_at_once(&stores, vec![request], |_, _| true), 1);
     let now = at(-23 * 60);
 
-    let read = stores[1].booking(id.as_str(), now).unwrap().unwrap();
+    let read = stores[1].booking("", id.as_str(), now).unwrap().unwrap();
     assert_eq!(read.status, BookingStatus::Pending);
     assert_eq!(read.slot, Interval::new(at(0), at(50)));
     assert_eq!(read.visitor.name, "Sam");
-    assert_eq!(stores[0].pending_requests(now).unwrap().len(), 1);
+    assert_eq!(stores[0].pending_requests("", now).unwrap().len(), 1);
     let day = Interval::new(at(-60), at(23 * 60));
-    assert_eq!(stores[1].feed_bookings(day, now).unwrap().len(), 1);
+    assert_eq!(stores[1].feed_bookings("", day, now).unwrap().len(), 1);
 
     // The practice answers twice at once, from both replicas: one answer counts.
     let start = Barrier::new(2);
@@ -341,7 +347,7 @@ fn a_booking_lives_its_life_across_replicas() {
                 scope.spawn(move || {
                     start.wait();
                     store
-                        .answer_as_of(id.as_str(), Some(0), Answer::Confirm, now)
+                        .answer_as_of("", id.as_str(), Some(0), Answer::Confirm, now)
                         .unwrap()
                 })
             })
@@ -359,7 +365,7 @@ fn a_booking_lives_its_life_across_replicas() {
 
     // Moved an hour later, it stays confirmed and its version moves on.
     let key = IdempotencyKey::parse("move-key-0123456789").unwrap();
-    stores[0].claim_key(&key, b"move", now).unwrap();
+    stores[0].claim_key("", &key, b"move", now).unwrap();
     let change = Reschedule {
         id: id.clone(),
         slot: Interval::new(at(60), at(110)),
@@ -372,7 +378,7 @@ fn a_booking_lives_its_life_across_replicas() {
         request_expires_at: now + Duration::hours(48),
     };
     let RescheduleOutcome::Moved(after) = stores[1]
-        .reschedule(&change, &key, |_| answer(), |_, live| live.is_empty())
+        .reschedule("", &change, &key, |_| answer(), |_, live| live.is_empty())
         .unwrap()
     else {
         panic!("not moved");
@@ -384,7 +390,7 @@ fn a_booking_lives_its_life_across_replicas() {
     // A link made for version 0 changes nothing now.
     assert_eq!(
         stores[0]
-            .answer_as_of(id.as_str(), Some(0), Answer::Decline, now)
+            .answer_as_of("", id.as_str(), Some(0), Answer::Decline, now)
             .unwrap(),
         Answered::AlreadyClosed(BookingStatus::Confirmed)
     );
@@ -392,7 +398,7 @@ fn a_booking_lives_its_life_across_replicas() {
     assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_, _| true), 1);
     assert_eq!(book_at_once(&stores, vec![booking(70, 0)], |_, _| true), 0);
 
-    let cancelled = stores[0].cancel(&id, now).unwrap().unwrap();
+    let cancelled = stores[0].cancel("", &id, now).unwrap().unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
     // Booked, confirmed, moved, cancelled: what the outbox owes, in order.
     let owed: Vec<String> = stores[0]
@@ -430,7 +436,10 @@ fn an_unanswered_request_lapses_and_frees_its_slot() {
     let id = request.id.clone();
     assert_eq!(book_at_once(&stores, vec![request], |_, _| true), 1);
     // It lapses an hour before its start (`booking`'s `expires_at`).
-    let read = stores[0].booking(id.as_str(), at(-60)).unwrap().unwrap();
+    let read = stores[0]
+        .booking("", id.as_str(), at(-60))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         read.status,
         BookingStatus::Expired,
@@ -438,7 +447,7 @@ fn an_unanswered_request_lapses_and_frees_its_slot() {
     );
     assert_eq!(stores[0].expire_lapsed(at(-60)).unwrap(), 1);
     assert_eq!(stores[0].expire_lapsed(at(-60)).unwrap(), 0);
-    assert!(stores[0].pending_requests(at(-60)).unwrap().is_empty());
+    assert!(stores[0].pending_requests("", at(-60)).unwrap().is_empty());
     assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_, _| true), 1);
 }
 

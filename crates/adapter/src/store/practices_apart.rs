@@ -1,0 +1,217 @@
+//! Practices kept apart in one store, on each backend: a handle for one
+//! practice can never read, answer, move, cancel, replay, export, erase or
+//! count another's bookings and keys, and the same slot and key are each
+//! practice's own.
+
+use chrono::{DateTime, Duration, Utc};
+use firststep_availability::Interval;
+use firststep_protocol::BookingStatus;
+
+use super::test_cluster::fresh_database;
+use super::{
+    Answer, Answered, BookOutcome, KeyClaim, NewBooking, Reschedule, RescheduleOutcome, Store,
+    StoreLocation, StoredResponse, Visitor,
+};
+use crate::domain::{BookingId, IdempotencyKey, ManageToken};
+
+fn at(hours: i64) -> DateTime<Utc> {
+    "2026-12-07T09:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::hours(hours)
+}
+
+/// A request for 09:00 to 10:00, made a day before, lapsing at 08:00.
+fn request() -> NewBooking {
+    NewBooking {
+        id: BookingId::generate(),
+        service: "intake".into(),
+        slot: Interval::new(at(0), at(1)),
+        status: BookingStatus::Pending,
+        created_at: at(-24),
+        expires_at: Some(at(-1)),
+        visitor: Visitor {
+            name: "Sam".into(),
+            email: "sam@example.org".into(),
+            phone: None,
+            time_zone: None,
+            note: None,
+            locale: None,
+        },
+        manage_token_hash: ManageToken::generate().hash(),
+        first_mail_payload: Some("sealed:v1:first".into()),
+        room_token: None,
+        candidates: Vec::new(),
+        week: Interval::new(at(-7 * 24), at(7 * 24)),
+        clear_after: Duration::zero(),
+        reminder_payload: Some("sealed:v1:reminder".into()),
+    }
+}
+
+fn response(body: &str) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        location: None,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// Books `booking` with `key` at `store`, the slot offered when free.
+fn book(store: &Store, booking: &NewBooking, key: &IdempotencyKey, body: &str) -> BookOutcome {
+    assert_eq!(
+        store
+            .claim_key(key, b"request", booking.created_at)
+            .unwrap(),
+        KeyClaim::Claimed
+    );
+    store
+        .book(
+            booking,
+            booking.slot.widened(Duration::hours(2)).unwrap(),
+            key,
+            |_| response(body),
+            |_, live| live.is_empty(),
+        )
+        .unwrap()
+}
+
+fn bookings_counted(store: &Store, now: DateTime<Utc>) -> i64 {
+    let figures = store.figures(now).unwrap();
+    figures.bookings_by_status.iter().map(|(_, n)| n).sum()
+}
+
+fn practices_are_kept_apart(store: Store) {
+    let (a, b) = (store.for_practice("alpha"), store.for_practice("beta"));
+    let now = at(-20);
+    let key = IdempotencyKey::parse("the-same-key-at-both").unwrap();
+    let theirs = request();
+    assert!(matches!(
+        book(&a, &theirs, &key, "alpha's answer"),
+        BookOutcome::Booked(_)
+    ));
+    let id = theirs.id.as_str();
+
+    // Nothing of alpha's is seen from beta.
+    assert!(b.booking(id, now).unwrap().is_none());
+    assert!(b.pending_requests(now).unwrap().is_empty());
+    assert!(b
+        .feed_bookings(Interval::new(at(-24), at(24)), now)
+        .unwrap()
+        .is_empty());
+    assert!(b
+        .live_bookings(Interval::new(at(-24), at(24)), now, None, None)
+        .unwrap()
+        .is_empty());
+    assert_eq!(b.calendar_state(id).unwrap(), None);
+    assert_eq!(bookings_counted(&b, now), 0);
+    assert_eq!(bookings_counted(&a, now), 1);
+    let export = b.visitor_export("sam@example.org").unwrap();
+    assert_eq!(
+        export["bookings"].as_array().map(Vec::len),
+        Some(0),
+        "{export}"
+    );
+    assert_eq!(
+        export["outbox"].as_array().map(Vec::len),
+        Some(0),
+        "{export}"
+    );
+
+    // Nor answered, moved, cancelled or erased from there.
+    assert_eq!(
+        b.answer(id, Answer::Confirm, now).unwrap(),
+        Answered::NotFound
+    );
+    assert_eq!(
+        b.answer_as_of(id, Some(0), Answer::Decline, now).unwrap(),
+        Answered::NotFound
+    );
+    let move_key = IdempotencyKey::parse("beta-moves-alpha").unwrap();
+    b.claim_key(&move_key, b"move", now).unwrap();
+    let change = Reschedule {
+        id: theirs.id.clone(),
+        slot: Interval::new(at(2), at(3)),
+        around: Interval::new(at(0), at(5)),
+        now,
+        change_until: Duration::hours(1),
+        confirmed_stays: true,
+        request_expires_at: at(1),
+    };
+    let moved = b.reschedule(&change, &move_key, |_| response("moved"), |_, _| true);
+    assert!(matches!(moved.unwrap(), RescheduleOutcome::NotFound));
+    assert!(b.cancel(&theirs.id, now).unwrap().is_none());
+    assert_eq!(b.erase_visitor("sam@example.org", now).unwrap().bookings, 0);
+    let still = a.booking(id, now).unwrap().unwrap();
+    assert_eq!(still.status, BookingStatus::Pending);
+    assert_eq!(still.slot.start, at(0));
+    assert_eq!(still.visitor.name, "Sam");
+
+    // The same key is beta's own: new there, never alpha's answer replayed.
+    let ours = request();
+    assert!(matches!(
+        book(&b, &ours, &key, "beta's answer"),
+        BookOutcome::Booked(_)
+    ));
+    let replayed = |store: &Store| match store.claim_key(&key, b"request", now).unwrap() {
+        KeyClaim::Replay(answer) => answer.body,
+        other => panic!("expected a replay, got {other:?}"),
+    };
+    assert_eq!(replayed(&a), b"alpha's answer");
+    assert_eq!(replayed(&b), b"beta's answer");
+    // And the same slot was free at beta: alpha's booking holds only alpha's time.
+    assert_eq!(
+        b.booking(ours.id.as_str(), now).unwrap().unwrap().slot,
+        theirs.slot
+    );
+
+    // One outbox round sees both practices' items, each marked with its own.
+    let due = store.due_deliveries(now, 100).unwrap();
+    for (practice, booking) in [("alpha", id), ("beta", ours.id.as_str())] {
+        let mine: Vec<_> = due.iter().filter(|d| d.booking_id == booking).collect();
+        assert_eq!(mine.len(), 3, "place and two emails of {booking}");
+        assert!(mine.iter().all(|d| d.practice == practice), "{mine:?}");
+    }
+    store.let_go(&due).unwrap();
+
+    // Alpha's answer reaches only alpha's booking.
+    assert_eq!(
+        a.answer(id, Answer::Confirm, now).unwrap(),
+        Answered::Done(BookingStatus::Confirmed)
+    );
+    assert_eq!(
+        b.booking(ours.id.as_str(), now).unwrap().unwrap().status,
+        BookingStatus::Pending
+    );
+    // A reminder round of beta's queues none of alpha's.
+    assert_eq!(b.queue_due_reminders(&[2], at(-2)).unwrap(), 0);
+    assert_eq!(a.queue_due_reminders(&[2], at(-2)).unwrap(), 1);
+    // Nor does beta's retention erase alpha's visitors; alpha's does.
+    let long_after = at(24 * 400);
+    assert_eq!(
+        b.sweep_personal_data(long_after, Duration::days(1))
+            .unwrap()
+            .erased,
+        0
+    );
+    assert_eq!(
+        a.booking(id, long_after).unwrap().unwrap().visitor.name,
+        "Sam"
+    );
+    assert_eq!(
+        a.sweep_personal_data(long_after, Duration::days(1))
+            .unwrap()
+            .erased,
+        1
+    );
+    assert_eq!(a.booking(id, long_after).unwrap().unwrap().visitor.name, "");
+}
+
+#[test]
+fn practices_are_kept_apart_in_sqlite() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&folder.path().join("store.sqlite3")).unwrap();
+    practices_are_kept_apart(store);
+}
+
+#[test]
+fn practices_are_kept_apart_in_postgres() {
+    let store = Store::open(&StoreLocation::Postgres(fresh_database())).unwrap();
+    practices_are_kept_apart(store);
+}

@@ -64,6 +64,9 @@ pub enum ApiError {
     /// 404: no endpoint at this path.
     #[error("there is no such endpoint in this API")]
     UnknownRoute,
+    /// 404: no practice by this id is served here (`/p/{id}/…`).
+    #[error("there is no such practice here")]
+    UnknownPractice,
     /// 405: the endpoint exists but not with this method (`Allow` lists those it takes).
     #[error("this endpoint does not take this method; see the Allow header")]
     MethodNotAllowed,
@@ -93,7 +96,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BackendUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::UnknownRoute => StatusCode::NOT_FOUND,
+            Self::UnknownRoute | Self::UnknownPractice => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadRequest(status) => *status,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,7 +120,7 @@ impl ApiError {
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
-            Self::NotFound | Self::UnknownRoute => ErrorCode::NotFound,
+            Self::NotFound | Self::UnknownRoute | Self::UnknownPractice => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::BadRequest(_) => ErrorCode::BadRequest,
             Self::Internal => ErrorCode::Internal,

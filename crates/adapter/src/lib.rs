@@ -29,6 +29,8 @@
 //! - `background`: each background round (busy time, outbox, housekeeping)
 //!   runs as its own task, so a panic in one is logged and the next runs.
 //! - [`startup`]: [`Application`], binding and serving.
+//! - [`practices`]: many practices in one process (`serve --config-dir`),
+//!   each under `/p/{id}/`, reloaded on SIGHUP.
 
 mod background;
 pub mod calendar;
@@ -44,6 +46,7 @@ pub mod mail;
 mod metrics;
 mod offer;
 pub mod outbox;
+pub mod practices;
 mod rate_limit;
 mod routes;
 pub mod sealing;

@@ -28,8 +28,12 @@ enum Command {
     /// Serve the protocol (and the widget and demo page, when configured).
     Serve {
         /// The practice's configuration file.
-        #[arg(long, env = "FIRSTSTEP_CONFIG")]
-        config: PathBuf,
+        #[arg(long, env = "FIRSTSTEP_CONFIG", required_unless_present = "config_dir")]
+        config: Option<PathBuf>,
+        /// A folder of practices, one `{id}.toml` each, served under
+        /// `/p/{id}/`; re-read on SIGHUP.
+        #[arg(long, env = "FIRSTSTEP_CONFIG_DIR", conflicts_with = "config")]
+        config_dir: Option<PathBuf>,
         /// Address to listen on; overrides the file's `server.listen`.
         #[arg(long, env = "FIRSTSTEP_LISTEN")]
         listen: Option<String>,
@@ -37,10 +41,15 @@ enum Command {
         #[arg(long, env = "FIRSTSTEP_STORE")]
         store: Option<String>,
     },
-    /// Check a configuration file and print every problem in it.
+    /// Check a configuration file (or each practice's of a folder) and
+    /// print every problem in it.
     CheckConfig {
         /// The practice's configuration file.
-        file: PathBuf,
+        #[arg(required_unless_present = "config_dir")]
+        file: Option<PathBuf>,
+        /// A folder of practices, as `serve --config-dir` reads it.
+        #[arg(long, conflicts_with = "file")]
+        config_dir: Option<PathBuf>,
     },
     /// List, confirm or decline requests from the command line. Emails and
     /// calendar writes are delivered by the running adapter (or at its next start).
@@ -127,10 +136,43 @@ impl StoreArgs {
 /// `server.store` is; else the file's. Not
 /// parsed by clap, whose errors repeat the value (a URL's password).
 fn store_location(given: Option<String>, settings: &Settings) -> anyhow::Result<StoreLocation> {
-    let Some(text) = given else {
-        return Ok(settings.server.store.clone());
-    };
-    StoreLocation::parse(&text).map_err(|message| anyhow::anyhow!("--store {message}"))
+    match given {
+        Some(text) => store_location_given(&text),
+        None => Ok(settings.server.store.clone()),
+    }
+}
+
+/// `--store` as given.
+fn store_location_given(text: &str) -> anyhow::Result<StoreLocation> {
+    StoreLocation::parse(text).map_err(|message| anyhow::anyhow!("--store {message}"))
+}
+
+/// `check-config --config-dir`: each practice file as `serve --config-dir`
+/// reads it, every problem printed.
+fn check_dir(dir: &std::path::Path) -> ExitCode {
+    let (files, problems) = firststep_adapter::practices::read_dir(dir);
+    let mut failed = !problems.is_empty();
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    for file in &files {
+        if let Err(error) = check_calendar(&file.settings) {
+            eprintln!("{}/{}.toml: {error}", dir.display(), file.id);
+            failed = true;
+        }
+    }
+    if failed {
+        return ExitCode::FAILURE;
+    }
+    if files.is_empty() {
+        eprintln!(
+            "{}: no practice in it (a file {{id}}.toml each)",
+            dir.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    println!("{}: ok ({} practice(s))", dir.display(), files.len());
+    ExitCode::SUCCESS
 }
 
 /// The calendar services `connect` knows.
@@ -176,7 +218,14 @@ enum RequestAction {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::CheckConfig { file } => match Settings::load(&file) {
+        Command::CheckConfig {
+            config_dir: Some(dir),
+            ..
+        } => check_dir(&dir),
+        Command::CheckConfig { file: None, .. } => ExitCode::FAILURE,
+        Command::CheckConfig {
+            file: Some(file), ..
+        } => match Settings::load(&file) {
             Ok(settings) => match check_calendar(&settings) {
                 Ok(()) => {
                     let practice = &settings.practice;
@@ -231,6 +280,7 @@ fn main() -> ExitCode {
         })),
         Command::Serve {
             config,
+            config_dir,
             listen,
             store,
         } => {
@@ -249,6 +299,19 @@ fn main() -> ExitCode {
                 // Colours for a person at a terminal, not for journald or a file.
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
+            if let Some(dir) = config_dir {
+                let overrides = match store.map(|s| store_location_given(&s)).transpose() {
+                    Ok(store) => firststep_adapter::practices::ServerOverrides { listen, store },
+                    Err(error) => {
+                        eprintln!("firststep-adapter: {error:#}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                return exit_with(serve_practices(dir, overrides));
+            }
+            let Some(config) = config else {
+                return ExitCode::FAILURE;
+            };
             let mut settings = match Settings::load(&config) {
                 Ok(settings) => settings,
                 Err(error) => {
@@ -544,6 +607,44 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     println!("First Step adapter listening on http://{address} (Ctrl-C to stop)");
     app.run_until_stopped(stop_asked()).await
+}
+
+#[tokio::main]
+async fn serve_practices(
+    dir: PathBuf,
+    overrides: firststep_adapter::practices::ServerOverrides,
+) -> anyhow::Result<()> {
+    let app = Application::build_practices(&dir, overrides, Clock::system()).await?;
+    if let Some(practices) = app.practices() {
+        tokio::spawn(reload_on_hangup(practices));
+    }
+    println!(
+        "First Step adapter listening on http://{} for the practices of {} (Ctrl-C to stop)",
+        app.address(),
+        dir.display()
+    );
+    app.run_until_stopped(stop_asked()).await
+}
+
+/// Reads the practices' folder again at each SIGHUP.
+async fn reload_on_hangup(practices: std::sync::Arc<firststep_adapter::practices::Practices>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP; practices are read at start only");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reading the practices again");
+            practices.reload().await;
+        }
+    }
+    #[cfg(not(unix))]
+    drop(practices);
 }
 
 /// Completes at the first SIGTERM (how systemd, Docker and Kubernetes stop a

@@ -122,8 +122,10 @@ pub struct Outbox {
     clinician_calendars: HashMap<String, (Arc<dyn Calendar>, EntryText)>,
     /// `None` when no mail is configured: emails owed are then dropped.
     mail: Option<MailContext>,
-    /// Woken when a change adds work, so delivery does not wait for the next round.
-    wake: Notify,
+    /// Woken when a change adds work, so delivery does not wait for the next
+    /// round; shared by every practice of a `--config-dir`, whose one worker
+    /// delivers them all.
+    wake: Arc<Notify>,
     /// Failed deliveries since start, for `/metrics`.
     failed_calendar: AtomicU64,
     failed_mail: AtomicU64,
@@ -151,7 +153,7 @@ impl Outbox {
             text,
             clinician_calendars: HashMap::new(),
             mail,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
             stopping: AtomicBool::new(false),
             failed_calendar: AtomicU64::new(0),
             failed_mail: AtomicU64::new(0),
@@ -164,6 +166,12 @@ impl Outbox {
         calendars: HashMap<String, (Arc<dyn Calendar>, EntryText)>,
     ) -> Self {
         self.clinician_calendars = calendars;
+        self
+    }
+
+    /// Woken by `wake`, that of the one worker delivering for several practices.
+    pub fn with_wake(mut self, wake: Arc<Notify>) -> Self {
+        self.wake = wake;
         self
     }
 
@@ -198,6 +206,20 @@ impl Outbox {
         if let Err(error) = store.call(move |s| s.expire_lapsed(now)).await {
             tracing::error!(error = format!("{error:#}"), "expiring lapsed requests");
         }
+        self.queue_reminders(now).await;
+        let store = self.store.clone();
+        let due = match store.call(move |s| s.due_deliveries(now, 50)).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "reading the outbox");
+                return 0;
+            }
+        };
+        self.deliver_each(due, now).await
+    }
+
+    /// Queues this practice's reminders that fell due.
+    pub async fn queue_reminders(&self, now: DateTime<Utc>) {
         // Without mail no reminder goes, and the tokens kept for them go too.
         let hours = self
             .mail
@@ -212,14 +234,11 @@ impl Outbox {
             Ok(queued) => tracing::info!(reminders = queued, "reminders queued"),
             Err(error) => tracing::error!(error = format!("{error:#}"), "queueing reminders"),
         }
-        let store = self.store.clone();
-        let due = match store.call(move |s| s.due_deliveries(now, 50)).await {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "reading the outbox");
-                return 0;
-            }
-        };
+    }
+
+    /// Delivers each of `due` (taken from the outbox, this practice's) once,
+    /// unless told to stop: what is left is let go. Returns how many were delivered.
+    pub async fn deliver_each(&self, due: Vec<Delivery>, now: DateTime<Utc>) -> usize {
         let mut delivered = 0;
         let mut due = due.into_iter();
         while let Some(delivery) = due.next() {

@@ -18,19 +18,20 @@ use crate::calendar::local::LocalCalendar;
 use crate::calendar::microsoft::{self, MicrosoftCalendar, MicrosoftOptions};
 use crate::calendar::{Calendar, CalendarError};
 use crate::clock::Clock;
-use crate::config::{CalendarSettings, Settings};
+use crate::config::{CalendarSettings, ServerSettings, Settings};
 use crate::housekeeping;
 use crate::mail::Mailer;
 use crate::outbox::{EntryText, MailContext, Outbox};
+use crate::practices::Practices;
 use crate::rate_limit::RateLimiter;
 use crate::routes::{router, AppState};
 use crate::sealing::payload_key;
 use crate::store::Store;
 
 /// How often the outbox looks for due writes when nothing wakes it.
-const OUTBOX_ROUND: Duration = Duration::from_secs(5);
+pub(crate) const OUTBOX_ROUND: Duration = Duration::from_secs(5);
 /// How often retention and the outbox's age are looked at.
-const HOUSEKEEPING_ROUND: Duration = Duration::from_secs(60);
+pub(crate) const HOUSEKEEPING_ROUND: Duration = Duration::from_secs(60);
 
 /// How long a stop waits, after the last request, for the delivery the
 /// outbox is making (it was told to stop when the stop began).
@@ -40,10 +41,22 @@ pub struct Application {
     listener: TcpListener,
     /// `/metrics` on its own address, when `server.metrics_listen` is set.
     metrics_listener: Option<TcpListener>,
-    state: Arc<AppState>,
+    served: Served,
+}
+
+/// What the process serves: one practice (`--config`), or each of a
+/// folder's under `/p/{id}/` (`--config-dir`).
+enum Served {
+    One(Practice),
+    Many(Arc<Practices>),
+}
+
+/// One practice's state and its calendars' busy time to keep fresh.
+pub(crate) struct Practice {
+    pub state: Arc<AppState>,
     /// Each calendar's busy time (the practice's, the clinicians' own) and
     /// how often it is read.
-    refreshers: Vec<(Arc<BusyCache>, Duration)>,
+    pub refreshers: Vec<(Arc<BusyCache>, Duration)>,
 }
 
 /// The configured calendar backend (the practice's).
@@ -171,6 +184,64 @@ impl Application {
 
     /// [`Application::build`] on `clock`: tests pass a movable one.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let store = Store::open(&settings.server.store)?;
+        let (listener, metrics_listener) = bind(&settings.server).await?;
+        let practice = Practice::start(settings, store, "", None, clock).await?;
+        Ok(Self {
+            listener,
+            metrics_listener,
+            served: Served::One(practice),
+        })
+    }
+
+    /// Serves every practice of the folder `dir` (`serve --config-dir`),
+    /// each under `/p/{id}/`, on the server settings `server` (the files'
+    /// `[server]`, which must agree, with `--listen` and `--store` applied).
+    pub async fn build_practices(
+        dir: &std::path::Path,
+        overrides: crate::practices::ServerOverrides,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let practices = Practices::start(dir, overrides, clock).await?;
+        let (listener, metrics_listener) = bind(practices.server()).await?;
+        Ok(Self {
+            listener,
+            metrics_listener,
+            served: Served::Many(practices),
+        })
+    }
+
+    /// The practices served, with `--config-dir` (to reload them on SIGHUP).
+    pub fn practices(&self) -> Option<Arc<Practices>> {
+        match &self.served {
+            Served::Many(practices) => Some(practices.clone()),
+            Served::One(_) => None,
+        }
+    }
+}
+
+/// The listener at `server.listen`, and `/metrics`'s own when set.
+async fn bind(server: &ServerSettings) -> anyhow::Result<(TcpListener, Option<TcpListener>)> {
+    let listener = TcpListener::bind(&server.listen)
+        .await
+        .with_context(|| format!("listening on {}", server.listen))?;
+    let metrics_listener = crate::metrics::bind_separate(server).await?;
+    Ok((listener, metrics_listener))
+}
+
+impl Practice {
+    /// Checks the practice's calendars (a refusal of the credentials stops
+    /// the start; a calendar merely unreachable does not) and makes its
+    /// state on `store` (a handle for this practice), served at `base_path`
+    /// (`""`, or `/p/{id}`); its outbox wakes `wake` when given (the worker
+    /// of several practices).
+    pub(crate) async fn start(
+        settings: Settings,
+        store: Store,
+        base_path: &str,
+        wake: Option<Arc<tokio::sync::Notify>>,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         // The practice's calendar is read as far as anyone sharing it offers times.
         let shared_horizon = settings
             .practice
@@ -204,7 +275,6 @@ impl Application {
             clinician_busy.insert(clinician.id.clone(), busy);
             clinician_calendars.insert(clinician.id.clone(), (calendar, text));
         }
-        let store = Store::open(&settings.server.store)?;
         let mail_key = settings.mail.as_ref().map(payload_key);
         store
             .call(move |s| s.seal_clear_payloads(mail_key.as_ref()))
@@ -218,15 +288,14 @@ impl Application {
             }),
             None => None,
         };
-        let outbox = Arc::new(
-            Outbox::new(store.clone(), calendar, text, mail)
-                .with_clinician_calendars(clinician_calendars),
-        );
-        let listener = TcpListener::bind(&settings.server.listen)
-            .await
-            .with_context(|| format!("listening on {}", settings.server.listen))?;
-        let metrics_listener = crate::metrics::bind_separate(&settings.server).await?;
+        let mut outbox = Outbox::new(store.clone(), calendar, text, mail)
+            .with_clinician_calendars(clinician_calendars);
+        if let Some(wake) = wake {
+            outbox = outbox.with_wake(wake);
+        }
+        let outbox = Arc::new(outbox);
         let state = Arc::new(AppState {
+            base_path: base_path.to_owned(),
             booking_limiter: RateLimiter::per_minute(settings.server.bookings_per_minute),
             practice_body: crate::routes::practice_body(&settings.practice),
             request_counts: Default::default(),
@@ -237,14 +306,19 @@ impl Application {
             settings,
             clock,
         });
-        Ok(Self {
-            listener,
-            metrics_listener,
-            state,
-            refreshers,
-        })
+        Ok(Self { state, refreshers })
     }
 
+    /// Keeps each of its calendars' busy time fresh, until aborted.
+    pub(crate) fn spawn_refreshers(&self, clock: &Clock) -> Vec<tokio::task::JoinHandle<()>> {
+        self.refreshers
+            .iter()
+            .map(|(busy, every)| busy.clone().spawn_refresher(*every, clock.clone()))
+            .collect()
+    }
+}
+
+impl Application {
     pub fn address(&self) -> SocketAddr {
         self.listener
             .local_addr()
@@ -274,46 +348,55 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let clock = &self.state.clock;
-        let refreshers: Vec<_> = self
-            .refreshers
-            .iter()
-            .map(|(busy, every)| busy.clone().spawn_refresher(*every, clock.clone()))
-            .collect();
-        let worker = self
-            .state
+        let (listener, metrics_listener) = (self.listener, self.metrics_listener);
+        let practice = match self.served {
+            Served::One(practice) => practice,
+            Served::Many(practices) => {
+                if metrics_listener.is_some() {
+                    tracing::warn!("server.metrics_listen is not served with --config-dir; each practice's /p/{{id}}/metrics is, with server.metrics");
+                }
+                return practices.run_until_stopped(listener, shutdown).await;
+            }
+        };
+        let clock = &practice.state.clock.clone();
+        let refreshers = practice.spawn_refreshers(clock);
+        let state = practice.state;
+        let worker = state
             .outbox
             .clone()
             .spawn_worker(OUTBOX_ROUND, clock.clone());
         let housekeeping = housekeeping::spawn(
-            self.state.store.clone(),
-            self.state.settings.privacy.retention_days,
+            state.store.clone(),
+            state.settings.privacy.retention_days,
             HOUSEKEEPING_ROUND,
             clock.clone(),
         );
-        let metrics = self
-            .metrics_listener
-            .map(|listener| crate::metrics::spawn_separate(listener, self.state.clone()));
-        let limits = self.state.settings.server.connections.clone();
-        let outbox = self.state.outbox.clone();
+        let metrics = metrics_listener
+            .map(|listener| crate::metrics::spawn_separate(listener, state.clone()));
+        let limits = state.settings.server.connections.clone();
+        let outbox = state.outbox.clone();
         let shutdown = async move {
             shutdown.await;
             outbox.stop();
         };
-        crate::connections::serve(self.listener, router(self.state), limits, shutdown).await;
+        crate::connections::serve(listener, router(state), limits, shutdown).await;
         refreshers.iter().for_each(|refresher| refresher.abort());
         housekeeping.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }
-        let mut worker = worker;
-        match tokio::time::timeout(OUTBOX_STOP, &mut worker).await {
-            Ok(_) => tracing::info!("stopped"),
-            Err(_) => {
-                worker.abort();
-                tracing::warn!("the outbox was still delivering {OUTBOX_STOP:?} after the last request; that delivery will be retried at the next start");
-            }
-        }
+        wait_for_outbox(worker).await;
         Ok(())
+    }
+}
+
+/// Waits [`OUTBOX_STOP`] at most for the outbox worker told to stop.
+pub(crate) async fn wait_for_outbox(mut worker: tokio::task::JoinHandle<()>) {
+    match tokio::time::timeout(OUTBOX_STOP, &mut worker).await {
+        Ok(_) => tracing::info!("stopped"),
+        Err(_) => {
+            worker.abort();
+            tracing::warn!("the outbox was still delivering {OUTBOX_STOP:?} after the last request; that delivery will be retried at the next start");
+        }
     }
 }

@@ -32,6 +32,7 @@ mod parsers_never_panic;
 mod postgres_cluster;
 mod practice;
 mod practice_feed;
+mod practices;
 mod privacy;
 mod privacy_at_rest;
 mod radicale;

@@ -1,0 +1,425 @@
+//! Many practices in one process (`serve --config-dir`): two practices on
+//! one store, each under `/p/{id}/`, never reach each other's data; each
+//! one's emails carry its own links; SIGHUP adds, changes and removes
+//! practices, and a broken file leaves the old version serving.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use firststep_adapter::clock::Clock;
+use firststep_adapter::practices::{Practices, ServerOverrides};
+use firststep_adapter::Application;
+use firststep_protocol::{BookingCreated, ErrorCode, SlotList};
+use serde_json::Value;
+
+use crate::helpers::{booking_body, new_key, problem, store_in, CONFIG};
+use crate::smtp_server::SmtpServer;
+
+/// A practice file: the tests' practice named `name`, its mail to `smtp_port`
+/// with its own link secret and address, its own feed token, and the busy
+/// time of `busy_feed` when given.
+fn practice_file(folder: &Path, id: &str, smtp_port: u16, busy_feed: Option<&str>) -> String {
+    let secret = folder.join(format!("{id}.secret"));
+    std::fs::write(
+        &secret,
+        format!("the link secret of {id}, over 32 characters"),
+    )
+    .unwrap();
+    let feed = folder.join(format!("{id}.feed"));
+    std::fs::write(&feed, feed_token(id)).unwrap();
+    let calendar = busy_feed.map_or(String::new(), |url| {
+        format!("\n[calendar]\nbackend = \"local\"\nbusy_feeds = [\"{url}\"]\n")
+    });
+    let config = CONFIG.replace("Test Practice", &format!("Practice {id}"));
+    format!(
+        "{config}{calendar}\n[feed]\ntoken_file = {feed:?}\n\n[mail]\nsmtp_host = \"127.0.0.1\"\n\
+         smtp_port = {smtp_port}\ntls = \"none\"\nfrom = \"Practice {id} <bookings@{id}.example.org>\"\n\
+         practice_to = \"therapist@{id}.example.org\"\npublic_url = \"https://public.test\"\n\
+         link_secret_file = {secret:?}\n"
+    )
+}
+
+fn feed_token(id: &str) -> String {
+    format!("the-feed-token-of-{id}-0123456789abcdef")
+}
+
+/// A server of the practices in `dir` on its own store in `folder`.
+struct Served {
+    base: String,
+    practices: Arc<Practices>,
+    client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn serve(folder: &Path, dir: &Path) -> Served {
+    let overrides = ServerOverrides {
+        listen: Some("127.0.0.1:0".into()),
+        store: Some(store_in(folder)),
+    };
+    let (clock, _hand) = Clock::movable();
+    let app = Application::build_practices(dir, overrides, clock)
+        .await
+        .expect("the practices start");
+    let base = format!("http://{}", app.address());
+    let practices = app.practices().expect("a folder's practices");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    Served {
+        base,
+        practices,
+        client: reqwest::Client::new(),
+        _stop: stop,
+    }
+}
+
+impl Served {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    async fn starts(&self, practice: &str, service: &str) -> Vec<chrono::DateTime<Utc>> {
+        let from = Utc::now();
+        let to = from + Duration::days(2);
+        let path = format!(
+            "/p/{practice}/v1/slots?service={service}&from={}&to={}",
+            from.format("%Y-%m-%dT%H:%M:%SZ"),
+            to.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        let response = self.get(&path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let slots: SlotList = response.json().await.unwrap();
+        slots.slots.iter().map(|slot| slot.start).collect()
+    }
+
+    async fn post_booking(&self, practice: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/p/{practice}/v1/bookings")))
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// `booking_body` for `service`.
+fn body_for(service: &str, start: chrono::DateTime<Utc>) -> Value {
+    let mut body = booking_body(start);
+    body["service"] = service.into();
+    body
+}
+
+#[tokio::test]
+async fn two_practices_on_one_store_never_reach_each_others_data() {
+    let smtp = SmtpServer::start().await;
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    for id in ["alpha", "beta"] {
+        let file = practice_file(folder.path(), id, smtp.port, None);
+        std::fs::write(dir.join(format!("{id}.toml")), file).unwrap();
+    }
+    let app = serve(folder.path(), &dir).await;
+
+    // Alpha takes a request; its answer names alpha's address.
+    let start = app.starts("alpha", "free-consultation").await[0];
+    let key = new_key();
+    let body = body_for("free-consultation", start);
+    let booked = app.post_booking("alpha", &key, &body).await;
+    assert_eq!(booked.status(), 201);
+    let id_path = booked.headers()["location"].to_str().unwrap().to_owned();
+    let theirs: BookingCreated = booked.json().await.unwrap();
+    let (id, token) = (theirs.booking.id.clone(), theirs.manage_token.clone());
+    assert_eq!(id_path, format!("/p/alpha/v1/bookings/{id}"));
+
+    // Beta knows nothing of it, by any of its addresses, with alpha's token.
+    let with_token = |path: String| format!("{path}?token={token}");
+    for path in [
+        with_token(format!("/p/beta/v1/bookings/{id}")),
+        with_token(format!("/p/beta/v1/bookings/{id}/calendar.ics")),
+        with_token(format!("/p/beta/manage/{id}")),
+        with_token(format!("/p/beta/manage/{id}/times")),
+    ] {
+        assert_eq!(app.get(&path).await.status(), 404, "{path}");
+    }
+    let cancel = app
+        .client
+        .delete(app.url(&format!("/p/beta/v1/bookings/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(cancel, 404).await.code, ErrorCode::NotFound);
+    let later = app.starts("alpha", "free-consultation").await[3];
+    let moved = app
+        .client
+        .post(app.url(&format!("/p/beta/v1/bookings/{id}/reschedule")))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", new_key())
+        .json(&serde_json::json!({ "start": crate::helpers::iso(later) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(moved, 404).await.code, ErrorCode::NotFound);
+    let page_cancel = app
+        .client
+        .post(app.url(&format!("/p/beta/manage/{id}/cancel")))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page_cancel.status(), 404);
+
+    // Alpha's practice email: its confirm link carries /p/alpha; at beta it
+    // confirms nothing.
+    let mails = smtp.wait_for(2, 10).await;
+    let to_alpha = mails
+        .iter()
+        .find(|m| m.to.contains("therapist@alpha.example.org"))
+        .expect("alpha's practice email");
+    let confirm = to_alpha
+        .body
+        .split_whitespace()
+        .find(|word| word.contains("/requests/") && word.contains("/confirm"))
+        .expect("a confirm link")
+        .to_owned();
+    assert!(
+        confirm.starts_with(&format!(
+            "https://public.test/p/alpha/requests/{id}/confirm?"
+        )),
+        "{confirm}"
+    );
+    for mail in &mails {
+        assert!(!mail.body.contains("/p/beta"), "{}", mail.body);
+        let links = mail.body.matches("https://public.test/").count();
+        let alphas = mail.body.matches("https://public.test/p/alpha/").count();
+        assert_eq!(links, alphas, "every link is alpha's: {}", mail.body);
+    }
+    let at_beta = confirm
+        .replace("https://public.test/p/alpha/", "/p/beta/")
+        .replace("&amp;", "&");
+    let shown = app.get(&at_beta).await;
+    assert_eq!(
+        shown.status(),
+        403,
+        "beta's secret does not sign alpha's link"
+    );
+    let pressed = app.client.post(app.url(&at_beta)).send().await.unwrap();
+    assert_eq!(pressed.status(), 403);
+
+    // Feeds: alpha's token opens nothing at beta; beta's feed lacks alpha's booking.
+    let alpha_feed = format!("/p/beta/feeds/bookings.ics?token={}", feed_token("alpha"));
+    assert_ne!(app.get(&alpha_feed).await.status(), 200);
+    let beta_feed = app
+        .get(&format!(
+            "/p/beta/feeds/bookings.ics?token={}",
+            feed_token("beta")
+        ))
+        .await;
+    assert_eq!(beta_feed.status(), 200);
+    assert!(!beta_feed.text().await.unwrap().contains(&id));
+    let alpha_feed = app
+        .get(&format!(
+            "/p/alpha/feeds/bookings.ics?token={}",
+            feed_token("alpha")
+        ))
+        .await;
+    assert!(alpha_feed.text().await.unwrap().contains(&id));
+
+    // Alpha's time is still free at beta, and the same key there is beta's
+    // own: a booking of its own, not alpha's answer replayed.
+    assert!(app
+        .starts("beta", "free-consultation")
+        .await
+        .contains(&start));
+    let ours = app.post_booking("beta", &key, &body).await;
+    assert_eq!(ours.status(), 201);
+    assert!(ours.headers().get("idempotent-replayed").is_none());
+    let ours: BookingCreated = ours.json().await.unwrap();
+    assert_ne!(ours.booking.id, id);
+    let mails = smtp.wait_for(4, 10).await;
+    let to_beta = mails
+        .iter()
+        .find(|m| m.to.contains("therapist@beta.example.org"))
+        .expect("beta's practice email");
+    assert!(to_beta
+        .body
+        .contains("https://public.test/p/beta/requests/"));
+    assert!(!to_beta.body.contains("/p/alpha"));
+
+    // And alpha's booking stands as it was.
+    let view = app
+        .client
+        .get(app.url(&format!("/p/alpha/v1/bookings/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(view.status(), 200);
+    let view: Value = view.json().await.unwrap();
+    assert_eq!(view["status"], "pending");
+    assert_eq!(view["start"], crate::helpers::iso(start));
+
+    // A practice not served, or not a practice's address: 404 problem+json.
+    for path in [
+        "/p/gamma/v1/slots",
+        "/p/ALPHA/v1/practice",
+        "/p/",
+        "/v1/practice",
+    ] {
+        let missing = app.get(path).await;
+        assert_eq!(
+            problem(missing, 404).await.code,
+            ErrorCode::NotFound,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_practices_pages_link_under_its_own_address() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    let file = practice_file(folder.path(), "alpha", crate::helpers::closed_port(), None);
+    std::fs::write(dir.join("alpha.toml"), file).unwrap();
+    let app = serve(folder.path(), &dir).await;
+
+    let page = app.get("/p/alpha/book").await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("href=\"/p/alpha/book/intake\""), "{page}");
+    assert!(page.contains("href=\"/p/alpha/book.css\""), "{page}");
+    assert!(
+        !page.contains("=\"/book"),
+        "every link is under /p/alpha: {page}"
+    );
+}
+
+/// Busy time each day 12:00 to 13:00 UTC, from today.
+async fn serve_noon_feed() -> String {
+    let today = Utc::now().date_naive().format("%Y%m%d");
+    let ics = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:noon\r\nDTSTART:{today}T120000Z\r\n\
+         DTEND:{today}T130000Z\r\nRRULE:FREQ=DAILY\r\nSUMMARY:Supervision\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    let app = axum::Router::new().route(
+        "/secret/busy.ics",
+        axum::routing::get(move || {
+            let ics = ics.clone();
+            async move { ([("content-type", "text/calendar")], ics) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/secret/busy.ics", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn one_practices_busy_time_never_hides_anothers_slots() {
+    let feed = serve_noon_feed().await;
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    let port = crate::helpers::closed_port();
+    let alpha = practice_file(folder.path(), "alpha", port, Some(&feed));
+    std::fs::write(dir.join("alpha.toml"), alpha).unwrap();
+    let beta = practice_file(folder.path(), "beta", port, None);
+    std::fs::write(dir.join("beta.toml"), beta).unwrap();
+    let app = serve(folder.path(), &dir).await;
+
+    let at_noon = |starts: &[chrono::DateTime<Utc>]| {
+        starts
+            .iter()
+            .filter(|t| t.format("%H").to_string() == "12")
+            .count()
+    };
+    assert_eq!(at_noon(&app.starts("alpha", "intake").await), 0);
+    assert!(at_noon(&app.starts("beta", "intake").await) > 0);
+}
+
+/// `dir`'s practice `id` as the server shows it, by name.
+async fn name_of(app: &Served, id: &str) -> Option<String> {
+    let response = app.get(&format!("/p/{id}/v1/practice")).await;
+    match response.status().as_u16() {
+        200 => Some(
+            response.json::<Value>().await.unwrap()["name"]
+                .as_str()?
+                .to_owned(),
+        ),
+        404 => None,
+        other => panic!("/p/{id}/v1/practice answered {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_reload_adds_changes_and_removes_practices_and_keeps_a_broken_files_old_version() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    let port = crate::helpers::closed_port();
+    let write =
+        |id: &str, text: &str| std::fs::write(dir.join(format!("{id}.toml")), text).unwrap();
+    let file = |id: &str| practice_file(folder.path(), id, port, None);
+    write("alpha", &file("alpha"));
+    write("beta", &file("beta"));
+    let app = serve(folder.path(), &dir).await;
+    assert_eq!(
+        name_of(&app, "alpha").await.as_deref(),
+        Some("Practice alpha")
+    );
+
+    write("gamma", &file("gamma"));
+    write(
+        "beta",
+        &file("beta").replace("Practice beta", "Beta renamed"),
+    );
+    std::fs::remove_file(dir.join("alpha.toml")).unwrap();
+    std::fs::write(dir.join("Not An Id.toml"), file("delta")).unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a practice").unwrap();
+    let report = app.practices.reload().await;
+    assert_eq!(report.added, ["gamma"]);
+    assert_eq!(report.changed, ["beta"]);
+    assert_eq!(report.removed, ["alpha"]);
+    assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+    assert!(report.refused[0].contains("Not An Id.toml: the file's name is the practice's id"));
+    assert_eq!(name_of(&app, "alpha").await, None);
+    assert_eq!(name_of(&app, "beta").await.as_deref(), Some("Beta renamed"));
+    assert_eq!(
+        name_of(&app, "gamma").await.as_deref(),
+        Some("Practice gamma")
+    );
+
+    // A file broken meanwhile is refused at its line; its old version serves on.
+    let broken =
+        file("gamma").replace("Practice gamma", "Gamma broken") + "\n[nonsense]\nkey = 1\n";
+    write("gamma", &broken);
+    let line = broken.lines().position(|l| l == "[nonsense]").unwrap() + 1;
+    let report = app.practices.reload().await;
+    assert!(
+        report.changed.is_empty() && report.removed.is_empty(),
+        "{report:?}"
+    );
+    let gamma = dir.join("gamma.toml").display().to_string();
+    assert!(
+        report
+            .refused
+            .iter()
+            .any(|p| p.starts_with(&format!("{gamma}:{line}: nonsense"))),
+        "{:?}",
+        report.refused
+    );
+    assert_eq!(
+        name_of(&app, "gamma").await.as_deref(),
+        Some("Practice gamma")
+    );
+    assert_eq!(app.practices.ids(), ["beta", "gamma"]);
+}

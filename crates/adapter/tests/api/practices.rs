@@ -423,3 +423,156 @@ async fn a_reload_adds_changes_and_removes_practices_and_keeps_a_broken_files_ol
     );
     assert_eq!(app.practices.ids(), ["beta", "gamma"]);
 }
+
+/// The adapter binary serving the practices of `dir`; stopped when dropped.
+struct Process {
+    child: std::process::Child,
+    base: String,
+    log: std::path::PathBuf,
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Process {
+    fn start(folder: &Path, dir: &Path) -> Self {
+        use std::io::BufRead;
+        let log = folder.join("adapter.log");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config-dir"])
+            .arg(dir)
+            .arg("--store")
+            .arg(folder.join("bookings.sqlite3"))
+            .env("FIRSTSTEP_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the adapter starts");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        lines.read_line(&mut line).unwrap();
+        let address = line
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no address in {line:?}: {}",
+                    std::fs::read_to_string(&log).unwrap()
+                )
+            })
+            .to_owned();
+        Self {
+            child,
+            base: format!("http://{address}"),
+            log,
+            _stdout: lines,
+        }
+    }
+
+    fn hang_up(&self) {
+        let pid = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .expect("a child's pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("SIGHUP sent");
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The name `/p/{id}/v1/practice` shows at `base`, or its status.
+async fn shown_name(client: &reqwest::Client, base: &str, id: &str) -> Result<String, u16> {
+    let response = client
+        .get(format!("{base}/p/{id}/v1/practice"))
+        .send()
+        .await
+        .map_err(|_| 0_u16)?;
+    match response.status().as_u16() {
+        200 => Ok(response.json::<Value>().await.unwrap()["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()),
+        status => Err(status),
+    }
+}
+
+#[tokio::test]
+async fn sighup_rereads_the_folder_while_requests_go_on() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    let port = crate::helpers::closed_port();
+    let file = |id: &str| practice_file(folder.path(), id, port, None);
+    let write =
+        |id: &str, text: &str| std::fs::write(dir.join(format!("{id}.toml")), text).unwrap();
+    write("alpha", &file("alpha"));
+    write("beta", &file("beta"));
+    let adapter = Process::start(folder.path(), &dir);
+    let client = reqwest::Client::new();
+
+    // Beta is asked without a pause while it changes: every answer is
+    // whole, by its old name or its new one.
+    let asking = {
+        let (client, base) = (client.clone(), adapter.base.clone());
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for _ in 0..400 {
+                answers.push(shown_name(&client, &base, "beta").await);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            answers
+        })
+    };
+    write("gamma", &file("gamma"));
+    write(
+        "beta",
+        &file("beta").replace("Practice beta", "Beta renamed"),
+    );
+    std::fs::remove_file(dir.join("alpha.toml")).unwrap();
+    adapter.hang_up();
+    let base = adapter.base.as_str();
+    crate::helpers::eventually("the folder re-read", 10, || async {
+        shown_name(&client, base, "gamma").await.is_ok()
+    })
+    .await;
+    assert_eq!(shown_name(&client, base, "alpha").await, Err(404));
+    assert_eq!(
+        shown_name(&client, base, "beta").await.as_deref(),
+        Ok("Beta renamed")
+    );
+    let answers = asking.await.unwrap();
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a.as_deref(), Ok("Practice beta" | "Beta renamed"))),
+        "{answers:?}"
+    );
+    assert!(answers.iter().any(|a| a.as_deref() == Ok("Beta renamed")));
+
+    // A file broken: refused with its line in the log, the old version serves on.
+    let broken = file("gamma").replace("time_zone = \"UTC\"", "time_zone = \"Mars/Olympus\"");
+    let line = broken
+        .lines()
+        .position(|l| l.contains("Mars/Olympus"))
+        .unwrap()
+        + 1;
+    write("gamma", &broken);
+    adapter.hang_up();
+    let said = format!("gamma.toml:{line}: practice.time_zone");
+    crate::helpers::eventually("the broken file refused", 10, || async {
+        adapter.log().contains(&said)
+    })
+    .await;
+    assert_eq!(
+        shown_name(&client, base, "gamma").await.as_deref(),
+        Ok("Practice gamma")
+    );
+}

@@ -60,6 +60,8 @@ enum Command {
         /// SQLite file or postgres:// URL the bookings are in; overrides the file's `server.store`.
         #[arg(long, env = "FIRSTSTEP_STORE")]
         store: Option<String>,
+        #[command(flatten)]
+        practice: PracticeArg,
         #[command(subcommand)]
         action: RequestAction,
     },
@@ -104,9 +106,43 @@ struct StoreArgs {
     /// SQLite file or postgres:// URL the bookings are in; overrides the file's `server.store`.
     #[arg(long, env = "FIRSTSTEP_STORE")]
     store: Option<String>,
+    #[command(flatten)]
+    practice: PracticeArg,
+}
+
+/// Which practice's bookings, in a store of several.
+#[derive(Args)]
+struct PracticeArg {
+    /// The practice's id when it is served from a `--config-dir` (its
+    /// file's name without `.toml`); without it, the one practice of a `--config`.
+    #[arg(long = "practice", env = "FIRSTSTEP_PRACTICE")]
+    id: Option<String>,
+}
+
+impl PracticeArg {
+    /// `store`'s handle for this practice.
+    fn of(
+        &self,
+        store: firststep_adapter::store::Store,
+    ) -> anyhow::Result<firststep_adapter::store::Store> {
+        let Some(id) = &self.id else {
+            return Ok(store);
+        };
+        firststep_adapter::practices::check_id(id)
+            .map_err(|message| anyhow::anyhow!("--practice {id:?}: {message}"))?;
+        Ok(store.for_practice(id))
+    }
 }
 
 impl StoreArgs {
+    /// The store, which must exist already, for the practice.
+    fn open(self) -> anyhow::Result<firststep_adapter::store::Store> {
+        let practice = PracticeArg {
+            id: self.practice.id.clone(),
+        };
+        practice.of(firststep_adapter::store::Store::open(&self.location()?)?)
+    }
+
     /// The store, which must exist already.
     fn location(self) -> anyhow::Result<StoreLocation> {
         let settings = Settings::load(&self.config)?;
@@ -250,8 +286,9 @@ fn main() -> ExitCode {
         Command::Requests {
             config,
             store,
+            practice,
             action,
-        } => match requests(&config, store, action) {
+        } => match requests(&config, store, &practice, action) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("firststep-adapter: {error:#}");
@@ -349,8 +386,6 @@ fn exit_with(result: anyhow::Result<()>) -> ExitCode {
 }
 
 fn visitor(action: VisitorAction) -> anyhow::Result<()> {
-    use firststep_adapter::store::Store;
-
     let (VisitorAction::Export { email, .. } | VisitorAction::Erase { email, .. }) = &action;
     anyhow::ensure!(
         email.trim().contains('@'),
@@ -358,7 +393,7 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
     );
     match action {
         VisitorAction::Export { store, email } => {
-            let store = Store::open(&store.location()?)?;
+            let store = store.open()?;
             let export = store.visitor_export(&email)?;
             // Often piped (`| less`, `| head`): a reader that stops early is no error.
             let json = serde_json::to_string_pretty(&export)?;
@@ -370,7 +405,7 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
             }
         }
         VisitorAction::Erase { store, email } => {
-            let store = Store::open(&store.location()?)?;
+            let store = store.open()?;
             let erased = store.erase_visitor(&email, Clock::system().now())?;
             println!(
                 "Erased {} booking(s); {} cancelled with their calendar holds released; {} unsent email(s) dropped.",
@@ -384,13 +419,14 @@ fn visitor(action: VisitorAction) -> anyhow::Result<()> {
 fn requests(
     config: &std::path::Path,
     store: Option<String>,
+    practice: &PracticeArg,
     action: RequestAction,
 ) -> anyhow::Result<()> {
     use firststep_adapter::mail::compose::{when, Language};
     use firststep_adapter::store::{Answer, Answered, Store};
 
     let settings = Settings::load(config)?;
-    let store = Store::open(&store_location(store, &settings)?)?;
+    let store = practice.of(Store::open(&store_location(store, &settings)?)?)?;
     let now = Clock::system().now();
     let zone = settings.practice.zone;
     let (id, answer) = match action {
@@ -615,8 +651,13 @@ async fn serve_practices(
     overrides: firststep_adapter::practices::ServerOverrides,
 ) -> anyhow::Result<()> {
     let app = Application::build_practices(&dir, overrides, Clock::system()).await?;
+    // Listened for before the address is told: SIGHUP's default ends the process.
+    #[cfg(unix)]
     if let Some(practices) = app.practices() {
-        tokio::spawn(reload_on_hangup(practices));
+        use tokio::signal::unix::{signal, SignalKind};
+        let hangups = signal(SignalKind::hangup())
+            .map_err(|e| anyhow::anyhow!("listening for SIGHUP: {e}"))?;
+        tokio::spawn(reload_on_hangup(hangups, practices));
     }
     println!(
         "First Step adapter listening on http://{} for the practices of {} (Ctrl-C to stop)",
@@ -627,24 +668,15 @@ async fn serve_practices(
 }
 
 /// Reads the practices' folder again at each SIGHUP.
-async fn reload_on_hangup(practices: std::sync::Arc<firststep_adapter::practices::Practices>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGHUP; practices are read at start only");
-                return;
-            }
-        };
-        while hangups.recv().await.is_some() {
-            tracing::info!("SIGHUP: reading the practices again");
-            practices.reload().await;
-        }
+#[cfg(unix)]
+async fn reload_on_hangup(
+    mut hangups: tokio::signal::unix::Signal,
+    practices: std::sync::Arc<firststep_adapter::practices::Practices>,
+) {
+    while hangups.recv().await.is_some() {
+        tracing::info!("SIGHUP: reading the practices again");
+        practices.reload().await;
     }
-    #[cfg(not(unix))]
-    drop(practices);
 }
 
 /// Completes at the first SIGTERM (how systemd, Docker and Kubernetes stop a

@@ -482,17 +482,10 @@ impl Practices {
         })
     }
 
-    /// One housekeeping round: idempotency records expired (all at once),
-    /// then each practice's retention, reminders due and outbox age.
+    /// One housekeeping round: each practice's retention (and idempotency
+    /// records expired), reminders due and outbox age.
     pub async fn keep_house(&self) {
         let now = self.clock.now();
-        let store = self.store.clone();
-        if let Err(error) = store.call(move |s| s.delete_expired_keys(now)).await {
-            tracing::error!(
-                error = format!("{error:#}"),
-                "deleting expired idempotency keys"
-            );
-        }
         for (id, served) in self.current().iter() {
             let state = &served.practice.state;
             state.outbox.queue_reminders(now).await;

@@ -6,7 +6,7 @@
 #   3. idle cost: CPU seconds the process spends over IDLE seconds (default 60)
 #      with nothing asked (the shared outbox and housekeeping rounds);
 #   4. GET /p/{id}/v1/slots (14-day window) spread over 10 practices with wrk:
-#      requests/s, p50 and p99.
+#      requests/s, p50 and p99; beside the one practice's GET /v1/slots.
 # Each practice is the example's (examples/riverside-counselling.toml, its
 # [practice], [[services]], [form] and [availability]), under its own name.
 # Bounded: the load runs DURATION seconds (default 10).
@@ -23,7 +23,7 @@ cargo build --locked --release -p firststep-adapter 2>&1 | tail -1
 
 work=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 # The example's practice without its [server] and what follows (mail, calendar).
 sed '/^\[server\]/,$d' examples/riverside-counselling.toml > "$work/practice.part"
@@ -41,6 +41,7 @@ target/release/firststep-adapter check-config --config-dir "$work/practices"
 # Starts the adapter with "$@"; sets $pid and $base.
 start() {
   local out="$work/out-$RANDOM"
+  : > "$out"
   FIRSTSTEP_LOG=warn target/release/firststep-adapter serve --listen 127.0.0.1:0 "$@" > "$out" &
   pid=$!
   pids+=("$pid")
@@ -51,18 +52,22 @@ start() {
 memory() { grep -E '^(VmRSS|VmHWM)' "/proc/$1/status" | tr -s ' \t' ' ' | tr '\n' ' '; }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 
+from=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+to=$(date -u -d '+14 days' +%Y-%m-%dT%H:%M:%SZ)
+slots="/v1/slots?service=free-consultation&from=$from&to=$to"
+load() { wrk -t2 -c32 -d"${DURATION}s" --latency "$@" | grep -E 'Requests/sec|Latency  |50%|90%|99%|requests in|Non-2xx'; }
+
 start --config "$work/one/practice.toml" --store "$work/one.sqlite3"
 curl -sf "$base/v1/practice" > /dev/null
 echo "== one practice (--config): $(memory "$pid")"
+echo "GET /v1/slots, the same window, 2 threads, 32 connections, ${DURATION}s (for comparison)"
+load "$base$slots"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
 began=$(date +%s.%N)
 start --config-dir "$work/practices" --store "$work/bookings.sqlite3"
 listening=$(date +%s.%N)
-echo "== $PRACTICES practices (--config-dir): listening after $(echo "$listening - $began" | bc) s"
-from=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-to=$(date -u -d '+14 days' +%Y-%m-%dT%H:%M:%SZ)
-slots="/v1/slots?service=free-consultation&from=$from&to=$to"
+echo "== $PRACTICES practices (--config-dir): listening after $(echo "$listening - $began" | bc) s: $(memory "$pid")"
 for i in $(seq -f '%04g' 1 "$PRACTICES"); do
   curl -sf -o /dev/null "$base/p/practice-$i$slots"
 done
@@ -82,5 +87,5 @@ request = function()
 end
 LUA
 echo "== GET /p/{id}/v1/slots over 10 practices, 14-day window ($count slots a response), 2 threads, 32 connections, ${DURATION}s"
-wrk -t2 -c32 -d"${DURATION}s" --latency -s "$work/spread.lua" "$base" | grep -E 'Requests/sec|Latency  |50%|90%|99%|requests in|Non-2xx'
+load -s "$work/spread.lua" "$base"
 echo "after the load: $(memory "$pid")"

@@ -141,8 +141,15 @@ async fn two_practices_on_one_store_never_reach_each_others_data() {
 
     // Beta knows nothing of it, by any of its addresses, with alpha's token.
     let with_token = |path: String| format!("{path}?token={token}");
+    let view = app
+        .client
+        .get(app.url(&format!("/p/beta/v1/bookings/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(view, 404).await.code, ErrorCode::NotFound);
     for path in [
-        with_token(format!("/p/beta/v1/bookings/{id}")),
         with_token(format!("/p/beta/v1/bookings/{id}/calendar.ics")),
         with_token(format!("/p/beta/manage/{id}")),
         with_token(format!("/p/beta/manage/{id}/times")),

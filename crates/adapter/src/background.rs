@@ -4,6 +4,16 @@
 
 use std::future::Future;
 
+use crate::clock::Clock;
+
+/// Waits for the next of `ticks`, or for `clock` to jump (tests move it).
+pub(crate) async fn next_tick(ticks: &mut tokio::time::Interval, clock: &mut Clock) {
+    tokio::select! {
+        _ = ticks.tick() => {}
+        _ = clock.jumped() => {}
+    }
+}
+
 /// Runs one round of `task`; a panic in it is logged and the round counts as
 /// done with nothing to show (`None`), so the next round runs as usual.
 pub(crate) async fn round<T: Send + 'static>(

@@ -64,10 +64,7 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                _ = clock.jumped() => {}
-            }
+            crate::background::next_tick(&mut ticks, &mut clock).await;
             let (store, now) = (store.clone(), clock.now());
             let done = crate::background::round("housekeeping", async move {
                 round(&store, retention, now).await

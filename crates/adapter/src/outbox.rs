@@ -90,6 +90,22 @@ impl From<CalendarError> for Failure {
     }
 }
 
+/// Expires the requests lapsed by `now`, then takes the outbox items due
+/// (of every practice in the store, each marked with its own), at most a
+/// round's worth; none when the store cannot be read (logged).
+pub async fn take_due(store: &Store, now: DateTime<Utc>) -> Vec<Delivery> {
+    if let Err(error) = store.call(move |s| s.expire_lapsed(now)).await {
+        tracing::error!(error = format!("{error:#}"), "expiring lapsed requests");
+    }
+    match store.call(move |s| s.due_deliveries(now, 50)).await {
+        Ok(due) => due,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "reading the outbox");
+            Vec::new()
+        }
+    }
+}
+
 /// Whether a reminder queued for `booking` is still to be sent at `now`:
 /// never for a booking cancelled, declined or expired meanwhile (the outbox
 /// may have been down), nor once it has begun.
@@ -199,22 +215,11 @@ impl Outbox {
         self.stopping.load(Ordering::Relaxed)
     }
 
-    /// Expires lapsed requests, queues the reminders due, then delivers every
-    /// due row once; returns how many were delivered.
+    /// Queues the reminders due, expires lapsed requests, then delivers
+    /// every due row once; returns how many were delivered.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> usize {
-        let store = self.store.clone();
-        if let Err(error) = store.call(move |s| s.expire_lapsed(now)).await {
-            tracing::error!(error = format!("{error:#}"), "expiring lapsed requests");
-        }
         self.queue_reminders(now).await;
-        let store = self.store.clone();
-        let due = match store.call(move |s| s.due_deliveries(now, 50)).await {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "reading the outbox");
-                return 0;
-            }
-        };
+        let due = take_due(&self.store, now).await;
         self.deliver_each(due, now).await
     }
 

@@ -422,18 +422,7 @@ impl Practices {
     /// of a practice no longer served are let go.
     pub async fn deliver_due(&self) -> usize {
         let now = self.clock.now();
-        let store = self.store.clone();
-        if let Err(error) = store.call(move |s| s.expire_lapsed(now)).await {
-            tracing::error!(error = format!("{error:#}"), "expiring lapsed requests");
-        }
-        let store = self.store.clone();
-        let due = match store.call(move |s| s.due_deliveries(now, 50)).await {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "reading the outbox");
-                return 0;
-            }
-        };
+        let due = crate::outbox::take_due(&self.store, now).await;
         let mut by_practice: HashMap<String, Vec<Delivery>> = HashMap::new();
         for delivery in due {
             by_practice
@@ -505,10 +494,7 @@ impl Practices {
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(HOUSEKEEPING_ROUND);
             loop {
-                tokio::select! {
-                    _ = ticks.tick() => {}
-                    _ = clock.jumped() => {}
-                }
+                crate::background::next_tick(&mut ticks, &mut clock).await;
                 let practices = self.clone();
                 crate::background::round(
                     "housekeeping",

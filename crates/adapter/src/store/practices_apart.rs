@@ -7,42 +7,22 @@ use chrono::{DateTime, Duration, Utc};
 use firststep_availability::Interval;
 use firststep_protocol::BookingStatus;
 
+use super::postgres::tests::{at as minutes, booking};
 use super::test_cluster::fresh_database;
 use super::{
     Answer, Answered, BookOutcome, KeyClaim, NewBooking, Reschedule, RescheduleOutcome, Store,
-    StoreLocation, StoredResponse, Visitor,
+    StoreLocation, StoredResponse,
 };
-use crate::domain::{BookingId, IdempotencyKey, ManageToken};
+use crate::domain::IdempotencyKey;
 
+/// `hours` after 09:00 on the tests' day.
 fn at(hours: i64) -> DateTime<Utc> {
-    "2026-12-07T09:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::hours(hours)
+    minutes(hours * 60)
 }
 
-/// A request for 09:00 to 10:00, made a day before, lapsing at 08:00.
+/// A request for 09:00 to 09:50, made a day before, lapsing at 08:00.
 fn request() -> NewBooking {
-    NewBooking {
-        id: BookingId::generate(),
-        service: "intake".into(),
-        slot: Interval::new(at(0), at(1)),
-        status: BookingStatus::Pending,
-        created_at: at(-24),
-        expires_at: Some(at(-1)),
-        visitor: Visitor {
-            name: "Sam".into(),
-            email: "sam@example.org".into(),
-            phone: None,
-            time_zone: None,
-            note: None,
-            locale: None,
-        },
-        manage_token_hash: ManageToken::generate().hash(),
-        first_mail_payload: Some("sealed:v1:first".into()),
-        room_token: None,
-        candidates: Vec::new(),
-        week: Interval::new(at(-7 * 24), at(7 * 24)),
-        clear_after: Duration::zero(),
-        reminder_payload: Some("sealed:v1:reminder".into()),
-    }
+    booking(0, 0)
 }
 
 fn response(body: &str) -> StoredResponse {

@@ -11,6 +11,7 @@ use firststep_adapter::clock::Clock;
 use firststep_adapter::practices::{Practices, ServerOverrides};
 use firststep_adapter::Application;
 use firststep_protocol::{BookingCreated, ErrorCode, SlotList};
+use reqwest::Method;
 use serde_json::Value;
 
 use crate::helpers::{booking_body, new_key, problem, store_in, CONFIG};
@@ -98,6 +99,13 @@ impl Served {
         slots.slots.iter().map(|slot| slot.start).collect()
     }
 
+    /// A request to `path` as the holder of a booking's manage `token`.
+    fn as_owner(&self, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
     async fn post_booking(&self, practice: &str, key: &str, body: &Value) -> reqwest::Response {
         self.client
             .post(self.url(&format!("/p/{practice}/v1/bookings")))
@@ -141,14 +149,12 @@ async fn two_practices_on_one_store_never_reach_each_others_data() {
 
     // Beta knows nothing of it, by any of its addresses, with alpha's token.
     let with_token = |path: String| format!("{path}?token={token}");
-    let view = app
-        .client
-        .get(app.url(&format!("/p/beta/v1/bookings/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(problem(view, 404).await.code, ErrorCode::NotFound);
+    let booking_at_beta = format!("/p/beta/v1/bookings/{id}");
+    let view = app.as_owner(Method::GET, &booking_at_beta, &token);
+    assert_eq!(
+        problem(view.send().await.unwrap(), 404).await.code,
+        ErrorCode::NotFound
+    );
     for path in [
         with_token(format!("/p/beta/v1/bookings/{id}/calendar.ics")),
         with_token(format!("/p/beta/manage/{id}")),
@@ -156,19 +162,18 @@ async fn two_practices_on_one_store_never_reach_each_others_data() {
     ] {
         assert_eq!(app.get(&path).await.status(), 404, "{path}");
     }
-    let cancel = app
-        .client
-        .delete(app.url(&format!("/p/beta/v1/bookings/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(problem(cancel, 404).await.code, ErrorCode::NotFound);
+    let cancel = app.as_owner(Method::DELETE, &booking_at_beta, &token);
+    assert_eq!(
+        problem(cancel.send().await.unwrap(), 404).await.code,
+        ErrorCode::NotFound
+    );
     let later = app.starts("alpha", "free-consultation").await[3];
     let moved = app
-        .client
-        .post(app.url(&format!("/p/beta/v1/bookings/{id}/reschedule")))
-        .bearer_auth(&token)
+        .as_owner(
+            Method::POST,
+            &format!("{booking_at_beta}/reschedule"),
+            &token,
+        )
         .header("Idempotency-Key", new_key())
         .json(&serde_json::json!({ "start": crate::helpers::iso(later) }))
         .send()
@@ -262,13 +267,8 @@ async fn two_practices_on_one_store_never_reach_each_others_data() {
     assert!(!to_beta.body.contains("/p/alpha"));
 
     // And alpha's booking stands as it was.
-    let view = app
-        .client
-        .get(app.url(&format!("/p/alpha/v1/bookings/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let view = app.as_owner(Method::GET, &format!("/p/alpha/v1/bookings/{id}"), &token);
+    let view = view.send().await.unwrap();
     assert_eq!(view.status(), 200);
     let view: Value = view.json().await.unwrap();
     assert_eq!(view["status"], "pending");

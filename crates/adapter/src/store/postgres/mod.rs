@@ -290,4 +290,4 @@ fn lock_days(
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

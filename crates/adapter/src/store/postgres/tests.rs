@@ -19,7 +19,7 @@ use crate::store::{
     StoredResponse, Visitor,
 };
 
-fn at(minutes: i64) -> DateTime<Utc> {
+pub(in crate::store) fn at(minutes: i64) -> DateTime<Utc> {
     "2026-12-07T09:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(minutes)
 }
 
@@ -31,7 +31,7 @@ fn replicas(count: usize) -> Vec<Postgres> {
 
 /// A 50-minute request starting `start` minutes after 09:00, kept clear
 /// `clear_after` minutes after its end.
-fn booking(start: i64, clear_after: i64) -> NewBooking {
+pub(in crate::store) fn booking(start: i64, clear_after: i64) -> NewBooking {
     NewBooking {
         id: BookingId::generate(),
         service: "intake".into(),

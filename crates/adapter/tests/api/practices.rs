@@ -583,3 +583,61 @@ async fn sighup_rereads_the_folder_while_requests_go_on() {
         Ok("Practice gamma")
     );
 }
+
+#[tokio::test]
+async fn a_folder_with_a_broken_file_is_refused_at_its_line_by_check_config_and_at_start() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    let port = crate::helpers::closed_port();
+    std::fs::write(
+        dir.join("alpha.toml"),
+        practice_file(folder.path(), "alpha", port, None),
+    )
+    .unwrap();
+    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .args(["check-config", "--config-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{checked:?}");
+    assert!(String::from_utf8_lossy(&checked.stdout).contains("ok (1 practice(s))"));
+
+    let broken = practice_file(folder.path(), "beta", port, None)
+        .replace("time_zone = \"UTC\"", "time_zone = \"Mars/Olympus\"");
+    let line = broken
+        .lines()
+        .position(|l| l.contains("Mars/Olympus"))
+        .unwrap()
+        + 1;
+    std::fs::write(dir.join("beta.toml"), broken).unwrap();
+    std::fs::write(
+        dir.join("Beta Two.toml"),
+        practice_file(folder.path(), "gamma", port, None),
+    )
+    .unwrap();
+    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .args(["check-config", "--config-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!checked.status.success());
+    let said = String::from_utf8_lossy(&checked.stderr);
+    let beta = format!(
+        "{}:{line}: practice.time_zone",
+        dir.join("beta.toml").display()
+    );
+    let named = format!(
+        "{}: the file's name is the practice's id",
+        dir.join("Beta Two.toml").display()
+    );
+    assert!(said.contains(&beta) && said.contains(&named), "{said}");
+
+    let overrides = ServerOverrides {
+        listen: Some("127.0.0.1:0".into()),
+        store: Some(store_in(folder.path())),
+    };
+    let refused = Application::build_practices(&dir, overrides, Clock::movable().0).await;
+    let error = format!("{:#}", refused.err().expect("the start is refused"));
+    assert!(error.contains(&beta) && error.contains(&named), "{error}");
+}

@@ -8,8 +8,8 @@
 //! - No double booking: an exclusion constraint (`btree_gist`) over each
 //!   live booking's time and buffer (`schema.rs`).
 //! - Bookings and their checks (buffers, the daily cap, a clinician's load)
-//!   run under a transaction-scoped advisory lock per UTC day their span
-//!   touches ([`lock_days`]). Chosen over serializable transactions with
+//!   run under a transaction-scoped advisory lock per practice and UTC day
+//!   their span touches ([`lock_days`]). Chosen over serializable transactions with
 //!   retry: the caller's rules come as closures run once (`response` is
 //!   `FnOnce`), a retry would run them again; the lock makes the transaction
 //!   run once and lets bookings on other days go on side by side.

@@ -8,9 +8,10 @@
 //! - Each file is checked as `check-config` checks it; a broken one stops
 //!   the start, with every problem at its line.
 //! - The server's settings (`[server]`: listen, store, proxies, metrics,
-//!   origins, limits) are one for the process: every file's `[server]` must
-//!   be the same (files made from one template are), `--listen` and
-//!   `--store` apply to all.
+//!   limits) are one for the process: every file's `[server]` must be the
+//!   same (files made from one template are), `--listen` and `--store`
+//!   apply to all. `server.allowed_origins` is the practice's own: the
+//!   sites its widget is on.
 //! - SIGHUP ([`Practices::reload`]) reads the folder again: a practice added
 //!   starts, one changed switches, one removed answers 404; a file now
 //!   broken is refused (its problems logged) and its old version serves on.
@@ -141,11 +142,14 @@ fn read_file(path: &Path) -> Result<PracticeFile, String> {
     let settings = Settings::load(path).map_err(|error: ConfigError| error.to_string())?;
     // Read once more for its text and [server]: the file was just checked.
     let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
-    let server_table = text
+    let mut server_table = text
         .parse::<toml::Table>()
         .map_err(|e| format!("{shown}: {e}"))?
-        .get("server")
-        .cloned();
+        .remove("server");
+    // Each practice's own site: not a setting of the server.
+    if let Some(toml::Value::Table(server)) = &mut server_table {
+        server.remove("allowed_origins");
+    }
     Ok(PracticeFile {
         id: stem.to_owned(),
         text,
@@ -273,7 +277,11 @@ impl Practices {
             ..
         } = file;
         let base_path = format!("/p/{id}");
-        settings.server = self.server.clone();
+        let origins = std::mem::take(&mut settings.server.allowed_origins);
+        settings.server = ServerSettings {
+            allowed_origins: origins,
+            ..self.server.clone()
+        };
         if let Some(mail) = &mut settings.mail {
             mail.public_url = format!("{}{base_path}", mail.public_url.trim_end_matches('/'));
         }

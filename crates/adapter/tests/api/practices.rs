@@ -641,3 +641,50 @@ async fn a_folder_with_a_broken_file_is_refused_at_its_line_by_check_config_and_
     let error = format!("{:#}", refused.err().expect("the start is refused"));
     assert!(error.contains(&beta) && error.contains(&named), "{error}");
 }
+
+/// Each practice's widget is on its own site: `server.allowed_origins` is
+/// the practice's (its files may differ there and nowhere else in
+/// `[server]`), and one practice's site gets no CORS answer from another.
+#[tokio::test]
+async fn each_practice_allows_its_own_sites_origin() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    for id in ["alpha", "beta"] {
+        let file = practice_file(folder.path(), id, crate::helpers::closed_port(), None).replace(
+            "allowed_origins = [\"https://practice.example.org\"]",
+            &format!("allowed_origins = [\"https://{id}.example.org\"]"),
+        );
+        std::fs::write(dir.join(format!("{id}.toml")), file).unwrap();
+    }
+    let app = serve(folder.path(), &dir).await;
+    assert_eq!(app.practices.ids(), ["alpha", "beta"]);
+    let allowed = |practice: &str, site: &str| {
+        let request = app
+            .client
+            .request(
+                Method::OPTIONS,
+                app.url(&format!("/p/{practice}/v1/bookings")),
+            )
+            .header("Origin", format!("https://{site}.example.org"))
+            .header("Access-Control-Request-Method", "POST")
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|value| value.to_str().unwrap().to_owned())
+        }
+    };
+    assert_eq!(
+        allowed("alpha", "alpha").await.as_deref(),
+        Some("https://alpha.example.org")
+    );
+    assert_eq!(
+        allowed("beta", "beta").await.as_deref(),
+        Some("https://beta.example.org")
+    );
+    assert_eq!(allowed("alpha", "beta").await, None);
+    assert_eq!(allowed("beta", "alpha").await, None);
+}

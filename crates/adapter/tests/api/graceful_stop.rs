@@ -2,20 +2,19 @@
 //! answers every request it took, exits 0 in time, and every booking it
 //! acknowledged is there after a restart on the same store.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{booking_body, iso, new_key, CONFIG};
+use crate::adapter_process::Adapter;
+use crate::helpers::{booking_body, iso, new_key, store_arg, store_in, CONFIG};
 
 /// Requests in the load, each for its own slot.
 const REQUESTS: usize = 160;
@@ -25,96 +24,10 @@ const CONCURRENCY: usize = 16;
 const EXIT_WITHIN: Duration = Duration::from_secs(25);
 
 /// The adapter binary, serving the test practice on `folder`'s store.
-struct Adapter {
-    child: Child,
-    address: SocketAddr,
-    log: PathBuf,
-    /// Kept open: the adapter may still print.
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Adapter {
-    fn start(folder: &Path) -> Self {
-        let config = folder.join("practice.toml");
-        std::fs::write(&config, CONFIG).unwrap();
-        let log = folder.join(format!("adapter-{}.log", Utc::now().timestamp_micros()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .arg("--store")
-            .arg(crate::helpers::store_arg(&crate::helpers::store_in(folder)))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .env("FIRSTSTEP_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("the adapter starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        let mut lines = BufReader::new(stdout);
-        let address = loop {
-            line.clear();
-            if lines.read_line(&mut line).unwrap() == 0 {
-                panic!(
-                    "the adapter ended before listening: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.split_whitespace().next().unwrap().parse().unwrap();
-            }
-        };
-        Self {
-            child,
-            address,
-            log,
-            _stdout: lines,
-        }
-    }
-
-    /// Sends SIGTERM at once: spawning `kill` took long enough on a busy
-    /// machine for the whole load to be answered before the stop came.
-    fn terminate(&self) {
-        let pid = i32::try_from(self.child.id())
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-            .expect("a child's pid");
-        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM sent");
-    }
-
-    /// Waits for the exit; its status and how long it took from now.
-    fn wait_exit(&mut self, within: Duration) -> (std::process::ExitStatus, Duration) {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, started.elapsed());
-            }
-            if started.elapsed() > within {
-                let _ = self.child.kill();
-                panic!("the adapter did not exit within {within:?}: {}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-}
-
-impl Drop for Adapter {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+fn start_adapter(folder: &Path) -> Adapter {
+    let config = folder.join("practice.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    Adapter::start(&config, store_arg(&store_in(folder)), folder)
 }
 
 /// What became of one request.
@@ -168,7 +81,7 @@ async fn post_booking(address: SocketAddr, body: &str) -> Outcome {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_during_a_booking_load_answers_what_it_took_and_keeps_every_booking() {
     let folder = tempfile::tempdir().unwrap();
-    let mut adapter = Adapter::start(folder.path());
+    let mut adapter = start_adapter(folder.path());
     let client = reqwest::Client::new();
     let now = Utc::now();
     let slots_path = format!(
@@ -270,7 +183,7 @@ async fn sigterm_during_a_booking_load_answers_what_it_took_and_keeps_every_book
     );
 
     // After a restart on the same store: every acknowledged booking is there...
-    let mut restarted = Adapter::start(folder.path());
+    let mut restarted = start_adapter(folder.path());
     for (start, created) in &created {
         let id = created["id"].as_str().unwrap();
         let token = created["manage_token"].as_str().unwrap();

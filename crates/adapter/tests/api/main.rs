@@ -1,6 +1,9 @@
 //! Black-box API tests: the real server on a random port with a fresh
 //! temporary store, driven over HTTP. One file per endpoint.
 
+#[allow(dead_code)] // what the replica tests use beside
+#[path = "../support/adapter_process.rs"]
+mod adapter_process;
 mod backup;
 mod booking_page;
 mod booking_page_clinicians;

@@ -3,7 +3,12 @@
 Recorder keeps each message exactly as it came in DATA (line breaks and
 all), one file each in FOLDER/new, where the tests read mail.
 RefuseExampleOrg also answers 550 to every recipient at example.org,
-echoing the address as real servers do."""
+echoing the address as real servers do.
+Gated holds each message, received whole, before keeping it and answering
+while the file FOLDER/closed exists: a client's delivery is then under way,
+as long as the test likes."""
+
+import asyncio
 
 import itertools
 import os
@@ -11,6 +16,7 @@ import os
 
 class Recorder:
     def __init__(self, folder):
+        self.root = folder
         self.folder = os.path.join(folder, "new")
         os.makedirs(self.folder, exist_ok=True)
         self.count = itertools.count()
@@ -33,3 +39,10 @@ class RefuseExampleOrg(Recorder):
             return f"550 5.1.1 <{address}>: Recipient address rejected"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+
+class Gated(Recorder):
+    async def handle_DATA(self, server, session, envelope):
+        while os.path.exists(os.path.join(self.root, "closed")):
+            await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)

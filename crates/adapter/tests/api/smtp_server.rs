@@ -47,6 +47,24 @@ impl SmtpServer {
         Self::start_with("refusing_smtp.RefuseExampleOrg").await
     }
 
+    /// A recording server whose gate starts closed: each message, received
+    /// whole, waits unanswered until [`SmtpServer::open_gate`].
+    pub async fn start_gated() -> Self {
+        let server = Self::start_with("refusing_smtp.Gated").await;
+        std::fs::create_dir_all(server.maildir.path().join("mail")).unwrap();
+        std::fs::write(server.gate(), "").unwrap();
+        server
+    }
+
+    /// Lets the messages held and those to come through.
+    pub fn open_gate(&self) {
+        std::fs::remove_file(self.gate()).unwrap();
+    }
+
+    fn gate(&self) -> PathBuf {
+        self.maildir.path().join("mail").join("closed")
+    }
+
     async fn start_with(handler: &'static str) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()

@@ -368,7 +368,8 @@ async fn a_replica_killed_mid_delivery_loses_no_acknowledged_booking_and_its_mai
         .collect();
 
     // Act: kill the third replica -9 once a third of the load is answered
-    // and outbox items are held (it took some: its own bookings woke it).
+    // and outbox items are held (its own bookings woke it to take some;
+    // whether it did is checked below).
     let began = Instant::now();
     while answered.load(Ordering::SeqCst) < LOAD / 3
         || replicas.count("SELECT count(*) FROM outbox WHERE leased_until IS NOT NULL") == 0

@@ -12,8 +12,9 @@
 # synchronous_commit on).
 # No load balancer: wrk cannot spread over several hosts, so with three
 # replicas one wrk runs against each at the same time (a third of the
-# connections each) and their figures are added; the booking runs take
-# disjoint slots (each wrk thread its own slice of the sequence).
+# connections each); their requests/s are added, their latencies the
+# slowest wrk's. The booking runs take disjoint slots (each wrk thread its
+# own slice of the sequence).
 # The practice: open every day 09:00-17:00 UTC, 15-minute consultations
 # booked at once, ten years ahead (116,800 slots, so the booking runs never
 # run out), no per-address limit (all load comes from one address).
@@ -127,7 +128,7 @@ LUA
 
 # Runs wrk against each base URL at once, $1 threads and $2 connections
 # each, with the rest of the arguments; prints requests/s added and the
-# slowest p99 among them.
+# slowest p50 and p99 among them.
 wrk_each() {
   local threads=$1 connections=$2 i=0; shift 2
   local pids=()
@@ -146,10 +147,12 @@ wrk_each() {
   done
   wait "${pids[@]}"
   cat "$work"/wrk-* | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /[^m]s$/) return v * 1000; return v + 0 }
     /Requests\/sec/ { rps += $2 }
-    / 99%/ { v = $2; ms = v + 0; if (v ~ /us$/) ms /= 1000; else if (v ~ /[^m]s$/) ms *= 1000; if (ms > p99) p99 = ms }
+    / 50%/ { if (ms($2) > p50) p50 = ms($2) }
+    / 99%/ { if (ms($2) > p99) p99 = ms($2) }
     /Non-2xx/ { bad += $NF }
-    END { printf "%.0f requests/s, slowest p99 %.1f ms, non-2xx %d\n", rps, p99, bad }'
+    END { printf "%.0f requests/s, slowest p50 %.1f ms, p99 %.1f ms, non-2xx %d\n", rps, p50, p99, bad }'
   rm -f "$work"/wrk-*
 }
 

@@ -11,7 +11,8 @@
 #[allow(dead_code)] // kill() is for these tests; terminate() for graceful_stop's
 #[path = "support/adapter_process.rs"]
 mod adapter_process;
-#[allow(dead_code)] // the API suite's helpers, of which these tests use a few
+// The API suite's helpers, of which these tests use a few.
+#[allow(dead_code, unused_imports, unused_macros)]
 #[path = "api/helpers.rs"]
 mod helpers;
 #[path = "support/postgres.rs"]

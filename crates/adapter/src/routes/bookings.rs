@@ -42,7 +42,7 @@ pub async fn create(
     let key = idempotency_key(&headers)?;
     let body = readable(body)?;
     let answer = book(&app, &key, &body, app.clock.now()).await?;
-    Ok(answer.into_response())
+    Ok(answer.into_response(&app))
 }
 
 /// `POST /v1/bookings/{id}/reschedule` with the manage token as Bearer.
@@ -60,7 +60,7 @@ pub async fn reschedule(
     let key = idempotency_key(&headers)?;
     let body = readable(body)?;
     let answer = reschedule_once(&app, booking, token, &key, &body, app.clock.now()).await?;
-    Ok(answer.into_response())
+    Ok(answer.into_response(&app))
 }
 
 fn readable(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
@@ -82,12 +82,14 @@ pub(super) struct BookAnswer {
 
 impl BookAnswer {
     /// The API's answer: the stored response, marked when replayed.
-    fn into_response(self) -> Response {
+    fn into_response(self, app: &AppState) -> Response {
+        let mut response = stored_response(self.stored, app);
         if self.replayed {
-            replay(self.stored)
-        } else {
-            stored_response(self.stored)
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
         }
+        response
     }
 }
 
@@ -452,7 +454,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
     IdempotencyKey::parse(text).map_err(|error| ApiError::MissingIdempotencyKey(error.message))
 }
 
-fn stored_response(stored: StoredResponse) -> Response {
+/// `stored` as answered; its `Location` (a path in the practice) under the
+/// practice's address.
+fn stored_response(stored: StoredResponse, app: &AppState) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let content_type = if status.is_success() {
         "application/json"
@@ -461,17 +465,10 @@ fn stored_response(stored: StoredResponse) -> Response {
     };
     let mut response =
         (status, [(header::CONTENT_TYPE, content_type)], stored.body).into_response();
-    if let Some(location) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+    let location = stored.location.map(|path| app.address(&path));
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    response
-}
-
-fn replay(stored: StoredResponse) -> Response {
-    let mut response = stored_response(stored);
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
 }
 

@@ -269,9 +269,9 @@ fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&
     }
     match changeable(app, details) {
         Some(true) => {
-            body += Html::trusted_static("<p><a href=\"/manage/")
-                + Html::text(&details.id)
-                + Html::trusted_static("/times?token=")
+            body += Html::trusted_static("<p><a href=\"")
+                + Html::text(&app.address(&format!("/manage/{}/times", details.id)))
+                + Html::trusted_static("?token=")
                 + Html::text(token)
                 + Html::trusted_static("\">")
                 + Html::text(&said.manage_change)
@@ -281,9 +281,9 @@ fn render(app: &AppState, details: &BookingRecord, token: &str, notice: Option<&
         None => {}
     }
     if details.status.holds_slot() {
-        body += Html::trusted_static("<form method=\"post\" action=\"/manage/")
-            + Html::text(&details.id)
-            + Html::trusted_static("/cancel\"><input type=\"hidden\" name=\"token\" value=\"")
+        body += Html::trusted_static("<form method=\"post\" action=\"")
+            + Html::text(&app.address(&format!("/manage/{}/cancel", details.id)))
+            + Html::trusted_static("\"><input type=\"hidden\" name=\"token\" value=\"")
             + Html::text(token)
             + Html::trusted_static("\"><button type=\"submit\">")
             + Html::text(&said.manage_cancel)
@@ -320,8 +320,8 @@ async fn times_page(
         Page::new(StatusCode::OK, Html::text(&said.manage_times_title), body)
             .in_language(tag(language))
     };
-    let back = Html::trusted_static("<p><a href=\"/manage/")
-        + Html::text(&details.id)
+    let back = Html::trusted_static("<p><a href=\"")
+        + Html::text(&app.address(&format!("/manage/{}", details.id)))
         + Html::trusted_static("?token=")
         + Html::text(token)
         + Html::trusted_static("\">")
@@ -381,9 +381,9 @@ async fn times_page(
         })
         .collect();
     body += Html::element("p", Html::text(&fill(&said.manage_times_in, zone.name())))
-        + Html::trusted_static("<form method=\"post\" action=\"/manage/")
-        + Html::text(&details.id)
-        + Html::trusted_static("/times\"><input type=\"hidden\" name=\"token\" value=\"")
+        + Html::trusted_static("<form method=\"post\" action=\"")
+        + Html::text(&app.address(&format!("/manage/{}/times", details.id)))
+        + Html::trusted_static("\"><input type=\"hidden\" name=\"token\" value=\"")
         + Html::text(token)
         + Html::trusted_static("\"><input type=\"hidden\" name=\"key\" value=\"")
         + Html::text(IdempotencyKey::generate().as_str())

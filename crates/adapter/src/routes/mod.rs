@@ -57,8 +57,8 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 /// What every handler shares.
 pub struct AppState {
     /// Where the practice is served: `""` at the root (`--config`), or
-    /// `/p/{id}` (`--config-dir`); its pages' links are written from the
-    /// root and carry it ([`under_base_path`]).
+    /// `/p/{id}` (`--config-dir`); every in-site address the practice
+    /// writes carries it ([`AppState::address`]).
     pub base_path: String,
     pub settings: Settings,
     pub store: Store,
@@ -79,6 +79,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The address of `path` (from the practice's root, `/…`) as its pages
+    /// and `Location`s write it: under the practice's base path.
+    pub fn address(&self, path: &str) -> String {
+        format!("{}{path}", self.base_path)
+    }
+
     /// The busy time that hides the slots of `clinician` (their own
     /// calendar's, else the practice's), as last read.
     pub fn busy_of(&self, clinician: Option<&str>) -> Arc<Vec<firststep_availability::Interval>> {
@@ -133,10 +139,6 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(manage_page::times).post(manage_page::reschedule),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            under_base_path,
-        ))
         .layer(CompressionLayer::new())
         .with_state(state.clone());
 
@@ -198,50 +200,6 @@ pub(crate) fn edge(app: Router, server: &ServerSettings) -> Router {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     ))
-}
-
-/// The largest page rewritten by [`under_base_path`]; the adapter's pages
-/// are a few kilobytes.
-const PAGE_LIMIT: usize = 1024 * 1024;
-
-/// A practice served under `/p/{id}` (`AppState::base_path`): its pages'
-/// links and forms, and its `Location`s, are written from the root (as one
-/// practice's are served); here, the one place, they get the base path.
-/// Every markup attribute holding an address is the program's own (visitor
-/// text is escaped, so never holds `="/`).
-async fn under_base_path(
-    axum::extract::State(app): axum::extract::State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
-    let base = app.base_path.as_str();
-    if base.is_empty() {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let location = parts.headers.get(header::LOCATION);
-    if let Some(location) = location
-        .and_then(|l| l.to_str().ok())
-        .filter(|l| l.starts_with('/'))
-    {
-        if let Ok(value) = HeaderValue::from_str(&format!("{base}{location}")) {
-            parts.headers.insert(header::LOCATION, value);
-        }
-    }
-    let is_page = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
-    if !is_page {
-        return Response::from_parts(parts, body);
-    }
-    let page = match axum::body::to_bytes(body, PAGE_LIMIT).await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).replace("=\"/", &format!("=\"{base}/")),
-        Err(_) => return ApiError::Internal.into_response(),
-    };
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(page))
 }
 
 /// Turns the errors made outside the handlers under `/v1` (the router's 404

@@ -27,6 +27,8 @@ pub const KEPT_FOR: Duration = Duration::hours(24);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
     pub status: u16,
+    /// The path in the practice (`/v1/bookings/{id}`), answered under its
+    /// address (`AppState::address`).
     pub location: Option<String>,
     pub body: Vec<u8>,
 }

@@ -14,6 +14,7 @@ use firststep_protocol::{BookingCreated, ErrorCode, SlotList};
 use reqwest::Method;
 use serde_json::Value;
 
+use crate::booking_page::{filled, form_body, input_value, links};
 use crate::helpers::{booking_body, new_key, problem, store_in, CONFIG};
 use crate::smtp_server::SmtpServer;
 
@@ -254,8 +255,17 @@ async fn two_practices_on_one_store_never_reach_each_others_data() {
     let ours = app.post_booking("beta", &key, &body).await;
     assert_eq!(ours.status(), 201);
     assert!(ours.headers().get("idempotent-replayed").is_none());
+    let ours_at = ours.headers()["location"].clone();
     let ours: BookingCreated = ours.json().await.unwrap();
     assert_ne!(ours.booking.id, id);
+    assert_eq!(
+        ours_at,
+        format!("/p/beta/v1/bookings/{}", ours.booking.id).as_str()
+    );
+    // Alpha's key replayed at alpha: alpha's answer, at alpha's address.
+    let replayed = app.post_booking("alpha", &key, &body).await;
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    assert_eq!(replayed.headers()["location"], id_path.as_str());
     let mails = smtp.wait_for(4, 10).await;
     let to_beta = mails
         .iter()
@@ -290,24 +300,135 @@ async fn two_practices_on_one_store_never_reach_each_others_data() {
     }
 }
 
+/// Alpha's page at `path`, every address it writes checked.
+async fn alpha_page(app: &Served, path: &str) -> String {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    let page = response.text().await.unwrap();
+    assert_all_under_alpha(&page);
+    page
+}
+
+/// Every address `page` writes (`="/…`) is under `/p/alpha/`.
+fn assert_all_under_alpha(page: &str) {
+    let addresses: Vec<&str> = page.split("=\"/").skip(1).collect();
+    assert!(!addresses.is_empty(), "{page}");
+    for rest in addresses {
+        assert!(rest.starts_with("p/alpha/"), "not under /p/alpha: /{rest}");
+    }
+}
+
 #[tokio::test]
 async fn a_practices_pages_link_under_its_own_address() {
     let folder = tempfile::tempdir().unwrap();
+    let widget = tempfile::tempdir().unwrap();
+    std::fs::write(widget.path().join("firststep.js"), "// widget").unwrap();
     let dir = folder.path().join("practices");
     std::fs::create_dir(&dir).unwrap();
-    let file = practice_file(folder.path(), "alpha", crate::helpers::closed_port(), None);
+    let file = practice_file(folder.path(), "alpha", crate::helpers::closed_port(), None).replace(
+        "[server]\n",
+        &format!("[server]\nwidget_dir = {:?}\n", widget.path()),
+    );
     std::fs::write(dir.join("alpha.toml"), file).unwrap();
     let app = serve(folder.path(), &dir).await;
 
-    let page = app.get("/p/alpha/book").await;
-    assert_eq!(page.status(), 200);
-    let page = page.text().await.unwrap();
-    assert!(page.contains("href=\"/p/alpha/book/intake\""), "{page}");
-    assert!(page.contains("href=\"/p/alpha/book.css\""), "{page}");
+    // The hosted page: the services, its styles, the widget and its API.
+    let list = alpha_page(&app, "/p/alpha/book").await;
+    assert!(list.contains("href=\"/p/alpha/book/intake\""), "{list}");
+    assert!(list.contains("href=\"/p/alpha/book.css\""), "{list}");
+    let days = alpha_page(&app, "/p/alpha/book/intake").await;
+    assert!(days.contains("href=\"/p/alpha/book.css\""), "{days}");
     assert!(
-        !page.contains("=\"/book"),
-        "every link is under /p/alpha: {page}"
+        days.contains("<script type=\"module\" src=\"/p/alpha/widget/firststep.js\">"),
+        "{days}"
     );
+    assert!(
+        days.contains("<firststep-booking api=\"/p/alpha/\""),
+        "{days}"
+    );
+    for linked in ["/p/alpha/book.css", "/p/alpha/widget/firststep.js"] {
+        assert_eq!(app.get(linked).await.status(), 200, "{linked}");
+    }
+    let unknown = app.get("/p/alpha/book/no-such-service").await;
+    assert_eq!(unknown.status(), 404);
+    let unknown = unknown.text().await.unwrap();
+    assert!(unknown.contains("href=\"/p/alpha/book\""), "{unknown}");
+
+    // The form without script: its action, then the booked page's links
+    // (a time days away, so the manage page offers to change it).
+    let day = links(&days, "?day=").into_iter().nth(4).expect("a day");
+    let day = alpha_page(&app, &format!("/p/alpha/book/intake{day}")).await;
+    let time = links(&day, "?time=").into_iter().next().expect("a time");
+    let form = alpha_page(&app, &format!("/p/alpha/book/intake{time}")).await;
+    assert!(
+        form.contains("<form method=\"post\" action=\"/p/alpha/book/intake\""),
+        "{form}"
+    );
+    let fields = filled(&form, &[]);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = app
+        .client
+        .post(app.url("/p/alpha/book/intake"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&fields))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let done = done.text().await.unwrap();
+    assert_all_under_alpha(&done);
+    let manage = links(&done, "/p/alpha/manage/");
+    let ics = links(&done, "/p/alpha/v1/bookings/");
+    assert_eq!((manage.len(), ics.len()), (1, 1), "{done}");
+    assert!(ics[0].contains("/calendar.ics?token="), "{done}");
+    assert_eq!(app.get(&ics[0]).await.status(), 200);
+
+    // The manage page's links and forms, and the times page's.
+    let managed = alpha_page(&app, &manage[0]).await;
+    let id = manage[0]
+        .trim_start_matches("/p/alpha/manage/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = input_value(&managed, "token");
+    assert!(
+        managed.contains(&format!("action=\"/p/alpha/manage/{id}/cancel\"")),
+        "{managed}"
+    );
+    let times = links(&managed, &format!("/p/alpha/manage/{id}/times?token="));
+    assert_eq!(times.len(), 1, "{managed}");
+    let choices = alpha_page(&app, &times[0]).await;
+    assert!(
+        choices.contains(&format!("action=\"/p/alpha/manage/{id}/times\"")),
+        "{choices}"
+    );
+    assert_eq!(
+        links(&choices, &format!("/p/alpha/manage/{id}?token=")).len(),
+        1
+    );
+
+    // A move's Location, first and replayed, is alpha's too.
+    let later = app.starts("alpha", "intake").await[3];
+    let key = new_key();
+    for _ in 0..2 {
+        let moved = app
+            .as_owner(
+                Method::POST,
+                &format!("/p/alpha/v1/bookings/{id}/reschedule"),
+                &token,
+            )
+            .header("Idempotency-Key", &key)
+            .json(&serde_json::json!({ "start": crate::helpers::iso(later) }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(moved.status(), 200);
+        assert_eq!(
+            moved.headers()["location"],
+            format!("/p/alpha/v1/bookings/{id}").as_str()
+        );
+    }
 }
 
 /// Busy time each day 12:00 to 13:00 UTC, from today.

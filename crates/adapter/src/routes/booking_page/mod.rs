@@ -98,13 +98,12 @@ impl<'a> Visit<'a> {
     /// element, and `body` inside it for browsers where the widget cannot run.
     fn page(&self, status: StatusCode, body: Html) -> Page {
         let practice = &self.app.settings.practice;
-        let mut head = Html::trusted_static(
-            "<link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/book.css\">",
-        );
+        let mut head =
+            Html::trusted_static("<link rel=\"icon\" href=\"data:,\">") + stylesheet_link(self.app);
         if self.app.settings.server.widget_dir.is_some() {
-            head += Html::trusted_static(
-                "<script type=\"module\" src=\"/widget/firststep.js\"></script>",
-            );
+            head += Html::trusted_static("<script type=\"module\" src=\"")
+                + Html::text(&self.app.address("/widget/firststep.js"))
+                + Html::trusted_static("\"></script>");
         }
         let mut content = Html::default();
         if let Some(notice) = &practice.notice {
@@ -118,7 +117,9 @@ impl<'a> Visit<'a> {
             None => Html::default(),
         };
         content += Html::element("h2", Html::text(&self.service.title))
-            + Html::trusted_static("<firststep-booking api=\"/\" service=\"")
+            + Html::trusted_static("<firststep-booking api=\"")
+            + Html::text(&self.app.address("/"))
+            + Html::trusted_static("\" service=\"")
             + Html::text(&self.service.id)
             + clinician
             + Html::trusted_static("\" locale=\"")
@@ -275,13 +276,10 @@ pub async fn choose(
             Page::new(
                 StatusCode::OK,
                 Html::text(&words::fill(&words.book_title, &practice.name)),
-                render::services(words, &practice.services),
+                render::services(&app, words, &practice.services),
             )
             .in_language(tag(language))
-            .loading(
-                Html::trusted_static("<link rel=\"stylesheet\" href=\"/book.css\">"),
-                BOOK_CSP,
-            )
+            .loading(stylesheet_link(&app), BOOK_CSP)
         }
     }
 }
@@ -295,16 +293,25 @@ pub async fn show(
 ) -> Page {
     match app.settings.service(Some(&service)) {
         Some(service) => show_service(&app, service, &headers, &params).await,
-        None => unknown_service(&headers),
+        None => unknown_service(&app, &headers),
     }
 }
 
-fn unknown_service(headers: &HeaderMap) -> Page {
+/// The page's styles ([`stylesheet`]).
+fn stylesheet_link(app: &AppState) -> Html {
+    Html::trusted_static("<link rel=\"stylesheet\" href=\"")
+        + Html::text(&app.address("/book.css"))
+        + Html::trusted_static("\">")
+}
+
+fn unknown_service(app: &AppState, headers: &HeaderMap) -> Page {
     let language = words::language(headers);
     Page::new(
         StatusCode::NOT_FOUND,
         Html::text(&words::words(language).not_found),
-        Html::trusted_static("<p><a href=\"/book\">")
+        Html::trusted_static("<p><a href=\"")
+            + Html::text(&app.address("/book"))
+            + Html::trusted_static("\">")
             + Html::text(&words::words(language).start_again)
             + Html::trusted_static("</a></p>"),
     )
@@ -336,7 +343,7 @@ async fn show_service(
     params: &HashMap<String, String>,
 ) -> Page {
     let Ok(clinician) = chosen_clinician(app, service, params.get("clinician")) else {
-        return unknown_service(headers);
+        return unknown_service(app, headers);
     };
     let visit = Visit::new(
         app,
@@ -390,13 +397,13 @@ pub async fn send(
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Page {
     let Some(service) = app.settings.service(Some(&service)) else {
-        return unknown_service(&headers);
+        return unknown_service(&app, &headers);
     };
     let field =
         |form: &HashMap<String, String>, name: &str| form.get(name).cloned().unwrap_or_default();
     let form = form.map(|Form(form)| form).unwrap_or_default();
     let Ok(clinician) = chosen_clinician(&app, service, form.get("clinician")) else {
-        return unknown_service(&headers);
+        return unknown_service(&app, &headers);
     };
     let visit = Visit::new(
         &app,
@@ -450,7 +457,7 @@ pub async fn send(
             return visit.page(StatusCode::UNPROCESSABLE_ENTITY, form);
         }
         Err(BookingRefusal::UnknownService(_) | BookingRefusal::UnknownClinician(_)) => {
-            return unknown_service(&headers)
+            return unknown_service(&app, &headers)
         }
     }
     let body = match serde_json::to_vec(&request) {

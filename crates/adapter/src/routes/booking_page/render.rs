@@ -15,6 +15,7 @@ use crate::domain::{FieldError, IdempotencyKey};
 use crate::mail::compose::{clock_words, date_words, when};
 use crate::mail::meeting::{how_we_meet, meeting_place, Reader};
 use crate::routes::html::Html;
+use crate::routes::AppState;
 
 /// The form's fields by the protocol's names, in the form's order.
 pub const FIELDS: [&str; 7] = [
@@ -69,12 +70,15 @@ fn offset_at(instant: DateTime<Utc>, zone: Tz) -> String {
     format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-pub fn services(words: &Words, services: &[Service]) -> Html {
+pub fn services(app: &AppState, words: &Words, services: &[Service]) -> Html {
     let items: Html = services
         .iter()
         .map(|service| {
             Html::trusted_static("<li>")
-                + link(&format!("/book/{}", service.id), &service.title)
+                + link(
+                    &app.address(&format!("/book/{}", service.id)),
+                    &service.title,
+                )
                 + Html::trusted_static("</li>")
         })
         .collect();
@@ -334,8 +338,8 @@ pub fn form(
                 &words.change_time,
             ),
         )
-        + Html::trusted_static("<form method=\"post\" action=\"/book/")
-        + Html::text(&visit.service.id)
+        + Html::trusted_static("<form method=\"post\" action=\"")
+        + Html::text(&visit.app.address(&format!("/book/{}", visit.service.id)))
         + Html::trusted_static("\" novalidate>")
         + hidden("start", &start.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         + hidden("zone", visit.zone.name())
@@ -538,12 +542,17 @@ pub fn booked(visit: &Visit<'_>, created: &BookingCreated, phone: &str) -> Html 
         + paragraph(&words.keep_link)
         + Html::trusted_static("<ul><li>")
         + link(
-            &format!("/manage/{}?token={token}", booking.id),
+            &visit
+                .app
+                .address(&format!("/manage/{}?token={token}", booking.id)),
             &words.manage,
         )
         + Html::trusted_static("</li><li>")
         + link(
-            &format!("/v1/bookings/{}/calendar.ics?token={token}", booking.id),
+            &visit.app.address(&format!(
+                "/v1/bookings/{}/calendar.ics?token={token}",
+                booking.id
+            )),
             &words.add_to_calendar,
         )
         + Html::trusted_static("</li></ul></section>")

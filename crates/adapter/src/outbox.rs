@@ -91,13 +91,18 @@ impl From<CalendarError> for Failure {
 }
 
 /// Expires the requests lapsed by `now`, then takes the outbox items due
-/// (of every practice in the store, each marked with its own), at most a
-/// round's worth; none when the store cannot be read (logged).
-pub async fn take_due(store: &Store, now: DateTime<Utc>) -> Vec<Delivery> {
+/// of `practices` (those this process serves, each item marked with its
+/// own; another's are left to the process serving it, and never crowd
+/// these out), at most a round's worth; none when the store cannot be read
+/// (logged).
+pub async fn take_due(store: &Store, now: DateTime<Utc>, practices: Vec<String>) -> Vec<Delivery> {
     if let Err(error) = store.call(move |s| s.expire_lapsed(now)).await {
         tracing::error!(error = format!("{error:#}"), "expiring lapsed requests");
     }
-    match store.call(move |s| s.due_deliveries(now, 50)).await {
+    match store
+        .call(move |s| s.due_deliveries(now, 50, &practices))
+        .await
+    {
         Ok(due) => due,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "reading the outbox");
@@ -219,7 +224,7 @@ impl Outbox {
     /// every due row once; returns how many were delivered.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> usize {
         self.queue_reminders(now).await;
-        let due = take_due(&self.store, now).await;
+        let due = take_due(&self.store, now, vec![self.store.practice().to_owned()]).await;
         self.deliver_each(due, now).await
     }
 

@@ -17,8 +17,9 @@
 //!   broken is refused (its problems logged) and its old version serves on.
 //!   Requests under way finish on the version they began with.
 //! - Background work is shared, so idle practices cost next to nothing:
-//!   one outbox round claims due items of any practice and delivers each
-//!   with its practice's settings; one housekeeping round a minute goes
+//!   one outbox round claims due items of the practices served (never
+//!   another's, nor let another's crowd them out) and delivers each with
+//!   its practice's settings; one housekeeping round a minute goes
 //!   through the practices (retention, reminders due, the outbox's age).
 //!   Each calendar's busy time is refreshed on its own interval.
 
@@ -430,7 +431,7 @@ impl Practices {
     /// of a practice no longer served are let go.
     pub async fn deliver_due(&self) -> usize {
         let now = self.clock.now();
-        let due = crate::outbox::take_due(&self.store, now).await;
+        let due = crate::outbox::take_due(&self.store, now, self.ids()).await;
         let mut by_practice: HashMap<String, Vec<Delivery>> = HashMap::new();
         for delivery in due {
             by_practice

@@ -279,9 +279,10 @@ forward! {
     scoped fn release_key(&self, key: &IdempotencyKey) -> anyhow::Result<()>;
     /// Deletes the records of keys first used [`IDEMPOTENCY_KEPT_FOR`] ago or more.
     shared fn delete_expired_keys(&self, now: DateTime<Utc>) -> anyhow::Result<usize>;
-    /// Outbox items due at `now`, oldest first, at most `limit`, taken for
-    /// this process until delivered, failed, set aside or let go.
-    shared fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> anyhow::Result<Vec<Delivery>>;
+    /// Outbox items of `practices` (those this process delivers for) due at
+    /// `now`, oldest first, at most `limit`, taken for this process until
+    /// delivered, failed, set aside or let go.
+    shared fn due_deliveries(&self, now: DateTime<Utc>, limit: usize, practices: &[String]) -> anyhow::Result<Vec<Delivery>>;
     /// Lets go of outbox items taken by [`Store::due_deliveries`] but not tried.
     shared fn let_go(&self, deliveries: &[Delivery]) -> anyhow::Result<()>;
     /// Records an outbox item as done.

@@ -226,16 +226,19 @@ impl Sqlite {
         &self,
         now: DateTime<Utc>,
         limit: usize,
+        practices: &[String],
     ) -> anyhow::Result<Vec<Delivery>> {
+        let practices = serde_json::to_string(practices).context("listing the practices")?;
         self.read(|c| {
             let mut statement = c.prepare_cached(
                 "SELECT id, booking_id, action, attempts, payload, created_at, practice FROM outbox
                  WHERE done_at IS NULL AND set_aside_at IS NULL AND next_attempt_at <= ?1
                    AND action IN (SELECT value FROM json_each(?3))
+                   AND practice IN (SELECT value FROM json_each(?4))
                  ORDER BY id LIMIT ?2",
             )?;
             let rows = statement.query_map(
-                params![now.timestamp(), limit as i64, known_actions()],
+                params![now.timestamp(), limit as i64, known_actions(), practices],
                 |row| {
                     Ok(Delivery {
                         id: row.get(0)?,
@@ -395,7 +398,7 @@ mod tests {
             })
             .unwrap();
 
-        let due = store.due_deliveries(now, 1).unwrap();
+        let due = store.due_deliveries(now, 1, &[String::new()]).unwrap();
 
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].action, Action::Release);

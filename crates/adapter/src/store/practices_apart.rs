@@ -141,14 +141,22 @@ fn practices_are_kept_apart(store: Store) {
         theirs.slot
     );
 
-    // One outbox round sees both practices' items, each marked with its own.
-    let due = store.due_deliveries(now, 100).unwrap();
+    // One outbox round sees the items of the practices it delivers for,
+    // each marked with its own.
+    let both = ["alpha".to_owned(), "beta".to_owned()];
+    let due = store.due_deliveries(now, 100, &both).unwrap();
     for (practice, booking) in [("alpha", id), ("beta", ours.id.as_str())] {
         let mine: Vec<_> = due.iter().filter(|d| d.booking_id == booking).collect();
         assert_eq!(mine.len(), 3, "place and two emails of {booking}");
         assert!(mine.iter().all(|d| d.practice == practice), "{mine:?}");
     }
     store.let_go(&due).unwrap();
+    // A round for beta alone (alpha not served by it) takes none of alpha's
+    // items, nor do alpha's older ones take the places of beta's.
+    let betas = store.due_deliveries(now, 3, &both[1..]).unwrap();
+    assert_eq!(betas.len(), 3, "{betas:?}");
+    assert!(betas.iter().all(|d| d.practice == "beta"), "{betas:?}");
+    store.let_go(&betas).unwrap();
 
     // Alpha's answer reaches only alpha's booking.
     assert_eq!(

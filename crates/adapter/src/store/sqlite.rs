@@ -202,7 +202,7 @@ mod tests {
             other => panic!("expected a replay, got {other:?}"),
         }
         // The first email still gets its token.
-        let due = store.due_deliveries(now, 10).unwrap();
+        let due = store.due_deliveries(now, 10, &[String::new()]).unwrap();
         let payload = due[0].payload.as_deref().unwrap();
         assert_eq!(
             open_payload(&mail_key, &due[0].booking_id, payload).as_deref(),

@@ -40,6 +40,7 @@ impl Postgres {
         &self,
         now: DateTime<Utc>,
         limit: usize,
+        practices: &[String],
     ) -> anyhow::Result<Vec<Delivery>> {
         let known: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
         let until = now.checked_add_signed(LEASE).unwrap_or(now).timestamp();
@@ -51,11 +52,11 @@ impl Postgres {
                          SELECT id FROM outbox
                          WHERE done_at IS NULL AND set_aside_at IS NULL AND next_attempt_at <= $1
                            AND (leased_until IS NULL OR leased_until <= $1)
-                           AND action = ANY ($3)
+                           AND action = ANY ($3) AND practice = ANY ($5)
                          ORDER BY id LIMIT $2
                          FOR UPDATE SKIP LOCKED)
                      RETURNING id, booking_id, action, attempts, payload, created_at, practice",
-                    &[&now.timestamp(), &limit, &known, &until],
+                    &[&now.timestamp(), &limit, &known, &until, &practices],
                 )
             })
             .context("taking due items from the outbox")?;

@@ -267,7 +267,7 @@ fn outbox_items_are_taken_by_one_replica_and_by_another_after_its_lease() {
                 let start = &start;
                 scope.spawn(move || {
                     start.wait();
-                    let due = store.due_deliveries(now, 7).unwrap();
+                    let due = store.due_deliveries(now, 7, &[String::new()]).unwrap();
                     due.iter().map(|d| d.id).collect::<Vec<_>>()
                 })
             })
@@ -285,7 +285,7 @@ fn outbox_items_are_taken_by_one_replica_and_by_another_after_its_lease() {
     assert_eq!(all.len(), 12, "{taken:?}");
 
     // The first replica delivers what it took; the second dies holding its items.
-    let first = stores[0].due_deliveries(now, 50).unwrap();
+    let first = stores[0].due_deliveries(now, 50, &[String::new()]).unwrap();
     assert!(first.is_empty(), "all are held");
     let held_by_first: Vec<_> = taken[0].clone();
     let records = |ids: &[i64]| -> Vec<crate::store::Delivery> {
@@ -306,12 +306,12 @@ fn outbox_items_are_taken_by_one_replica_and_by_another_after_its_lease() {
     }
     let just_before = now + LEASE - Duration::seconds(1);
     assert!(stores[0]
-        .due_deliveries(just_before, 50)
+        .due_deliveries(just_before, 50, &[String::new()])
         .unwrap()
         .is_empty());
     let after_lease = now + LEASE;
     let retaken: Vec<i64> = stores[0]
-        .due_deliveries(after_lease, 50)
+        .due_deliveries(after_lease, 50, &[String::new()])
         .unwrap()
         .iter()
         .map(|d| d.id)
@@ -455,13 +455,18 @@ fn an_unanswered_request_lapses_and_frees_its_slot() {
 fn items_let_go_by_a_stopping_replica_are_taken_again_at_once() {
     let stores = replicas(2);
     assert_eq!(book_at_once(&stores, vec![booking(0, 0)], |_, _| true), 1);
-    let taken = stores[0].due_deliveries(at(0), 50).unwrap();
+    let taken = stores[0]
+        .due_deliveries(at(0), 50, &[String::new()])
+        .unwrap();
     assert_eq!(taken.len(), 3);
-    assert!(stores[1].due_deliveries(at(0), 50).unwrap().is_empty());
+    assert!(stores[1]
+        .due_deliveries(at(0), 50, &[String::new()])
+        .unwrap()
+        .is_empty());
     // The first was tried; the others were not when it stopped.
     stores[0].let_go(&taken[1..]).unwrap();
     let again: Vec<i64> = stores[1]
-        .due_deliveries(at(0), 50)
+        .due_deliveries(at(0), 50, &[String::new()])
         .unwrap()
         .iter()
         .map(|d| d.id)

@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::booking_page::{filled, form_body, input_value, links};
-use crate::helpers::{booking_body, new_key, problem, store_in, CONFIG};
+use crate::helpers::{booking_body, count_rows_in, new_key, problem, store_in, CONFIG};
 use crate::smtp_server::SmtpServer;
 
 /// A practice file: the tests' practice named `name`, its mail to `smtp_port`
@@ -429,6 +429,48 @@ async fn a_practices_pages_link_under_its_own_address() {
             format!("/p/alpha/v1/bookings/{id}").as_str()
         );
     }
+}
+
+#[tokio::test]
+async fn a_single_practices_outbox_on_the_same_store_leaves_a_folders_items_alone() {
+    let folder = Arc::new(tempfile::tempdir().unwrap());
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    // Alpha's mail server is down: its emails stay owed (retried, never done).
+    let file = practice_file(folder.path(), "alpha", crate::helpers::closed_port(), None);
+    std::fs::write(dir.join("alpha.toml"), file).unwrap();
+    let folders = serve(folder.path(), &dir).await;
+    let start = folders.starts("alpha", "free-consultation").await[0];
+    let body = body_for("free-consultation", start);
+    let booked = folders.post_booking("alpha", &new_key(), &body).await;
+    assert_eq!(booked.status(), 201);
+    let location = store_in(folder.path());
+    let alphas_mails =
+        "SELECT COUNT(*) FROM outbox WHERE practice = 'alpha' AND action LIKE 'mail:%'";
+    let alphas_finished =
+        "SELECT COUNT(*) FROM outbox WHERE practice = 'alpha' AND action LIKE 'mail:%'
+         AND (done_at IS NOT NULL OR set_aside_at IS NOT NULL)";
+    assert!(
+        count_rows_in(&location, alphas_mails) > 0,
+        "alpha's emails are owed"
+    );
+    assert_eq!(count_rows_in(&location, alphas_finished), 0);
+
+    // A single practice (no mail: its emails are dropped as delivered) on
+    // the same store, an hour on, when alpha's retries are due: its round
+    // delivers its own booking and none of alpha's items.
+    let single = crate::helpers::spawn_on(CONFIG, folder.clone()).await;
+    single.advance(Duration::hours(1));
+    let own = single.book(single.a_free_slot().await).await;
+    let own_done = format!(
+        "SELECT COUNT(*) FROM outbox WHERE booking_id = '{}' AND done_at IS NULL",
+        own.booking.id
+    );
+    crate::helpers::eventually("the single practice's round", 10, || async {
+        count_rows_in(&location, &own_done) == 0
+    })
+    .await;
+    assert_eq!(count_rows_in(&location, alphas_finished), 0);
 }
 
 /// Busy time each day 12:00 to 13:00 UTC, from today.

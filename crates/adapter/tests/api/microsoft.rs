@@ -439,6 +439,17 @@ fn connect(file: &std::path::Path) -> (std::process::Child, std::sync::mpsc::Rec
     (child, received)
 }
 
+/// The command's exit and the lines it printed last: read to the end of
+/// both streams (their readers may still be sending when it exits).
+async fn finished(
+    mut child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+) -> (std::process::ExitStatus, Vec<String>) {
+    tokio::task::spawn_blocking(move || (child.wait().unwrap(), lines.iter().collect()))
+        .await
+        .unwrap()
+}
+
 /// The user code `connect` printed (after "enter the code").
 async fn printed_code(lines: &std::sync::mpsc::Receiver<String>, seen: &mut Vec<String>) -> String {
     loop {
@@ -487,10 +498,8 @@ async fn connect_microsoft_completes_against_the_stand_ins_device_code_endpoint_
     );
     graph.answer_sign_in(&code, true);
 
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    seen.extend(lines.try_iter());
+    let (status, rest) = finished(child, lines).await;
+    seen.extend(rest);
     assert!(status.success(), "{seen:?}");
     assert!(seen.iter().any(|l| l.starts_with("Connected.")), "{seen:?}");
     let token_file = folder.path().join("calendar-token.json");
@@ -524,16 +533,14 @@ async fn connect_microsoft_says_so_when_the_sign_in_is_declined_and_writes_no_to
         oauth_calendars::config_for(&graph, folder.path(), None),
     )
     .unwrap();
-    let (mut child, lines) = connect(&file);
+    let (child, lines) = connect(&file);
     let mut seen = Vec::new();
     let code = printed_code(&lines, &mut seen).await;
 
     graph.answer_sign_in(&code, false);
 
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    seen.extend(lines.try_iter());
+    let (status, rest) = finished(child, lines).await;
+    seen.extend(rest);
     assert!(!status.success());
     assert!(seen.iter().any(|l| l.contains("declined")), "{seen:?}");
     assert!(!folder.path().join("calendar-token.json").exists());

@@ -747,6 +747,15 @@ async fn sighup_rereads_the_folder_while_requests_go_on() {
     );
 }
 
+/// `check-config --config-dir dir`.
+fn check_folder(dir: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        .args(["check-config", "--config-dir"])
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_folder_with_a_broken_file_is_refused_at_its_line_by_check_config_and_at_start() {
     let folder = tempfile::tempdir().unwrap();
@@ -758,11 +767,7 @@ async fn a_folder_with_a_broken_file_is_refused_at_its_line_by_check_config_and_
         practice_file(folder.path(), "alpha", port, None),
     )
     .unwrap();
-    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
-        .args(["check-config", "--config-dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let checked = check_folder(&dir);
     assert!(checked.status.success(), "{checked:?}");
     assert!(String::from_utf8_lossy(&checked.stdout).contains("ok (1 practice(s))"));
 
@@ -779,11 +784,7 @@ async fn a_folder_with_a_broken_file_is_refused_at_its_line_by_check_config_and_
         practice_file(folder.path(), "gamma", port, None),
     )
     .unwrap();
-    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
-        .args(["check-config", "--config-dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let checked = check_folder(&dir);
     assert!(!checked.status.success());
     let said = String::from_utf8_lossy(&checked.stderr);
     let beta = format!(

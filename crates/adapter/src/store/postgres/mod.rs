@@ -101,63 +101,39 @@ impl Postgres {
             config.keepalives_idle(GONE_AFTER / 2);
             config.tcp_user_timeout(GONE_AFTER);
         }
-        let store = Self {
-            inner: Arc::new(Pool {
-                config,
-                connections: Mutex::default(),
-                given_back: Condvar::new(),
-            }),
-        };
+        let store = Self::pool(config);
         store
             .with(migrate)
             .context("updating the schema of the PostgreSQL store")?;
         Ok(store)
     }
 
+    /// A pool of connections to `config`'s database, none open yet.
+    fn pool(config: Config) -> Self {
+        Self {
+            inner: Arc::new(Pool {
+                config,
+                connections: Mutex::default(),
+                given_back: Condvar::new(),
+            }),
+        }
+    }
+
     /// Runs `work` on a pooled connection, waiting (up to [`POOL_WAIT`])
-    /// for one when [`CONNECTIONS`] are in use.
+    /// for one when [`CONNECTIONS`] are in use. Work that panics (a `row.get`
+    /// on an answer of another type) loses its connection, perhaps
+    /// mid-transaction, but not its place: dropped without a connection,
+    /// the place frees itself.
     fn with<T>(
         &self,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
     ) -> anyhow::Result<T> {
-        let pool = &self.inner;
-        let waited_from = Instant::now();
-        let pooled = {
-            let mut connections = pool.lock();
-            loop {
-                match connections.idle.pop() {
-                    Some(client) if !client.is_closed() => break Some(client),
-                    Some(_closed) => connections.open -= 1,
-                    None if connections.open < CONNECTIONS => {
-                        connections.open += 1;
-                        break None;
-                    }
-                    None => {
-                        let left = POOL_WAIT.saturating_sub(waited_from.elapsed());
-                        anyhow::ensure!(
-                            !left.is_zero(),
-                            "all {CONNECTIONS} connections to PostgreSQL stayed busy for {POOL_WAIT:?}"
-                        );
-                        connections = pool
-                            .given_back
-                            .wait_timeout(connections, left)
-                            .map(|(connections, _)| connections)
-                            .unwrap_or_else(|poisoned| poisoned.into_inner().0)
-                    }
-                }
-            }
-        };
-        let mut client = match pooled {
-            Some(client) => client,
-            None => connect(&pool.config).inspect_err(|_| pool.closed())?,
+        let (mut place, mut client) = match Place::take(&self.inner)? {
+            (place, Some(idle)) => (place, idle),
+            (place, None) => connect(place)?,
         };
         let result = work(&mut client).map_err(anyhow::Error::from);
-        if client.is_closed() {
-            pool.closed();
-        } else {
-            pool.lock().idle.push(client);
-            pool.given_back.notify_one();
-        }
+        place.client = Some(client);
         result
     }
 
@@ -187,11 +163,64 @@ impl Pool {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
 
-    /// One connection fewer: another may be opened.
-    fn closed(&self) {
-        self.lock().open -= 1;
-        self.given_back.notify_one();
+/// One of the pool's [`CONNECTIONS`] places, counted in `open` from when
+/// it is taken until it is dropped: a connection in use, or one being
+/// opened (however long its thread waits for the server, see [`connect`]).
+/// Dropped with an open connection, it gives it back for reuse; without
+/// one (closed, failed, or lost to a panic), it frees the place.
+struct Place {
+    pool: Arc<Pool>,
+    client: Option<Client>,
+}
+
+impl Place {
+    /// A place and its idle connection if there is one (without, a new
+    /// one is to be opened), waiting up to [`POOL_WAIT`] for either.
+    fn take(pool: &Arc<Pool>) -> anyhow::Result<(Self, Option<Client>)> {
+        let waited_from = Instant::now();
+        let mut connections = pool.lock();
+        let idle = loop {
+            match connections.idle.pop() {
+                Some(client) if !client.is_closed() => break Some(client),
+                Some(_closed) => connections.open -= 1,
+                None if connections.open < CONNECTIONS => {
+                    connections.open += 1;
+                    break None;
+                }
+                None => {
+                    let left = POOL_WAIT.saturating_sub(waited_from.elapsed());
+                    anyhow::ensure!(
+                        !left.is_zero(),
+                        "all {CONNECTIONS} connections to PostgreSQL stayed busy for {POOL_WAIT:?}"
+                    );
+                    connections = pool
+                        .given_back
+                        .wait_timeout(connections, left)
+                        .map(|(connections, _)| connections)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner().0)
+                }
+            }
+        };
+        let place = Self {
+            pool: Arc::clone(pool),
+            client: None,
+        };
+        Ok((place, idle))
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        // A closed client is dropped before the lock is taken.
+        let reusable = self.client.take().filter(|client| !client.is_closed());
+        let mut connections = self.pool.lock();
+        match reusable {
+            Some(client) => connections.idle.push(client),
+            None => connections.open -= 1,
+        }
+        self.pool.given_back.notify_one();
     }
 }
 
@@ -211,32 +240,45 @@ impl Drop for Pool {
     }
 }
 
-/// A new connection, its waits bounded ([`LOCK_WAIT`], [`STATEMENT_WITHIN`]).
-/// The client's own `connect_timeout` bounds only the socket's opening, not
-/// the server's greeting: a server that takes connections but never
-/// answers would hold the caller for ever. So the whole of it runs on a
-/// thread of its own, waited for no longer than `connect_timeout`; one that
-/// answers later is dropped there.
-fn connect(config: &Config) -> anyhow::Result<Client> {
+/// A new connection for `place`, its waits bounded ([`LOCK_WAIT`],
+/// [`STATEMENT_WITHIN`]). The client's own `connect_timeout` bounds only
+/// the socket's opening, not the server's greeting: a server that takes
+/// connections but never answers would hold the caller for ever. So the
+/// whole of it runs on a thread of its own, waited for no longer than
+/// `connect_timeout`. The thread keeps the place until it ends (a late
+/// connection goes to the idle ones): at most [`CONNECTIONS`] connects are
+/// ever under way, however many requests come to a silent server.
+fn connect(place: Place) -> anyhow::Result<(Place, Client)> {
+    let config = place.pool.config.clone();
     let within = config
         .get_connect_timeout()
         .copied()
         .unwrap_or(CONNECT_WITHIN);
-    let (sent, received) = std::sync::mpsc::channel();
-    let config = config.clone();
+    // No buffer: a connection is either taken by the caller or comes back
+    // here, never left in the channel once the caller stopped waiting.
+    let (sent, received) = std::sync::mpsc::sync_channel(0);
     std::thread::spawn(move || {
-        let _ = sent.send(config.connect(NoTls).and_then(|mut client| {
+        let connected = config.connect(NoTls).and_then(|mut client| {
             client.batch_execute(&format!(
                 "SET lock_timeout = {}; SET statement_timeout = {}",
                 LOCK_WAIT.as_millis(),
                 STATEMENT_WITHIN.as_millis()
             ))?;
             Ok(client)
-        }));
+        });
+        if let Err(std::sync::mpsc::SendError(late)) = sent.send((place, connected)) {
+            let (mut place, connected) = late;
+            place.client = connected.ok();
+        }
     });
     match received.recv_timeout(within) {
-        Ok(connected) => Ok(connected?),
-        Err(_) => anyhow::bail!("PostgreSQL did not answer within {within:?}"),
+        Ok((place, connected)) => Ok((place, connected?)),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            anyhow::bail!("PostgreSQL did not answer within {within:?}")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            anyhow::bail!("connecting to PostgreSQL failed")
+        }
     }
 }
 

@@ -515,6 +515,68 @@ fn a_server_that_never_answers_fails_the_connection_within_its_timeout() {
     assert!(!said.contains("a-password"), "{said}");
 }
 
+/// A connect the caller stopped waiting for keeps its place in the pool
+/// until its thread ends: requests to a server that never answers open no
+/// more than the pool's connections, the rest wait for a place and fail.
+#[test]
+fn requests_to_a_silent_server_open_no_more_connections_than_the_pool_holds() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let config = format!("postgres://firststep@127.0.0.1:{port}/bookings?connect_timeout=1")
+        .parse()
+        .unwrap();
+    let store = Postgres::pool(config);
+
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let asking: Vec<_> = (0..2 * super::CONNECTIONS)
+            .map(|_| scope.spawn(|| format!("{:#}", store.with(|_| Ok(())).unwrap_err())))
+            .collect();
+        asking.into_iter().map(|one| one.join().unwrap()).collect()
+    });
+
+    silent.set_nonblocking(true).unwrap();
+    let opened = std::iter::from_fn(|| silent.accept().ok()).count();
+    assert_eq!(opened, super::CONNECTIONS);
+    let unanswered = failures
+        .iter()
+        .filter(|said| said.contains("did not answer within 1s"))
+        .count();
+    let waited = failures
+        .iter()
+        .filter(|said| said.contains("stayed busy"))
+        .count();
+    assert_eq!(
+        (unanswered, waited),
+        (super::CONNECTIONS, super::CONNECTIONS),
+        "{failures:#?}"
+    );
+}
+
+/// Work that panics (here `row.get` on a NULL, as on an answer of another
+/// type) loses its connection but gives its place back: more panics than
+/// the pool has connections, and work still gets one at once.
+#[test]
+fn work_that_panics_gives_its_place_in_the_pool_back() {
+    let store = &replicas(1)[0];
+    for _ in 0..=super::CONNECTIONS {
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.with(|c| {
+                let name: String = c.query_one("SELECT NULL::text", &[])?.get(0);
+                Ok(name)
+            })
+        }));
+        assert!(panicked.is_err(), "{panicked:?}");
+    }
+
+    let began = std::time::Instant::now();
+    assert_eq!(count(store, "SELECT 1::bigint"), 1);
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
 /// Work beyond the pool's connections waits for one, but not for ever.
 #[test]
 fn work_waits_for_a_pooled_connection_no_longer_than_its_bound() {

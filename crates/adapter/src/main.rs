@@ -11,6 +11,8 @@ use firststep_adapter::clock::Clock;
 use firststep_adapter::config::Settings;
 use firststep_adapter::store::StoreLocation;
 use firststep_adapter::Application;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -324,17 +326,17 @@ fn main() -> ExitCode {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     EnvFilter::try_from_env("FIRSTSTEP_LOG")
-                        .unwrap_or_else(|_| EnvFilter::new("info"))
-                        // The PostgreSQL client logs each statement's
-                        // parameters at debug: visitors' names and emails.
-                        .add_directive(
-                            "tokio_postgres=info".parse().expect("a constant directive"),
-                        ),
+                        .unwrap_or_else(|_| EnvFilter::new("info")),
                 )
                 // Logs go to stderr; stdout carries only the address to open.
                 .with_writer(std::io::stderr)
                 // Colours for a person at a terminal, not for journald or a file.
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .finish()
+                // Apart from FIRSTSTEP_LOG, which cannot widen it.
+                .with(tracing_subscriber::filter::filter_fn(
+                    no_database_client_detail,
+                ))
                 .init();
             if let Some(dir) = config_dir {
                 let overrides = match store.map(|s| store_location_given(&s)).transpose() {
@@ -702,4 +704,17 @@ async fn stop_asked() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Whether a log event or span is not the PostgreSQL client's below
+/// `info`: it logs each statement's parameters at `debug` (visitors' names
+/// and emails), and no `FIRSTSTEP_LOG` may bring them out.
+fn no_database_client_detail(event: &tracing::Metadata<'_>) -> bool {
+    let target = event.target();
+    let of_the_client = ["tokio_postgres", "postgres"].iter().any(|client| {
+        target
+            .strip_prefix(client)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    });
+    !of_the_client || *event.level() <= tracing::Level::INFO
 }

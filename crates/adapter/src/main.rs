@@ -122,16 +122,23 @@ struct PracticeArg {
 }
 
 impl PracticeArg {
-    /// `store`'s handle for this practice.
+    /// `store`'s handle for this practice, said on stderr (stdout may be
+    /// JSON): a folder's file without `--practice` would act on no practice
+    /// of the folder, and say nothing else of it.
     fn of(
         &self,
         store: firststep_adapter::store::Store,
     ) -> anyhow::Result<firststep_adapter::store::Store> {
         let Some(id) = &self.id else {
+            eprintln!(
+                "practice: the one of --config alone (a practice served from a \
+                 --config-dir is named with --practice ID)"
+            );
             return Ok(store);
         };
         firststep_adapter::practices::check_id(id)
             .map_err(|message| anyhow::anyhow!("--practice {id:?}: {message}"))?;
+        eprintln!("practice: {id}");
         Ok(store.for_practice(id))
     }
 }
@@ -188,11 +195,19 @@ fn store_location_given(text: &str) -> anyhow::Result<StoreLocation> {
 /// `check-config --config-dir`: each practice file as `serve --config-dir`
 /// reads it, every problem printed.
 fn check_dir(dir: &std::path::Path) -> ExitCode {
-    let (files, problems) = firststep_adapter::practices::read_dir(dir);
+    let folder = match firststep_adapter::practices::read_dir(dir, None) {
+        Ok(folder) => folder,
+        Err(problem) => {
+            eprintln!("{problem}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let problems = folder.problems();
     let mut failed = !problems.is_empty();
     for problem in problems {
         eprintln!("{problem}");
     }
+    let files = folder.files;
     for file in &files {
         if let Err(error) = check_calendar(&file.settings) {
             eprintln!("{}/{}.toml: {error}", dir.display(), file.id);
@@ -652,13 +667,17 @@ async fn serve_practices(
     dir: PathBuf,
     overrides: firststep_adapter::practices::ServerOverrides,
 ) -> anyhow::Result<()> {
+    // Listened for before the practices start (calendar checks, migrations
+    // take a while): SIGHUP's default ends the process. One that comes
+    // meanwhile is kept, and read once they serve.
+    #[cfg(unix)]
+    let hangups = {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::hangup()).map_err(|e| anyhow::anyhow!("listening for SIGHUP: {e}"))?
+    };
     let app = Application::build_practices(&dir, overrides, Clock::system()).await?;
-    // Listened for before the address is told: SIGHUP's default ends the process.
     #[cfg(unix)]
     if let Some(practices) = app.practices() {
-        use tokio::signal::unix::{signal, SignalKind};
-        let hangups = signal(SignalKind::hangup())
-            .map_err(|e| anyhow::anyhow!("listening for SIGHUP: {e}"))?;
         tokio::spawn(reload_on_hangup(hangups, practices));
     }
     println!(

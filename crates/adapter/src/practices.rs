@@ -23,7 +23,7 @@
 //!   through the practices (retention, reminders due, the outbox's age).
 //!   Each calendar's busy time is refreshed on its own interval.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,7 +43,7 @@ use tower::ServiceExt;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::clock::Clock;
-use crate::config::{ConfigError, ServerSettings, Settings};
+use crate::config::{read_config, ServerSettings, Settings};
 use crate::error::ApiError;
 use crate::startup::{Practice, HOUSEKEEPING_ROUND, OUTBOX_ROUND};
 use crate::store::{Delivery, Store, StoreLocation};
@@ -79,70 +79,136 @@ pub struct ServerOverrides {
     pub store: Option<StoreLocation>,
 }
 
+/// A practice file's `[server]` table (without `allowed_origins`, each
+/// practice's own), which every file served must share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerTable(Option<toml::Value>);
+
 /// One practice file, read and checked.
 pub struct PracticeFile {
     pub id: String,
     /// The file's text, to tell a changed file at a reload.
     pub text: String,
     pub settings: Settings,
-    /// The file's `[server]` table, which every file must share.
-    server_table: Option<toml::Value>,
+    server_table: ServerTable,
 }
 
-/// Each `*.toml` of `dir` as a practice file, in the order of their ids,
-/// and what is wrong with the others: a bad name, a problem of its content
-/// (as `check-config` says them, `file:line: …`), a `[server]` unlike the
-/// first file's.
-pub fn read_dir(dir: &Path) -> (Vec<PracticeFile>, Vec<String>) {
-    let (mut files, mut problems) = (Vec::new(), Vec::new());
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) => {
-            problems.push(format!(
-                "{}: cannot read the folder: {error}",
-                dir.display()
-            ));
-            return (files, problems);
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .filter(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            !name.starts_with('.') && path.extension().is_some_and(|e| e == "toml")
-        })
-        .collect();
-    paths.sort();
-    for path in paths {
-        match read_file(&path) {
-            Ok(file) => files.push(file),
-            Err(problem) => problems.push(problem),
-        }
+/// A folder of practice files, read.
+#[derive(Default)]
+pub struct Folder {
+    /// The files that passed, in the order of their ids.
+    pub files: Vec<PracticeFile>,
+    /// The files refused, by their practice's id: what is wrong with each
+    /// (as `check-config` says it, `file:line: …`).
+    pub refused: BTreeMap<String, String>,
+    /// What names no practice: a file's name not an id, an entry that could
+    /// not be read.
+    pub unnamed: Vec<String>,
+    /// Whether every entry could be read: only then is a practice whose file
+    /// is not listed gone.
+    pub whole: bool,
+}
+
+impl Folder {
+    /// Every problem, the unnamed first, then by id.
+    pub fn problems(&self) -> Vec<String> {
+        let refused = self.refused.values().cloned();
+        self.unnamed.iter().cloned().chain(refused).collect()
     }
-    if let Some(first) = files.first() {
-        let (shared, first_id) = (first.server_table.clone(), first.id.clone());
-        files.retain(|file| {
-            let same = file.server_table == shared;
-            if !same {
-                problems.push(format!(
-                    "{}/{}.toml: [server] differs from {first_id}.toml's: the server's settings are one for every practice",
-                    dir.display(),
-                    file.id
+}
+
+/// Each `*.toml` of `dir` as a practice file, and what is wrong with the
+/// others: a bad name, not a regular file, a problem of its content, a
+/// `[server]` unlike `server` (the running one's; at the start, `None`:
+/// the first file's). Blocking: run it aside ([`read_dir_aside`]). The
+/// folder itself unreadable is `Err`.
+pub fn read_dir(dir: &Path, server: Option<&ServerTable>) -> Result<Folder, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| format!("{}: cannot read the folder: {error}", dir.display()))?;
+    let mut folder = Folder {
+        whole: true,
+        ..Folder::default()
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => paths.push(entry.path()),
+            Err(error) => {
+                folder.whole = false;
+                folder.unnamed.push(format!(
+                    "{}: an entry cannot be read: {error}",
+                    dir.display()
                 ));
             }
-            same
-        });
+        }
     }
-    (files, problems)
+    paths.retain(|path| {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        !name.starts_with('.') && path.extension().is_some_and(|e| e == "toml")
+    });
+    paths.sort();
+    for path in paths {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if let Err(message) = check_id(stem) {
+            folder
+                .unnamed
+                .push(format!("{}: {message}", path.display()));
+            continue;
+        }
+        match read_file(&path, stem) {
+            Ok(file) => folder.files.push(file),
+            Err(problem) => {
+                folder.refused.insert(stem.to_owned(), problem);
+            }
+        }
+    }
+    let (shared, whose) = match (server, folder.files.first()) {
+        (Some(running), _) => (
+            running.clone(),
+            "the running one's: the server's settings change only at a restart".to_owned(),
+        ),
+        (None, Some(first)) => (
+            first.server_table.clone(),
+            format!(
+                "{}.toml's: the server's settings are one for every practice",
+                first.id
+            ),
+        ),
+        (None, None) => return Ok(folder),
+    };
+    let (same, different): (Vec<_>, Vec<_>) = std::mem::take(&mut folder.files)
+        .into_iter()
+        .partition(|file| file.server_table == shared);
+    folder.files = same;
+    for file in different {
+        let problem = format!(
+            "{}: [server] differs from {whose}",
+            dir.join(format!("{}.toml", file.id)).display()
+        );
+        folder.refused.insert(file.id, problem);
+    }
+    Ok(folder)
 }
 
-fn read_file(path: &Path) -> Result<PracticeFile, String> {
+/// [`read_dir`] on a thread for blocking work: a slow disk holds up no request.
+pub async fn read_dir_aside(dir: &Path, server: Option<ServerTable>) -> Result<Folder, String> {
+    let owned = dir.to_owned();
+    tokio::task::spawn_blocking(move || read_dir(&owned, server.as_ref()))
+        .await
+        .unwrap_or_else(|error| Err(format!("{}: reading the folder: {error}", dir.display())))
+}
+
+/// The practice file at `path`, read once (bounded) and checked.
+fn read_file(path: &Path, id: &str) -> Result<PracticeFile, String> {
     let shown = path.display();
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-    check_id(stem).map_err(|message| format!("{shown}: {message}"))?;
-    let settings = Settings::load(path).map_err(|error: ConfigError| error.to_string())?;
-    // Read once more for its text and [server]: the file was just checked.
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    // A FIFO or a device would block the read, or never end.
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return Err(format!("{shown}: not a regular file")),
+        Err(error) => return Err(format!("{shown}: cannot read the file: {error}")),
+    }
+    let text = read_config(path).map_err(|error| error.to_string())?;
+    let settings = Settings::from_file_text(&text, path).map_err(|error| error.to_string())?;
     let mut server_table = text
         .parse::<toml::Table>()
         .map_err(|e| format!("{shown}: {e}"))?
@@ -152,10 +218,10 @@ fn read_file(path: &Path) -> Result<PracticeFile, String> {
         server.remove("allowed_origins");
     }
     Ok(PracticeFile {
-        id: stem.to_owned(),
+        id: id.to_owned(),
         text,
         settings,
-        server_table,
+        server_table: ServerTable(server_table),
     })
 }
 
@@ -182,7 +248,7 @@ pub struct Practices {
     dir: PathBuf,
     server: ServerSettings,
     /// The `[server]` the files share; a file changed to another is refused.
-    server_table: Option<toml::Value>,
+    server_table: ServerTable,
     /// The store of every practice (each served with its own handle).
     store: Store,
     clock: Clock,
@@ -211,8 +277,12 @@ impl Practices {
         overrides: ServerOverrides,
         clock: Clock,
     ) -> anyhow::Result<Arc<Self>> {
-        let (files, problems) = read_dir(dir);
+        let folder = read_dir_aside(dir, None)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        let problems = folder.problems();
         anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+        let files = folder.files;
         let Some(first) = files.first() else {
             anyhow::bail!(
                 "{}: no practice in it (a file {{id}}.toml each)",
@@ -305,38 +375,39 @@ impl Practices {
     /// it was. Requests under way finish on the version they began with.
     pub async fn reload(&self) -> Reload {
         let _one_at_a_time = self.reloading.lock().await;
-        let (files, problems) = read_dir(&self.dir);
+        let server = Some(self.server_table.clone());
+        let folder = match read_dir_aside(&self.dir, server).await {
+            Ok(folder) if !folder.files.is_empty() || !folder.refused.is_empty() => folder,
+            // Nothing to go by: a practice is never stopped for it.
+            Ok(folder) => {
+                let empty = format!(
+                    "{}: no practice file in it; the practices served are left as they are",
+                    self.dir.display()
+                );
+                return Self::said(Reload {
+                    refused: [folder.unnamed, vec![empty]].concat(),
+                    ..Reload::default()
+                });
+            }
+            Err(unreadable) => {
+                return Self::said(Reload {
+                    refused: vec![format!(
+                        "{unreadable}; the practices served are left as they are"
+                    )],
+                    ..Reload::default()
+                })
+            }
+        };
         let mut report = Reload {
-            refused: problems,
+            refused: folder.problems(),
             ..Reload::default()
         };
         let before = self.current();
         let mut after = ById::new();
-        // A file refused keeps its practice's old version serving.
-        for id in before.keys() {
-            let path = self.dir.join(format!("{id}.toml"));
-            let refused = report
-                .refused
-                .iter()
-                .any(|p| p.starts_with(&path.display().to_string()));
-            if refused {
-                after.insert(id.clone(), before[id].clone());
-            }
-        }
-        for file in files {
+        for file in folder.files {
             let id = file.id.clone();
             if let Some(old) = before.get(&id).filter(|old| old.text == file.text) {
                 after.insert(id, old.clone());
-                continue;
-            }
-            if file.server_table != self.server_table {
-                report.refused.push(format!(
-                    "{}/{id}.toml: [server] differs from the running one's: the server's settings change only at a restart",
-                    self.dir.display()
-                ));
-                if let Some(old) = before.get(&id) {
-                    after.insert(id, old.clone());
-                }
                 continue;
             }
             match self.serve(file).await {
@@ -355,6 +426,14 @@ impl Practices {
                 }
             }
         }
+        // A practice stops only when its file is gone from a folder read
+        // whole; a file refused keeps its old version serving.
+        for (id, old) in before.iter() {
+            let gone = folder.whole && !folder.refused.contains_key(id);
+            if !gone && !after.contains_key(id) {
+                after.insert(id.clone(), old.clone());
+            }
+        }
         report.removed = before
             .keys()
             .filter(|id| !after.contains_key(*id))
@@ -364,11 +443,13 @@ impl Practices {
             list.sort();
         }
         *self.by_id.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(after);
+        Self::said(report)
+    }
+
+    /// Logs what a reload did.
+    fn said(report: Reload) -> Reload {
         for problem in &report.refused {
-            tracing::error!(
-                problem,
-                "practice file refused; its practice is left as it was"
-            );
+            tracing::error!(problem, "reload: refused; what it names is left as it was");
         }
         tracing::info!(
             added = report.added.len(),

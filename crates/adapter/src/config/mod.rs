@@ -78,16 +78,14 @@ impl Settings {
     /// Reads and checks a configuration file. Relative paths in it are taken
     /// relative to the file's own folder.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = read_bounded(path, MAX_CONFIG_BYTES).map_err(|error| ConfigError {
-            file: path.display().to_string(),
-            problems: vec![ConfigProblem {
-                line: 0,
-                key: String::new(),
-                message: format!("cannot read the file: {error}"),
-            }],
-        })?;
+        Self::from_file_text(&read_config(path)?, path)
+    }
+
+    /// Checks `text`, read from `path` (its folder anchors relative paths;
+    /// problems are said at `path`'s lines).
+    pub fn from_file_text(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_toml(&text, base).map_err(|problems| ConfigError {
+        Self::from_toml(text, base).map_err(|problems| ConfigError {
             file: path.display().to_string(),
             problems,
         })
@@ -123,6 +121,18 @@ impl Settings {
 /// exhaust the adapter.
 pub(crate) const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 pub(crate) const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// A configuration file's text, at most [`MAX_CONFIG_BYTES`].
+pub fn read_config(path: &Path) -> Result<String, ConfigError> {
+    read_bounded(path, MAX_CONFIG_BYTES).map_err(|error| ConfigError {
+        file: path.display().to_string(),
+        problems: vec![ConfigProblem {
+            line: 0,
+            key: String::new(),
+            message: format!("cannot read the file: {error}"),
+        }],
+    })
+}
 
 /// Reads a whole text file of at most `limit` bytes.
 pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {

@@ -594,6 +594,148 @@ async fn a_reload_adds_changes_and_removes_practices_and_keeps_a_broken_files_ol
     assert_eq!(app.practices.ids(), ["beta", "gamma"]);
 }
 
+/// Alpha and beta served from `folder`'s `practices/` (given as
+/// `practices/`, trailing slash, as the docs write it), their files written
+/// with `write`.
+async fn alpha_and_beta(folder: &Path) -> (Served, std::path::PathBuf) {
+    let dir = folder.join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    let port = crate::helpers::closed_port();
+    for id in ["alpha", "beta"] {
+        let text = practice_file(folder, id, port, None);
+        std::fs::write(dir.join(format!("{id}.toml")), text).unwrap();
+    }
+    let given = std::path::PathBuf::from(format!("{}/", dir.display()));
+    (serve(folder, &given).await, dir)
+}
+
+#[tokio::test]
+async fn a_reload_of_a_folder_gone_or_empty_keeps_every_practice() {
+    let folder = tempfile::tempdir().unwrap();
+    let (app, dir) = alpha_and_beta(folder.path()).await;
+
+    let aside = folder.path().join("aside");
+    std::fs::rename(&dir, &aside).unwrap();
+    let report = app.practices.reload().await;
+    assert!(report.removed.is_empty(), "{report:?}");
+    assert!(
+        report.refused[0].contains("cannot read the folder"),
+        "{report:?}"
+    );
+    assert_eq!(app.practices.ids(), ["alpha", "beta"]);
+
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a practice").unwrap();
+    let report = app.practices.reload().await;
+    assert!(report.removed.is_empty(), "{report:?}");
+    assert!(report.refused[0].contains("no practice file"), "{report:?}");
+    assert_eq!(app.practices.ids(), ["alpha", "beta"]);
+    assert_eq!(
+        name_of(&app, "beta").await.as_deref(),
+        Some("Practice beta")
+    );
+
+    // Back in place: read as before, nothing changed.
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::rename(&aside, &dir).unwrap();
+    assert_eq!(app.practices.reload().await, Default::default());
+}
+
+#[tokio::test]
+async fn a_refused_file_keeps_its_practice_and_server_is_compared_with_the_running_one() {
+    let folder = tempfile::tempdir().unwrap();
+    let (app, dir) = alpha_and_beta(folder.path()).await;
+    let port = crate::helpers::closed_port();
+
+    // Beta broken, and a new first file with a [server] of its own.
+    let beta = dir.join("beta.toml");
+    let broken = std::fs::read_to_string(&beta).unwrap() + "\n[nonsense]\nkey = 1\n";
+    std::fs::write(&beta, broken).unwrap();
+    let other_server = practice_file(folder.path(), "aaa", port, None)
+        .replace("bookings_per_minute = 100000", "bookings_per_minute = 5");
+    std::fs::write(dir.join("aaa.toml"), other_server).unwrap();
+    let alpha = practice_file(folder.path(), "alpha", port, None)
+        .replace("Practice alpha", "Alpha renamed");
+    std::fs::write(dir.join("alpha.toml"), alpha).unwrap();
+
+    let report = app.practices.reload().await;
+    assert_eq!(report.changed, ["alpha"], "{report:?}");
+    assert!(
+        report.added.is_empty() && report.removed.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(report.refused.len(), 2, "{report:?}");
+    assert!(
+        report.refused[0].contains("aaa.toml: [server] differs from the running one's"),
+        "{report:?}"
+    );
+    assert!(report.refused[1].contains("beta.toml:"), "{report:?}");
+    assert_eq!(app.practices.ids(), ["alpha", "beta"]);
+    assert_eq!(
+        name_of(&app, "alpha").await.as_deref(),
+        Some("Alpha renamed")
+    );
+    assert_eq!(
+        name_of(&app, "beta").await.as_deref(),
+        Some("Practice beta")
+    );
+}
+
+#[tokio::test]
+async fn a_fifo_named_like_a_practice_is_refused_without_reading_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let (app, dir) = alpha_and_beta(folder.path()).await;
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("gamma.toml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    // Read, the FIFO would block the reload until a writer came: forever.
+    let reload = app.practices.reload();
+    let report = tokio::time::timeout(std::time::Duration::from_secs(10), reload)
+        .await
+        .expect("the reload ends");
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    assert!(
+        report.refused[0].ends_with("gamma.toml: not a regular file"),
+        "{report:?}"
+    );
+    assert_eq!(app.practices.ids(), ["alpha", "beta"]);
+}
+
+/// `visitor export` of a folder's practice file says which practice it
+/// read: the one named by `--practice`, or, without it, not the file's.
+#[tokio::test]
+async fn the_command_line_says_which_practice_it_acts_on() {
+    let folder = tempfile::tempdir().unwrap();
+    let (_app, dir) = alpha_and_beta(folder.path()).await;
+    let export = |practice: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"));
+        command
+            .args(["visitor", "export", "--config"])
+            .arg(dir.join("alpha.toml"))
+            .args(["--email", "sam@example.org"])
+            .env(
+                "FIRSTSTEP_STORE",
+                crate::helpers::store_arg(&store_in(folder.path())),
+            );
+        if let Some(id) = practice {
+            command.args(["--practice", id]);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stderr).unwrap()
+    };
+    assert_eq!(export(Some("alpha")), "practice: alpha\n");
+    let unnamed = export(None);
+    assert!(
+        unnamed.starts_with("practice: the one of --config alone")
+            && unnamed.contains("--practice ID"),
+        "{unnamed}"
+    );
+}
+
 /// The adapter binary serving the practices of `dir`; stopped when dropped.
 struct Process {
     child: std::process::Child,

@@ -746,9 +746,13 @@ struct Process {
 
 impl Process {
     fn start(folder: &Path, dir: &Path) -> Self {
-        use std::io::BufRead;
+        Self::starting(folder, dir).serving()
+    }
+
+    /// The adapter started, not yet serving.
+    fn starting(folder: &Path, dir: &Path) -> Starting {
         let log = folder.join("adapter.log");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_firststep-adapter"))
             .args(["serve", "--listen", "127.0.0.1:0", "--config-dir"])
             .arg(dir)
             .arg("--store")
@@ -758,7 +762,29 @@ impl Process {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("the adapter starts");
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap());
+        Starting { child, log }
+    }
+
+    fn hang_up(&self) {
+        hang_up(&self.child);
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// The adapter binary, started; [`Starting::serving`] once it tells its address.
+struct Starting {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Starting {
+    /// Waits for the address the adapter prints once it serves.
+    fn serving(mut self) -> Process {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(self.child.stdout.take().unwrap());
         let mut line = String::new();
         lines.read_line(&mut line).unwrap();
         let address = line
@@ -768,29 +794,30 @@ impl Process {
             .unwrap_or_else(|| {
                 panic!(
                     "no address in {line:?}: {}",
-                    std::fs::read_to_string(&log).unwrap()
+                    std::fs::read_to_string(&self.log).unwrap()
                 )
             })
             .to_owned();
-        Self {
-            child,
+        Process {
+            child: self.child,
             base: format!("http://{address}"),
-            log,
+            log: self.log,
             _stdout: lines,
         }
     }
 
     fn hang_up(&self) {
-        let pid = i32::try_from(self.child.id())
-            .ok()
-            .and_then(rustix::process::Pid::from_raw)
-            .expect("a child's pid");
-        rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("SIGHUP sent");
+        hang_up(&self.child);
     }
+}
 
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+/// Sends SIGHUP to `child`.
+fn hang_up(child: &std::process::Child) {
+    let pid = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .expect("a child's pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::HUP).expect("SIGHUP sent");
 }
 
 impl Drop for Process {
@@ -886,6 +913,44 @@ async fn sighup_rereads_the_folder_while_requests_go_on() {
     assert_eq!(
         shown_name(&client, base, "gamma").await.as_deref(),
         Ok("Practice gamma")
+    );
+}
+
+/// A busy feed that holds its first asker a second (then closes), and says
+/// when it was asked: a practice's start under way.
+fn slow_feed() -> (String, std::sync::mpsc::Receiver<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/busy.ics", listener.local_addr().unwrap());
+    let (asked, asking) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if let Ok((_connection, _)) = listener.accept() {
+            let _ = asked.send(());
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    });
+    (url, asking)
+}
+
+#[tokio::test]
+async fn a_sighup_while_the_practices_start_ends_nothing() {
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    let (feed, asked) = slow_feed();
+    let port = crate::helpers::closed_port();
+    let text = practice_file(folder.path(), "alpha", port, Some(&feed));
+    std::fs::write(dir.join("alpha.toml"), text).unwrap();
+    let starting = Process::starting(folder.path(), &dir);
+    asked
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("alpha's start reads its busy feed");
+    starting.hang_up();
+    let adapter = starting.serving();
+    let client = reqwest::Client::new();
+    let base = adapter.base.as_str();
+    assert_eq!(
+        shown_name(&client, base, "alpha").await.as_deref(),
+        Ok("Practice alpha")
     );
 }
 

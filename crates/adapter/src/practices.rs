@@ -463,10 +463,16 @@ impl Practices {
 
     /// Every practice's routes under `/p/{id}/`; an id not served is 404.
     pub fn router(self: Arc<Self>) -> Router {
-        Router::new()
+        // What no practice answers, in the request log as each practice's
+        // own routes log theirs.
+        let unserved = Router::new()
             .route("/healthz", get(health))
+            .fallback(not_served)
+            .layer(axum::middleware::from_fn(crate::routes::log_request))
+            .with_state(self.clone());
+        Router::new()
             .fallback(dispatch)
-            .with_state(self)
+            .with_state((self, unserved))
             .layer(SetResponseHeaderLayer::overriding(
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
@@ -614,22 +620,39 @@ async fn health(State(practices): State<Arc<Practices>>) -> (axum::http::StatusC
     }
 }
 
+/// A request's practice id and the rest of its path: `/p/{id}/…`.
+fn practice_of(uri: &Uri) -> Option<(&str, &str)> {
+    let tail = uri.path().strip_prefix("/p/")?;
+    Some(match tail.find('/') {
+        Some(at) => tail.split_at(at),
+        None => (tail, "/"),
+    })
+}
+
+/// What no practice served answers: 404 problem+json.
+async fn not_served(uri: Uri) -> ApiError {
+    match practice_of(&uri) {
+        Some(_) => ApiError::UnknownPractice,
+        None => ApiError::UnknownRoute,
+    }
+}
+
 /// `/p/{id}/…`: the request, its path without `/p/{id}`, to the practice's
-/// own routes; an id not served is 404 problem+json.
-async fn dispatch(State(practices): State<Arc<Practices>>, mut request: Request) -> Response {
+/// own routes; anything else to `unserved` (`/healthz`, 404s).
+async fn dispatch(
+    State((practices, unserved)): State<(Arc<Practices>, Router)>,
+    mut request: Request,
+) -> Response {
     let uri = request.uri();
-    let Some((id, rest)) = uri
-        .path()
-        .strip_prefix("/p/")
-        .map(|tail| match tail.find('/') {
-            Some(at) => tail.split_at(at),
-            None => (tail, "/"),
-        })
-    else {
-        return ApiError::UnknownRoute.into_response();
-    };
-    let Some(served) = practices.current().get(id).cloned() else {
-        return ApiError::UnknownPractice.into_response();
+    let served = practice_of(uri).and_then(|(id, rest)| {
+        let served = practices.current().get(id).cloned()?;
+        Some((served, rest))
+    });
+    let Some((served, rest)) = served else {
+        return match unserved.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
     };
     let path_and_query = match uri.query() {
         Some(query) => format!("{rest}?{query}"),

@@ -273,7 +273,7 @@ fn cors(origins: &[String]) -> CorsLayer {
 
 /// One line per request: method, path (never the query, which may hold a
 /// token), status and time. No bodies, so no personal data.
-async fn log_request(request: Request, next: Next) -> Response {
+pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();

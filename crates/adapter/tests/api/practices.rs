@@ -883,6 +883,12 @@ async fn sighup_rereads_the_folder_while_requests_go_on() {
     })
     .await;
     assert_eq!(shown_name(&client, base, "alpha").await, Err(404));
+    // Asked of no practice served, and logged all the same.
+    let said = "path=\"/p/alpha/v1/practice\" status=404";
+    crate::helpers::eventually("the 404 logged", 10, || async {
+        adapter.log().contains(said)
+    })
+    .await;
     assert_eq!(
         shown_name(&client, base, "beta").await.as_deref(),
         Ok("Beta renamed")

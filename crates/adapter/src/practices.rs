@@ -15,7 +15,10 @@
 //! - SIGHUP ([`Practices::reload`]) reads the folder again: a practice added
 //!   starts, one changed switches, one removed answers 404; a file now
 //!   broken is refused (its problems logged) and its old version serves on.
+//!   A folder unreadable, or without a practice file, stops no practice.
 //!   Requests under way finish on the version they began with.
+//! - Each file is read once, bounded, on a blocking thread; one that is not
+//!   a regular file (a FIFO) is refused unread.
 //! - Background work is shared, so idle practices cost next to nothing:
 //!   one outbox round claims due items of the practices served (never
 //!   another's, nor let another's crowd them out) and delivers each with

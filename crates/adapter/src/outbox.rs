@@ -21,6 +21,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use firststep_protocol::BookingStatus;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::calendar::{Calendar, CalendarEntry, CalendarError, Placement};
 use crate::clock::Clock;
@@ -90,6 +91,26 @@ impl From<CalendarError> for Failure {
     }
 }
 
+/// How long deliveries may take. A server that accepts and then trickles
+/// (each of the mailer's reads and writes alone may wait 20 s) is cut off
+/// at `delivery`, a passing failure: an email whose server had it whole but
+/// had not yet said so may then go twice. A round starts deliveries for
+/// `round`, and lets the rest go to the next. So a round ends after about
+/// 3 minutes at most (with its store calls, under 4), inside the 5-minute
+/// lease a replica holds its items for on PostgreSQL
+/// (`store::postgres::outbox::LEASE`): no other replica takes an item
+/// while it is being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub delivery: StdDuration,
+    pub round: StdDuration,
+}
+
+pub const LIMITS: Limits = Limits {
+    delivery: StdDuration::from_secs(60),
+    round: StdDuration::from_secs(120),
+};
+
 /// Expires the requests lapsed by `now`, then takes the outbox items due
 /// of `practices` (those this process serves, each item marked with its
 /// own; another's are left to the process serving it, and never crowd
@@ -152,6 +173,7 @@ pub struct Outbox {
     failed_mail: AtomicU64,
     /// Set when the process stops: the worker ends after the delivery under way.
     stopping: AtomicBool,
+    limits: Limits,
 }
 
 /// Failed deliveries since the process started, by kind.
@@ -178,7 +200,15 @@ impl Outbox {
             stopping: AtomicBool::new(false),
             failed_calendar: AtomicU64::new(0),
             failed_mail: AtomicU64::new(0),
+            limits: LIMITS,
         }
+    }
+
+    /// With other limits than [`LIMITS`] (tests shorten them). A folder's
+    /// shared round (`practices.rs`) ends at [`LIMITS`]' round for all.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// With the clinicians' own calendars (by id), where their bookings are written.
@@ -224,8 +254,9 @@ impl Outbox {
     /// every due row once; returns how many were delivered.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> usize {
         self.queue_reminders(now).await;
+        let until = Instant::now() + self.limits.round;
         let due = take_due(&self.store, now, vec![self.store.practice().to_owned()]).await;
-        self.deliver_each(due, now).await
+        self.deliver_each(due, now, until).await
     }
 
     /// Queues this practice's reminders that fell due.
@@ -247,14 +278,28 @@ impl Outbox {
     }
 
     /// Delivers each of `due` (taken from the outbox, this practice's) once,
-    /// unless told to stop: what is left is let go. Returns how many were delivered.
-    pub async fn deliver_each(&self, due: Vec<Delivery>, now: DateTime<Utc>) -> usize {
+    /// each within the delivery limit, unless told to stop or `until` (the
+    /// round's end) has come: what is left is let go. Returns how many were
+    /// delivered.
+    pub async fn deliver_each(
+        &self,
+        due: Vec<Delivery>,
+        now: DateTime<Utc>,
+        until: Instant,
+    ) -> usize {
         let mut delivered = 0;
         let mut due = due.into_iter();
         while let Some(delivery) = due.next() {
-            if self.stopping() {
-                // Taken but not tried: left to the next start or another replica at once.
+            let out_of_time = Instant::now() >= until;
+            if self.stopping() || out_of_time {
+                // Taken but not tried: left to the next round, start or another replica at once.
                 let left: Vec<Delivery> = std::iter::once(delivery).chain(due).collect();
+                if out_of_time {
+                    tracing::warn!(
+                        left = left.len(),
+                        "the outbox round ran out of time; the rest is left to the next round"
+                    );
+                }
                 let store = self.store.clone();
                 if let Err(e) = store.call(move |s| s.let_go(&left)).await {
                     tracing::error!(error = format!("{e:#}"), "letting outbox items go");
@@ -315,9 +360,30 @@ impl Outbox {
         }
     }
 
-    /// Delivers one row; the failure's reason is for the log (no personal data).
+    /// Delivers one row within the delivery limit, then records it (the
+    /// record is not cut off: a write cut off would go on in the store
+    /// regardless). The failure's reason is for the log (no personal data).
     async fn deliver(&self, delivery: &Delivery, now: DateTime<Utc>) -> Result<(), Failure> {
-        let (state, etag) = match delivery.action.mail() {
+        let limit = self.limits.delivery;
+        let (state, etag) = tokio::time::timeout(limit, self.attempt(delivery, now))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::transient(format!(
+                    "cut off after {} s (an email may have gone all the same)",
+                    limit.as_secs_f64()
+                )))
+            })?;
+        self.record(delivery, state, etag, now).await
+    }
+
+    /// Sends the row's email or writes its calendar entry; returns the
+    /// booking's new calendar state and entry tag, if any.
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<&'static str>, Option<String>), Failure> {
+        let done = match delivery.action.mail() {
             Some(kind) => {
                 if let Some(mail) = &self.mail {
                     let (store, id) = (self.store.clone(), delivery.booking_id.clone());
@@ -331,7 +397,7 @@ impl Outbox {
                             booking = delivery.booking_id,
                             "reminder not sent: the booking is no longer confirmed, or has begun"
                         );
-                        return self.record(delivery, None, None, now).await;
+                        return Ok((None, None));
                     }
                     let email = compose(
                         kind,
@@ -350,7 +416,7 @@ impl Outbox {
                 (Some(state), etag)
             }
         };
-        self.record(delivery, state, etag, now).await
+        Ok(done)
     }
 
     /// Records `delivery` as done, with the booking's new calendar state.

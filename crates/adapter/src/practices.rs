@@ -517,10 +517,13 @@ impl Practices {
 
     /// One outbox round for every practice: requests lapsed expire, due
     /// items are claimed whoever's they are, and each practice's are
-    /// delivered by its own outbox (its calendars, mail, links); the items
-    /// of a practice no longer served are let go.
+    /// delivered by its own outbox (its calendars, mail, links), the
+    /// practices side by side, so one whose server stalls holds none of the
+    /// others'; the items of a practice no longer served are let go.
     pub async fn deliver_due(&self) -> usize {
         let now = self.clock.now();
+        // One end for the whole round: its items share one lease.
+        let until = tokio::time::Instant::now() + crate::outbox::LIMITS.round;
         let due = crate::outbox::take_due(&self.store, now, self.ids()).await;
         let mut by_practice: HashMap<String, Vec<Delivery>> = HashMap::new();
         for delivery in due {
@@ -530,23 +533,26 @@ impl Practices {
                 .push(delivery);
         }
         let served = self.current();
-        let mut delivered = 0;
+        let mut rounds = tokio::task::JoinSet::new();
         for (id, items) in by_practice {
-            match served.get(&id) {
-                Some(practice) => {
-                    delivered += practice
-                        .practice
-                        .state
-                        .outbox
-                        .deliver_each(items, now)
-                        .await;
-                }
-                None => {
-                    let store = self.store.clone();
+            let (served, store) = (served.get(&id).cloned(), self.store.clone());
+            rounds.spawn(async move {
+                let Some(practice) = served else {
                     if let Err(e) = store.call(move |s| s.let_go(&items)).await {
                         tracing::error!(error = format!("{e:#}"), "letting outbox items go");
                     }
-                }
+                    return 0;
+                };
+                let outbox = &practice.practice.state.outbox;
+                outbox.deliver_each(items, now, until).await
+            });
+        }
+        let mut delivered = 0;
+        while let Some(done) = rounds.join_next().await {
+            match done {
+                Ok(count) => delivered += count,
+                // One practice's panic is its round's end, not the others'.
+                Err(error) => tracing::error!(error = %error, "a practice's outbox round failed"),
             }
         }
         delivered

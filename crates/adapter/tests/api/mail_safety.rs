@@ -1,18 +1,21 @@
 //! Visitor text in real mail (aiosmtpd, recording each message byte for
 //! byte): placeholders a visitor typed stay text, the practice reads its
 //! own links first and the visitor's words quoted, no bare CR or LF reaches
-//! SMTP DATA; and mail that can never be sent is set aside, not retried for
-//! ever, and shown by `requests list`.
+//! SMTP DATA; mail that can never be sent is set aside, not retried for
+//! ever, and shown by `requests list`; and a mail server that never answers
+//! holds an outbox round only within its limits.
 
 use chrono::{DateTime, Duration, Utc};
 use firststep_adapter::config::Settings;
 use firststep_adapter::mail::Mailer;
-use firststep_adapter::outbox::{EntryText, MailContext, Outbox, PERMANENT_TRIES};
+use firststep_adapter::outbox::{EntryText, Limits, MailContext, Outbox, PERMANENT_TRIES};
 use firststep_adapter::store::{SetAside, Store};
 use firststep_protocol::BookingCreated;
 use serde_json::json;
 
-use crate::helpers::{booking_body, new_key, store_in, text_row_in, StoreHandle, CONFIG};
+use crate::helpers::{
+    booking_body, new_key, store_in, text_row_in, text_rows_in, StoreHandle, CONFIG,
+};
 use crate::lifecycle::{link, mail_config, request, spawn_with_mail, to, PUBLIC};
 use crate::smtp_server::SmtpServer;
 
@@ -112,8 +115,18 @@ async fn no_bare_carriage_return_or_line_feed_reaches_smtp() {
 /// An outbox worker on the app's store, its clock in the test's hands,
 /// and the store.
 fn outbox_on(folder: &std::path::Path, smtp: &SmtpServer) -> (Outbox, StoreHandle) {
+    outbox_through(folder, smtp, None)
+}
+
+/// `outbox_on`, its mail sent to the SMTP port `port` if given.
+fn outbox_through(
+    folder: &std::path::Path,
+    smtp: &SmtpServer,
+    port: Option<u16>,
+) -> (Outbox, StoreHandle) {
     let settings = Settings::from_toml(&mail_config(smtp), folder).unwrap();
-    let mail = settings.mail.clone().unwrap();
+    let mut mail = settings.mail.clone().unwrap();
+    mail.smtp_port = port.unwrap_or(mail.smtp_port);
     let store = Store::open(&store_in(folder)).unwrap();
     let outbox = Outbox::new(
         store.clone(),
@@ -262,4 +275,75 @@ async fn mail_failing_for_a_week_for_passing_reasons_is_set_aside() {
     assert_eq!(set_aside.len(), 1, "{set_aside:?}");
     assert_eq!(set_aside[0].action, "mail:visitor_declined");
     assert!(!set_aside[0].last_error.as_deref().unwrap().contains("550"));
+}
+
+/// A mail server that accepts connections and never answers holds each
+/// email only up to the outbox's delivery limit (not the mailer's 20 s a
+/// read), and a round starts no delivery past its own limit: the rest is
+/// let go, due at once in the next round. (On PostgreSQL a round so ends
+/// within the lease on its items, and no replica takes one being sent.)
+#[tokio::test]
+async fn a_mail_server_that_never_answers_holds_a_round_only_within_its_limits() {
+    let smtp = SmtpServer::start_recording().await;
+    let app = spawn_with_mail(&smtp).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(request(&app, None).await.booking.id);
+    }
+    smtp.wait_for(6, 10).await;
+    let folder = app.stop().await;
+    let (outbox, store) = outbox_on(folder.path(), &smtp);
+    let now = Utc::now();
+    for id in ids {
+        store
+            .run(move |s| s.answer(&id, firststep_adapter::store::Answer::Decline, now))
+            .unwrap();
+    }
+    // The declines' emails, each as (tries, sent), least tried first.
+    let declines = || {
+        let rows = text_rows_in(
+            &store_in(folder.path()),
+            "SELECT CAST(attempts AS TEXT), CASE WHEN done_at IS NULL THEN 'owed' ELSE 'sent' END
+             FROM outbox WHERE action = $1 ORDER BY attempts, done_at IS NULL",
+            "mail:visitor_declined",
+        );
+        rows.iter()
+            .map(|row| {
+                let tries = row[0].as_deref().unwrap().parse::<u32>().unwrap();
+                (tries, row[1].as_deref() == Some("sent"))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(declines(), [(0, false), (0, false), (0, false)]);
+
+    // Accepted by the kernel, never answered: no greeting ever comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (stalled, _) = outbox_through(folder.path(), &smtp, Some(port));
+    let stalled = stalled.with_limits(Limits {
+        // The first email starts within the round (after the releases'
+        // calendar items); it is cut off after the round has ended.
+        delivery: std::time::Duration::from_secs(2),
+        round: std::time::Duration::from_secs(1),
+    });
+    let started = std::time::Instant::now();
+    stalled.deliver_due(now).await;
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "cut off by the outbox's limits: {took:?}"
+    );
+    assert_eq!(
+        declines(),
+        [(0, false), (0, false), (1, false)],
+        "one email tried, two left"
+    );
+
+    // The next round sends the two left at once, the one tried after its backoff.
+    outbox.deliver_due(now).await;
+    assert_eq!(declines(), [(1, true), (1, true), (1, false)]);
+    outbox.deliver_due(now + Duration::minutes(1)).await;
+    assert_eq!(declines(), [(1, true), (1, true), (2, true)]);
+    assert_eq!(smtp.wait_for(9, 10).await.len(), 9);
+    drop(silent);
 }

@@ -46,6 +46,45 @@ fn feed_token(id: &str) -> String {
     format!("the-feed-token-of-{id}-0123456789abcdef")
 }
 
+/// The practices of a round deliver side by side: one whose mail server
+/// accepts connections and never answers (each read waits 20 s) holds none
+/// of another's emails.
+#[tokio::test]
+async fn a_practice_whose_mail_server_never_answers_holds_none_of_anothers_emails() {
+    let smtp = SmtpServer::start().await;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("practices");
+    std::fs::create_dir(&dir).unwrap();
+    for (id, port) in [
+        ("alpha", silent.local_addr().unwrap().port()),
+        ("beta", smtp.port),
+    ] {
+        let file = practice_file(folder.path(), id, port, None);
+        std::fs::write(dir.join(format!("{id}.toml")), file).unwrap();
+    }
+    let app = serve(folder.path(), &dir).await;
+    // Alpha's emails come first in the outbox.
+    for id in ["alpha", "beta"] {
+        let start = app.starts(id, "free-consultation").await[0];
+        let body = body_for("free-consultation", start);
+        let booked = app.post_booking(id, &new_key(), &body).await;
+        assert_eq!(booked.status(), 201, "{id}");
+    }
+    // A round with both practices' items (the worker's may be held by alpha's alone).
+    let practices = app.practices.clone();
+    tokio::spawn(async move { practices.deliver_due().await });
+
+    // Beta's two emails within 10 s (on SQLite, where no lease is taken,
+    // the worker's round may send them as well).
+    let mails = smtp.wait_for(2, 10).await;
+    let to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    for address in ["therapist@beta.example.org", "sam@example.org"] {
+        assert!(to.iter().any(|t| t.contains(address)), "{address}: {to:?}");
+    }
+    drop(silent);
+}
+
 /// A server of the practices in `dir` on its own store in `folder`.
 struct Served {
     base: String,

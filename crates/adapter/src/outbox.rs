@@ -368,8 +368,13 @@ impl Outbox {
         let (state, etag) = tokio::time::timeout(limit, self.attempt(delivery, now))
             .await
             .unwrap_or_else(|_| {
+                // A calendar write is idempotent; an email is not.
+                let after = match delivery.action.mail() {
+                    Some(_) => "the email may have gone all the same",
+                    None => "the calendar write is tried again, unharmed",
+                };
                 Err(Failure::transient(format!(
-                    "cut off after {} s (an email may have gone all the same)",
+                    "cut off after {} s ({after})",
                     limit.as_secs_f64()
                 )))
             })?;

@@ -3,14 +3,18 @@
 // up, a Moto G Power's screen (412×823 CSS px, 1.75 device pixels each, touch).
 // Headless Chromium against the release adapter and the release-built widget
 // on 127.0.0.1, every load in a fresh browser context (cold cache, new
-// connections). Each of N rounds makes three loads:
+// connections). Each of N rounds makes four loads:
 //   1. the demo page, timed: navigation → the first frame with a slot button
 //      (as bench/first-paint.mjs defines it), the layout shift until the
 //      network has rested, and then a tap on the longest day → its next paint;
 //   2. the demo page, untouched but for one event listener: main-thread time
 //      and bytes;
 //   3. the same page without the widget (no script, hints or element):
-//      main-thread time and bytes. The widget's share is 2 less 3.
+//      main-thread time and bytes. The widget's share is 2 less 3;
+//   4. the hosted page of the demo's service (/book/…), where a link from an
+//      email or a map listing leads: when its own times (the page's HTML,
+//      shown until the widget starts) and then the widget's were painted,
+//      and the layout shift until the network has rested.
 // The example practice's longest day is 7 hours; the benchmark's copy of it
 // adds a day open 13 hours (52 times) two days ahead, the longest a practice
 // is likely to offer. The visitor is in the practice's time zone.
@@ -53,6 +57,8 @@ const practiceFile = 'examples/riverside-counselling.toml';
 const practice = readFileSync(join(root, practiceFile), 'utf8');
 const timeZone = practice.match(/^time_zone\s*=\s*"([^"]+)"/m)[1];
 const longDay = dayAfterTomorrow(timeZone, [...practice.matchAll(/^date\s*=\s*"([^"]+)"/gm)].map((m) => m[1]));
+// The hosted page of the service the demo page books.
+const hostedPage = `/book/${readFileSync(join(root, 'demo', 'index.html'), 'utf8').match(/<firststep-booking[^>]*\sservice="([^"]+)"/)[1]}`;
 
 // The demo page as the adapter serves it, and beside it the same page without the widget.
 const demo = mkdtempSync(join(tmpdir(), 'firststep-mobile-'));
@@ -66,7 +72,10 @@ const adapter = await startAdapter(
   `[[availability.overrides]]\ndate = "${longDay}"\nhours = ${JSON.stringify(longDayHours)}\n`,
   practiceFile, { demo_dir: demo });
 try {
-  const figures = { painted: [], shift: [], dayChoice: [], withWidget: [], withoutWidget: [], bytesWith: [], bytesWithout: [], widgetBytes: [] };
+  const figures = {
+    painted: [], shift: [], dayChoice: [], withWidget: [], withoutWidget: [], bytesWith: [], bytesWithout: [], widgetBytes: [],
+    hostedTimes: [], hostedPainted: [], hostedShift: [],
+  };
   const shifted = new Set();
   let longDayTimes;
   // One load of each kind first, not counted: the browser's first contexts start slower.
@@ -74,7 +83,14 @@ try {
     const timed = await timedLoad(`${adapter.url}/`);
     const withWidget = await quietLoad(`${adapter.url}/`, 'firststep:slots-loaded');
     const withoutWidget = await quietLoad(`${adapter.url}/no-widget.html`, 'load');
+    const hosted = await seenLoad(`${adapter.url}${hostedPage}`);
+    await hosted.context.close();
     if (round < 0) continue;
+    if (hosted.pageTimes === null) throw new Error(`${hostedPage} painted no times of its own: update bench/mobile.mjs`);
+    figures.hostedTimes.push(hosted.pageTimes);
+    figures.hostedPainted.push(hosted.painted);
+    figures.hostedShift.push(hosted.shift);
+    for (const node of hosted.shiftedNodes) shifted.add(`${hostedPage}: ${node}`);
     figures.painted.push(timed.painted);
     figures.shift.push(timed.shift);
     for (const node of timed.shiftedNodes) shifted.add(node);
@@ -114,7 +130,9 @@ async function phonePage() {
     const request = inFlight.get(requestId);
     if (request) request.state = state;
   };
+  let pagePath; // the page's own request is the first
   cdp.on('Network.requestWillBeSent', ({ requestId, request }) => {
+    pagePath ??= new URL(request.url).pathname;
     inFlight.set(requestId, { url: request.url, state: 'sent' });
     changed = Date.now();
   });
@@ -140,7 +158,7 @@ async function phonePage() {
     for (const deadline = Date.now() + 15_000; inFlight.size > 0 || Date.now() - changed < settle;) {
       if (Date.now() > deadline) {
         stuck.loads += 1;
-        for (const { url, state } of inFlight.values()) stuck.requests.add(`${new URL(url).pathname}${new URL(url).search ? '?…' : ''} (${state})`);
+        for (const { url, state } of inFlight.values()) stuck.requests.add(`${new URL(url).pathname}${new URL(url).search ? '?…' : ''} (${state}, on ${pagePath})`);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -150,11 +168,12 @@ async function phonePage() {
 }
 
 /**
- * The demo page with the figures a visitor sees: when the first slots were
- * painted, the layout shift until the page was quiet, and how long a tap on
- * the day with the most times took to its next paint.
+ * `url` loaded as a visitor sees it, until the network rests; resolves to
+ * { context, page, painted, pageTimes, shift, shiftedNodes }: when the
+ * widget's first slots were painted, when the element's own times were (or
+ * null), and the layout shift until then.
  */
-async function timedLoad(url) {
+async function seenLoad(url) {
   const { context, page, quiet } = await phonePage();
   // Everything the page reports, gathered by the page itself: a Playwright
   // wait would inject its script into the page being timed.
@@ -182,7 +201,7 @@ async function timedLoad(url) {
       }
     }).observe({ type: 'event', durationThreshold: 16, buffered: true });
   });
-  const { painted: paint } = await watchFirstSlots(page);
+  const { painted: paint, pageTimes } = await watchFirstSlots(page);
   await page.goto(url);
   const painted = await paint;
   await quiet();
@@ -190,6 +209,18 @@ async function timedLoad(url) {
     shift: firststepBench.shifts.reduce((sum, { value }) => sum + value, 0),
     shiftedNodes: [...new Set(firststepBench.shifts.flatMap(({ nodes }) => nodes))],
   }));
+  // Seen by now, if the page has them: they come before the widget's.
+  const ownTimes = await Promise.race([pageTimes, null]);
+  return { context, page, painted, pageTimes: ownTimes, shift, shiftedNodes };
+}
+
+/**
+ * The demo page with the figures a visitor sees: when the first slots were
+ * painted, the layout shift until the page was quiet, and how long a tap on
+ * the day with the most times took to its next paint.
+ */
+async function timedLoad(url) {
+  const { context, page, painted, shift, shiftedNodes } = await seenLoad(url);
 
   // The day with the most times, told by the count each day button names.
   const days = page.locator('firststep-booking .fs-day');
@@ -294,6 +325,11 @@ function report(figures, { shifted, longDayTimes }) {
       verdict(Math.max(...figures.shift) === 0)],
     [`longest day (${longDayTimes} times): tap → next paint`, ms(median(figures.dayChoice)), ms(p90(figures.dayChoice)),
       '≤ 100 ms', verdict(median(figures.dayChoice) <= 100)],
+    // The hosted page's goals are the demo page's: it has none of its own.
+    [`hosted page ${hostedPage}: its own times painted`, ms(median(figures.hostedTimes)), ms(p90(figures.hostedTimes)), '', ''],
+    [`hosted page: the widget's first slots painted`, ms(median(figures.hostedPainted)), ms(p90(figures.hostedPainted)), '', ''],
+    ['hosted page: layout shift until quiet', median(figures.hostedShift).toFixed(4),
+      `${Math.max(...figures.hostedShift).toFixed(4)} worst`, '0', verdict(Math.max(...figures.hostedShift) === 0)],
   ];
   console.log(`Mobile profile: ${cpuSlowdown}× CPU, ${network.latency} ms round trip, 1.6 Mbps down, 750 kbps up; `
     + `${phone.viewport.width}×${phone.viewport.height} @${phone.deviceScaleFactor}; ${rounds} cold loads of each kind; `

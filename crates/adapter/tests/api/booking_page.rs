@@ -152,7 +152,7 @@ async fn the_page_names_the_practice_carries_the_widget_and_its_policy() {
 }
 
 #[tokio::test]
-async fn with_a_widget_directory_the_page_loads_the_widget() {
+async fn with_a_widget_directory_the_page_loads_the_widget_and_hints_its_code() {
     let widget = tempfile::tempdir().unwrap();
     std::fs::write(widget.path().join("firststep.js"), "// widget").unwrap();
     let config = CONFIG.replace(
@@ -163,6 +163,12 @@ async fn with_a_widget_directory_the_page_loads_the_widget() {
     let (_, html) = page(&app, "/book/intake").await;
     assert!(html.contains("<script type=\"module\" src=\"/widget/firststep.js\"></script>"));
     assert_eq!(app.get("/widget/firststep.js").await.status(), 200);
+    // The widget's code is asked for beside the loader, as on the demo page.
+    let head = html.split("</head>").next().unwrap();
+    assert!(head.contains("<link rel=\"modulepreload\" href=\"/widget/firststep-widget.js\">"));
+    assert!(head.contains(
+        "<link rel=\"preload\" href=\"/widget/firststep-widget_bg.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin>"
+    ));
 }
 
 #[tokio::test]

@@ -101,9 +101,7 @@ impl<'a> Visit<'a> {
         let mut head =
             Html::trusted_static("<link rel=\"icon\" href=\"data:,\">") + stylesheet_link(self.app);
         if self.app.settings.server.widget_dir.is_some() {
-            head += Html::trusted_static("<script type=\"module\" src=\"")
-                + Html::text(&self.app.address("/widget/firststep.js"))
-                + Html::trusted_static("\"></script>");
+            head += widget_loading(self.app);
         }
         let mut content = Html::default();
         if let Some(notice) = &practice.notice {
@@ -244,6 +242,20 @@ impl<'a> Visit<'a> {
         };
         self.page(status, render::sentence_and_restart(self, sentence))
     }
+}
+
+/// The widget's loader, and the hints that fetch its code beside it (as the
+/// demo page's do): without them the wasm is asked for only once the loader
+/// has arrived and run, a round trip and more later on a phone.
+fn widget_loading(app: &AppState) -> Html {
+    let widget = |file: &str| Html::text(&app.address(&format!("/widget/{file}")));
+    Html::trusted_static("<script type=\"module\" src=\"")
+        + widget("firststep.js")
+        + Html::trusted_static("\"></script><link rel=\"modulepreload\" href=\"")
+        + widget("firststep-widget.js")
+        + Html::trusted_static("\"><link rel=\"preload\" href=\"")
+        + widget("firststep-widget_bg.wasm")
+        + Html::trusted_static("\" as=\"fetch\" type=\"application/wasm\" crossorigin>")
 }
 
 /// The first instant of `date` in `zone` (the first that exists, where a

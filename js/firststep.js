@@ -14,9 +14,9 @@ const element = import('./element.js');
 // loading="eager") has its practice and first slots asked for now, beside the
 // download. The widget takes these answers for the very same URLs it would
 // ask for (src/browser/http.rs: base without trailing '/', instants as the
-// browser's ISO text without ".000"; src/app.rs: a window of WINDOW_DAYS = 14
-// days from the start of the minute); e2e/smoke.test.mjs checks it asks for
-// nothing twice.
+// browser's ISO text without ".000"; src/model/state.rs, `opening`: a window
+// of WINDOW_DAYS = 14 days from the start of the minute, the loader's minute
+// when it left one); e2e/smoke.test.mjs checks it asks for nothing twice.
 const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
 for (const host of document.querySelectorAll('firststep-booking')) {
   const eager = host.getAttribute('loading') === 'eager';
@@ -35,6 +35,9 @@ for (const host of document.querySelectorAll('firststep-booking')) {
   // An answer the widget never takes must not be reported as unhandled.
   for (const answer of Object.values(answers)) answer.catch(() => {});
   host.firststepEarly = answers;
+  // The minute the window opened: the widget opens its own there, so a
+  // minute turning before it starts does not make its URL another one.
+  host.firststepOpened = opened;
   // The page's first Intl date formatter loads the browser's date and time
   // data (some 100 ms of a phone's main thread): made here, that happens
   // while the wasm downloads, not between its start and the first times;

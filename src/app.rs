@@ -28,7 +28,7 @@ use crate::model::api_error::ApiError;
 use crate::model::choices::{self, Named, Picks, Stage};
 use crate::model::days::{by_part_of_day, days_after, PartOfDay};
 use crate::model::form::Field;
-use crate::model::state::{Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
+use crate::model::state::{opening, Action, BookingState, Load, Notice, Submission, WINDOW_DAYS};
 
 #[derive(Properties, PartialEq, Clone)]
 pub struct AppProps {
@@ -100,14 +100,6 @@ impl Focus {
     }
 }
 
-/// The window of slots opens at the start of the minute, as the loader
-/// (js/firststep.js) opens the one it asks for before the wasm arrives: the
-/// same URL, so the widget takes the loader's answer.
-fn this_minute() -> DateTime<Utc> {
-    let ms = js_sys::Date::now() as i64;
-    DateTime::from_timestamp_millis(ms - ms.rem_euclid(60_000)).unwrap_or(DateTime::UNIX_EPOCH)
-}
-
 fn browser_language() -> String {
     web_sys::window()
         .and_then(|w| w.navigator().language())
@@ -120,9 +112,10 @@ pub fn App(props: &AppProps) -> Html {
         AdapterClient::new(api, &props.host)
     });
     let manage = props.manage.clone();
+    let opened = opening(js_sys::Date::now(), client.loader_opened);
     let state = use_reducer(|| match manage {
-        Some(link) => BookingState::managing(this_minute(), link.to_string()),
-        None => BookingState::new(this_minute()),
+        Some(link) => BookingState::managing(opened, link.to_string()),
+        None => BookingState::new(opened),
     });
     let locale = props
         .locale

@@ -853,19 +853,23 @@ async fn a_new_adapter_is_asked_for_its_own_practice() {
     element.remove();
 }
 
-/// The URL the loader asks for the first slots at (the window opening at
-/// the start of this minute), once the minute has over a second left: the
-/// widget must open in the same minute.
-async fn loader_slots_url() -> String {
-    while js_sys::Date::now() % 60_000.0 > 59_000.0 {
-        next_task().await;
-    }
+/// What the loader (js/firststep.js) leaves on an element it asked for
+/// early, its window opened `minutes_ago` minutes before the start of this
+/// one: its answers (URL → promise) and that instant. Returns the slots URL
+/// it asked for.
+fn leave_loader_answers(
+    element: &web_sys::Element,
+    answers: &js_sys::Object,
+    minutes_ago: f64,
+) -> String {
     let now = js_sys::Date::now();
-    let opened = now - now % 60_000.0;
+    let opened = now - now % 60_000.0 - minutes_ago * 60_000.0;
     let iso = |ms: f64| {
         let text = String::from(js_sys::Date::new(&ms.into()).to_iso_string());
         text.replace(".000Z", "Z")
     };
+    js_sys::Reflect::set(element, &"firststepEarly".into(), answers).unwrap();
+    js_sys::Reflect::set(element, &"firststepOpened".into(), &opened.into()).unwrap();
     format!(
         "https://adapter.test/v1/slots?from={}&to={}&service=free-consultation",
         iso(opened),
@@ -880,8 +884,9 @@ async fn loader_slots_url() -> String {
 async fn the_practice_is_drawn_together_with_the_first_slots() {
     let _adapter = adapter(|_| created_json("pending"));
     define_element();
-    let slots_url = loader_slots_url().await;
+    let element = booking_element();
     let answers = js_sys::Object::new();
+    let slots_url = leave_loader_answers(&element, &answers, 0.0);
     let practice = Response::new_with_opt_str(Some(&practice_json("optional"))).unwrap();
     let practice = js_sys::Promise::resolve(&practice);
     js_sys::Reflect::set(
@@ -893,8 +898,6 @@ async fn the_practice_is_drawn_together_with_the_first_slots() {
     let mut release = None;
     let slots = js_sys::Promise::new(&mut |resolve, _| release = Some(resolve));
     js_sys::Reflect::set(&answers, &slots_url.into(), &slots).unwrap();
-    let element = booking_element();
-    js_sys::Reflect::set(&element, &"firststepEarly".into(), &answers).unwrap();
     document().body().unwrap().append_child(&element).unwrap();
 
     let shadow = element.shadow_root().unwrap();
@@ -928,28 +931,39 @@ async fn the_practice_is_drawn_together_with_the_first_slots() {
 
 /// The loader (js/firststep.js) asks for the practice and the first slots
 /// while the wasm downloads and leaves the answers on the element: the
-/// widget takes them instead of asking again, its window opening at the
-/// start of the minute as the loader's does (so the URLs are the same).
+/// widget takes them instead of asking again, its window opening where the
+/// loader's did (so the URLs are the same).
 #[wasm_bindgen_test]
 async fn answers_the_loader_asked_for_are_taken_instead_of_asking_again() {
+    loader_answers_are_taken(0.0).await;
+}
+
+/// A phone may take longer than the rest of the minute to download the
+/// wasm: the widget still opens its window in the loader's minute, and
+/// takes its answers.
+#[wasm_bindgen_test]
+async fn answers_the_loader_asked_for_before_the_minute_turned_are_taken_all_the_same() {
+    loader_answers_are_taken(1.0).await;
+}
+
+async fn loader_answers_are_taken(minutes_ago: f64) {
     let adapter = adapter(|_| created_json("pending"));
     define_element();
-    let slots_url = loader_slots_url().await;
     let starts = upcoming_starts();
     let starts: Vec<&str> = starts.iter().map(String::as_str).collect();
     let answer = |body: String| {
         let response = Response::new_with_opt_str(Some(&body)).unwrap();
         JsValue::from(js_sys::Promise::resolve(&response))
     };
+    let element = booking_element();
     let answers = js_sys::Object::new();
+    let slots_url = leave_loader_answers(&element, &answers, minutes_ago);
     let add = |url: &str, body| js_sys::Reflect::set(&answers, &url.into(), &answer(body)).unwrap();
     add(
         "https://adapter.test/v1/practice",
         practice_json("optional"),
     );
     add(&slots_url, slots_json(&starts[..1]));
-    let element = booking_element();
-    js_sys::Reflect::set(&element, &"firststepEarly".into(), &answers).unwrap();
     document().body().unwrap().append_child(&element).unwrap();
 
     let one_time = || {
@@ -969,12 +983,14 @@ async fn answers_the_loader_asked_for_are_taken_instead_of_asking_again() {
         0,
         "both answers taken"
     );
-    assert!(
-        js_sys::Reflect::get(&element, &"firststepEarly".into())
-            .unwrap()
-            .is_undefined(),
-        "taken once: a widget mounted again asks afresh"
-    );
+    for left in ["firststepEarly", "firststepOpened"] {
+        assert!(
+            js_sys::Reflect::get(&element, &left.into())
+                .unwrap()
+                .is_undefined(),
+            "{left} taken once: a widget mounted again asks afresh"
+        );
+    }
     element.remove();
 }
 

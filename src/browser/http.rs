@@ -18,6 +18,15 @@ use web_sys::{RequestInit, Response};
 use super::json::{self, instant_text, FromJson};
 use crate::model::api_error::ApiError;
 
+/// The property `name` of `host`, deleted from it: what the loader left is
+/// taken once.
+fn take(host: &web_sys::Element, name: &str) -> JsValue {
+    let key = JsValue::from_str(name);
+    let value = js_sys::Reflect::get(host, &key).unwrap_or_default();
+    let _ = js_sys::Reflect::delete_property(host, &key);
+    value
+}
+
 /// The adapter at one base address (from the element's `api` attribute).
 #[derive(Debug, PartialEq)]
 pub struct AdapterClient {
@@ -25,6 +34,9 @@ pub struct AdapterClient {
     /// What the loader (`js/firststep.js`) asked for while the wasm
     /// downloaded: an object, URL → `Promise<Response>`, each taken once.
     early: Option<js_sys::Object>,
+    /// When the loader's window of slots opened (ms since 1970, as it left
+    /// it: unchecked), for the widget to open its own at the same instant.
+    pub loader_opened: Option<f64>,
     /// Whether this adapter's answer to the practice has been taken: a new
     /// adapter is asked for its own, though the last one's is on screen (a
     /// run of the hook cancelled before the answer came leaves it unset).
@@ -33,13 +45,14 @@ pub struct AdapterClient {
 
 impl AdapterClient {
     /// The client of the widget on `host`, taking what the loader left on
-    /// it (`firststepEarly`): a widget mounted again asks afresh.
+    /// it (`firststepEarly`, `firststepOpened`): a widget mounted again asks
+    /// afresh.
     pub fn new(base: &str, host: &web_sys::Element) -> Self {
-        let key = JsValue::from_str("firststepEarly");
-        let early = js_sys::Reflect::get(host, &key).unwrap_or_default();
-        let _ = js_sys::Reflect::delete_property(host, &key);
+        let early = take(host, "firststepEarly");
+        let opened = take(host, "firststepOpened");
         Self {
             base: base.trim_end_matches('/').to_owned(),
+            loader_opened: opened.as_f64().filter(|_| early.is_object()),
             early: early.is_object().then(|| early.unchecked_into()),
             practice_answered: Cell::new(false),
         }

@@ -935,7 +935,7 @@ async fn the_practice_is_drawn_together_with_the_first_slots() {
 /// loader's did (so the URLs are the same).
 #[wasm_bindgen_test]
 async fn answers_the_loader_asked_for_are_taken_instead_of_asking_again() {
-    loader_answers_are_taken(0.0).await;
+    loader_answers_are_taken(0.0, None).await;
 }
 
 /// A phone may take longer than the rest of the minute to download the
@@ -943,10 +943,26 @@ async fn answers_the_loader_asked_for_are_taken_instead_of_asking_again() {
 /// takes its answers.
 #[wasm_bindgen_test]
 async fn answers_the_loader_asked_for_before_the_minute_turned_are_taken_all_the_same() {
-    loader_answers_are_taken(1.0).await;
+    loader_answers_are_taken(1.0, None).await;
 }
 
-async fn loader_answers_are_taken(minutes_ago: f64) {
+/// A page's script may leave anything where the loader leaves its minute:
+/// what is not one is passed over (the window opens at this minute), and
+/// asks nothing more. (A NaN kept as it was made the client unequal to
+/// itself, so the effect keyed by it asked again on every render.)
+#[wasm_bindgen_test]
+async fn a_loader_minute_that_is_not_a_time_is_passed_over() {
+    // The widget opens at this minute: it must not turn meanwhile.
+    while js_sys::Date::now() % 60_000.0 > 59_000.0 {
+        next_task().await;
+    }
+    loader_answers_are_taken(0.0, Some(f64::NAN)).await;
+}
+
+/// The loader's answers left on an element, its window opened `minutes_ago`
+/// minutes back (the instant left replaced by `left_instead`, if given), are
+/// taken, and nothing is asked of the network.
+async fn loader_answers_are_taken(minutes_ago: f64, left_instead: Option<f64>) {
     let adapter = adapter(|_| created_json("pending"));
     define_element();
     let starts = upcoming_starts();
@@ -964,6 +980,9 @@ async fn loader_answers_are_taken(minutes_ago: f64) {
         practice_json("optional"),
     );
     add(&slots_url, slots_json(&starts[..1]));
+    if let Some(instant) = left_instead {
+        js_sys::Reflect::set(&element, &"firststepOpened".into(), &instant.into()).unwrap();
+    }
     document().body().unwrap().append_child(&element).unwrap();
 
     let one_time = || {
@@ -973,6 +992,10 @@ async fn loader_answers_are_taken(minutes_ago: f64) {
             == Some(1)
     };
     eventually("the loader's one slot", one_time, || shadow_text(&element)).await;
+    for _ in 0..10 {
+        yew::scheduler::flush().await;
+        next_task().await;
+    }
     assert!(
         adapter.sent_to("GET", "/v1/").is_empty(),
         "asked again: {:?}",

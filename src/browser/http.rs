@@ -35,8 +35,10 @@ pub struct AdapterClient {
     /// downloaded: an object, URL → `Promise<Response>`, each taken once.
     early: Option<js_sys::Object>,
     /// When the loader's window of slots opened (ms since 1970, as it left
-    /// it: unchecked), for the widget to open its own at the same instant.
-    pub loader_opened: Option<f64>,
+    /// it, unchecked but for the cast), for the widget to open its own at
+    /// the same instant. An integer: the client is part of an effect's key,
+    /// and a NaN, unequal to itself, would run the effect on every render.
+    pub loader_opened: Option<i64>,
     /// Whether this adapter's answer to the practice has been taken: a new
     /// adapter is asked for its own, though the last one's is on screen (a
     /// run of the hook cancelled before the answer came leaves it unset).
@@ -52,7 +54,10 @@ impl AdapterClient {
         let opened = take(host, "firststepOpened");
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            loader_opened: opened.as_f64().filter(|_| early.is_object()),
+            loader_opened: opened
+                .as_f64()
+                .filter(|_| early.is_object())
+                .map(|ms| ms as i64),
             early: early.is_object().then(|| early.unchecked_into()),
             practice_answered: Cell::new(false),
         }

@@ -135,15 +135,15 @@ pub enum Action {
 /// before the wasm arrived: the loader's, so the widget's first URL is the
 /// one the loader asked for and its answer is taken, even when a minute has
 /// turned in between; else the start of this minute, as the loader opens it.
-/// An instant from the future or over five minutes old is not the loader's
-/// (or its answer is stale).
-pub fn opening(now_ms: f64, loader_opened_ms: Option<f64>) -> DateTime<Utc> {
+/// An instant from the future or over five minutes old is not the loader's,
+/// or its answer too stale to show (the adapter checks each time again when
+/// it books, all the same).
+pub fn opening(now_ms: f64, loader_opened_ms: Option<i64>) -> DateTime<Utc> {
     const MINUTE_MS: i64 = 60_000;
-    // Saturating casts: NaN is 0, the infinities the ends of i64.
+    // A saturating cast: NaN is 0, the infinities the ends of i64.
     let now = now_ms as i64;
     let this_minute = now.saturating_sub(now.rem_euclid(MINUTE_MS));
     let ms = loader_opened_ms
-        .map(|ms| ms as i64)
         .filter(|ms| (now.saturating_sub(5 * MINUTE_MS)..=now).contains(ms))
         .unwrap_or(this_minute);
     DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::UNIX_EPOCH)
@@ -450,33 +450,35 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn ms(text: &str) -> f64 {
-        at(text).timestamp_millis() as f64
+    fn ms(text: &str) -> i64 {
+        at(text).timestamp_millis()
     }
 
     #[test]
     fn the_window_opens_at_the_start_of_the_minute_or_where_the_loader_opened_its_own() {
         let now = ms("2026-12-01T10:00:00.400Z");
+        let clock = now as f64;
         // No loader: the start of this minute, as the loader would open it.
-        assert_eq!(opening(now, None), at("2026-12-01T10:00:00Z"));
+        assert_eq!(opening(clock, None), at("2026-12-01T10:00:00Z"));
         assert_eq!(
-            opening(ms("2026-12-01T10:00:59.999Z"), None),
+            opening(ms("2026-12-01T10:00:59.999Z") as f64, None),
             at("2026-12-01T10:00:00Z")
         );
         // The loader opened its window in the minute before, which has
         // turned since: its minute, so the widget asks for the same URL.
         let before = ms("2026-12-01T09:59:00Z");
-        assert_eq!(opening(now, Some(before)), at("2026-12-01T09:59:00Z"));
-        assert_eq!(opening(now, Some(now - 400.0)), at("2026-12-01T10:00:00Z"));
+        assert_eq!(opening(clock, Some(before)), at("2026-12-01T09:59:00Z"));
+        assert_eq!(opening(clock, Some(now - 400)), at("2026-12-01T10:00:00Z"));
         assert_eq!(
-            opening(now, Some(ms("2026-12-01T09:56:00Z"))),
+            opening(clock, Some(ms("2026-12-01T09:56:00Z"))),
             at("2026-12-01T09:56:00Z"),
             "four minutes back is still the loader's"
         );
-        // Anything else is not the loader's, or its answer is stale.
+        // Anything else is not the loader's, or its answer is stale; what
+        // the element carried is cast as the client casts it (NaN is 0).
         for other in [
-            ms("2026-12-01T09:54:00Z"), // more than five minutes old
-            ms("2026-12-01T10:01:00Z"), // ahead of the clock
+            ms("2026-12-01T09:54:00Z") as f64, // more than five minutes old
+            ms("2026-12-01T10:01:00Z") as f64, // ahead of the clock
             f64::NAN,
             f64::INFINITY,
             -f64::INFINITY,
@@ -484,14 +486,14 @@ mod tests {
             -1e300,
         ] {
             assert_eq!(
-                opening(now, Some(other)),
+                opening(clock, Some(other as i64)),
                 at("2026-12-01T10:00:00Z"),
                 "{other}"
             );
         }
         // A clock beyond any date falls back rather than panicking.
         assert_eq!(opening(f64::NAN, None), DateTime::UNIX_EPOCH);
-        assert_eq!(opening(1e300, Some(1e300)), DateTime::UNIX_EPOCH);
+        assert_eq!(opening(1e300, Some(i64::MAX)), DateTime::UNIX_EPOCH);
     }
 
     fn slot(start: &str) -> Slot {

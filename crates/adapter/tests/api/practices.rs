@@ -381,6 +381,13 @@ async fn a_practices_pages_link_under_its_own_address() {
         days.contains("<script type=\"module\" src=\"/p/alpha/widget/firststep.js\">"),
         "{days}"
     );
+    // The hints name the files the loader fetches beside itself.
+    for hint in [
+        "<link rel=\"modulepreload\" href=\"/p/alpha/widget/firststep-widget.js\">",
+        "<link rel=\"preload\" href=\"/p/alpha/widget/firststep-widget_bg.wasm\" as=\"fetch\"",
+    ] {
+        assert!(days.contains(hint), "{hint}: {days}");
+    }
     assert!(
         days.contains("<firststep-booking api=\"/p/alpha/\""),
         "{days}"

@@ -151,17 +151,24 @@ async fn the_page_names_the_practice_carries_the_widget_and_its_policy() {
     assert!(inside.contains("All times are in the UTC time zone"));
 }
 
-#[tokio::test]
-async fn with_a_widget_directory_the_page_loads_the_widget_and_hints_its_code() {
+/// An adapter serving a widget (a stand-in loader) from a directory of its own.
+async fn spawn_with_widget() -> (TestApp, tempfile::TempDir) {
     let widget = tempfile::tempdir().unwrap();
     std::fs::write(widget.path().join("firststep.js"), "// widget").unwrap();
     let config = CONFIG.replace(
         "[server]\n",
         &format!("[server]\nwidget_dir = \"{}\"\n", widget.path().display()),
     );
-    let app = spawn_app_with(&config).await;
+    (spawn_app_with(&config).await, widget)
+}
+
+const LOADER: &str = "<script type=\"module\" src=\"/widget/firststep.js\"></script>";
+
+#[tokio::test]
+async fn with_a_widget_directory_the_page_loads_the_widget_and_hints_its_code() {
+    let (app, _widget) = spawn_with_widget().await;
     let (_, html) = page(&app, "/book/intake").await;
-    assert!(html.contains("<script type=\"module\" src=\"/widget/firststep.js\"></script>"));
+    assert!(html.contains(LOADER));
     assert_eq!(app.get("/widget/firststep.js").await.status(), 200);
     // The widget's code is asked for beside the loader, as on the demo page.
     let head = html.split("</head>").next().unwrap();
@@ -169,6 +176,39 @@ async fn with_a_widget_directory_the_page_loads_the_widget_and_hints_its_code() 
     assert!(head.contains(
         "<link rel=\"preload\" href=\"/widget/firststep-widget_bg.wasm\" as=\"fetch\" type=\"application/wasm\" crossorigin>"
     ));
+}
+
+/// A visitor may choose a time before the widget has started (on a phone,
+/// the page's own times show well before it does). From there each page
+/// carries what they chose or were told, and no widget: started, it would
+/// cover that with its own first step.
+#[tokio::test]
+async fn a_page_with_the_visitors_choice_or_an_answer_has_no_widget_to_cover_it() {
+    let (app, _widget) = spawn_with_widget().await;
+    let (form, time) = first_time_form(&app, "intake").await;
+    assert!(form.contains("Your chosen time: "), "{form}");
+    let (status, problems) = send(&app, "intake", &filled(&form, &[("name", "")])).await;
+    assert_eq!(status, 422, "{problems}");
+    let (status, booked) = send(&app, "intake", &filled(&form, &[])).await;
+    assert_eq!(status, 200, "{booked}");
+    assert!(booked.contains("Your consultation is booked."), "{booked}");
+    let (status, gone) = page(&app, &format!("/book/intake{time}")).await;
+    assert_eq!(status, 200);
+    assert!(gone.contains("That time is no longer open."), "{gone}");
+    for (what, html) in [
+        ("form", &form),
+        ("problems", &problems),
+        ("booked", &booked),
+        ("gone", &gone),
+    ] {
+        assert!(!html.contains("/widget/"), "{what}: {html}");
+        // Inside the same element, styled as the first step is.
+        assert!(html.contains("<firststep-booking "), "{what}: {html}");
+    }
+    // The days as a visitor opens them, on any day or in any zone, have it.
+    for path in ["/book/intake", "/book/intake?zone=Europe/Madrid"] {
+        assert!(page(&app, path).await.1.contains(LOADER), "{path}");
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,10 @@
 //! for email signatures, profiles and map listings. The widget runs on it;
 //! inside the widget's element the page itself offers the same booking with
 //! no JavaScript at all, which a browser shows until (and unless) the widget
-//! starts and its shadow root takes the element's place.
+//! starts and its shadow root takes the element's place. A visitor who
+//! chooses one of those times first goes on without the widget: the pages
+//! from there (a time's form, the answers) carry none, which would cover
+//! them with its own first step.
 //!
 //! Without script, everything is a link or a form: the days as links
 //! (`?day=YYYY-MM-DD`), a day's times as links (`?time=INSTANT`), the
@@ -94,13 +97,28 @@ impl<'a> Visit<'a> {
         }
     }
 
-    /// The page around `body`: the practice's name and notice, the widget's
-    /// element, and `body` inside it for browsers where the widget cannot run.
+    /// The page around `body`, a first step (the days as a visitor opens
+    /// them): the practice's name and notice, the widget's element, and
+    /// `body` inside it, shown until the widget starts and wherever it
+    /// cannot run.
     fn page(&self, status: StatusCode, body: Html) -> Page {
+        self.page_with(status, body, true)
+    }
+
+    /// The same page around `body` that carries what the visitor chose or
+    /// was told (a time's form, a booking's answer, a sentence above the
+    /// days), with no widget: started, it would cover `body` with its own
+    /// first step. A visitor who chose a time before the widget started
+    /// goes on without script from there.
+    fn answer_page(&self, status: StatusCode, body: Html) -> Page {
+        self.page_with(status, body, false)
+    }
+
+    fn page_with(&self, status: StatusCode, body: Html, widget: bool) -> Page {
         let practice = &self.app.settings.practice;
         let mut head =
             Html::trusted_static("<link rel=\"icon\" href=\"data:,\">") + stylesheet_link(self.app);
-        if self.app.settings.server.widget_dir.is_some() {
+        if widget && self.app.settings.server.widget_dir.is_some() {
             head += widget_loading(self.app);
         }
         let mut content = Html::default();
@@ -219,10 +237,13 @@ impl<'a> Visit<'a> {
             }
         }
         match self.open_days(first, now).await {
-            Ok(days) => self.page(
-                status,
-                render::days(self, today, first, &days, day, message),
-            ),
+            Ok(days) => {
+                let body = render::days(self, today, first, &days, day, message);
+                match message {
+                    None => self.page(status, body),
+                    Some(_) => self.answer_page(status, body),
+                }
+            }
             Err(error) => self.refused(&error.problem()),
         }
     }
@@ -240,7 +261,7 @@ impl<'a> Visit<'a> {
             }
             _ => (StatusCode::BAD_REQUEST, &self.words.form_unreadable),
         };
-        self.page(status, render::sentence_and_restart(self, sentence))
+        self.answer_page(status, render::sentence_and_restart(self, sentence))
     }
 }
 
@@ -382,7 +403,7 @@ async fn show_service(
         if still_open {
             let key = IdempotencyKey::generate();
             let form = render::form(&visit, start, &key, &FormValues::default(), &[]);
-            return visit.page(StatusCode::OK, form);
+            return visit.answer_page(StatusCode::OK, form);
         }
         let gone = visit.words.time_gone.as_str();
         return visit
@@ -466,7 +487,7 @@ pub async fn send(
         Ok(_) => {}
         Err(BookingRefusal::Fields(errors)) => {
             let form = render::form(&visit, start, &key, &values, &errors);
-            return visit.page(StatusCode::UNPROCESSABLE_ENTITY, form);
+            return visit.answer_page(StatusCode::UNPROCESSABLE_ENTITY, form);
         }
         Err(BookingRefusal::UnknownService(_) | BookingRefusal::UnknownClinician(_)) => {
             return unknown_service(&app, &headers)
@@ -480,7 +501,7 @@ pub async fn send(
     let problem = match book(&app, &key, &body, now).await {
         Ok(BookAnswer { stored, .. }) if stored.status == StatusCode::CREATED.as_u16() => {
             return match serde_json::from_slice::<BookingCreated>(&stored.body) {
-                Ok(created) => visit.page(
+                Ok(created) => visit.answer_page(
                     StatusCode::OK,
                     render::booked(&visit, &created, &values.phone),
                 ),
@@ -517,7 +538,7 @@ pub async fn send(
                 .unwrap_or("form");
             let errors = [FieldError::new(field, problem.detail)];
             let form = render::form(&visit, start, &IdempotencyKey::generate(), &values, &errors);
-            visit.page(StatusCode::UNPROCESSABLE_ENTITY, form)
+            visit.answer_page(StatusCode::UNPROCESSABLE_ENTITY, form)
         }
         _ => visit.refused(&problem),
     }

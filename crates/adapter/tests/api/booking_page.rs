@@ -195,19 +195,39 @@ async fn a_page_with_the_visitors_choice_or_an_answer_has_no_widget_to_cover_it(
     let (status, gone) = page(&app, &format!("/book/intake{time}")).await;
     assert_eq!(status, 200);
     assert!(gone.contains("That time is no longer open."), "{gone}");
-    for (what, html) in [
+    let (other_form, other) = first_time_form(&app, "free-consultation").await;
+    let start = other.trim_start_matches("?time=").parse().unwrap();
+    assert_eq!(
+        app.post_booking(&new_key(), &booking_body(start))
+            .await
+            .status(),
+        201
+    );
+    let (status, taken) = send(&app, "free-consultation", &filled(&other_form, &[])).await;
+    assert_eq!(status, 409, "{taken}");
+    let answers = [
         ("form", &form),
         ("problems", &problems),
         ("booked", &booked),
         ("gone", &gone),
-    ] {
+        ("taken", &taken),
+    ];
+    for (what, html) in answers {
         assert!(!html.contains("/widget/"), "{what}: {html}");
         // Inside the same element, styled as the first step is.
         assert!(html.contains("<firststep-booking "), "{what}: {html}");
     }
-    // The days as a visitor opens them, on any day or in any zone, have it.
-    for path in ["/book/intake", "/book/intake?zone=Europe/Madrid"] {
-        assert!(page(&app, path).await.1.contains(LOADER), "{path}");
+    // The days as a visitor opens them have it: on any day, in any zone,
+    // even one the page does not know (the widget reads the browser's).
+    let (_, days) = page(&app, "/book/intake").await;
+    let day = links(&days, "?day=").pop().expect("a day link");
+    for path in [
+        "/book/intake".to_owned(),
+        format!("/book/intake{day}"),
+        "/book/intake?zone=Europe/Madrid".to_owned(),
+        "/book/intake?zone=Mars/Olympus".to_owned(),
+    ] {
+        assert!(page(&app, &path).await.1.contains(LOADER), "{path}");
     }
 }
 

@@ -152,7 +152,8 @@ async fn sigterm_during_a_booking_load_answers_what_it_took_and_keeps_every_book
     assert!(status.success(), "exit {status:?}: {}", adapter.log());
     assert!(took < EXIT_WITHIN, "took {took:?}");
     assert!(adapter.log().contains("SIGTERM"), "{}", adapter.log());
-    // ...every request accounted for: answered, or refused once the listener closed...
+    // ...every request accounted for: answered, refused once the listener
+    // closed, or closed unanswered (and then not acted on: below)...
     let outcomes = outcomes.lock().unwrap().clone();
     assert_eq!(outcomes.len(), REQUESTS);
     let created: Vec<(String, Value)> = outcomes

@@ -4,8 +4,7 @@
 //! no JavaScript at all, which a browser shows until (and unless) the widget
 //! starts and its shadow root takes the element's place. A visitor who
 //! chooses one of those times first goes on without the widget: the pages
-//! from there (a time's form, the answers) carry none, which would cover
-//! them with its own first step.
+//! from there carry none ([`Step`]).
 //!
 //! Without script, everything is a link or a form: the days as links
 //! (`?day=YYYY-MM-DD`), a day's times as links (`?time=INSTANT`), the
@@ -57,6 +56,20 @@ pub const BOOK_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-e
 /// How many days the day list shows at once (the widget's two weeks).
 const DAYS_SHOWN: u64 = 14;
 
+/// What a page is to the visitor, which decides whether the widget comes
+/// with it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The days as a visitor opens them (any day, zone or clinician): the
+    /// widget takes the page's place once it starts.
+    First,
+    /// What the visitor chose or was told: a time's form, an answer to it,
+    /// the days again with a sentence why. No widget: started, it would
+    /// cover that with its own first step (on a phone the page's own times
+    /// show well before it starts, and a visitor may choose one meanwhile).
+    Answer,
+}
+
 /// What every part of one page is made for: the service, in the visitor's
 /// language and chosen zone.
 struct Visit<'a> {
@@ -97,28 +110,14 @@ impl<'a> Visit<'a> {
         }
     }
 
-    /// The page around `body`, a first step (the days as a visitor opens
-    /// them): the practice's name and notice, the widget's element, and
-    /// `body` inside it, shown until the widget starts and wherever it
-    /// cannot run.
-    fn page(&self, status: StatusCode, body: Html) -> Page {
-        self.page_with(status, body, true)
-    }
-
-    /// The same page around `body` that carries what the visitor chose or
-    /// was told (a time's form, a booking's answer, a sentence above the
-    /// days), with no widget: started, it would cover `body` with its own
-    /// first step. A visitor who chose a time before the widget started
-    /// goes on without script from there.
-    fn answer_page(&self, status: StatusCode, body: Html) -> Page {
-        self.page_with(status, body, false)
-    }
-
-    fn page_with(&self, status: StatusCode, body: Html, widget: bool) -> Page {
+    /// The page around `body`: the practice's name and notice, the widget's
+    /// element, and `body` inside it, shown until the widget starts (on a
+    /// first step) and wherever it cannot run.
+    fn page(&self, step: Step, status: StatusCode, body: Html) -> Page {
         let practice = &self.app.settings.practice;
         let mut head =
             Html::trusted_static("<link rel=\"icon\" href=\"data:,\">") + stylesheet_link(self.app);
-        if widget && self.app.settings.server.widget_dir.is_some() {
+        if step == Step::First && self.app.settings.server.widget_dir.is_some() {
             head += widget_loading(self.app);
         }
         let mut content = Html::default();
@@ -222,6 +221,7 @@ impl<'a> Visit<'a> {
     /// `day` (or of the first open day), with `message` above them.
     async fn days_page(
         &self,
+        step: Step,
         from: Option<NaiveDate>,
         day: Option<NaiveDate>,
         message: Option<&str>,
@@ -237,19 +237,17 @@ impl<'a> Visit<'a> {
             }
         }
         match self.open_days(first, now).await {
-            Ok(days) => {
-                let body = render::days(self, today, first, &days, day, message);
-                match message {
-                    None => self.page(status, body),
-                    Some(_) => self.answer_page(status, body),
-                }
-            }
-            Err(error) => self.refused(&error.problem()),
+            Ok(days) => self.page(
+                step,
+                status,
+                render::days(self, today, first, &days, day, message),
+            ),
+            Err(error) => self.refused(step, &error.problem()),
         }
     }
 
     /// A page for a refusal the booking path gave (fresh or kept for its key).
-    fn refused(&self, problem: &Problem) -> Page {
+    fn refused(&self, step: Step, problem: &Problem) -> Page {
         let (status, sentence) = match problem.code {
             ErrorCode::RateLimited => (StatusCode::TOO_MANY_REQUESTS, &self.words.rate_limited),
             ErrorCode::RequestInProgress => (StatusCode::CONFLICT, &self.words.in_progress),
@@ -261,7 +259,7 @@ impl<'a> Visit<'a> {
             }
             _ => (StatusCode::BAD_REQUEST, &self.words.form_unreadable),
         };
-        self.answer_page(status, render::sentence_and_restart(self, sentence))
+        self.page(step, status, render::sentence_and_restart(self, sentence))
     }
 }
 
@@ -398,20 +396,28 @@ async fn show_service(
             Ok(days) => days
                 .get(&day)
                 .is_some_and(|times| times.iter().any(|slot| slot.start == start)),
-            Err(error) => return visit.refused(&error.problem()),
+            Err(error) => return visit.refused(Step::Answer, &error.problem()),
         };
         if still_open {
             let key = IdempotencyKey::generate();
             let form = render::form(&visit, start, &key, &FormValues::default(), &[]);
-            return visit.answer_page(StatusCode::OK, form);
+            return visit.page(Step::Answer, StatusCode::OK, form);
         }
         let gone = visit.words.time_gone.as_str();
         return visit
-            .days_page(None, Some(day), Some(gone), StatusCode::OK, now)
+            .days_page(
+                Step::Answer,
+                None,
+                Some(day),
+                Some(gone),
+                StatusCode::OK,
+                now,
+            )
             .await;
     }
     visit
         .days_page(
+            Step::First,
             date_param(params, "from"),
             date_param(params, "day"),
             unknown_zone,
@@ -446,7 +452,7 @@ pub async fn send(
         clinician,
     );
     if let Err(error) = app.booking_limiter.check(visitor) {
-        return visit.refused(&error.problem());
+        return visit.refused(Step::Answer, &error.problem());
     }
     let key = form
         .get("key")
@@ -455,7 +461,10 @@ pub async fn send(
         .get("start")
         .and_then(|start| instant::parse(start).ok());
     let (Some(key), Some(start)) = (key, start) else {
-        return visit.refused(&ApiError::MalformedJson(String::new()).problem());
+        return visit.refused(
+            Step::Answer,
+            &ApiError::MalformedJson(String::new()).problem(),
+        );
     };
     let values = FormValues {
         name: field(&form, "name"),
@@ -487,7 +496,7 @@ pub async fn send(
         Ok(_) => {}
         Err(BookingRefusal::Fields(errors)) => {
             let form = render::form(&visit, start, &key, &values, &errors);
-            return visit.answer_page(StatusCode::UNPROCESSABLE_ENTITY, form);
+            return visit.page(Step::Answer, StatusCode::UNPROCESSABLE_ENTITY, form);
         }
         Err(BookingRefusal::UnknownService(_) | BookingRefusal::UnknownClinician(_)) => {
             return unknown_service(&app, &headers)
@@ -495,17 +504,18 @@ pub async fn send(
     }
     let body = match serde_json::to_vec(&request) {
         Ok(body) => body,
-        Err(_) => return visit.refused(&ApiError::Internal.problem()),
+        Err(_) => return visit.refused(Step::Answer, &ApiError::Internal.problem()),
     };
     let now = app.clock.now();
     let problem = match book(&app, &key, &body, now).await {
         Ok(BookAnswer { stored, .. }) if stored.status == StatusCode::CREATED.as_u16() => {
             return match serde_json::from_slice::<BookingCreated>(&stored.body) {
-                Ok(created) => visit.answer_page(
+                Ok(created) => visit.page(
+                    Step::Answer,
                     StatusCode::OK,
                     render::booked(&visit, &created, &values.phone),
                 ),
-                Err(_) => visit.refused(&ApiError::Internal.problem()),
+                Err(_) => visit.refused(Step::Answer, &ApiError::Internal.problem()),
             };
         }
         // A refusal kept for this key: the first press got it too.
@@ -520,6 +530,7 @@ pub async fn send(
         ErrorCode::SlotUnavailable => {
             visit
                 .days_page(
+                    Step::Answer,
                     None,
                     Some(day),
                     Some(&visit.words.slot_taken),
@@ -538,9 +549,9 @@ pub async fn send(
                 .unwrap_or("form");
             let errors = [FieldError::new(field, problem.detail)];
             let form = render::form(&visit, start, &IdempotencyKey::generate(), &values, &errors);
-            visit.answer_page(StatusCode::UNPROCESSABLE_ENTITY, form)
+            visit.page(Step::Answer, StatusCode::UNPROCESSABLE_ENTITY, form)
         }
-        _ => visit.refused(&problem),
+        _ => visit.refused(Step::Answer, &problem),
     }
 }
 

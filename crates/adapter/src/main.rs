@@ -654,12 +654,13 @@ async fn check_calendar(settings: &Settings) -> Result<(), String> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let demo = settings.server.demo_dir.is_some();
     let app = Application::build(settings).await?;
+    let stop = stop_asked();
     let address = app.address();
     if demo {
         println!("First Step demo practice page: http://{address}/");
     }
     println!("First Step adapter listening on http://{address} (Ctrl-C to stop)");
-    app.run_until_stopped(stop_asked()).await
+    app.run_until_stopped(stop).await
 }
 
 #[tokio::main]
@@ -680,12 +681,13 @@ async fn serve_practices(
     if let Some(practices) = app.practices() {
         tokio::spawn(reload_on_hangup(hangups, practices));
     }
+    let stop = stop_asked();
     println!(
         "First Step adapter listening on http://{} for the practices of {} (Ctrl-C to stop)",
         app.address(),
         dir.display()
     );
-    app.run_until_stopped(stop_asked()).await
+    app.run_until_stopped(stop).await
 }
 
 /// Reads the practices' folder again at each SIGHUP.
@@ -701,27 +703,34 @@ async fn reload_on_hangup(
 }
 
 /// Completes at the first SIGTERM (how systemd, Docker and Kubernetes stop a
-/// service) or SIGINT (Ctrl-C).
-async fn stop_asked() {
+/// service) or SIGINT (Ctrl-C) from its call on. Called before the adapter
+/// says it listens: until a handler is installed, such a signal ends the
+/// process at once, or is lost where the parent ignores it (a background
+/// job's shell does), and the adapter runs on.
+fn stop_asked() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
+        let listened = signal(SignalKind::terminate())
+            .and_then(|terminate| Ok((terminate, signal(SignalKind::interrupt())?)));
+        async move {
+            match listened {
+                Ok((mut terminate, mut interrupt)) => tokio::select! {
                     _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
-                    Ok(()) = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+                    _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops cleanly");
+                    let _ = tokio::signal::ctrl_c().await;
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops cleanly");
-                let _ = tokio::signal::ctrl_c().await;
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -30,6 +30,29 @@ fn start_adapter(folder: &Path) -> Adapter {
     Adapter::start(&config, store_arg(&store_in(folder)), folder)
 }
 
+/// By the time the adapter says it listens, it handles SIGTERM and SIGINT:
+/// a stop asked at once is a clean stop. (Before, the handlers came a moment
+/// later; a signal in that moment ended it abruptly, or, where its parent
+/// ignored the signal as a background job's shell does, was lost, and the
+/// adapter ran on: a CI run hung so.)
+#[test]
+fn the_stop_signals_are_handled_once_the_adapter_says_it_listens() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut adapter = start_adapter(folder.path());
+    let caught = adapter.caught_signals();
+    for (name, number) in [("SIGINT", 2), ("SIGTERM", 15)] {
+        assert_ne!(caught & 1 << (number - 1), 0, "{name} not handled yet");
+    }
+    adapter.terminate();
+    let (status, _) = adapter.wait_exit(EXIT_WITHIN);
+    assert!(status.success(), "exit {status:?}: {}", adapter.log());
+    assert!(
+        adapter.log().contains("SIGTERM: stopping"),
+        "{}",
+        adapter.log()
+    );
+}
+
 /// What became of one request.
 #[derive(Debug, Clone, PartialEq)]
 enum Outcome {

@@ -88,6 +88,17 @@ impl Adapter {
             .expect("a child's pid")
     }
 
+    /// The signals it has handlers for now (Linux's `SigCgt`: bit n − 1
+    /// for signal n).
+    pub fn caught_signals(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .unwrap_or_else(|| panic!("no SigCgt in {status}"))
+    }
+
     /// Waits for the exit; its status and how long it took from now.
     pub fn wait_exit(&mut self, within: Duration) -> (std::process::ExitStatus, Duration) {
         let started = Instant::now();

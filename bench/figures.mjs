@@ -7,9 +7,10 @@
  * promises of that frame's time since navigation in ms, and of the first
  * frame's in which the element's own content (the hosted page's times,
  * shown until the widget starts) held a time's link: on a page whose
- * element has no times of its own, null once the page is closed. The page says so on the
- * console: waiting with page.waitForFunction would inject Playwright's
- * script into the page being timed (some 20 ms of its main thread, here).
+ * element has no times of its own, null once the page is closed. The page
+ * says so on the console: waiting with page.waitForFunction would inject
+ * Playwright's script into the page being timed (some 20 ms of its main
+ * thread, here).
  */
 export async function watchFirstSlots(page) {
   await page.addInitScript(() => {

@@ -1,6 +1,6 @@
 //! A round every minute that keeps the store within its promises: personal
-//! fields of bookings over for `privacy.retention_days` are erased,
-//! idempotency records older than 24 hours deleted, and a warning logged
+//! fields of bookings over for `privacy.retention_days` are erased, outbox
+//! items delivered that long ago deleted, idempotency records older than 24 hours deleted, and a warning logged
 //! when an outbox item has waited for more than an hour (a calendar or mail
 //! server that keeps failing).
 
@@ -35,6 +35,12 @@ pub async fn round(
         tracing::info!(
             bookings = sweep.erased,
             "personal data past its retention erased"
+        );
+    }
+    if sweep.deliveries_deleted > 0 {
+        tracing::info!(
+            items = sweep.deliveries_deleted,
+            "outbox items delivered before the retention period deleted"
         );
     }
     let figures = store.call(move |s| s.figures(now)).await?;

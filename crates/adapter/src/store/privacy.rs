@@ -35,6 +35,9 @@ pub struct Sweep {
     pub erased: usize,
     /// Idempotency records past their 24 hours, deleted.
     pub keys_deleted: usize,
+    /// Outbox items delivered more than the retention period ago, deleted:
+    /// what was sent, and when, is kept as long as the bookings' details.
+    pub deliveries_deleted: usize,
 }
 
 /// What erasing a visitor did.
@@ -117,8 +120,8 @@ fn rows_json(
 
 impl Sqlite {
     /// One retention round as of `now`: erases the personal fields of
-    /// bookings over for `retention` or longer, and deletes expired
-    /// idempotency records. A booking is over when it was declined, cancelled
+    /// bookings over for `retention` or longer, deletes outbox items
+    /// delivered that long ago, and deletes expired idempotency records. A booking is over when it was declined, cancelled
     /// or expired (counted from then), or confirmed and past (from its end).
     pub fn sweep_personal_data(
         &self,
@@ -140,12 +143,20 @@ impl Sqlite {
             for id in &over {
                 erase_booking(&tx, id, now)?;
             }
+            let deliveries_deleted = tx.execute(
+                "DELETE FROM outbox WHERE practice = ?2 AND done_at IS NOT NULL AND done_at <= ?1",
+                params![cutoff, practice],
+            )?;
             let keys_deleted = delete_expired(&tx, now)?;
             tx.commit()?;
             if !over.is_empty() {
                 truncate_log(c);
             }
-            Ok(Sweep { erased: over.len(), keys_deleted })
+            Ok(Sweep {
+                erased: over.len(),
+                keys_deleted,
+                deliveries_deleted,
+            })
         })
         .context("erasing personal data past its retention")
     }

@@ -165,4 +165,9 @@ DROP TABLE idempotency_records;
 ALTER TABLE idempotency_records_by_practice RENAME TO idempotency_records;
 CREATE INDEX idempotency_records_by_age ON idempotency_records (started_at);
 "#,
+    r#"
+-- Delivered outbox items are deleted with the retention round, a
+-- practice's at a time, oldest first.
+CREATE INDEX outbox_delivered ON outbox (practice, done_at) WHERE done_at IS NOT NULL;
+"#,
 ];

@@ -8,7 +8,10 @@ use firststep_adapter::housekeeping;
 use firststep_protocol::{BookingCreated, SlotList};
 use serde_json::json;
 
-use crate::helpers::{booking_body, contains, eventually, iso, new_key, spawn_app, TestApp};
+use crate::helpers::{
+    booking_body, closed_port, contains, eventually, iso, new_key, spawn_app, spawn_app_with,
+    with_mail, TestApp, CONFIG,
+};
 
 /// Books `service` at `start` as a visitor called `name`, with every field filled.
 pub async fn book_as(
@@ -225,4 +228,61 @@ async fn idempotency_records_go_after_a_day_and_the_same_key_then_books_anew() {
         "booked anew, and the slot is {}'s",
         first.booking.id
     );
+}
+
+#[tokio::test]
+async fn delivered_outbox_items_go_after_the_retention_period_and_waiting_ones_stay() {
+    // Mail goes to a server that is down, so the emails keep waiting.
+    let app = spawn_app_with(&with_mail(CONFIG, closed_port())).await;
+    let booked = book_as(
+        &app,
+        "free-consultation",
+        // Days ahead: no reminder falls due during the test.
+        slot_in_days(&app, "free-consultation", 3).await,
+        "Robin Sent",
+        "robin@example.org",
+    )
+    .await;
+    let id = booked.booking.id.as_str();
+    // (action, delivered) of each of the booking's outbox items.
+    let items = || -> Vec<(String, bool)> {
+        app.text_rows(
+            "SELECT action, CASE WHEN done_at IS NOT NULL THEN 'done' END
+             FROM outbox WHERE booking_id = $1 ORDER BY id",
+            id,
+        )
+        .into_iter()
+        .map(|row| (row[0].clone().unwrap(), row[1].is_some()))
+        .collect()
+    };
+    eventually("the calendar hold placed", 10, || async {
+        items()
+            .iter()
+            .any(|(action, done)| action == "place" && *done)
+    })
+    .await;
+    let waiting: Vec<(String, bool)> = items().into_iter().filter(|(_, done)| !done).collect();
+    assert!(
+        waiting
+            .iter()
+            .any(|(action, _)| action.starts_with("mail:")),
+        "{:?}",
+        items()
+    );
+    let store = app.open_store();
+    let sweep = |days: i64| {
+        housekeeping::round(
+            &store.0,
+            Duration::days(30),
+            Utc::now() + Duration::days(days),
+        )
+    };
+
+    // Delivered 29 days ago: kept.
+    assert_eq!(sweep(29).await.unwrap().sweep.deliveries_deleted, 0);
+    assert!(items().iter().any(|(_, done)| *done), "{:?}", items());
+    // Delivered 31 days ago: gone; what still waits is kept, however old.
+    assert!(sweep(31).await.unwrap().sweep.deliveries_deleted >= 1);
+    assert_eq!(items(), waiting);
+    assert_eq!(sweep(32).await.unwrap().sweep.deliveries_deleted, 0);
 }

@@ -90,11 +90,16 @@ impl Postgres {
             for id in &over {
                 erase_booking(&mut tx, id, now)?;
             }
+            let deliveries_deleted = tx.execute(
+                "DELETE FROM outbox WHERE practice = $2 AND done_at IS NOT NULL AND done_at <= $1",
+                &[&cutoff, &practice],
+            )?;
             let keys_deleted = delete_expired(&mut tx, now)?;
             tx.commit()?;
             Ok(Sweep {
                 erased: over.len(),
                 keys_deleted: usize::try_from(keys_deleted).unwrap_or(usize::MAX),
+                deliveries_deleted: usize::try_from(deliveries_deleted).unwrap_or(usize::MAX),
             })
         })
         .context("erasing personal data past its retention")

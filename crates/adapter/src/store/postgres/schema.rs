@@ -108,4 +108,9 @@ ALTER TABLE idempotency_records ADD PRIMARY KEY (practice, key_hash);
 ALTER TABLE outbox ADD COLUMN practice TEXT NOT NULL DEFAULT '';
 ALTER TABLE reminders ADD COLUMN practice TEXT NOT NULL DEFAULT '';
 "#,
+    r#"
+-- Delivered outbox items are deleted with the retention round, a
+-- practice's at a time, oldest first.
+CREATE INDEX outbox_delivered ON outbox (practice, done_at) WHERE done_at IS NOT NULL;
+"#,
 ];

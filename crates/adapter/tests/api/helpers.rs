@@ -588,9 +588,10 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Problem {
     problem
 }
 
-/// Waits until a server the tests started accepts connections on `port`.
+/// Waits until a server the tests started accepts connections on `port`:
+/// up to 20 s, as a Python server can take seconds to start on a loaded machine.
 pub async fn wait_for_port(port: u16, what: &str) {
-    for _ in 0..100 {
+    for _ in 0..400 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return;
         }

@@ -87,7 +87,7 @@ async fn a_scrape_shows_bookings_by_status_the_outbox_failures_and_requests_by_r
 
     // The outbox tries at once (woken by each booking); wait for its failures.
     let (mut text, mut samples) = scrape(&app).await;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if samples["firststep_smtp_failures_total"] >= 7.0
             && samples["firststep_outbox_depth{kind=\"calendar\"}"] == 0.0
         {
@@ -105,7 +105,10 @@ async fn a_scrape_shows_bookings_by_status_the_outbox_failures_and_requests_by_r
     assert_eq!(samples["firststep_outbox_depth{kind=\"mail\"}"], 7.0);
     assert!(samples["firststep_smtp_failures_total"] >= 7.0, "{text}");
     // The embedded calendar took its writes.
-    assert_eq!(samples["firststep_outbox_depth{kind=\"calendar\"}"], 0.0);
+    assert_eq!(
+        samples["firststep_outbox_depth{kind=\"calendar\"}"], 0.0,
+        "{text}"
+    );
     assert_eq!(
         samples["firststep_outbox_oldest_age_seconds{kind=\"calendar\"}"],
         0.0

@@ -1,7 +1,8 @@
 """aiosmtpd handlers for the tests (`python -m aiosmtpd -c refusing_smtp.…`).
 
 Recorder keeps each message exactly as it came in DATA (line breaks and
-all), one file each in FOLDER/new, where the tests read mail.
+all), one file each in FOLDER/new, where the tests read mail; each is
+written in FOLDER/tmp first, so a reader never sees one half-written.
 RefuseExampleOrg also answers 550 to every recipient at example.org,
 echoing the address as real servers do.
 Gated holds each message, received whole, before keeping it and answering
@@ -18,7 +19,9 @@ class Recorder:
     def __init__(self, folder):
         self.root = folder
         self.folder = os.path.join(folder, "new")
+        self.unfinished = os.path.join(folder, "tmp")
         os.makedirs(self.folder, exist_ok=True)
+        os.makedirs(self.unfinished, exist_ok=True)
         self.count = itertools.count()
 
     @classmethod
@@ -26,10 +29,11 @@ class Recorder:
         return cls(args[0])
 
     async def handle_DATA(self, server, session, envelope):
-        name = os.path.join(self.folder, f"{next(self.count):06}.eml")
-        with open(name + ".tmp", "wb") as file:
+        name = f"{next(self.count):06}.eml"
+        unfinished = os.path.join(self.unfinished, name)
+        with open(unfinished, "wb") as file:
             file.write(envelope.original_content)
-        os.rename(name + ".tmp", name)
+        os.rename(unfinished, os.path.join(self.folder, name))
         return "250 OK"
 
 

@@ -75,12 +75,20 @@ impl Terminal {
         self.keys(&["Enter"]);
     }
 
-    /// Presses Down until the status line names `field` (at most 12 times).
+    /// Presses Down until the status line names `field` (at most 12 times),
+    /// each time waiting for lynx to redraw (up to 2 s), so that a slow
+    /// redraw is not taken for a field passed by.
     fn down_to(&self, field: &str) {
         for _ in 0..12 {
+            let before = self.screen();
             self.keys(&["Down"]);
-            std::thread::sleep(Duration::from_millis(150));
-            if self.screen().contains(field) {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let mut screen = self.screen();
+            while screen == before && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+                screen = self.screen();
+            }
+            if screen.contains(field) {
                 return;
             }
         }

@@ -1,8 +1,8 @@
 //! A round every minute that keeps the store within its promises: personal
 //! fields of bookings over for `privacy.retention_days` are erased, outbox
-//! items delivered that long ago deleted, idempotency records older than 24 hours deleted, and a warning logged
-//! when an outbox item has waited for more than an hour (a calendar or mail
-//! server that keeps failing).
+//! items delivered that long ago deleted, idempotency records older than 24
+//! hours deleted, and a warning logged when an outbox item has waited for
+//! more than an hour (a calendar or mail server that keeps failing).
 
 use std::time::Duration as StdDuration;
 

@@ -28,6 +28,13 @@ const ERASE_PERSONAL_FIELDS: &str = "UPDATE bookings SET client_name = '', clien
 const OF_VISITOR: &str =
     "practice = :practice AND erased_at IS NULL AND lower(client_email) = lower(:email)";
 
+/// At most this many delivered outbox items go per practice and round: a
+/// store that never pruned (before this version) works its backlog down over
+/// a few rounds, each short, rather than in one long transaction that holds
+/// its writers (or passes PostgreSQL's statement limit and undoes the round's
+/// erasures with it). A round a minute takes 14 million a day.
+pub(super) const DELIVERIES_DELETED_PER_ROUND: i64 = 10_000;
+
 /// What one retention round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sweep {
@@ -121,7 +128,8 @@ fn rows_json(
 impl Sqlite {
     /// One retention round as of `now`: erases the personal fields of
     /// bookings over for `retention` or longer, deletes outbox items
-    /// delivered that long ago, and deletes expired idempotency records. A booking is over when it was declined, cancelled
+    /// delivered that long ago (up to [`DELIVERIES_DELETED_PER_ROUND`]), and
+    /// deletes expired idempotency records. A booking is over when it was declined, cancelled
     /// or expired (counted from then), or confirmed and past (from its end).
     pub fn sweep_personal_data(
         &self,
@@ -144,8 +152,9 @@ impl Sqlite {
                 erase_booking(&tx, id, now)?;
             }
             let deliveries_deleted = tx.execute(
-                "DELETE FROM outbox WHERE practice = ?2 AND done_at IS NOT NULL AND done_at <= ?1",
-                params![cutoff, practice],
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+                     WHERE practice = ?2 AND done_at IS NOT NULL AND done_at <= ?1 LIMIT ?3)",
+                params![cutoff, practice, DELIVERIES_DELETED_PER_ROUND],
             )?;
             let keys_deleted = delete_expired(&tx, now)?;
             tx.commit()?;
@@ -314,5 +323,53 @@ mod tests {
             })
             .unwrap();
         assert_eq!(waiting, vec![Action::Release.as_str().to_owned()]);
+    }
+
+    #[test]
+    fn a_backlog_of_delivered_items_goes_over_rounds_and_what_waits_or_was_set_aside_stays() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = Sqlite::open(&folder.path().join("store.sqlite3")).unwrap();
+        let now = instant(1_800_000_000);
+        let (old, recent) = (now.timestamp() - 40 * 86_400, now.timestamp() - 86_400);
+        let backlog = DELIVERIES_DELETED_PER_ROUND + 3;
+        store
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO bookings (id, service, start_at, end_at, status, created_at,
+                         client_name, client_email, manage_token_hash)
+                     VALUES ('bk_AAAAAAAAAAAAAAAA', 'free', ?1, ?1, 'confirmed', ?1, 'Sam', 'sam@example.org', zeroblob(32))",
+                    [now.timestamp() + 86_400],
+                )?;
+                let item = "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, done_at, set_aside_at)
+                     VALUES ('bk_AAAAAAAAAAAAAAAA', ?1, ?2, ?2, ?3, ?4)";
+                for _ in 0..backlog {
+                    c.execute(item, params!["place", old, old, None::<i64>])?;
+                }
+                c.execute(item, params!["delivered lately", old, recent, None::<i64>])?;
+                c.execute(item, params!["waiting", old, None::<i64>, None::<i64>])?;
+                c.execute(item, params!["set aside", old, None::<i64>, old])
+            })
+            .unwrap();
+        let sweep = || {
+            store
+                .sweep_personal_data("", now, Duration::days(30))
+                .unwrap()
+                .deliveries_deleted
+        };
+
+        assert_eq!(
+            sweep(),
+            usize::try_from(DELIVERIES_DELETED_PER_ROUND).unwrap()
+        );
+        assert_eq!(sweep(), 3);
+        assert_eq!(sweep(), 0);
+        let kept: Vec<String> = store
+            .read(|c| {
+                c.prepare("SELECT action FROM outbox ORDER BY id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .unwrap();
+        assert_eq!(kept, ["delivered lately", "waiting", "set aside"]);
     }
 }

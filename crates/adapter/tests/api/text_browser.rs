@@ -75,21 +75,30 @@ impl Terminal {
         self.keys(&["Enter"]);
     }
 
-    /// Presses Down until the status line names `field` (at most 12 times),
-    /// each time waiting for lynx to redraw (up to 2 s), so that a slow
-    /// redraw is not taken for a field passed by.
+    /// Presses Down until the status line names `field` (at most 12 times).
+    /// After each, lynx is given until its screen has changed and then held
+    /// still for 300 ms (2 s at most), so a slow or piecemeal redraw is not
+    /// taken for a field passed by.
     fn down_to(&self, field: &str) {
         for _ in 0..12 {
             let before = self.screen();
             self.keys(&["Down"]);
             let deadline = Instant::now() + Duration::from_secs(2);
-            let mut screen = self.screen();
-            while screen == before && Instant::now() < deadline {
+            let (mut shown, mut since) = (self.screen(), Instant::now());
+            loop {
+                let redrawn = shown != before;
+                if shown.contains(field) && (redrawn || Instant::now() >= deadline) {
+                    return;
+                }
+                let settled = redrawn && since.elapsed() >= Duration::from_millis(300);
+                if settled || Instant::now() >= deadline {
+                    break;
+                }
                 std::thread::sleep(Duration::from_millis(50));
-                screen = self.screen();
-            }
-            if screen.contains(field) {
-                return;
+                let now = self.screen();
+                if now != shown {
+                    (shown, since) = (now, Instant::now());
+                }
             }
         }
         panic!("no {field} below; the screen shows:\n{}", self.screen());

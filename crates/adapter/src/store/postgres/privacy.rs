@@ -12,7 +12,7 @@ use super::idempotency::delete_expired;
 use super::Postgres;
 use crate::sealing::{is_sealed_payload, seal_payload, SealingKey};
 use crate::store::instant;
-use crate::store::privacy::{Erasure, Sweep};
+use crate::store::privacy::{Erasure, Sweep, DELIVERIES_DELETED_PER_ROUND};
 
 /// Blanks a booking's personal fields, its manage token's hash and sealed
 /// copy, and its video room (as the SQLite store's `ERASE_PERSONAL_FIELDS`).
@@ -91,8 +91,9 @@ impl Postgres {
                 erase_booking(&mut tx, id, now)?;
             }
             let deliveries_deleted = tx.execute(
-                "DELETE FROM outbox WHERE practice = $2 AND done_at IS NOT NULL AND done_at <= $1",
-                &[&cutoff, &practice],
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+                     WHERE practice = $2 AND done_at IS NOT NULL AND done_at <= $1 LIMIT $3)",
+                &[&cutoff, &practice, &DELIVERIES_DELETED_PER_ROUND],
             )?;
             let keys_deleted = delete_expired(&mut tx, now)?;
             tx.commit()?;

@@ -407,14 +407,18 @@ export async function audit(page, state) {
   assert.deepEqual(result, [], `axe violations in the ${state} state`);
 }
 
-/** The focused element, inside the shadow root too: its tag, id, type, text, class, checked and label. */
+/**
+ * The focused element, inside the shadow root too: its tag, id, type, text,
+ * class, checked, label, and name (its aria-label, else its text).
+ */
 export function focused(page) {
   return page.evaluate(() => {
     let element = document.activeElement;
     while (element?.shadowRoot?.activeElement) element = element.shadowRoot.activeElement;
     const label = element?.id && element.getRootNode().querySelector(`label[for="${element.id}"]`);
     return { tag: element?.tagName, id: element?.id, type: element?.type, checked: element?.checked,
-      text: element?.textContent?.trim(), label: label?.textContent, className: element?.className };
+      text: element?.textContent?.trim(), label: label?.textContent, className: element?.className,
+      name: element?.getAttribute('aria-label') ?? element?.textContent?.trim() };
   });
 }
 

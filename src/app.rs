@@ -484,11 +484,14 @@ impl View<'_> {
                     })
                     .collect::<Vec<_>>();
                 let time_groups = visible
-                    .map(|day| {
-                        by_part_of_day(&day.slots, |t| self.clock.local_date_and_time(t).1)
-                            .into_iter()
-                            .map(|(part, slots)| self.time_group(part, &slots))
-                            .collect::<Vec<_>>()
+                    .and_then(|day| {
+                        // One local date: its words are every time's.
+                        let date = self.clock.day(day.slots.first()?.start);
+                        let groups =
+                            by_part_of_day(&day.slots, |t| self.clock.local_date_and_time(t).1)
+                                .into_iter()
+                                .map(|(part, slots)| self.time_group(part, &slots, &date));
+                        Some(groups.collect::<Vec<_>>())
                     })
                     .unwrap_or_default();
                 let on_day = {
@@ -533,7 +536,8 @@ impl View<'_> {
         }
     }
 
-    fn time_group(&self, part: PartOfDay, slots: &[Slot]) -> TimeGroup {
+    /// The times of one part of the day `date` ("Tuesday, December 1").
+    fn time_group(&self, part: PartOfDay, slots: &[Slot], date: &str) -> TimeGroup {
         let label = match part {
             PartOfDay::Morning => self.texts.morning,
             PartOfDay::Afternoon => self.texts.afternoon,
@@ -541,20 +545,20 @@ impl View<'_> {
         };
         TimeGroup {
             label,
-            times: slots.iter().map(|slot| self.time_choice(*slot)).collect(),
+            times: slots
+                .iter()
+                .map(|slot| self.time_choice(*slot, date))
+                .collect(),
         }
     }
 
-    fn time_choice(&self, slot: Slot) -> TimeChoice {
-        let context = format!(
-            ", {}, {}",
-            self.clock.day(slot.start),
-            self.clock.zone_name(slot.start)
-        );
+    fn time_choice(&self, slot: Slot, date: &str) -> TimeChoice {
+        let label = self.clock.time(slot.start);
+        let name = format!("{label}, {date}, {}", self.clock.zone_name(slot.start));
         TimeChoice {
             slot,
-            label: self.clock.time(slot.start),
-            context: self.with_practice_time(context, ", ", slot.start),
+            label,
+            name: self.with_practice_time(name, ", ", slot.start).into(),
         }
     }
 

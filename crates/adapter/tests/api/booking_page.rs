@@ -217,17 +217,25 @@ async fn a_page_with_the_visitors_choice_or_an_answer_has_no_widget_to_cover_it(
         // Inside the same element, styled as the first step is.
         assert!(html.contains("<firststep-booking "), "{what}: {html}");
     }
-    // The days as a visitor opens them have it: on any day, in any zone,
-    // even one the page does not know (the widget reads the browser's).
+    // A day, more days or a zone chosen on the page: the widget would show
+    // its own first open day, in the browser's zone, over the choice.
     let (_, days) = page(&app, "/book/intake").await;
     let day = links(&days, "?day=").pop().expect("a day link");
+    let later = links(&days, "?from=").pop().expect("a later days link");
     for path in [
-        "/book/intake".to_owned(),
         format!("/book/intake{day}"),
+        format!("/book/intake{later}"),
         "/book/intake?zone=Europe/Madrid".to_owned(),
         "/book/intake?zone=Mars/Olympus".to_owned(),
     ] {
-        assert!(page(&app, &path).await.1.contains(LOADER), "{path}");
+        let (status, html) = page(&app, &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(!html.contains("/widget/"), "{path}: {html}");
+        assert!(html.contains("<firststep-booking "), "{path}: {html}");
+    }
+    // The days as a visitor opens them have it, with an empty choice too.
+    for path in ["/book/intake", "/book/intake?zone=&day="] {
+        assert!(page(&app, path).await.1.contains(LOADER), "{path}");
     }
 }
 

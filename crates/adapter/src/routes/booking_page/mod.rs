@@ -3,8 +3,8 @@
 //! inside the widget's element the page itself offers the same booking with
 //! no JavaScript at all, which a browser shows until (and unless) the widget
 //! starts and its shadow root takes the element's place. A visitor who
-//! chooses one of those times first goes on without the widget: the pages
-//! from there carry none ([`Step`]).
+//! chooses on the page first (a day, more days, a zone, a time) goes on
+//! without the widget: the pages from there carry none ([`Step`]).
 //!
 //! Without script, everything is a link or a form: the days as links
 //! (`?day=YYYY-MM-DD`), a day's times as links (`?time=INSTANT`), the
@@ -60,13 +60,15 @@ const DAYS_SHOWN: u64 = 14;
 /// with it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
-    /// The days as a visitor opens them (any day, zone or clinician): the
-    /// widget takes the page's place once it starts.
+    /// The days as a visitor opens them (for a clinician, too: a link a
+    /// practice shares): the widget takes the page's place once it starts.
     First,
-    /// What the visitor chose or was told: a time's form, an answer to it,
-    /// the days again with a sentence why. No widget: started, it would
-    /// cover that with its own first step (on a phone the page's own times
-    /// show well before it starts, and a visitor may choose one meanwhile).
+    /// What the visitor chose on the page or was told: a day, more days, a
+    /// zone, a time's form, an answer to it, the days again with a sentence
+    /// why. No widget: started, it would cover that with its own first step
+    /// (its first open day, in the browser's zone). Only a visitor without
+    /// script, or one quicker than the widget, gets here: on a phone the
+    /// page's own times show well before it starts.
     Answer,
 }
 
@@ -415,9 +417,18 @@ async fn show_service(
             )
             .await;
     }
+    // Any of these is a choice made on the page's own links or zone form.
+    let chosen_on_page = ["day", "from", "zone"]
+        .iter()
+        .any(|name| params.get(*name).is_some_and(|v| !v.trim().is_empty()));
+    let step = if chosen_on_page {
+        Step::Answer
+    } else {
+        Step::First
+    };
     visit
         .days_page(
-            Step::First,
+            step,
             date_param(params, "from"),
             date_param(params, "day"),
             unknown_zone,

@@ -167,7 +167,7 @@ CREATE INDEX idempotency_records_by_age ON idempotency_records (started_at);
 "#,
     r#"
 -- Delivered outbox items are deleted with the retention round, a
--- practice's at a time, oldest first.
+-- practice's at a time.
 CREATE INDEX outbox_delivered ON outbox (practice, done_at) WHERE done_at IS NOT NULL;
 "#,
 ];

@@ -153,16 +153,21 @@ async fn the_page_names_the_practice_carries_the_widget_and_its_policy() {
 
 /// An adapter serving a widget (a stand-in loader) from a directory of its own.
 async fn spawn_with_widget() -> (TestApp, tempfile::TempDir) {
+    spawn_with_widget_in(CONFIG).await
+}
+
+/// An app on `config` that serves a widget (only its loader, a stand-in).
+pub async fn spawn_with_widget_in(config: &str) -> (TestApp, tempfile::TempDir) {
     let widget = tempfile::tempdir().unwrap();
     std::fs::write(widget.path().join("firststep.js"), "// widget").unwrap();
-    let config = CONFIG.replace(
+    let config = config.replace(
         "[server]\n",
         &format!("[server]\nwidget_dir = \"{}\"\n", widget.path().display()),
     );
     (spawn_app_with(&config).await, widget)
 }
 
-const LOADER: &str = "<script type=\"module\" src=\"/widget/firststep.js\"></script>";
+pub const LOADER: &str = "<script type=\"module\" src=\"/widget/firststep.js\"></script>";
 
 #[tokio::test]
 async fn with_a_widget_directory_the_page_loads_the_widget_and_hints_its_code() {
@@ -233,8 +238,13 @@ async fn a_page_with_the_visitors_choice_or_an_answer_has_no_widget_to_cover_it(
         assert!(!html.contains("/widget/"), "{path}: {html}");
         assert!(html.contains("<firststep-booking "), "{path}: {html}");
     }
-    // The days as a visitor opens them have it, with an empty choice too.
-    for path in ["/book/intake", "/book/intake?zone=&day="] {
+    // The days as a visitor opens them have it, with an empty or unreadable
+    // choice too (the page shows its first days then).
+    for path in [
+        "/book/intake",
+        "/book/intake?zone=&day=",
+        "/book/intake?day=soon&from=x",
+    ] {
         assert!(page(&app, path).await.1.contains(LOADER), "{path}");
     }
 }

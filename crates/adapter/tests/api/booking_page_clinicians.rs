@@ -2,7 +2,7 @@
 //! available" or a clinician chosen by link, their times only, and the form
 //! booking with them.
 
-use crate::booking_page::{filled, input_value, links, page, send};
+use crate::booking_page::{filled, input_value, links, page, send, spawn_with_widget_in, LOADER};
 use crate::clinicians::group;
 use crate::helpers::spawn_app_with;
 
@@ -71,4 +71,17 @@ async fn the_page_offers_first_available_and_each_clinician_and_books_with_the_o
     ] {
         assert_eq!(page(&app, path).await.0, 404, "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_clinicians_page_is_a_first_opening_and_carries_the_widget_for_them() {
+    let (app, _widget) = spawn_with_widget_in(&group("")).await;
+    let (status, danas) = page(&app, "/book/free-consultation?clinician=dana").await;
+    assert_eq!(status, 200);
+    assert!(danas.contains(LOADER), "{danas}");
+    assert!(danas.contains("clinician=\"dana\""), "{danas}");
+    // A day of hers chosen on the page: the visitor goes on without it.
+    let day = links(&danas, "?day=").pop().expect("a day link");
+    let (_, chosen) = page(&app, &format!("/book/free-consultation{day}")).await;
+    assert!(!chosen.contains(LOADER), "{chosen}");
 }

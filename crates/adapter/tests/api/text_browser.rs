@@ -75,10 +75,10 @@ impl Terminal {
         self.keys(&["Enter"]);
     }
 
-    /// Presses Down until the status line names `field` (at most 12 times).
-    /// After each, lynx is given until its screen has changed and then held
-    /// still for 300 ms (2 s at most), so a slow or piecemeal redraw is not
-    /// taken for a field passed by.
+    /// Presses Down until the screen names `field` (at most 12 times). After
+    /// each, the field is looked for once lynx has redrawn; without it, the
+    /// next Down waits until the screen has held still for 300 ms (2 s at
+    /// most), so a slow or piecemeal redraw is not taken for a field passed by.
     fn down_to(&self, field: &str) {
         for _ in 0..12 {
             let before = self.screen();

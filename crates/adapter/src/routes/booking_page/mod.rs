@@ -4,7 +4,8 @@
 //! no JavaScript at all, which a browser shows until (and unless) the widget
 //! starts and its shadow root takes the element's place. A visitor who
 //! chooses on the page first (a day, more days, a zone, a time) goes on
-//! without the widget: the pages from there carry none ([`Step`]).
+//! without the widget: the pages from there carry none ([`Step`]), until a
+//! link opens the first step again (a clinician, or "start again").
 //!
 //! Without script, everything is a link or a form: the days as links
 //! (`?day=YYYY-MM-DD`), a day's times as links (`?time=INSTANT`), the
@@ -417,10 +418,13 @@ async fn show_service(
             )
             .await;
     }
-    // Any of these is a choice made on the page's own links or zone form.
-    let chosen_on_page = ["day", "from", "zone"]
-        .iter()
-        .any(|name| params.get(*name).is_some_and(|v| !v.trim().is_empty()));
+    // A day, later days or a zone: a choice made on the page's own links or
+    // zone form (unreadable values are shown as none, and count as none).
+    let chosen_on_page = date_param(params, "day").is_some()
+        || date_param(params, "from").is_some()
+        || params
+            .get("zone")
+            .is_some_and(|zone| !zone.trim().is_empty());
     let step = if chosen_on_page {
         Step::Answer
     } else {

@@ -110,7 +110,7 @@ ALTER TABLE reminders ADD COLUMN practice TEXT NOT NULL DEFAULT '';
 "#,
     r#"
 -- Delivered outbox items are deleted with the retention round, a
--- practice's at a time, oldest first.
+-- practice's at a time.
 CREATE INDEX outbox_delivered ON outbox (practice, done_at) WHERE done_at IS NOT NULL;
 "#,
 ];

@@ -342,9 +342,12 @@ mod tests {
                 )?;
                 let item = "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, done_at, set_aside_at)
                      VALUES ('bk_AAAAAAAAAAAAAAAA', ?1, ?2, ?2, ?3, ?4)";
-                for _ in 0..backlog {
-                    c.execute(item, params!["place", old, old, None::<i64>])?;
-                }
+                c.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+                     INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, done_at)
+                     SELECT 'bk_AAAAAAAAAAAAAAAA', 'place', ?1, ?1, ?1 FROM n",
+                    params![old, backlog],
+                )?;
                 c.execute(item, params!["delivered lately", old, recent, None::<i64>])?;
                 c.execute(item, params!["waiting", old, None::<i64>, None::<i64>])?;
                 c.execute(item, params!["set aside", old, None::<i64>, old])

@@ -608,3 +608,52 @@ fn work_waits_for_a_pooled_connection_no_longer_than_its_bound() {
     });
     assert_eq!(count(store, "SELECT 1::bigint"), 1, "free again");
 }
+
+#[test]
+fn a_backlog_of_delivered_items_goes_over_rounds_and_what_waits_or_was_set_aside_stays() {
+    let store = replicas(1).remove(0);
+    let now = at(0);
+    let (old, recent) = (now.timestamp() - 40 * 86_400, now.timestamp() - 86_400);
+    let backlog = crate::store::privacy::DELIVERIES_DELETED_PER_ROUND + 3;
+    store
+        .with(|c| {
+            c.execute(
+                "INSERT INTO bookings (id, service, start_at, end_at, status, created_at,
+                     client_name, client_email, manage_token_hash)
+                 VALUES ('bk_AAAAAAAAAAAAAAAA', 'intake', $1::bigint, $1::bigint + 900, 'confirmed', $1::bigint,
+                     'Sam', 'sam@example.org', decode('00', 'hex'))",
+                &[&(now.timestamp() + 86_400)],
+            )?;
+            let item = "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, done_at, set_aside_at)
+                 VALUES ('bk_AAAAAAAAAAAAAAAA', $1, $2, $2, $3, $4)";
+            c.execute(
+                "INSERT INTO outbox (booking_id, action, next_attempt_at, created_at, done_at)
+                 SELECT 'bk_AAAAAAAAAAAAAAAA', 'place', $1, $1, $1 FROM generate_series(1::bigint, $2::bigint)",
+                &[&old, &backlog],
+            )?;
+            c.execute(item, &[&"delivered lately", &old, &Some(recent), &None::<i64>])?;
+            c.execute(item, &[&"waiting", &old, &None::<i64>, &None::<i64>])?;
+            c.execute(item, &[&"set aside", &old, &None::<i64>, &Some(old)])
+        })
+        .unwrap();
+    let sweep = || {
+        store
+            .sweep_personal_data("", now, Duration::days(30))
+            .unwrap()
+            .deliveries_deleted
+    };
+
+    assert_eq!(
+        sweep(),
+        usize::try_from(crate::store::privacy::DELIVERIES_DELETED_PER_ROUND).unwrap()
+    );
+    assert_eq!(sweep(), 3);
+    assert_eq!(sweep(), 0);
+    let kept: Vec<String> = store
+        .with(|c| c.query("SELECT action FROM outbox ORDER BY id", &[]))
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(kept, ["delivered lately", "waiting", "set aside"]);
+}

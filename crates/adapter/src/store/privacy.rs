@@ -274,7 +274,7 @@ impl Sqlite {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::store::Action;
 
@@ -353,26 +353,40 @@ mod tests {
                 c.execute(item, params!["set aside", old, None::<i64>, old])
             })
             .unwrap();
-        let sweep = || {
-            store
-                .sweep_personal_data("", now, Duration::days(30))
-                .unwrap()
-                .deliveries_deleted
-        };
+        backlog_goes_over_rounds(
+            || {
+                store
+                    .sweep_personal_data("", now, Duration::days(30))
+                    .unwrap()
+                    .deliveries_deleted
+            },
+            || {
+                store
+                    .read(|c| {
+                        c.prepare("SELECT action FROM outbox ORDER BY id")?
+                            .query_map([], |r| r.get(0))?
+                            .collect()
+                    })
+                    .unwrap()
+            },
+        );
+    }
 
+    /// On either store, filled with a backlog of 3 items more than
+    /// `DELIVERIES_DELETED_PER_ROUND`, delivered 40 days ago, then one
+    /// delivered lately, one waiting and one set aside: `sweep` (a round with
+    /// a 30-day retention) deletes the backlog over two rounds, and `kept`
+    /// (the actions left, in order) shows the other three untouched.
+    pub(in crate::store) fn backlog_goes_over_rounds(
+        sweep: impl Fn() -> usize,
+        kept: impl Fn() -> Vec<String>,
+    ) {
         assert_eq!(
             sweep(),
             usize::try_from(DELIVERIES_DELETED_PER_ROUND).unwrap()
         );
         assert_eq!(sweep(), 3);
         assert_eq!(sweep(), 0);
-        let kept: Vec<String> = store
-            .read(|c| {
-                c.prepare("SELECT action FROM outbox ORDER BY id")?
-                    .query_map([], |r| r.get(0))?
-                    .collect()
-            })
-            .unwrap();
-        assert_eq!(kept, ["delivered lately", "waiting", "set aside"]);
+        assert_eq!(kept(), ["delivered lately", "waiting", "set aside"]);
     }
 }
